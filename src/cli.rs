@@ -1,0 +1,97 @@
+//! The command line: verbs and flags, nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::plan::Selector;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "geosync",
+    version,
+    about = "Runs a geOrchestra spatial data infrastructure as code"
+)]
+pub struct Cli {
+    /// Print only results and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: unchanged resources in plans, debug logs with -vv.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the manifests without touching any system.
+    Validate(ManifestArgs),
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Converge the platform to the manifests (or to a saved plan).
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ManifestArgs {
+    /// Manifest file; repeat to combine several [default: geosync.toml].
+    #[arg(short = 'f', long = "manifest", value_name = "FILE")]
+    pub manifests: Vec<PathBuf>,
+    /// Override a variable of [vars].
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ScopeArgs {
+    /// Limit the run to a system, kind or resource: KIND[:NAME]. Repeatable.
+    #[arg(long, value_name = "KIND[:NAME]")]
+    pub only: Vec<Selector>,
+    /// Leave a system, kind or resource out: KIND[:NAME]. Repeatable.
+    #[arg(long, value_name = "KIND[:NAME]")]
+    pub exclude: Vec<Selector>,
+    /// Delete what geosync created that is no longer in the manifests.
+    #[arg(long)]
+    pub prune: bool,
+    /// Take over existing objects with a desired name that geosync did not create.
+    #[arg(long)]
+    pub adopt: bool,
+    /// Where the lock and the journal live [default: .geosync beside the first manifest].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Exit 0 when there is nothing to do, 2 when changes are pending, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan, to apply exactly it later with `geosync apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `geosync plan --out`: apply exactly it.
+    #[arg(value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Apply without asking for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Remove a stale lock left by an apply that died.
+    #[arg(long)]
+    pub break_lock: bool,
+}

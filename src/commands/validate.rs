@@ -1,0 +1,33 @@
+//! `geosync validate`: the manifests load, every reference resolves and
+//! every template renders. No system is contacted.
+
+use serde_json::json;
+
+use super::{run_spec, Exit};
+use crate::cli::ManifestArgs;
+use crate::engine;
+use crate::output::Printer;
+
+pub fn run(
+    args: &ManifestArgs,
+    printer: &Printer,
+    redactor: &crate::manifest::secret::Redactor,
+) -> anyhow::Result<Exit> {
+    let spec = run_spec(args, None);
+    let loaded = engine::load(&spec, redactor)?;
+    let apps = loaded.manifest.mviewer.apps.len();
+    if args.json {
+        printer.result(&format!(
+            "{}\n",
+            json!({ "valid": true, "manifests": spec.manifests, "resources": apps })
+        ));
+    } else {
+        printer.result(&format!(
+            "The manifest is valid: {} file{}, {apps} resource{}.\n",
+            spec.manifests.len(),
+            if spec.manifests.len() == 1 { "" } else { "s" },
+            if apps == 1 { "" } else { "s" },
+        ));
+    }
+    Ok(Exit::Success)
+}

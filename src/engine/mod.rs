@@ -1,0 +1,146 @@
+//! Observe every system at once, assemble their changes into one Plan,
+//! and apply a Plan under the lock with a journal.
+
+pub mod executor;
+pub mod journal;
+pub mod lock;
+
+use std::path::{Path, PathBuf};
+
+use futures::future::join_all;
+
+use crate::manifest::secret::Redactor;
+use crate::manifest::{self, Manifest, ManifestErrors};
+use crate::plan::{Change, Plan, PlannedManifest, Selector, Warning};
+use crate::systems::{self, BoxError, PlanOptions, System};
+
+pub use executor::{ApplyReport, Executor, Outcome};
+
+/// What a run is about: the same for `validate`, `plan` and `apply`, and
+/// recorded in a saved plan so that applying it re-plans identically.
+#[derive(Debug, Clone, Default)]
+pub struct RunSpec {
+    pub manifests: Vec<PathBuf>,
+    pub var_overrides: Vec<String>,
+    pub only: Vec<Selector>,
+    pub exclude: Vec<Selector>,
+    pub options: PlanOptions,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestErrors),
+    #[error("--only/--exclude {selector}: no resource kind `{}` (known: {known})", selector.kind())]
+    UnknownSelector { selector: Selector, known: String },
+    #[error("cannot read the platform's state:\n{}", .0.iter().map(|(s, e)| format!("  {s}: {e}")).collect::<Vec<_>>().join("\n"))]
+    Observe(Vec<(&'static str, String)>),
+}
+
+/// A validated manifest and the systems it involves.
+pub struct Loaded {
+    pub manifest: Manifest,
+    pub systems: Vec<Box<dyn System>>,
+}
+
+pub fn load(spec: &RunSpec, redactor: &Redactor) -> Result<Loaded, EngineError> {
+    for selector in spec.only.iter().chain(&spec.exclude) {
+        let known = systems::KINDS.iter().any(|kind| {
+            *kind == selector.kind()
+                || kind
+                    .strip_prefix(selector.kind())
+                    .is_some_and(|rest| rest.starts_with('.'))
+        });
+        if !known {
+            return Err(EngineError::UnknownSelector {
+                selector: selector.clone(),
+                known: systems::KINDS.join(", "),
+            });
+        }
+    }
+    let manifest = manifest::load(&spec.manifests, &spec.var_overrides, redactor)?;
+    let systems = systems::from_manifest(&manifest)?;
+    Ok(Loaded { manifest, systems })
+}
+
+/// Observes every system in parallel and gathers the changes in scope.
+pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> {
+    let results = join_all(loaded.systems.iter().map(|s| s.plan(spec.options))).await;
+    let mut changes: Vec<Change> = Vec::new();
+    let mut warnings: Vec<Warning> = Vec::new();
+    let mut failures = Vec::new();
+    for (system, result) in loaded.systems.iter().zip(results) {
+        match result {
+            Ok(plan) => {
+                changes.extend(plan.changes);
+                warnings.extend(plan.warnings);
+            }
+            Err(error) => {
+                failures.push((system.name(), describe(error, &loaded.manifest.redactor)))
+            }
+        }
+    }
+    if !failures.is_empty() {
+        return Err(EngineError::Observe(failures));
+    }
+    let in_scope = |address: &crate::plan::Address| {
+        (spec.only.is_empty() || spec.only.iter().any(|s| s.matches(address)))
+            && !spec.exclude.iter().any(|s| s.matches(address))
+    };
+    changes.retain(|c| in_scope(&c.address));
+    warnings.retain(|w| w.address.as_ref().is_none_or(in_scope));
+    // A change whose dependency is pending but out of scope would run
+    // against a platform that is not ready for it: say so.
+    let pending: Vec<_> = changes
+        .iter()
+        .filter(|c| !c.is_noop())
+        .map(|c| c.address.clone())
+        .collect();
+    for change in changes.iter().filter(|c| !c.is_noop()) {
+        for dependency in &change.depends_on {
+            if !pending.contains(dependency) && !in_scope(dependency) {
+                warnings.push(Warning {
+                    address: Some(change.address.clone()),
+                    message: format!(
+                        "depends on {dependency}, which --only/--exclude leaves out of this run"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(Plan::new(
+        loaded
+            .manifest
+            .sources
+            .iter()
+            .map(|s| PlannedManifest {
+                path: s.path.clone(),
+                sha256: s.sha256.clone(),
+            })
+            .collect(),
+        spec.var_overrides.clone(),
+        spec.only.clone(),
+        spec.exclude.clone(),
+        spec.options,
+        changes,
+        warnings,
+    ))
+}
+
+fn describe(error: BoxError, redactor: &Redactor) -> String {
+    redactor.redact(&executor::error_chain(error.as_ref()))
+}
+
+/// Where the lock and journal live when not told otherwise: beside the
+/// first manifest, so every checkout of the manifests has its own.
+pub fn default_state_dir(manifests: &[PathBuf]) -> PathBuf {
+    let first = manifests
+        .first()
+        .map(PathBuf::as_path)
+        .unwrap_or(Path::new("geosync.toml"));
+    let parent = first
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    parent.join(".geosync")
+}

@@ -1,0 +1,63 @@
+//! geosync: runs a dockerized geOrchestra spatial data infrastructure as code.
+
+mod cli;
+mod commands;
+mod engine;
+mod manifest;
+mod output;
+mod placement;
+mod plan;
+mod systems;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use commands::Exit;
+use manifest::secret::Redactor;
+use output::{Printer, Verbosity};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let verbosity = match (cli.quiet, cli.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, 0) => Verbosity::Normal,
+        _ => Verbosity::Verbose,
+    };
+    init_logs(cli.verbose);
+    let redactor = Redactor::default();
+    let printer = Printer::new(verbosity, redactor.clone());
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            printer.error(&format!("cannot start the async runtime: {e}"));
+            return std::process::ExitCode::from(Exit::Failure as u8);
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Validate(args) => commands::validate::run(args, &printer, &redactor),
+            Command::Plan(args) => commands::plan::run(args, &printer, &redactor).await,
+            Command::Apply(args) => commands::apply::run(args, &printer, &redactor).await,
+        }
+    });
+    let exit = result.unwrap_or_else(|error| {
+        printer.error(&format!("{error:#}"));
+        Exit::Failure
+    });
+    std::process::ExitCode::from(exit as u8)
+}
+
+/// Debug logs go to stderr with -vv; RUST_LOG refines them.
+fn init_logs(verbose: u8) {
+    let default = if verbose >= 2 {
+        "geosync=debug"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,121 @@
+//! What can be wrong with a manifest, each error with where it is.
+
+use std::path::PathBuf;
+
+use super::source::Location;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{path}: cannot read manifest")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{at}: {message}{}", hint_suffix(.hint))]
+    Syntax {
+        at: Location,
+        message: String,
+        hint: Option<String>,
+    },
+
+    #[error("{at}: undefined variable `${{{name}}}`{}", hint_suffix(.hint))]
+    UndefinedVar {
+        at: Location,
+        name: String,
+        hint: Option<String>,
+    },
+
+    #[error("--var {name}: no variable `{name}` is declared in [vars]{}", hint_suffix(.hint))]
+    UnknownOverride { name: String, hint: Option<String> },
+
+    #[error("--var {0}: expected name=value")]
+    MalformedOverride(String),
+
+    #[error("{at}: {subject}: {message}")]
+    Invalid {
+        at: Location,
+        subject: String,
+        message: String,
+    },
+
+    #[error("{at}: {subject} is already defined at {first}")]
+    Duplicate {
+        at: Location,
+        first: Location,
+        subject: String,
+    },
+
+    #[error("{at}: {subject}: secret {reference} is not available: {reason}")]
+    MissingSecret {
+        at: Location,
+        subject: String,
+        reference: String,
+        reason: String,
+    },
+
+    #[error("{at}: template {template}: {message}")]
+    Template {
+        at: Location,
+        template: String,
+        message: String,
+    },
+}
+
+fn hint_suffix(hint: &Option<String>) -> String {
+    match hint {
+        Some(h) => format!(" ({h})"),
+        None => String::new(),
+    }
+}
+
+/// All the problems found in a set of manifests: `validate` reports every
+/// one of them at once rather than making the user fix them one run at a time.
+#[derive(Debug)]
+pub struct ManifestErrors(pub Vec<ManifestError>);
+
+impl std::fmt::Display for ManifestErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = self.0.len();
+        writeln!(
+            f,
+            "{count} problem{} in the manifest:",
+            if count == 1 { "" } else { "s" }
+        )?;
+        for error in &self.0 {
+            writeln!(f, "  {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ManifestErrors {}
+
+impl From<ManifestError> for ManifestErrors {
+    fn from(error: ManifestError) -> Self {
+        ManifestErrors(vec![error])
+    }
+}
+
+/// The valid name closest to a misspelt one, if one is close enough to be
+/// what the user meant.
+pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(wrong, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closest;
+
+    #[test]
+    fn suggests_a_close_key_and_nothing_for_nonsense() {
+        assert_eq!(closest("titel", ["name", "title", "logo"]), Some("title"));
+        assert_eq!(closest("zzzz", ["name", "title"]), None);
+    }
+}

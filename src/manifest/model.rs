@@ -1,0 +1,123 @@
+//! The validated desired state: what the manifests ask for, with variables
+//! expanded, paths anchored and references checked. Systems plan from this
+//! and never see the raw TOML.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::raw::BaseLayerKind;
+use super::secret::Redactor;
+use super::source::Location;
+use super::vars::Vars;
+use crate::plan::Address;
+
+#[derive(Debug)]
+pub struct Manifest {
+    pub sources: Vec<ManifestSource>,
+    pub vars: Vars,
+    pub mviewer: Mviewer,
+    /// Knows every secret resolved for this manifest, to keep them out of output.
+    pub redactor: Redactor,
+}
+
+/// A manifest file and the digest of its text, which a saved plan records
+/// to tell whether the manifest changed since.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ManifestSource {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Mviewer {
+    pub target_dir: Option<PathBuf>,
+    pub apps: Vec<MviewerApp>,
+}
+
+/// One Mviewer application. Serialized as the template's context, so the
+/// field names are the ones templates use.
+#[derive(Debug, Clone, Serialize)]
+pub struct MviewerApp {
+    pub name: String,
+    #[serde(skip)]
+    pub at: Location,
+    /// A site template, or the built-in one when absent.
+    #[serde(skip)]
+    pub template: Option<PathBuf>,
+    pub title: String,
+    pub logo: Option<String>,
+    pub help: Option<String>,
+    pub mouseposition: bool,
+    pub measuretools: bool,
+    pub mapprint: bool,
+    pub exportpng: bool,
+    pub map: MapOptions,
+    pub baselayers: Vec<BaseLayer>,
+    pub themes: Vec<Theme>,
+}
+
+impl MviewerApp {
+    pub const KIND: &'static str = "mviewer.app";
+
+    pub fn address(&self) -> Address {
+        Address::new(Self::KIND, &self.name)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MapOptions {
+    pub projection: String,
+    pub center: [f64; 2],
+    pub zoom: u8,
+    pub maxzoom: Option<u8>,
+    pub projextent: Option<[f64; 4]>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BaseLayer {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: BaseLayerKind,
+    pub label: String,
+    pub title: String,
+    pub url: String,
+    pub layers: Option<String>,
+    pub format: Option<String>,
+    pub visible: bool,
+    pub attribution: Option<String>,
+    pub thumbgallery: Option<String>,
+    pub style: Option<String>,
+    pub matrixset: Option<String>,
+    pub maxzoom: Option<u8>,
+    pub maxscale: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Theme {
+    pub id: String,
+    pub name: String,
+    pub icon: Option<String>,
+    pub collapsed: bool,
+    pub layers: Vec<Layer>,
+}
+
+/// A theme layer: a WMS layer, by default one of the platform's GeoServer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Layer {
+    /// Mviewer's layer id: the WMS layer name, `workspace:layer`.
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub visible: bool,
+    pub queryable: bool,
+    pub tiled: bool,
+    pub opacity: Option<f64>,
+    pub style: Option<String>,
+    pub legendurl: Option<String>,
+    pub metadata: Option<String>,
+    pub metadata_csw: Option<String>,
+    pub infoformat: String,
+    pub featurecount: Option<u32>,
+    pub attribution: Option<String>,
+}

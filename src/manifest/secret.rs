@@ -1,0 +1,234 @@
+//! Secrets are references in the manifest (`{ env = "NAME" }` or
+//! `{ file = "path" }`), resolved at run time into values that cannot be
+//! printed by accident: they have no `Display`, their `Debug` says
+//! `(sensitive)`, and every resolved value is registered with the
+//! [`Redactor`] that guards everything geosync writes out.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Where a secret comes from. This is all that plans and errors may show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretRef {
+    Env(String),
+    File(PathBuf),
+}
+
+impl fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretRef::Env(name) => write!(f, "{{ env = \"{name}\" }}"),
+            SecretRef::File(path) => write!(f, "{{ file = \"{}\" }}", path.display()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SecretRefVisitor)
+    }
+}
+
+struct SecretRefVisitor;
+
+const SECRET_FORMS: &str = "write { env = \"NAME\" } or { file = \"path\" }";
+
+impl<'de> Visitor<'de> for SecretRefVisitor {
+    type Value = SecretRef;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a secret reference: {SECRET_FORMS}")
+    }
+
+    // The literal itself is never echoed back: it is a secret.
+    fn visit_str<E: de::Error>(self, _literal: &str) -> Result<SecretRef, E> {
+        Err(E::custom(format!(
+            "a literal secret is refused here; {SECRET_FORMS}"
+        )))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretRef, A::Error> {
+        let Some(key) = map.next_key::<String>()? else {
+            return Err(de::Error::custom(format!(
+                "empty secret reference; {SECRET_FORMS}"
+            )));
+        };
+        let reference = match key.as_str() {
+            "env" => SecretRef::Env(map.next_value()?),
+            "file" => SecretRef::File(map.next_value::<String>()?.into()),
+            other => return Err(de::Error::unknown_field(other, &["env", "file"])),
+        };
+        if let Some(extra) = map.next_key::<String>()? {
+            return Err(de::Error::custom(format!(
+                "a secret reference has one key, `env` or `file`; found also `{extra}`"
+            )));
+        }
+        Ok(reference)
+    }
+}
+
+/// A resolved secret value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the one place that must send it to a system.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(sensitive)")
+    }
+}
+
+/// Why a secret could not be resolved; never contains the value.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("environment variable {0} is not set")]
+    EnvMissing(String),
+    #[error("environment variable {0} is empty")]
+    EnvEmpty(String),
+    #[error("cannot read {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("file {0} is empty")]
+    FileEmpty(PathBuf),
+}
+
+impl SecretRef {
+    /// Makes a file reference relative to the manifest that holds it, so a
+    /// manifest means the same thing whatever the working directory.
+    pub fn anchored_at(self, manifest_dir: &Path) -> SecretRef {
+        match self {
+            SecretRef::File(path) if path.is_relative() => SecretRef::File(manifest_dir.join(path)),
+            other => other,
+        }
+    }
+
+    pub fn resolve(&self, redactor: &Redactor) -> Result<Secret, SecretError> {
+        let value = match self {
+            SecretRef::Env(name) => {
+                let value =
+                    std::env::var(name).map_err(|_| SecretError::EnvMissing(name.clone()))?;
+                if value.is_empty() {
+                    return Err(SecretError::EnvEmpty(name.clone()));
+                }
+                value
+            }
+            SecretRef::File(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| SecretError::File {
+                    path: path.clone(),
+                    source,
+                })?;
+                // A trailing newline is how editors save files, not part of the secret.
+                let value = text.trim_end_matches(['\n', '\r']).to_string();
+                if value.is_empty() {
+                    return Err(SecretError::FileEmpty(path.clone()));
+                }
+                value
+            }
+        };
+        redactor.register(&value);
+        Ok(Secret(value))
+    }
+}
+
+/// Replaces every known secret value in text that leaves the process.
+///
+/// Secrets are kept out of messages by construction; this is the second
+/// wall, for text that comes back from a system (an error echoing a
+/// connection string, a rendered file) and was not built by geosync.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    values: Arc<RwLock<Vec<String>>>,
+}
+
+/// Shorter values would blank out ordinary words of the output.
+const MIN_REDACTED_LEN: usize = 4;
+
+pub const SENSITIVE: &str = "(sensitive)";
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Redactor(..)")
+    }
+}
+
+impl Redactor {
+    pub fn register(&self, value: &str) {
+        if value.len() < MIN_REDACTED_LEN {
+            return;
+        }
+        let mut values = self.values.write().expect("redactor lock poisoned");
+        if !values.iter().any(|v| v == value) {
+            values.push(value.to_string());
+            // Longest first, so a secret that contains another is hidden whole.
+            values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let values = self.values.read().expect("redactor lock poisoned");
+        let mut text = text.to_string();
+        for value in values.iter() {
+            if text.contains(value.as_str()) {
+                text = text.replace(value.as_str(), SENSITIVE);
+            }
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize, Debug)]
+    struct Holder {
+        password: SecretRef,
+    }
+
+    #[test]
+    fn literal_is_refused_without_echoing_it() {
+        let err = toml::from_str::<Holder>("password = \"hunter22\"").unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("a literal secret is refused"), "{message}");
+        assert!(!message.contains("hunter22"), "{message}");
+    }
+
+    #[test]
+    fn env_and_file_forms_parse() {
+        let h: Holder = toml::from_str("password = { env = \"X\" }").unwrap();
+        assert_eq!(h.password, SecretRef::Env("X".into()));
+        let h: Holder = toml::from_str("password = { file = \"s/p\" }").unwrap();
+        assert_eq!(h.password, SecretRef::File("s/p".into()));
+        assert!(toml::from_str::<Holder>("password = { vault = \"x\" }").is_err());
+    }
+
+    #[test]
+    fn redactor_hides_longest_first_and_debug_never_shows() {
+        let redactor = Redactor::default();
+        redactor.register("abcd");
+        redactor.register("abcdefgh");
+        assert_eq!(
+            redactor.redact("x abcdefgh y abcd"),
+            "x (sensitive) y (sensitive)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        std::fs::write(&path, "s3cr3t-value\n").unwrap();
+        let secret = SecretRef::File(path).resolve(&redactor).unwrap();
+        assert_eq!(secret.expose(), "s3cr3t-value");
+        assert_eq!(format!("{secret:?}"), "(sensitive)");
+    }
+}

@@ -1,0 +1,46 @@
+//! One module per external system. Each observes its live state, plans the
+//! changes that converge it (a pure diff) and applies one change at a time.
+//! The engine drives them all through [`System`] and knows none of them.
+
+pub mod mviewer;
+
+use futures::future::BoxFuture;
+
+use crate::manifest::{Manifest, ManifestErrors};
+pub use crate::plan::PlanOptions;
+use crate::plan::{Change, Warning};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+pub struct SystemPlan {
+    /// Every managed resource, unchanged ones included as no-ops.
+    pub changes: Vec<Change>,
+    pub warnings: Vec<Warning>,
+}
+
+pub trait System: Send + Sync {
+    /// The system's name: the first part of its kinds (`mviewer`).
+    fn name(&self) -> &'static str;
+
+    /// How many of its changes may run at once without overloading it.
+    fn concurrency(&self) -> usize;
+
+    /// Reads the live state (read-only) and diffs it against the manifest.
+    fn plan(&self, options: PlanOptions) -> BoxFuture<'_, Result<SystemPlan, BoxError>>;
+
+    /// Carries out one change of a plan this system made.
+    fn apply<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Result<(), BoxError>>;
+}
+
+/// Every resource kind geosync knows, for checking `--only`/`--exclude`.
+pub const KINDS: &[&str] = &[crate::manifest::model::MviewerApp::KIND];
+
+/// The systems a manifest involves. Building them renders what can be
+/// rendered offline (templates), so `validate` catches those errors too.
+pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, ManifestErrors> {
+    let mut systems: Vec<Box<dyn System>> = Vec::new();
+    if let Some(mviewer) = mviewer::Mviewer::from_manifest(manifest)? {
+        systems.push(Box::new(mviewer));
+    }
+    Ok(systems)
+}

@@ -1,0 +1,263 @@
+//! Pure planning for Mviewer apps: desired files and the observed directory
+//! in, changes out. No I/O, deterministic order.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::observed::ObservedDir;
+use crate::manifest::model::MviewerApp;
+use crate::plan::{Action, Address, Change, Operation, Reason, Warning};
+use crate::systems::{PlanOptions, SystemPlan};
+
+/// An app config as it must be on disk.
+#[derive(Debug, Clone)]
+pub struct DesiredApp {
+    pub name: String,
+    pub file_name: String,
+    pub content: String,
+}
+
+/// What applying one Mviewer change does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MviewerOp {
+    Write {
+        file_name: String,
+        content: String,
+    },
+    /// Remove a file geosync wrote, and only if it still carries its marker.
+    Remove {
+        file_name: String,
+        owner: String,
+    },
+}
+
+pub fn diff(
+    desired: &[DesiredApp],
+    observed: &ObservedDir,
+    options: PlanOptions,
+    dir: &Path,
+) -> SystemPlan {
+    let mut changes = Vec::new();
+    let mut warnings = Vec::new();
+    for app in desired {
+        let address = Address::new(MviewerApp::KIND, &app.name);
+        let path = dir.join(&app.file_name).display().to_string();
+        let write = MviewerOp::Write {
+            file_name: app.file_name.clone(),
+            content: app.content.clone(),
+        };
+        let (action, reason, before) = match observed.files.get(&app.file_name) {
+            None => (
+                Action::Create,
+                Reason::new("absent", format!("{path} does not exist")),
+                "",
+            ),
+            Some(file) if file.content == app.content => (
+                Action::NoOp,
+                Reason::new("in_sync", format!("{path} is up to date")),
+                file.content.as_str(),
+            ),
+            Some(file) if file.owner.is_none() && !options.adopt => {
+                warnings.push(Warning {
+                    address: Some(address.clone()),
+                    message: format!("{path} exists and was not written by geosync: left alone (--adopt takes it over)"),
+                });
+                continue;
+            }
+            Some(file) if file.owner.is_none() => (
+                Action::Update,
+                Reason::new(
+                    "adopt",
+                    format!("{path} was not written by geosync and is taken over (--adopt)"),
+                ),
+                file.content.as_str(),
+            ),
+            Some(file) => (
+                Action::Update,
+                Reason::new(
+                    "content_differs",
+                    format!("{path} differs from the manifest"),
+                ),
+                file.content.as_str(),
+            ),
+        };
+        changes.push(Change {
+            fingerprint: fingerprint(&address, action, before, &app.content),
+            content_diff: (action != Action::NoOp)
+                .then(|| unified_diff(before, &app.content, &path)),
+            address,
+            action,
+            reason,
+            fields: Vec::new(),
+            depends_on: Vec::new(),
+            operation: Some(Operation::new(write)),
+        });
+    }
+
+    let wanted: BTreeSet<&str> = desired.iter().map(|a| a.file_name.as_str()).collect();
+    for (file_name, file) in &observed.files {
+        let Some(owner) = &file.owner else { continue };
+        if wanted.contains(file_name.as_str()) {
+            continue;
+        }
+        let address = Address::new(MviewerApp::KIND, owner);
+        let path = dir.join(file_name).display().to_string();
+        if !options.prune {
+            warnings.push(Warning {
+                address: Some(address),
+                message: format!("{path} was written by geosync but is no longer in the manifest: kept (--prune deletes it)"),
+            });
+            continue;
+        }
+        changes.push(Change {
+            fingerprint: fingerprint(&address, Action::Delete, &file.content, ""),
+            content_diff: Some(unified_diff(&file.content, "", &path)),
+            action: Action::Delete,
+            reason: Reason::new(
+                "left_manifest",
+                format!("{path} is no longer in the manifest (--prune)"),
+            ),
+            fields: Vec::new(),
+            depends_on: Vec::new(),
+            operation: Some(Operation::new(MviewerOp::Remove {
+                file_name: file_name.clone(),
+                owner: owner.clone(),
+            })),
+            address,
+        });
+    }
+    SystemPlan { changes, warnings }
+}
+
+fn fingerprint(address: &Address, action: Action, before: &str, after: &str) -> String {
+    let mut hash = Sha256::new();
+    for part in [address.to_string().as_str(), action.verb(), before, after] {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+    }
+    hex::encode(hash.finalize())
+}
+
+fn unified_diff(before: &str, after: &str, path: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(path, path)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::systems::mviewer::observed::ObservedFile;
+
+    fn app(name: &str, content: &str) -> DesiredApp {
+        DesiredApp {
+            name: name.into(),
+            file_name: format!("{name}.xml"),
+            content: content.into(),
+        }
+    }
+
+    fn owned(name: &str, body: &str) -> ObservedFile {
+        ObservedFile::new(format!(
+            "{}\n{body}",
+            super::super::render::ownership_marker(name)
+        ))
+    }
+
+    fn actions(plan: &SystemPlan) -> Vec<(String, Action)> {
+        plan.changes
+            .iter()
+            .map(|c| (c.address.to_string(), c.action))
+            .collect()
+    }
+
+    #[test]
+    fn absent_is_created_equal_is_noop_different_is_updated() {
+        let same = owned("b", "<config/>\n");
+        let mut observed = ObservedDir::default();
+        observed.files.insert("b.xml".into(), same.clone());
+        observed.files.insert("c.xml".into(), owned("c", "<old/>"));
+        let desired = [
+            app("a", "<config/>"),
+            app("b", &same.content),
+            app("c", "<new/>"),
+        ];
+        let plan = diff(
+            &desired,
+            &observed,
+            PlanOptions::default(),
+            Path::new("/apps"),
+        );
+        assert_eq!(
+            actions(&plan),
+            [
+                ("mviewer.app:a".to_string(), Action::Create),
+                ("mviewer.app:b".to_string(), Action::NoOp),
+                ("mviewer.app:c".to_string(), Action::Update),
+            ]
+        );
+        let diff = plan.changes[2].content_diff.as_deref().unwrap();
+        assert!(
+            diff.contains("-<old/>") && diff.contains("+<new/>"),
+            "{diff}"
+        );
+        assert!(plan.changes[1].content_diff.is_none());
+    }
+
+    #[test]
+    fn unmanaged_file_is_left_alone_unless_adopted() {
+        let mut observed = ObservedDir::default();
+        observed
+            .files
+            .insert("a.xml".into(), ObservedFile::new("<hand-made/>".into()));
+        let plan = diff(
+            &[app("a", "<config/>")],
+            &observed,
+            PlanOptions::default(),
+            Path::new("/apps"),
+        );
+        assert!(plan.changes.is_empty());
+        assert!(plan.warnings[0].message.contains("not written by geosync"));
+        let adopt = PlanOptions {
+            adopt: true,
+            ..Default::default()
+        };
+        let plan = diff(
+            &[app("a", "<config/>")],
+            &observed,
+            adopt,
+            Path::new("/apps"),
+        );
+        assert_eq!(
+            actions(&plan),
+            [("mviewer.app:a".to_string(), Action::Update)]
+        );
+    }
+
+    #[test]
+    fn orphans_are_kept_unless_pruned_and_foreign_files_never_touched() {
+        let mut observed = ObservedDir::default();
+        observed
+            .files
+            .insert("old.xml".into(), owned("old", "<config/>"));
+        observed
+            .files
+            .insert("mine.xml".into(), ObservedFile::new("<config/>".into()));
+        let plan = diff(&[], &observed, PlanOptions::default(), Path::new("/apps"));
+        assert!(plan.changes.is_empty());
+        assert_eq!(plan.warnings.len(), 1);
+        let prune = PlanOptions {
+            prune: true,
+            ..Default::default()
+        };
+        let plan = diff(&[], &observed, prune, Path::new("/apps"));
+        assert_eq!(
+            actions(&plan),
+            [("mviewer.app:old".to_string(), Action::Delete)]
+        );
+    }
+}
