@@ -8,6 +8,7 @@ mod output;
 mod placement;
 mod plan;
 mod systems;
+mod template;
 
 use clap::Parser;
 
@@ -49,11 +50,7 @@ fn main() -> std::process::ExitCode {
 
 /// Debug logs go to stderr with -vv; RUST_LOG refines them.
 fn init_logs(verbose: u8) {
-    let default = if verbose >= 2 {
-        "geosync=debug"
-    } else {
-        "warn"
-    };
+    let default = if verbose >= 2 { "geosync=debug" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()

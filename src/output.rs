@@ -23,10 +23,7 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(verbosity: Verbosity, redactor: Redactor) -> Self {
-        Printer {
-            verbosity,
-            redactor,
-        }
+        Printer { verbosity, redactor }
     }
 
     pub fn verbose(&self) -> bool {

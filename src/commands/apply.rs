@@ -90,10 +90,7 @@ pub async fn run(args: &ApplyArgs, printer: &Printer, redactor: &Redactor) -> an
     .run(&plan, &on_done)
     .await?;
     progress.finish_and_clear();
-    journal.record(
-        "run_finished",
-        json!({ "succeeded": report.all_succeeded() }),
-    )?;
+    journal.record("run_finished", json!({ "succeeded": report.all_succeeded() }))?;
 
     if args.manifest.json {
         printer.result(&format!("{}\n", json!({ "plan": plan, "report": report })));
@@ -118,8 +115,8 @@ fn read_saved_plan(path: &Path, args: &ApplyArgs) -> anyhow::Result<Plan> {
     {
         bail!("a saved plan carries its own manifests, variables and scope: do not combine {} with -f, --var, --only, --exclude, --prune or --adopt", path.display());
     }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the plan {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the plan {}", path.display()))?;
     let version = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|v| v.get("format_version").and_then(|v| v.as_u64()));
@@ -130,17 +127,10 @@ fn read_saved_plan(path: &Path, args: &ApplyArgs) -> anyhow::Result<Plan> {
             path.display(),
             plan::FORMAT_VERSION
         ),
-        None => bail!(
-            "{}: not a plan saved by `geosync plan --out`",
-            path.display()
-        ),
+        None => bail!("{}: not a plan saved by `geosync plan --out`", path.display()),
     }
-    serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{}: not a plan saved by `geosync plan --out`",
-            path.display()
-        )
-    })
+    serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a plan saved by `geosync plan --out`", path.display()))
 }
 
 /// A saved plan applies only if re-planning now gives exactly it.

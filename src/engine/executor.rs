@@ -61,11 +61,8 @@ impl Executor<'_> {
         on_done: &(dyn Fn(&Address, &Outcome) + Sync),
     ) -> Result<ApplyReport, JournalError> {
         let pending: Vec<&Change> = plan.pending().collect();
-        let systems: HashMap<&str, &dyn System> = self
-            .systems
-            .iter()
-            .map(|s| (s.name(), s.as_ref()))
-            .collect();
+        let systems: HashMap<&str, &dyn System> =
+            self.systems.iter().map(|s| (s.name(), s.as_ref())).collect();
         let limits: HashMap<&str, Arc<Semaphore>> = self
             .systems
             .iter()
@@ -84,21 +81,19 @@ impl Executor<'_> {
                 // Start everything whose dependencies are settled.
                 let mut still_waiting = Vec::new();
                 for change in waiting.drain(..) {
-                    let deps: Vec<&Address> = change
-                        .depends_on
+                    let deps: Vec<&Address> =
+                        change.depends_on.iter().filter(|d| planned.contains(d)).collect();
+                    if let Some(blocker) = deps
                         .iter()
-                        .filter(|d| planned.contains(d))
-                        .collect();
-                    if let Some(blocker) = deps.iter().find(|d| {
-                        report
-                            .results
-                            .get(**d)
-                            .is_some_and(|o| *o != Outcome::Succeeded)
-                    }) {
+                        .find(|d| report.results.get(**d).is_some_and(|o| *o != Outcome::Succeeded))
+                    {
                         let outcome = Outcome::Skipped {
                             because: (*blocker).clone(),
                         };
-                        self.journal.record("change", json!({ "address": change.address, "action": change.action, "result": outcome }))?;
+                        self.journal.record(
+                            "change",
+                            json!({ "address": change.address, "action": change.action, "result": outcome }),
+                        )?;
                         on_done(&change.address, &outcome);
                         report.results.insert(change.address.clone(), outcome);
                     } else if deps.iter().all(|d| report.results.contains_key(*d)) {
@@ -108,14 +103,9 @@ impl Executor<'_> {
                             let started = Instant::now();
                             let result = match (system, limit) {
                                 (Some(system), Some(limit)) => {
-                                    let _permit = limit
-                                        .acquire_owned()
-                                        .await
-                                        .expect("semaphore never closed");
-                                    system
-                                        .apply(change)
-                                        .await
-                                        .map_err(|e| error_chain(e.as_ref()))
+                                    let _permit =
+                                        limit.acquire_owned().await.expect("semaphore never closed");
+                                    system.apply(change).await.map_err(|e| error_chain(e.as_ref()))
                                 }
                                 _ => Err(format!("no system handles {}", change.address.kind)),
                             };

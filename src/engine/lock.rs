@@ -84,10 +84,9 @@ impl Lock {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let text = std::fs::read_to_string(path).map_err(io)?;
-                    let holder: Holder =
-                        serde_json::from_str(&text).map_err(|_| LockError::Corrupt {
-                            path: path.to_path_buf(),
-                        })?;
+                    let holder: Holder = serde_json::from_str(&text).map_err(|_| LockError::Corrupt {
+                        path: path.to_path_buf(),
+                    })?;
                     if holder.host != me.host || process_alive(holder.pid) {
                         return Err(LockError::Held {
                             path: path.to_path_buf(),
@@ -151,10 +150,7 @@ mod tests {
         let path = dir.path().join("apply.lock");
         let first = Lock::acquire(&path, false).unwrap();
         let err = Lock::acquire(&path, false).unwrap_err().to_string();
-        assert!(
-            err.contains(&format!("pid {}", std::process::id())),
-            "{err}"
-        );
+        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
         drop(first);
         Lock::acquire(&path, false).unwrap();
     }

@@ -75,9 +75,7 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> 
                 changes.extend(plan.changes);
                 warnings.extend(plan.warnings);
             }
-            Err(error) => {
-                failures.push((system.name(), describe(error, &loaded.manifest.redactor)))
-            }
+            Err(error) => failures.push((system.name(), describe(error, &loaded.manifest.redactor))),
         }
     }
     if !failures.is_empty() {

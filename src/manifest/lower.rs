@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use super::error::ManifestError;
-use super::model::{BaseLayer, Layer, MapOptions, MviewerApp, Theme};
-use super::raw::{BaseLayerKind, RawBaseLayer, RawLayer, RawMviewerApp, RawTheme, Text};
+use super::model::{BaseLayer, FileSource, Layer, ManagedFile, MapOptions, MviewerApp, Theme};
+use super::raw::{BaseLayerKind, RawBaseLayer, RawFile, RawLayer, RawMviewerApp, RawTheme, Text};
+use super::secret::Redactor;
 use super::source::{Location, SourceFile};
 use super::vars::Vars;
 
@@ -105,11 +106,70 @@ impl Lowerer<'_> {
         }
     }
 
-    fn map_options(
-        &mut self,
-        raw: &Spanned<super::raw::RawMapOptions>,
-        subject: &str,
-    ) -> MapOptions {
+    /// Resolves the file's secrets now: a missing one is reported before
+    /// any system is touched.
+    pub fn managed_file(&mut self, raw: &RawFile, redactor: &Redactor) -> ManagedFile {
+        let name = self.text(&raw.name);
+        let subject = format!("{}:{name}", ManagedFile::KIND);
+        let source = match (&raw.template, &raw.content) {
+            (Some(template), None) => FileSource::Template(self.path(template)),
+            (None, Some(content)) => FileSource::Inline(self.text(content)),
+            _ => {
+                self.invalid(
+                    &raw.name.span(),
+                    &subject,
+                    "give exactly one of `template` or `content`",
+                );
+                FileSource::Inline(String::new())
+            }
+        };
+        let mode = raw.mode.as_ref().and_then(|m| {
+            let text = self.text(m);
+            let parsed = u32::from_str_radix(&text, 8).ok().filter(|mode| *mode <= 0o7777);
+            if parsed.is_none() {
+                self.invalid(
+                    &m.span(),
+                    &subject,
+                    format!("mode `{text}` is not an octal file mode such as \"0640\""),
+                );
+            }
+            parsed
+        });
+        let context = raw
+            .context
+            .iter()
+            .map(|(k, v)| (k.clone(), self.text(v)))
+            .collect();
+        let mut secrets = BTreeMap::new();
+        for (key, reference) in &raw.secrets {
+            let reference = reference.get_ref().clone().anchored_at(self.manifest_dir());
+            match reference.resolve(redactor) {
+                Ok(secret) => {
+                    secrets.insert(key.clone(), secret);
+                }
+                Err(reason) => {
+                    let at = self.at(&raw.secrets[key].span());
+                    self.errors.push(ManifestError::MissingSecret {
+                        at,
+                        subject: format!("{subject}: secrets.{key}"),
+                        reference: reference.to_string(),
+                        reason: reason.to_string(),
+                    });
+                }
+            }
+        }
+        ManagedFile {
+            at: self.at(&raw.name.span()),
+            path: self.path(&raw.path),
+            name,
+            source,
+            mode,
+            context,
+            secrets,
+        }
+    }
+
+    fn map_options(&mut self, raw: &Spanned<super::raw::RawMapOptions>, subject: &str) -> MapOptions {
         let map = raw.get_ref();
         let projection = match &map.projection {
             Some(p) => {
@@ -136,20 +196,17 @@ impl Lowerer<'_> {
                 [0.0, 0.0]
             }
         };
-        let projextent = map
-            .projextent
-            .as_ref()
-            .map(|e| match e.get_ref().as_slice() {
-                [a, b, c, d] => [*a, *b, *c, *d],
-                _ => {
-                    self.invalid(
-                        &e.span(),
-                        subject,
-                        "projextent takes four numbers: [minx, miny, maxx, maxy]",
-                    );
-                    [0.0; 4]
-                }
-            });
+        let projextent = map.projextent.as_ref().map(|e| match e.get_ref().as_slice() {
+            [a, b, c, d] => [*a, *b, *c, *d],
+            _ => {
+                self.invalid(
+                    &e.span(),
+                    subject,
+                    "projextent takes four numbers: [minx, miny, maxx, maxy]",
+                );
+                [0.0; 4]
+            }
+        });
         let zoom = self.small_int(&map.zoom, subject, "zoom", 30);
         let maxzoom = map
             .maxzoom
@@ -208,10 +265,7 @@ impl Lowerer<'_> {
             let label = self.text(&b.label);
             layers.push(BaseLayer {
                 kind: b.kind,
-                title: b
-                    .title
-                    .as_ref()
-                    .map_or_else(|| label.clone(), |t| self.text(t)),
+                title: b.title.as_ref().map_or_else(|| label.clone(), |t| self.text(t)),
                 label,
                 url: self.text(&b.url),
                 layers: self.opt(&b.layers),
@@ -282,19 +336,12 @@ impl Lowerer<'_> {
         themes
     }
 
-    fn layer(
-        &mut self,
-        spanned: &Spanned<RawLayer>,
-        geoserver_url: Option<&str>,
-        subject: &str,
-    ) -> Layer {
+    fn layer(&mut self, spanned: &Spanned<RawLayer>, geoserver_url: Option<&str>, subject: &str) -> Layer {
         let l = spanned.get_ref();
         let id = self.text(&l.layer);
         let url = match (&l.url, id.split_once(':'), geoserver_url) {
             (Some(url), _, _) => self.text(url),
-            (None, Some((workspace, name)), Some(base))
-                if !workspace.is_empty() && !name.is_empty() =>
-            {
+            (None, Some((workspace, name)), Some(base)) if !workspace.is_empty() && !name.is_empty() => {
                 format!("{}/{workspace}/wms", base.trim_end_matches('/'))
             }
             (None, Some(_), None) => {
@@ -353,8 +400,7 @@ fn normalize(path: &Path) -> PathBuf {
         match component {
             Component::CurDir => {}
             Component::ParentDir => {
-                let last_is_normal =
-                    matches!(out.components().next_back(), Some(Component::Normal(_)));
+                let last_is_normal = matches!(out.components().next_back(), Some(Component::Normal(_)));
                 if last_is_normal {
                     out.pop();
                 } else if !matches!(out.components().next_back(), Some(Component::RootDir)) {

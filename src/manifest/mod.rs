@@ -58,6 +58,7 @@ pub fn load(
             .collect(),
         vars: vars.clone(),
         mviewer: Default::default(),
+        files: Vec::new(),
         redactor: redactor.clone(),
     };
 
@@ -123,11 +124,39 @@ pub fn load(
                 lower.errors.push(ManifestError::Invalid {
                     at: app.at.clone(),
                     subject: app.address().to_string(),
-                    message: "[mviewer] target_dir is not set: where should the config be written?"
-                        .into(),
+                    message: "[mviewer] target_dir is not set: where should the config be written?".into(),
                 });
             }
             manifest.mviewer.apps.push(app);
+        }
+    }
+
+    let mut file_at: BTreeMap<String, Location> = BTreeMap::new();
+    let mut path_at: BTreeMap<PathBuf, Location> = BTreeMap::new();
+    for (source, raw) in &parsed {
+        let mut lower = Lowerer {
+            source,
+            vars: &vars,
+            errors: &mut errors,
+        };
+        for raw_file in &raw.file {
+            let file = lower.managed_file(raw_file, redactor);
+            if let Some(first) = file_at.insert(file.name.clone(), file.at.clone()) {
+                lower.errors.push(ManifestError::Duplicate {
+                    at: file.at.clone(),
+                    first,
+                    subject: file.address().to_string(),
+                });
+            }
+            // Two resources writing one file would flip it back and forth forever.
+            if let Some(first) = path_at.insert(file.path.clone(), file.at.clone()) {
+                lower.errors.push(ManifestError::Duplicate {
+                    at: file.at.clone(),
+                    first,
+                    subject: format!("{}: path {}", file.address(), file.path.display()),
+                });
+            }
+            manifest.files.push(file);
         }
     }
 
@@ -150,10 +179,9 @@ fn read_and_parse(path: &PathBuf) -> Result<(SourceFile, RawManifest), ManifestE
     match toml::from_str::<RawManifest>(&source.text) {
         Ok(raw) => Ok((source, raw)),
         Err(error) => {
-            let at = error.span().map_or_else(
-                || Location::file_only(path),
-                |span| source.location(span.start),
-            );
+            let at = error
+                .span()
+                .map_or_else(|| Location::file_only(path), |span| source.location(span.start));
             let message = error.message().trim_end().to_string();
             Err(ManifestError::Syntax {
                 hint: did_you_mean(&message),

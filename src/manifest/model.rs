@@ -2,12 +2,13 @@
 //! expanded, paths anchored and references checked. Systems plan from this
 //! and never see the raw TOML.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use super::raw::BaseLayerKind;
-use super::secret::Redactor;
+use super::secret::{Redactor, Secret};
 use super::source::Location;
 use super::vars::Vars;
 use crate::plan::Address;
@@ -17,6 +18,7 @@ pub struct Manifest {
     pub sources: Vec<ManifestSource>,
     pub vars: Vars,
     pub mviewer: Mviewer,
+    pub files: Vec<ManagedFile>,
     /// Knows every secret resolved for this manifest, to keep them out of output.
     pub redactor: Redactor,
 }
@@ -120,4 +122,30 @@ pub struct Layer {
     pub infoformat: String,
     pub featurecount: Option<u32>,
     pub attribution: Option<String>,
+}
+
+/// A whole file geosync keeps at a path of the host.
+#[derive(Debug, Clone)]
+pub struct ManagedFile {
+    pub name: String,
+    pub at: Location,
+    pub path: PathBuf,
+    pub source: FileSource,
+    pub mode: Option<u32>,
+    pub context: BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, Secret>,
+}
+
+impl ManagedFile {
+    pub const KIND: &'static str = "file";
+
+    pub fn address(&self) -> Address {
+        Address::new(Self::KIND, &self.name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum FileSource {
+    Template(PathBuf),
+    Inline(String),
 }

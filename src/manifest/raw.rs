@@ -18,6 +18,26 @@ pub struct RawManifest {
     #[serde(default)]
     pub vars: BTreeMap<String, Spanned<toml::Value>>,
     pub mviewer: Option<RawMviewer>,
+    #[serde(default)]
+    pub file: Vec<RawFile>,
+}
+
+/// Any configuration file rendered from a template or given inline.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    pub name: Text,
+    pub path: Text,
+    pub template: Option<Text>,
+    pub content: Option<Text>,
+    /// Octal, as chmod takes it: "0640".
+    pub mode: Option<Text>,
+    /// Values the template reads as `{{ context.NAME }}`.
+    #[serde(default)]
+    pub context: BTreeMap<String, Text>,
+    /// Secrets the template reads as `{{ secrets.NAME }}`.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, Spanned<crate::manifest::secret::SecretRef>>,
 }
 
 #[derive(Debug, Deserialize)]

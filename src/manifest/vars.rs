@@ -39,11 +39,7 @@ impl Vars {
     }
 
     /// Expands the references in a manifest string.
-    pub fn expand(
-        &self,
-        value: &Spanned<String>,
-        source: &SourceFile,
-    ) -> Result<String, ManifestError> {
+    pub fn expand(&self, value: &Spanned<String>, source: &SourceFile) -> Result<String, ManifestError> {
         let text = value.get_ref();
         // The span covers the opening quote; offsets inside the string are
         // exact for the basic strings manifests use.
@@ -73,8 +69,7 @@ impl Vars {
                         return Err(ManifestError::UndefinedVar {
                             at: source.location(base + consumed + at),
                             name: name.to_string(),
-                            hint: closest(name, self.names())
-                                .map(|c| format!("did you mean `{c}`?")),
+                            hint: closest(name, self.names()).map(|c| format!("did you mean `{c}`?")),
                         })
                     }
                 }

@@ -87,17 +87,30 @@ impl HostDir {
         }
     }
 
+    /// The permission bits of a file, if it exists.
+    pub fn mode(&self, name: &str) -> Result<Option<u32>, PlacementError> {
+        let path = self.path_of(name);
+        match std::fs::metadata(&path) {
+            Ok(meta) => Ok(Some(meta.permissions().mode() & 0o7777)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Ok(None),
+            Err(source) => Err(PlacementError::Read { path, source }),
+        }
+    }
+
     /// Writes through a temporary file in the same directory, flushed to
-    /// disk, then renamed over the target. An existing file keeps its mode.
-    pub fn write_atomic(&self, name: &str, content: &[u8]) -> Result<(), PlacementError> {
+    /// disk, then renamed over the target. Without a mode, an existing file
+    /// keeps its own.
+    pub fn write_atomic(&self, name: &str, content: &[u8], mode: Option<u32>) -> Result<(), PlacementError> {
         let path = self.path_of(name);
         let fail = |source| PlacementError::Write {
             path: path.clone(),
             source,
         };
         std::fs::create_dir_all(&self.root).map_err(fail)?;
-        let mode =
-            std::fs::metadata(&path).map_or(NEW_FILE_MODE, |m| m.permissions().mode() & 0o7777);
+        let mode = mode.unwrap_or_else(|| {
+            std::fs::metadata(&path).map_or(NEW_FILE_MODE, |m| m.permissions().mode() & 0o7777)
+        });
         let mut temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".geosync-tmp")
@@ -116,9 +129,7 @@ impl HostDir {
     pub fn remove(&self, name: &str) -> Result<(), PlacementError> {
         let path = self.path_of(name);
         match std::fs::remove_file(&path) {
-            Ok(()) => {
-                sync_dir(&self.root).map_err(|source| PlacementError::Remove { path, source })
-            }
+            Ok(()) => sync_dir(&self.root).map_err(|source| PlacementError::Remove { path, source }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(source) => Err(PlacementError::Remove { path, source }),
         }
@@ -138,10 +149,10 @@ mod tests {
     fn replaces_keeping_mode_and_leaves_no_temporary_file() {
         let dir = tempfile::tempdir().unwrap();
         let host = HostDir::new(dir.path().join("apps"));
-        host.write_atomic("a.xml", b"one").unwrap();
+        host.write_atomic("a.xml", b"one", None).unwrap();
         let path = host.path_of("a.xml");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        host.write_atomic("a.xml", b"two").unwrap();
+        host.write_atomic("a.xml", b"two", None).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
@@ -156,7 +167,7 @@ mod tests {
         std::fs::write(dir.path().join("blocker"), "x").unwrap();
         let host = HostDir::new(dir.path().join("blocker/apps"));
         assert_eq!(host.read("a.xml").unwrap(), None);
-        let err = host.write_atomic("a.xml", b"x").unwrap_err();
+        let err = host.write_atomic("a.xml", b"x", None).unwrap_err();
         assert!(err.to_string().contains("blocker/apps/a.xml"), "{err}");
     }
 }

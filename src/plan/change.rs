@@ -78,11 +78,7 @@ pub struct FieldChange {
 }
 
 impl FieldChange {
-    pub fn new(
-        name: &str,
-        before: Option<serde_json::Value>,
-        after: Option<serde_json::Value>,
-    ) -> Self {
+    pub fn new(name: &str, before: Option<serde_json::Value>, after: Option<serde_json::Value>) -> Self {
         FieldChange {
             name: name.to_string(),
             before,

@@ -4,6 +4,7 @@
 mod address;
 mod change;
 pub mod render;
+mod text;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use address::{Address, Selector};
 pub use change::{Action, Change, FieldChange, Operation, Reason};
+pub use text::{fingerprint, unified_diff};
 
 /// Bumped whenever a saved plan's meaning changes; older plans are refused.
 pub const FORMAT_VERSION: u32 = 1;
@@ -134,10 +136,8 @@ impl Plan {
     /// Addresses whose change differs between two plans of the same
     /// manifests: empty when applying one is exactly applying the other.
     pub fn differences(&self, other: &Plan) -> Vec<Address> {
-        let mine: BTreeMap<&Address, &Change> =
-            self.changes.iter().map(|c| (&c.address, c)).collect();
-        let theirs: BTreeMap<&Address, &Change> =
-            other.changes.iter().map(|c| (&c.address, c)).collect();
+        let mine: BTreeMap<&Address, &Change> = self.changes.iter().map(|c| (&c.address, c)).collect();
+        let theirs: BTreeMap<&Address, &Change> = other.changes.iter().map(|c| (&c.address, c)).collect();
         let mut differing: Vec<Address> = mine
             .iter()
             .filter(|(address, change)| theirs.get(*address).is_none_or(|t| !t.same_effect(change)))

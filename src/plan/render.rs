@@ -68,8 +68,7 @@ fn field_line(field: &FieldChange) -> String {
     if field.sensitive {
         return format!("~ {}: {SENSITIVE}", field.name);
     }
-    let show =
-        |v: &Option<serde_json::Value>| v.as_ref().map_or("(none)".to_string(), |v| v.to_string());
+    let show = |v: &Option<serde_json::Value>| v.as_ref().map_or("(none)".to_string(), |v| v.to_string());
     match (&field.before, &field.after) {
         (None, Some(_)) => format!("+ {}: {}", field.name, show(&field.after)),
         (Some(_), None) => format!("- {}: {}", field.name, show(&field.before)),

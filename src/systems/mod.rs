@@ -2,6 +2,7 @@
 //! changes that converge it (a pure diff) and applies one change at a time.
 //! The engine drives them all through [`System`] and knows none of them.
 
+pub mod files;
 pub mod mviewer;
 
 use futures::future::BoxFuture;
@@ -33,14 +34,28 @@ pub trait System: Send + Sync {
 }
 
 /// Every resource kind geosync knows, for checking `--only`/`--exclude`.
-pub const KINDS: &[&str] = &[crate::manifest::model::MviewerApp::KIND];
+pub const KINDS: &[&str] = &[
+    crate::manifest::model::ManagedFile::KIND,
+    crate::manifest::model::MviewerApp::KIND,
+];
 
 /// The systems a manifest involves. Building them renders what can be
 /// rendered offline (templates), so `validate` catches those errors too.
 pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, ManifestErrors> {
     let mut systems: Vec<Box<dyn System>> = Vec::new();
-    if let Some(mviewer) = mviewer::Mviewer::from_manifest(manifest)? {
-        systems.push(Box::new(mviewer));
+    let mut errors = Vec::new();
+    match files::Files::from_manifest(manifest) {
+        Ok(Some(files)) => systems.push(Box::new(files)),
+        Ok(None) => {}
+        Err(ManifestErrors(e)) => errors.extend(e),
+    }
+    match mviewer::Mviewer::from_manifest(manifest) {
+        Ok(Some(mviewer)) => systems.push(Box::new(mviewer)),
+        Ok(None) => {}
+        Err(ManifestErrors(e)) => errors.extend(e),
+    }
+    if !errors.is_empty() {
+        return Err(ManifestErrors(errors));
     }
     Ok(systems)
 }

@@ -4,11 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use super::observed::ObservedDir;
 use crate::manifest::model::MviewerApp;
-use crate::plan::{Action, Address, Change, Operation, Reason, Warning};
+use crate::plan::{fingerprint, unified_diff, Action, Address, Change, Operation, Reason, Warning};
 use crate::systems::{PlanOptions, SystemPlan};
 
 /// An app config as it must be on disk.
@@ -33,12 +31,7 @@ pub enum MviewerOp {
     },
 }
 
-pub fn diff(
-    desired: &[DesiredApp],
-    observed: &ObservedDir,
-    options: PlanOptions,
-    dir: &Path,
-) -> SystemPlan {
+pub fn diff(desired: &[DesiredApp], observed: &ObservedDir, options: PlanOptions, dir: &Path) -> SystemPlan {
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
     for app in desired {
@@ -62,7 +55,9 @@ pub fn diff(
             Some(file) if file.owner.is_none() && !options.adopt => {
                 warnings.push(Warning {
                     address: Some(address.clone()),
-                    message: format!("{path} exists and was not written by geosync: left alone (--adopt takes it over)"),
+                    message: format!(
+                        "{path} exists and was not written by geosync: left alone (--adopt takes it over)"
+                    ),
                 });
                 continue;
             }
@@ -76,17 +71,13 @@ pub fn diff(
             ),
             Some(file) => (
                 Action::Update,
-                Reason::new(
-                    "content_differs",
-                    format!("{path} differs from the manifest"),
-                ),
+                Reason::new("content_differs", format!("{path} differs from the manifest")),
                 file.content.as_str(),
             ),
         };
         changes.push(Change {
-            fingerprint: fingerprint(&address, action, before, &app.content),
-            content_diff: (action != Action::NoOp)
-                .then(|| unified_diff(before, &app.content, &path)),
+            fingerprint: change_fingerprint(&address, action, before, &app.content),
+            content_diff: (action != Action::NoOp).then(|| unified_diff(before, &app.content, &path)),
             address,
             action,
             reason,
@@ -112,7 +103,7 @@ pub fn diff(
             continue;
         }
         changes.push(Change {
-            fingerprint: fingerprint(&address, Action::Delete, &file.content, ""),
+            fingerprint: change_fingerprint(&address, Action::Delete, &file.content, ""),
             content_diff: Some(unified_diff(&file.content, "", &path)),
             action: Action::Delete,
             reason: Reason::new(
@@ -131,21 +122,13 @@ pub fn diff(
     SystemPlan { changes, warnings }
 }
 
-fn fingerprint(address: &Address, action: Action, before: &str, after: &str) -> String {
-    let mut hash = Sha256::new();
-    for part in [address.to_string().as_str(), action.verb(), before, after] {
-        hash.update((part.len() as u64).to_le_bytes());
-        hash.update(part.as_bytes());
-    }
-    hex::encode(hash.finalize())
-}
-
-fn unified_diff(before: &str, after: &str, path: &str) -> String {
-    similar::TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(3)
-        .header(path, path)
-        .to_string()
+fn change_fingerprint(address: &Address, action: Action, before: &str, after: &str) -> String {
+    fingerprint(&[
+        address.to_string().as_bytes(),
+        action.verb().as_bytes(),
+        before.as_bytes(),
+        after.as_bytes(),
+    ])
 }
 
 #[cfg(test)]
@@ -181,17 +164,8 @@ mod tests {
         let mut observed = ObservedDir::default();
         observed.files.insert("b.xml".into(), same.clone());
         observed.files.insert("c.xml".into(), owned("c", "<old/>"));
-        let desired = [
-            app("a", "<config/>"),
-            app("b", &same.content),
-            app("c", "<new/>"),
-        ];
-        let plan = diff(
-            &desired,
-            &observed,
-            PlanOptions::default(),
-            Path::new("/apps"),
-        );
+        let desired = [app("a", "<config/>"), app("b", &same.content), app("c", "<new/>")];
+        let plan = diff(&desired, &observed, PlanOptions::default(), Path::new("/apps"));
         assert_eq!(
             actions(&plan),
             [
@@ -201,10 +175,7 @@ mod tests {
             ]
         );
         let diff = plan.changes[2].content_diff.as_deref().unwrap();
-        assert!(
-            diff.contains("-<old/>") && diff.contains("+<new/>"),
-            "{diff}"
-        );
+        assert!(diff.contains("-<old/>") && diff.contains("+<new/>"), "{diff}");
         assert!(plan.changes[1].content_diff.is_none());
     }
 
@@ -226,24 +197,14 @@ mod tests {
             adopt: true,
             ..Default::default()
         };
-        let plan = diff(
-            &[app("a", "<config/>")],
-            &observed,
-            adopt,
-            Path::new("/apps"),
-        );
-        assert_eq!(
-            actions(&plan),
-            [("mviewer.app:a".to_string(), Action::Update)]
-        );
+        let plan = diff(&[app("a", "<config/>")], &observed, adopt, Path::new("/apps"));
+        assert_eq!(actions(&plan), [("mviewer.app:a".to_string(), Action::Update)]);
     }
 
     #[test]
     fn orphans_are_kept_unless_pruned_and_foreign_files_never_touched() {
         let mut observed = ObservedDir::default();
-        observed
-            .files
-            .insert("old.xml".into(), owned("old", "<config/>"));
+        observed.files.insert("old.xml".into(), owned("old", "<config/>"));
         observed
             .files
             .insert("mine.xml".into(), ObservedFile::new("<config/>".into()));
@@ -255,9 +216,6 @@ mod tests {
             ..Default::default()
         };
         let plan = diff(&[], &observed, prune, Path::new("/apps"));
-        assert_eq!(
-            actions(&plan),
-            [("mviewer.app:old".to_string(), Action::Delete)]
-        );
+        assert_eq!(actions(&plan), [("mviewer.app:old".to_string(), Action::Delete)]);
     }
 }

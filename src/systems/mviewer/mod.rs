@@ -104,7 +104,7 @@ fn apply_op(dir: &HostDir, op: MviewerOp, address: String) -> Result<(), Mviewer
     };
     match op {
         MviewerOp::Write { file_name, content } => dir
-            .write_atomic(&file_name, content.as_bytes())
+            .write_atomic(&file_name, content.as_bytes(), None)
             .map_err(failed),
         MviewerOp::Remove { file_name, owner } => {
             // Checked again at the last moment: someone may have taken the

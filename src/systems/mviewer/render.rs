@@ -2,12 +2,13 @@
 //! `validate` catches template errors, and checked to be well-formed XML
 //! before anything is written.
 
-use minijinja::{context, Environment, UndefinedBehavior};
+use minijinja::context;
 use quick_xml::events::Event;
 
 use crate::manifest::model::MviewerApp;
 use crate::manifest::vars::Vars;
 use crate::manifest::ManifestError;
+use crate::template::{self, Escape};
 
 const BUILTIN_NAME: &str = "templates/mviewer/app.xml.j2";
 const BUILTIN: &str = include_str!("../../../templates/mviewer/app.xml.j2");
@@ -44,59 +45,15 @@ pub fn render(app: &MviewerApp, vars: &Vars) -> Result<String, ManifestError> {
         }
         None => (BUILTIN_NAME.to_string(), BUILTIN.to_string()),
     };
-    let mut env = Environment::new();
-    // A misspelt variable in a template is an error, not an empty attribute.
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_formatter(|out, _state, value| {
-        // XML and Mviewer spell booleans in lower case; minijinja would write `True`.
-        let text = match value.kind() {
-            minijinja::value::ValueKind::Bool => value.is_true().to_string(),
-            minijinja::value::ValueKind::None | minijinja::value::ValueKind::Undefined => {
-                String::new()
-            }
-            _ => value.to_string(),
-        };
-        if value.is_safe() {
-            out.write_str(&text)?;
-        } else {
-            out.write_str(&escape_xml(&text))?;
-        }
-        Ok(())
-    });
-    let located = |e: minijinja::Error| match e.line() {
-        Some(line) => template_error(&name, format!("line {line}: {}", describe(&e))),
-        None => template_error(&name, describe(&e)),
-    };
-    env.add_template_owned(name.clone(), source)
-        .map_err(located)?;
-    let rendered = env
-        .get_template(&name)
-        .and_then(|t| t.render(context! { app => app, vars => vars.as_map() }))
-        .map_err(located)?;
+    let rendered = template::render(
+        &name,
+        &source,
+        context! { app => app, vars => vars.as_map() },
+        Escape::Xml,
+    )
+    .map_err(|e| template_error(&name, e.to_string()))?;
     check_well_formed(&rendered).map_err(|m| template_error(&name, m))?;
     Ok(with_marker(&rendered, &app.name))
-}
-
-fn describe(e: &minijinja::Error) -> String {
-    match e.detail() {
-        Some(detail) => format!("{}: {detail}", e.kind()),
-        None => e.kind().to_string(),
-    }
-}
-
-fn escape_xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 fn with_marker(rendered: &str, app_name: &str) -> String {
@@ -169,9 +126,7 @@ fn check_well_formed(xml: &str) -> Result<(), String> {
         return Err("rendered XML is not well-formed: an element is not closed".into());
     }
     if roots != 1 {
-        return Err(format!(
-            "rendered XML must have one root element, found {roots}"
-        ));
+        return Err(format!("rendered XML must have one root element, found {roots}"));
     }
     Ok(())
 }
@@ -183,8 +138,7 @@ mod tests {
     #[test]
     fn marker_goes_after_the_declaration_and_is_read_back() {
         let out = with_marker("<?xml version=\"1.0\"?>\n<config/>", "salins");
-        assert!(out
-            .starts_with("<?xml version=\"1.0\"?>\n<!-- managed by geosync (mviewer.app:salins)"));
+        assert!(out.starts_with("<?xml version=\"1.0\"?>\n<!-- managed by geosync (mviewer.app:salins)"));
         assert_eq!(owner_of(&out), Some("salins"));
         assert_eq!(owner_of("<config/>"), None);
     }

@@ -1,0 +1,145 @@
+//! `[[file]]`: whole configuration files at host paths, rendered from a
+//! template (which may use secrets) or given inline. Declaring a path means
+//! owning its content: geosync creates and updates it, and never deletes it.
+
+mod diff;
+mod render;
+
+use std::path::Path;
+
+use futures::future::BoxFuture;
+
+use crate::manifest::model::ManagedFile;
+use crate::manifest::secret::Redactor;
+use crate::manifest::{Manifest, ManifestErrors};
+use crate::placement::{HostDir, PlacementError};
+use crate::plan::Change;
+use crate::systems::{BoxError, PlanOptions, System, SystemPlan};
+use diff::{DesiredFile, ObservedFile, WriteFile};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{address}")]
+    Placement {
+        address: String,
+        #[source]
+        source: PlacementError,
+    },
+    #[error("{0}: the change was not planned by the file system")]
+    ForeignChange(String),
+}
+
+struct Target {
+    dir: HostDir,
+    file_name: String,
+    desired: DesiredFile,
+}
+
+pub struct Files {
+    targets: Vec<Target>,
+    redactor: Redactor,
+}
+
+impl Files {
+    pub fn from_manifest(manifest: &Manifest) -> Result<Option<Self>, ManifestErrors> {
+        if manifest.files.is_empty() {
+            return Ok(None);
+        }
+        let mut targets = Vec::new();
+        let mut errors = Vec::new();
+        for file in &manifest.files {
+            match render::render(file, &manifest.vars) {
+                Ok(rendered) => targets.push(target(file, rendered)),
+                Err(error) => errors.push(error),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ManifestErrors(errors));
+        }
+        Ok(Some(Files {
+            targets,
+            redactor: manifest.redactor.clone(),
+        }))
+    }
+}
+
+fn target(file: &ManagedFile, rendered: render::Rendered) -> Target {
+    let parent = file.path.parent().unwrap_or(Path::new("/"));
+    let file_name = file
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Target {
+        dir: HostDir::new(parent.to_path_buf()),
+        file_name,
+        desired: DesiredFile {
+            change_address: file.address(),
+            path: file.path.display().to_string(),
+            content: rendered.content,
+            display: rendered.display,
+            mode: file.mode,
+        },
+    }
+}
+
+impl System for Files {
+    fn name(&self) -> &'static str {
+        ManagedFile::KIND
+    }
+
+    fn concurrency(&self) -> usize {
+        8
+    }
+
+    fn plan(&self, _options: PlanOptions) -> BoxFuture<'_, Result<SystemPlan, BoxError>> {
+        Box::pin(async move {
+            let mut changes = Vec::new();
+            for target in &self.targets {
+                let observed = observe(target, &self.redactor).map_err(|source| FileError::Placement {
+                    address: target.desired.change_address.to_string(),
+                    source,
+                })?;
+                changes.push(diff::diff(&target.desired, observed.as_ref()));
+            }
+            Ok(SystemPlan {
+                changes,
+                warnings: Vec::new(),
+            })
+        })
+    }
+
+    fn apply<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move {
+            let address = change.address.to_string();
+            let write = change
+                .operation
+                .as_ref()
+                .and_then(|op| op.downcast::<WriteFile>())
+                .ok_or_else(|| FileError::ForeignChange(address.clone()))?;
+            let target = self
+                .targets
+                .iter()
+                .find(|t| t.desired.change_address == change.address)
+                .ok_or_else(|| FileError::ForeignChange(address.clone()))?;
+            target
+                .dir
+                .write_atomic(&target.file_name, write.content.as_bytes(), write.mode)
+                .map_err(|source| FileError::Placement { address, source })?;
+            Ok(())
+        })
+    }
+}
+
+fn observe(target: &Target, redactor: &Redactor) -> Result<Option<ObservedFile>, PlacementError> {
+    let Some(bytes) = target.dir.read(&target.file_name)? else {
+        return Ok(None);
+    };
+    let mode = target.dir.mode(&target.file_name)?.unwrap_or(0);
+    let content = String::from_utf8_lossy(&bytes).into_owned();
+    Ok(Some(ObservedFile {
+        display: redactor.redact(&content),
+        content,
+        mode,
+    }))
+}
