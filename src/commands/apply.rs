@@ -31,10 +31,11 @@ pub async fn run(args: &ApplyArgs, printer: &Printer, redactor: &Redactor) -> an
         },
         None => run_spec(&args.manifest, Some(&args.scope)),
     };
+    // A manifest that does not load changes nothing, not even the state dir.
+    let loaded = engine::load(&spec, redactor)?;
     let state = state_dir(&args.scope, &spec);
     let _lock = Lock::acquire(&state.join("apply.lock"), args.break_lock)?;
 
-    let loaded = engine::load(&spec, redactor)?;
     let spinner = printer.spinner("Reading the platform's state");
     let plan = engine::plan(&loaded, &spec).await;
     spinner.finish_and_clear();

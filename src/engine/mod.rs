@@ -136,9 +136,8 @@ pub fn default_state_dir(manifests: &[PathBuf]) -> PathBuf {
         .first()
         .map(PathBuf::as_path)
         .unwrap_or(Path::new("geosync.toml"));
-    let parent = first
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    parent.join(".geosync")
+    match first.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => parent.join(".geosync"),
+        None => PathBuf::from(".geosync"),
+    }
 }

@@ -50,9 +50,9 @@ impl Vars {
         while let Some(at) = rest.find('$') {
             out.push_str(&rest[..at]);
             let tail = &rest[at..];
-            if tail.starts_with("$${") {
+            if let Some(after) = tail.strip_prefix("$${") {
                 out.push_str("${");
-                rest = &tail[3..];
+                rest = after;
                 consumed += at + 3;
             } else if tail.starts_with("${") {
                 let Some(end) = tail.find('}') else {

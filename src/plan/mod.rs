@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use address::{Address, Selector};
 pub use change::{Action, Change, FieldChange, Operation, Reason};
-pub use text::{fingerprint, unified_diff};
+pub use text::{fingerprint, unified_diff, unified_diff_hiding_removed};
 
 /// Bumped whenever a saved plan's meaning changes; older plans are refused.
 pub const FORMAT_VERSION: u32 = 1;

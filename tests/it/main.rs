@@ -1,1 +1,10 @@
-//! Integration tests: one binary, one module per capability.
+//! Integration tests: one binary, one module per capability. Each test
+//! runs the real geosync binary in a scratch folder of its own, so tests
+//! run in parallel without seeing each other.
+
+mod cli;
+mod files;
+mod manifest_errors;
+mod mviewer;
+mod saved_plans;
+mod support;

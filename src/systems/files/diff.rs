@@ -1,6 +1,8 @@
 //! Pure planning for managed files.
 
-use crate::plan::{fingerprint, unified_diff, Action, Change, FieldChange, Operation, Reason};
+use crate::plan::{
+    fingerprint, unified_diff, unified_diff_hiding_removed, Action, Change, FieldChange, Operation, Reason,
+};
 
 #[derive(Debug, Clone)]
 pub struct DesiredFile {
@@ -9,6 +11,7 @@ pub struct DesiredFile {
     pub content: String,
     pub display: String,
     pub mode: Option<u32>,
+    pub has_secrets: bool,
 }
 
 /// What is at the path now. `display` has the known secrets redacted.
@@ -45,7 +48,11 @@ pub fn diff(desired: &DesiredFile, observed: Option<&ObservedFile>) -> Change {
                     // Only a secret differs: say so without showing either value.
                     fields.push(FieldChange::sensitive("content"));
                 } else {
-                    content_diff = Some(unified_diff(&now.display, &desired.display, &desired.path));
+                    content_diff = Some(if desired.has_secrets {
+                        unified_diff_hiding_removed(&now.display, &desired.display, &desired.path)
+                    } else {
+                        unified_diff(&now.display, &desired.display, &desired.path)
+                    });
                 }
             }
             if let Some(mode) = desired.mode.filter(|m| *m != now.mode) {
@@ -107,6 +114,7 @@ mod tests {
             content: content.into(),
             display: display.into(),
             mode,
+            has_secrets: true,
         }
     }
 

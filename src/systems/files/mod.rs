@@ -19,12 +19,9 @@ use diff::{DesiredFile, ObservedFile, WriteFile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("{address}")]
-    Placement {
-        address: String,
-        #[source]
-        source: PlacementError,
-    },
+    /// The executor names the change; the placement error names the path.
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
     #[error("{0}: the change was not planned by the file system")]
     ForeignChange(String),
 }
@@ -79,6 +76,7 @@ fn target(file: &ManagedFile, rendered: render::Rendered) -> Target {
             content: rendered.content,
             display: rendered.display,
             mode: file.mode,
+            has_secrets: !file.secrets.is_empty(),
         },
     }
 }
@@ -96,10 +94,7 @@ impl System for Files {
         Box::pin(async move {
             let mut changes = Vec::new();
             for target in &self.targets {
-                let observed = observe(target, &self.redactor).map_err(|source| FileError::Placement {
-                    address: target.desired.change_address.to_string(),
-                    source,
-                })?;
+                let observed = observe(target, &self.redactor).map_err(FileError::Placement)?;
                 changes.push(diff::diff(&target.desired, observed.as_ref()));
             }
             Ok(SystemPlan {
@@ -125,7 +120,7 @@ impl System for Files {
             target
                 .dir
                 .write_atomic(&target.file_name, write.content.as_bytes(), write.mode)
-                .map_err(|source| FileError::Placement { address, source })?;
+                .map_err(FileError::Placement)?;
             Ok(())
         })
     }

@@ -15,14 +15,9 @@ use diff::{DesiredApp, MviewerOp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MviewerError {
-    #[error("mviewer apps directory")]
-    Observe(#[source] PlacementError),
-    #[error("{address}")]
-    Apply {
-        address: String,
-        #[source]
-        source: PlacementError,
-    },
+    /// The executor names the change; the placement error names the path.
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
     #[error("{address}: {path} no longer carries geosync's marker; it was not removed")]
     OwnershipChanged { address: String, path: String },
     #[error("{0}: the change was not planned by the mviewer system")]
@@ -76,7 +71,7 @@ impl System for Mviewer {
             let dir = self.dir.clone();
             let observed = tokio::task::spawn_blocking(move || observed::observe(&dir))
                 .await?
-                .map_err(MviewerError::Observe)?;
+                .map_err(MviewerError::Placement)?;
             Ok(diff::diff(&self.apps, &observed, options, self.dir.root()))
         })
     }
@@ -98,10 +93,7 @@ impl System for Mviewer {
 }
 
 fn apply_op(dir: &HostDir, op: MviewerOp, address: String) -> Result<(), MviewerError> {
-    let failed = |source| MviewerError::Apply {
-        address: address.clone(),
-        source,
-    };
+    let failed = MviewerError::Placement;
     match op {
         MviewerOp::Write { file_name, content } => dir
             .write_atomic(&file_name, content.as_bytes(), None)

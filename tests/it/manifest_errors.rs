@@ -1,0 +1,181 @@
+//! Bad input: each mistake is reported with its file, line and column, and
+//! nothing is changed.
+
+use crate::mviewer::manifest;
+use crate::support::{listing, Workspace};
+
+/// Runs plan and apply on a bad manifest: both fail, nothing is written.
+fn rejected(ws: &Workspace) -> String {
+    let before = listing(ws.path());
+    let plan = ws.geosync(&["plan"]);
+    plan.assert_code(1);
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(1);
+    assert_eq!(listing(ws.path()), before, "a rejected manifest changed files");
+    ws.scrub(&plan.stderr)
+}
+
+#[test]
+fn malformed_toml_names_file_line_and_column() {
+    let ws = Workspace::new();
+    ws.write("geosync.toml", "[vars]\ndomain = \"geo.example.org\n");
+    insta::assert_snapshot!(rejected(&ws), @r###"
+    error: 1 problem in the manifest:
+      geosync.toml:2:26: invalid basic string
+    "###);
+}
+
+#[test]
+fn misspelt_key_gets_the_closest_valid_one() {
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        &manifest("Portail").replace("title = \"Portail\"", "titel = \"Portail\""),
+    );
+    let stderr = rejected(&ws);
+    assert!(
+        stderr.contains("geosync.toml:11:1: unknown field `titel`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(did you mean `title`?)"), "{stderr}");
+}
+
+#[test]
+fn wrong_type_names_its_place() {
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        &manifest("Portail").replace("zoom = 11", "zoom = \"eleven\""),
+    );
+    let stderr = rejected(&ws);
+    assert!(
+        stderr.contains("geosync.toml:15:8: invalid type: string \"eleven\", expected i64"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn undefined_variable_is_pointed_at_with_a_suggestion() {
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        &manifest("Portail").replace("${domain}", "${domian}"),
+    );
+    let stderr = rejected(&ws);
+    assert!(
+        stderr.contains("geosync.toml:7:26: undefined variable `${domian}` (did you mean `domain`?)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let ws = Workspace::new();
+    let bad = manifest("Portail")
+        .replace("zoom = 11", "zoom = 99")
+        .replace("opacity = 0.5", "opacity = 5.0")
+        .replace(
+            "visible = true\n\n[[mviewer.app.theme]]",
+            "visible = false\n\n[[mviewer.app.theme]]",
+        );
+    ws.write("geosync.toml", &bad);
+    let stderr = rejected(&ws);
+    assert!(stderr.contains("3 problems in the manifest"), "{stderr}");
+    assert!(stderr.contains("zoom must be between 0 and 30"), "{stderr}");
+    assert!(stderr.contains("opacity must be between 0 and 1"), "{stderr}");
+    assert!(
+        stderr.contains("exactly one baselayer must have visible = true (found 0)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_resource_defined_in_two_files_names_both() {
+    let ws = Workspace::new();
+    ws.write("a.toml", &manifest("A"));
+    ws.write(
+        "b.toml",
+        "[[mviewer.app]]\nname = \"salins\"\ntitle = \"B\"\n[mviewer.app.map]\ncenter = [0.0, 0.0]\nzoom = 1\n\
+         [[mviewer.app.baselayer]]\nid = \"osm\"\ntype = \"OSM\"\nlabel = \"OSM\"\nurl = \"x\"\nvisible = true\n",
+    );
+    let run = ws.geosync(&["validate", "-f", "a.toml", "-f", "b.toml"]);
+    run.assert_code(1);
+    assert!(
+        ws.scrub(&run.stderr)
+            .contains("b.toml:2:8: mviewer.app:salins is already defined at a.toml:10:8"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_template_error_points_at_the_template_line() {
+    let ws = Workspace::new();
+    ws.write(
+        "site/app.xml.j2",
+        "<config>\n  <application title=\"{{ app.titel }}\"/>\n</config>\n",
+    );
+    ws.write(
+        "geosync.toml",
+        &manifest("Portail").replace(
+            "title = \"Portail\"",
+            "title = \"Portail\"\ntemplate = \"site/app.xml.j2\"",
+        ),
+    );
+    let stderr = rejected(&ws);
+    assert!(
+        stderr.contains("geosync.toml:10:8: template site/app.xml.j2: line 2: undefined value"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_template_that_renders_broken_xml_is_refused() {
+    let ws = Workspace::new();
+    ws.write(
+        "site/app.xml.j2",
+        "<config>\n  <application title=\"{{ app.title }}\">\n</config>\n",
+    );
+    ws.write(
+        "geosync.toml",
+        &manifest("Portail").replace(
+            "title = \"Portail\"",
+            "title = \"Portail\"\ntemplate = \"site/app.xml.j2\"",
+        ),
+    );
+    let stderr = rejected(&ws);
+    assert!(
+        stderr.contains("template site/app.xml.j2: rendered XML is not well-formed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_var_override_is_an_error_and_a_known_one_applies() {
+    let ws = Workspace::new();
+    ws.write("geosync.toml", &manifest("Portail"));
+    let run = ws.geosync(&["plan", "--var", "domian=x"]);
+    run.assert_code(1);
+    assert!(run
+        .stderr
+        .contains("--var domian: no variable `domian` is declared in [vars] (did you mean `domain`?)"));
+    let run = ws.geosync(&["plan", "--var", "domain=maps.lab.example"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("https://maps.lab.example/geoserver/geosync-ouvert/wms"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_missing_manifest_file_is_named() {
+    let ws = Workspace::new();
+    let run = ws.geosync(&["validate"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("geosync.toml: cannot read manifest"),
+        "{}",
+        run.stderr
+    );
+}
