@@ -164,3 +164,115 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use futures::future::BoxFuture;
+
+    use super::*;
+    use crate::manifest::secret::Redactor;
+    use crate::plan::{Action, PlanOptions, Reason};
+    use crate::systems::{BoxError, SystemPlan};
+
+    /// A system of the test's own that records the order of its applies and
+    /// fails the changes it is told to.
+    struct Recorder {
+        failing: Vec<&'static str>,
+        applied: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl System for Recorder {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn concurrency(&self) -> usize {
+            2
+        }
+        fn plan(&self, _: PlanOptions) -> BoxFuture<'_, Result<SystemPlan, BoxError>> {
+            unreachable!("the executor never plans")
+        }
+        fn apply<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Result<(), BoxError>> {
+            Box::pin(async move {
+                self.applied.lock().unwrap().push(change.address.name.clone());
+                if self.failing.contains(&change.address.name.as_str()) {
+                    return Err("refused by the test system".into());
+                }
+                Ok(())
+            })
+        }
+    }
+
+    fn change(name: &str, depends_on: &[&str]) -> Change {
+        Change {
+            address: Address::new("test.thing", name),
+            action: Action::Create,
+            reason: Reason::new("absent", "absent"),
+            fields: Vec::new(),
+            content_diff: None,
+            depends_on: depends_on.iter().map(|d| Address::new("test.thing", d)).collect(),
+            fingerprint: String::new(),
+            operation: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn dependents_of_a_failure_are_skipped_and_the_rest_runs_in_order() {
+        let plan = Plan::new(
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            PlanOptions::default(),
+            vec![
+                change("db", &[]),
+                change("app", &["db"]),
+                change("web", &["app"]),
+                change("broken", &[]),
+                change("after-broken", &["broken"]),
+                change("then", &["after-broken"]),
+            ],
+            Vec::new(),
+        );
+        let applied = Arc::new(Mutex::new(Vec::new()));
+        let recorder = Recorder {
+            failing: vec!["broken"],
+            applied: applied.clone(),
+        };
+        let systems: Vec<Box<dyn System>> = vec![Box::new(recorder)];
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal =
+            Journal::open(&dir.path().join("j.jsonl"), "run".into(), Redactor::default()).unwrap();
+        let report = Executor {
+            systems: &systems,
+            journal: &mut journal,
+            redactor: &Redactor::default(),
+        }
+        .run(&plan, &|_, _| {})
+        .await
+        .unwrap();
+
+        let outcome = |name: &str| report.results[&Address::new("test.thing", name)].clone();
+        assert_eq!(outcome("web"), Outcome::Succeeded);
+        assert!(matches!(outcome("broken"), Outcome::Failed { .. }));
+        assert_eq!(
+            outcome("after-broken"),
+            Outcome::Skipped {
+                because: Address::new("test.thing", "broken")
+            }
+        );
+        assert_eq!(
+            outcome("then"),
+            Outcome::Skipped {
+                because: Address::new("test.thing", "after-broken")
+            }
+        );
+        let applied = applied.lock().unwrap().clone();
+        let position = |name: &str| applied.iter().position(|a| a == name).unwrap();
+        assert!(position("db") < position("app") && position("app") < position("web"));
+        assert!(!applied.contains(&"after-broken".to_string()));
+        let journal = std::fs::read_to_string(dir.path().join("j.jsonl")).unwrap();
+        assert_eq!(journal.lines().count(), 6);
+    }
+}
