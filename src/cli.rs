@@ -60,6 +60,9 @@ pub struct ScopeArgs {
     /// Take over existing objects with a desired name that geosync did not create.
     #[arg(long)]
     pub adopt: bool,
+    /// Drop roles and databases the manifest declares `ensure = "absent"`.
+    #[arg(long)]
+    pub allow_drop: bool,
     /// Where the lock and the journal live [default: .geosync beside the first manifest].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,

@@ -113,8 +113,9 @@ fn read_saved_plan(path: &Path, args: &ApplyArgs) -> anyhow::Result<Plan> {
         || !scope.exclude.is_empty()
         || scope.prune
         || scope.adopt
+        || scope.allow_drop
     {
-        bail!("a saved plan carries its own manifests, variables and scope: do not combine {} with -f, --var, --only, --exclude, --prune or --adopt", path.display());
+        bail!("a saved plan carries its own manifests, variables and scope: do not combine {} with -f, --var, --only, --exclude, --prune, --adopt or --allow-drop", path.display());
     }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read the plan {}", path.display()))?;

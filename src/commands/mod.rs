@@ -38,6 +38,7 @@ fn run_spec(manifest: &ManifestArgs, scope: Option<&ScopeArgs>) -> RunSpec {
         options: PlanOptions {
             prune: scope.is_some_and(|s| s.prune),
             adopt: scope.is_some_and(|s| s.adopt),
+            allow_drop: scope.is_some_and(|s| s.allow_drop),
         },
     }
 }

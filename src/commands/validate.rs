@@ -15,18 +15,18 @@ pub fn run(
 ) -> anyhow::Result<Exit> {
     let spec = run_spec(args, None);
     let loaded = engine::load(&spec, redactor)?;
-    let apps = loaded.manifest.mviewer.apps.len();
+    let count = loaded.manifest.resource_count();
     if args.json {
         printer.result(&format!(
             "{}\n",
-            json!({ "valid": true, "manifests": spec.manifests, "resources": apps })
+            json!({ "valid": true, "manifests": spec.manifests, "resources": count })
         ));
     } else {
         printer.result(&format!(
-            "The manifest is valid: {} file{}, {apps} resource{}.\n",
+            "The manifest is valid: {} file{}, {count} resource{}.\n",
             spec.manifests.len(),
             if spec.manifests.len() == 1 { "" } else { "s" },
-            if apps == 1 { "" } else { "s" },
+            if count == 1 { "" } else { "s" },
         ));
     }
     Ok(Exit::Success)

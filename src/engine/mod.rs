@@ -45,7 +45,8 @@ pub struct Loaded {
 
 pub fn load(spec: &RunSpec, redactor: &Redactor) -> Result<Loaded, EngineError> {
     for selector in spec.only.iter().chain(&spec.exclude) {
-        let known = systems::KINDS.iter().any(|kind| {
+        let kinds = systems::kinds();
+        let known = kinds.iter().any(|kind| {
             *kind == selector.kind()
                 || kind
                     .strip_prefix(selector.kind())
@@ -54,7 +55,7 @@ pub fn load(spec: &RunSpec, redactor: &Redactor) -> Result<Loaded, EngineError> 
         if !known {
             return Err(EngineError::UnknownSelector {
                 selector: selector.clone(),
-                known: systems::KINDS.join(", "),
+                known: kinds.join(", "),
             });
         }
     }

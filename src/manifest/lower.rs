@@ -28,7 +28,7 @@ impl Lowerer<'_> {
         self.source.span_location(span)
     }
 
-    fn manifest_dir(&self) -> &Path {
+    pub fn manifest_dir(&self) -> &Path {
         self.source.path.parent().unwrap_or(Path::new("."))
     }
 

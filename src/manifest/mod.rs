@@ -6,6 +6,7 @@
 
 pub mod error;
 mod lower;
+mod lower_postgres;
 pub mod model;
 pub mod raw;
 pub mod secret;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 pub use error::{ManifestError, ManifestErrors};
+pub use lower_postgres::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
 pub use model::{Manifest, ManifestSource};
 
 use error::closest;
@@ -59,6 +61,7 @@ pub fn load(
         vars: vars.clone(),
         mviewer: Default::default(),
         files: Vec::new(),
+        postgres: None,
         redactor: redactor.clone(),
     };
 
@@ -159,6 +162,18 @@ pub fn load(
             manifest.files.push(file);
         }
     }
+
+    let mut postgres_parts = Vec::new();
+    for (source, raw) in &parsed {
+        let Some(postgres) = &raw.postgres else { continue };
+        let mut lower = Lowerer {
+            source,
+            vars: &vars,
+            errors: &mut errors,
+        };
+        postgres_parts.push(lower.postgres_part(postgres, redactor));
+    }
+    manifest.postgres = lower_postgres::merge(postgres_parts, &mut errors);
 
     if errors.is_empty() {
         Ok(manifest)

@@ -19,8 +19,24 @@ pub struct Manifest {
     pub vars: Vars,
     pub mviewer: Mviewer,
     pub files: Vec<ManagedFile>,
+    pub postgres: Option<Postgres>,
     /// Knows every secret resolved for this manifest, to keep them out of output.
     pub redactor: Redactor,
+}
+
+impl Manifest {
+    /// How many resources the manifests declare, as `validate` reports it.
+    pub fn resource_count(&self) -> usize {
+        let postgres = self.postgres.as_ref().map_or(0, |p| {
+            let inside: usize = p
+                .databases
+                .iter()
+                .map(|d| d.extensions.len() + d.schemas.len())
+                .sum();
+            p.roles.len() + p.databases.len() + inside + p.grants.len() + usize::from(p.hba.is_some())
+        });
+        self.mviewer.apps.len() + self.files.len() + postgres
+    }
 }
 
 /// A manifest file and the digest of its text, which a saved plan records
@@ -148,4 +164,98 @@ impl ManagedFile {
 pub enum FileSource {
     Template(PathBuf),
     Inline(String),
+}
+
+/// `[postgres]`, validated.
+#[derive(Debug, Clone)]
+pub struct Postgres {
+    pub connection: PgConnection,
+    pub hba_file: Option<String>,
+    pub hba_container: Option<String>,
+    pub roles: Vec<PgRole>,
+    pub databases: Vec<PgDatabase>,
+    pub grants: Vec<PgGrant>,
+    /// None when no `[[postgres.hba]]` is declared: the block is not managed.
+    pub hba: Option<Vec<HbaRule>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PgConnection {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<Secret>,
+    pub maintenance_db: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PgRole {
+    pub name: String,
+    pub at: Location,
+    pub present: bool,
+    pub login: bool,
+    pub createdb: bool,
+    pub createrole: bool,
+    pub connection_limit: i32,
+    pub password: Option<Secret>,
+    pub member_of: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PgDatabase {
+    pub name: String,
+    pub at: Location,
+    pub present: bool,
+    pub owner: Option<String>,
+    pub encoding: Option<String>,
+    pub lc_collate: Option<String>,
+    pub lc_ctype: Option<String>,
+    pub template: Option<String>,
+    pub extensions: Vec<PgExtension>,
+    pub schemas: Vec<PgSchema>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgExtension {
+    pub name: String,
+    pub version: Option<String>,
+    pub schema: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgSchema {
+    pub name: String,
+    pub owner: Option<String>,
+}
+
+/// What a grant is on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GrantTarget {
+    Database,
+    Schema(String),
+    /// Every table of the schema, and those the `default_for` roles create later.
+    Tables {
+        schema: String,
+        default_for: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct PgGrant {
+    pub role: String,
+    pub database: String,
+    pub target: GrantTarget,
+    pub privileges: std::collections::BTreeSet<String>,
+    pub at: Location,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HbaRule {
+    pub kind: String,
+    pub database: String,
+    pub user: String,
+    pub address: Option<String>,
+    pub method: String,
+    pub options: Option<String>,
+    pub at: Location,
 }

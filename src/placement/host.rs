@@ -108,8 +108,11 @@ impl HostDir {
             source,
         };
         std::fs::create_dir_all(&self.root).map_err(fail)?;
+        let existing = std::fs::metadata(&path).ok();
         let mode = mode.unwrap_or_else(|| {
-            std::fs::metadata(&path).map_or(NEW_FILE_MODE, |m| m.permissions().mode() & 0o7777)
+            existing
+                .as_ref()
+                .map_or(NEW_FILE_MODE, |m| m.permissions().mode() & 0o7777)
         });
         let mut temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
@@ -120,6 +123,12 @@ impl HostDir {
         temp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(fail)?;
+        // The service reading the file may run as its owner (pg_hba.conf
+        // belongs to postgres): the replacement keeps owner and group.
+        if let Some(meta) = &existing {
+            use std::os::unix::fs::MetadataExt;
+            std::os::unix::fs::fchown(temp.as_file(), Some(meta.uid()), Some(meta.gid())).map_err(fail)?;
+        }
         temp.as_file().sync_all().map_err(fail)?;
         // On error the temporary file is removed when `temp` drops.
         temp.persist(&path).map_err(|e| fail(e.error))?;

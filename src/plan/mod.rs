@@ -46,6 +46,9 @@ pub struct PlanOptions {
     pub prune: bool,
     /// Take over existing objects with a desired name that geosync did not create.
     pub adopt: bool,
+    /// Drop what the manifest declares absent (roles, databases).
+    #[serde(default)]
+    pub allow_drop: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 
 pub mod files;
 pub mod mviewer;
+pub mod postgres;
 
 use futures::future::BoxFuture;
 
@@ -34,10 +35,14 @@ pub trait System: Send + Sync {
 }
 
 /// Every resource kind geosync knows, for checking `--only`/`--exclude`.
-pub const KINDS: &[&str] = &[
-    crate::manifest::model::ManagedFile::KIND,
-    crate::manifest::model::MviewerApp::KIND,
-];
+pub fn kinds() -> Vec<&'static str> {
+    let mut kinds = vec![
+        crate::manifest::model::ManagedFile::KIND,
+        crate::manifest::model::MviewerApp::KIND,
+    ];
+    kinds.extend_from_slice(postgres::KINDS);
+    kinds
+}
 
 /// The systems a manifest involves. Building them renders what can be
 /// rendered offline (templates), so `validate` catches those errors too.
@@ -53,6 +58,9 @@ pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, Manife
         Ok(Some(mviewer)) => systems.push(Box::new(mviewer)),
         Ok(None) => {}
         Err(ManifestErrors(e)) => errors.extend(e),
+    }
+    if let Some(postgres) = postgres::Postgres::from_manifest(manifest) {
+        systems.push(Box::new(postgres));
     }
     if !errors.is_empty() {
         return Err(ManifestErrors(errors));

@@ -1,0 +1,502 @@
+//! Lowering of `[postgres]`: connection, roles, databases, grants and
+//! pg_hba rules, with their cross-references checked.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::error::ManifestError;
+use super::lower::Lowerer;
+use super::model::{
+    GrantTarget, HbaRule, PgConnection, PgDatabase, PgExtension, PgGrant, PgRole, PgSchema, Postgres,
+};
+use super::raw::{Ensure, RawPgDatabase, RawPgExtension, RawPgGrant, RawPgRole, RawPgSchema, RawPostgres};
+use super::secret::Redactor;
+use super::source::Location;
+
+pub const ROLE_KIND: &str = "postgres.role";
+pub const DATABASE_KIND: &str = "postgres.database";
+pub const GRANT_KIND: &str = "postgres.grant";
+
+const HBA_TYPES: &[&str] = &[
+    "local",
+    "host",
+    "hostssl",
+    "hostnossl",
+    "hostgssenc",
+    "hostnogssenc",
+];
+const HBA_METHODS: &[&str] = &[
+    "trust",
+    "reject",
+    "scram-sha-256",
+    "md5",
+    "password",
+    "gss",
+    "sspi",
+    "ident",
+    "peer",
+    "ldap",
+    "radius",
+    "cert",
+    "pam",
+    "bsd",
+];
+const DATABASE_PRIVILEGES: &[&str] = &["CONNECT", "CREATE", "TEMPORARY"];
+const SCHEMA_PRIVILEGES: &[&str] = &["CREATE", "USAGE"];
+const TABLE_PRIVILEGES: &[&str] = &[
+    "DELETE",
+    "INSERT",
+    "REFERENCES",
+    "SELECT",
+    "TRIGGER",
+    "TRUNCATE",
+    "UPDATE",
+];
+
+/// Connection settings and lists of one file; `merge` joins the files.
+pub struct PostgresPart {
+    pub connection: Option<(PgConnection, Location, Option<String>, Option<String>)>,
+    pub roles: Vec<PgRole>,
+    pub databases: Vec<PgDatabase>,
+    pub grants: Vec<PgGrant>,
+    pub hba: Vec<HbaRule>,
+}
+
+impl Lowerer<'_> {
+    pub fn postgres_part(&mut self, raw: &RawPostgres, redactor: &Redactor) -> PostgresPart {
+        let sets_connection = raw.host.is_some()
+            || raw.port.is_some()
+            || raw.user.is_some()
+            || raw.password.is_some()
+            || raw.maintenance_db.is_some()
+            || raw.sslmode.is_some()
+            || raw.hba_file.is_some()
+            || raw.hba_container.is_some();
+        let connection = sets_connection.then(|| self.pg_connection(raw, redactor));
+        PostgresPart {
+            connection,
+            roles: raw
+                .role
+                .iter()
+                .map(|r| self.pg_role(r.get_ref(), redactor))
+                .collect(),
+            databases: raw
+                .database
+                .iter()
+                .map(|d| self.pg_database(d.get_ref()))
+                .collect(),
+            grants: raw
+                .grant
+                .iter()
+                .filter_map(|g| self.pg_grant(g.get_ref(), &g.span()))
+                .collect(),
+            hba: raw
+                .hba
+                .iter()
+                .map(|h| self.hba_rule(h.get_ref(), &h.span()))
+                .collect(),
+        }
+    }
+
+    fn pg_connection(
+        &mut self,
+        raw: &RawPostgres,
+        redactor: &Redactor,
+    ) -> (PgConnection, Location, Option<String>, Option<String>) {
+        let subject = "[postgres]";
+        let at = raw
+            .host
+            .as_ref()
+            .map_or_else(|| Location::file_only(&self.source.path), |h| self.at(&h.span()));
+        let port = match &raw.port {
+            Some(p) if (1..=65535).contains(p.get_ref()) => *p.get_ref() as u16,
+            Some(p) => {
+                self.invalid(&p.span(), subject, "port must be between 1 and 65535");
+                5432
+            }
+            None => 5432,
+        };
+        if let Some(mode) = &raw.sslmode {
+            let mode_text = self.text(mode);
+            if mode_text != "disable" {
+                self.invalid(
+                    &mode.span(),
+                    subject,
+                    format!("sslmode `{mode_text}` is not supported yet: only \"disable\" (connect over loopback, a socket or a private network)"),
+                );
+            }
+        }
+        let password = raw
+            .password
+            .as_ref()
+            .and_then(|p| self.secret(p, subject, "password", redactor));
+        let connection = PgConnection {
+            host: raw
+                .host
+                .as_ref()
+                .map_or_else(|| "127.0.0.1".to_string(), |h| self.text(h)),
+            port,
+            user: raw
+                .user
+                .as_ref()
+                .map_or_else(|| "postgres".to_string(), |u| self.text(u)),
+            password,
+            maintenance_db: raw
+                .maintenance_db
+                .as_ref()
+                .map_or_else(|| "postgres".to_string(), |d| self.text(d)),
+        };
+        let hba_file = raw.hba_file.as_ref().map(|f| self.text(f));
+        let hba_container = raw.hba_container.as_ref().map(|c| self.text(c));
+        (connection, at, hba_file, hba_container)
+    }
+
+    fn pg_role(&mut self, raw: &RawPgRole, redactor: &Redactor) -> PgRole {
+        let name = self.text(&raw.name);
+        let subject = format!("{ROLE_KIND}:{name}");
+        let connection_limit = match &raw.connection_limit {
+            Some(limit) if (-1..=i64::from(i32::MAX)).contains(limit.get_ref()) => *limit.get_ref() as i32,
+            Some(limit) => {
+                self.invalid(
+                    &limit.span(),
+                    &subject,
+                    "connection_limit is -1 (no limit) or a positive number",
+                );
+                -1
+            }
+            None => -1,
+        };
+        self.check_identifier(&raw.name.span(), &subject, &name);
+        PgRole {
+            at: self.at(&raw.name.span()),
+            present: raw.ensure == Ensure::Present,
+            login: raw.login,
+            createdb: raw.createdb,
+            createrole: raw.createrole,
+            connection_limit,
+            password: raw
+                .password
+                .as_ref()
+                .and_then(|p| self.secret(p, &subject, "password", redactor)),
+            member_of: raw.member_of.iter().map(|m| self.text(m)).collect(),
+            name,
+        }
+    }
+
+    fn pg_database(&mut self, raw: &RawPgDatabase) -> PgDatabase {
+        let name = self.text(&raw.name);
+        let subject = format!("{DATABASE_KIND}:{name}");
+        self.check_identifier(&raw.name.span(), &subject, &name);
+        let mut seen = BTreeSet::new();
+        let mut extensions = Vec::new();
+        for ext in &raw.extensions {
+            let extension = match ext.get_ref() {
+                RawPgExtension::Name(name) => PgExtension {
+                    name: name.clone(),
+                    version: None,
+                    schema: None,
+                },
+                RawPgExtension::Full {
+                    name,
+                    version,
+                    schema,
+                } => PgExtension {
+                    name: name.clone(),
+                    version: version.clone(),
+                    schema: schema.clone(),
+                },
+            };
+            if !seen.insert(extension.name.clone()) {
+                self.invalid(
+                    &ext.span(),
+                    &subject,
+                    format!("extension `{}` is listed twice", extension.name),
+                );
+            }
+            extensions.push(extension);
+        }
+        let mut schemas = Vec::new();
+        for schema in &raw.schemas {
+            let schema_value = match schema.get_ref() {
+                RawPgSchema::Name(name) => PgSchema {
+                    name: name.clone(),
+                    owner: None,
+                },
+                RawPgSchema::Full { name, owner } => PgSchema {
+                    name: name.clone(),
+                    owner: owner.clone(),
+                },
+            };
+            if !seen.insert(format!("schema {}", schema_value.name)) {
+                self.invalid(
+                    &schema.span(),
+                    &subject,
+                    format!("schema `{}` is listed twice", schema_value.name),
+                );
+            }
+            self.check_identifier(&schema.span(), &subject, &schema_value.name);
+            schemas.push(schema_value);
+        }
+        PgDatabase {
+            at: self.at(&raw.name.span()),
+            present: raw.ensure == Ensure::Present,
+            owner: raw.owner.as_ref().map(|o| self.text(o)),
+            encoding: raw.encoding.as_ref().map(|e| self.text(e)),
+            lc_collate: raw.lc_collate.as_ref().map(|e| self.text(e)),
+            lc_ctype: raw.lc_ctype.as_ref().map(|e| self.text(e)),
+            template: raw.template.as_ref().map(|e| self.text(e)),
+            extensions,
+            schemas,
+            name,
+        }
+    }
+
+    fn pg_grant(&mut self, raw: &RawPgGrant, span: &std::ops::Range<usize>) -> Option<PgGrant> {
+        let role = self.text(&raw.role);
+        let database = self.text(&raw.database);
+        let subject = format!("{GRANT_KIND}:{role}@{database}");
+        let target = match (&raw.schema, raw.tables) {
+            (None, false) => GrantTarget::Database,
+            (Some(schema), false) => GrantTarget::Schema(self.text(schema)),
+            (Some(schema), true) => GrantTarget::Tables {
+                schema: self.text(schema),
+                default_for: raw.default_for.iter().map(|r| self.text(r)).collect(),
+            },
+            (None, true) => {
+                self.invalid(span, &subject, "`tables = true` needs `schema`");
+                return None;
+            }
+        };
+        if !raw.default_for.is_empty() && !matches!(target, GrantTarget::Tables { .. }) {
+            self.invalid(span, &subject, "`default_for` goes with `tables = true`");
+        }
+        let valid = match target {
+            GrantTarget::Database => DATABASE_PRIVILEGES,
+            GrantTarget::Schema(_) => SCHEMA_PRIVILEGES,
+            GrantTarget::Tables { .. } => TABLE_PRIVILEGES,
+        };
+        let mut privileges = BTreeSet::new();
+        for privilege in raw.privileges.get_ref() {
+            let upper = privilege.to_uppercase();
+            let upper = if upper == "TEMP" {
+                "TEMPORARY".to_string()
+            } else {
+                upper
+            };
+            if upper == "ALL" || upper == "ALL PRIVILEGES" {
+                privileges.extend(valid.iter().map(|p| p.to_string()));
+            } else if valid.contains(&upper.as_str()) {
+                privileges.insert(upper);
+            } else {
+                self.invalid(
+                    &raw.privileges.span(),
+                    &subject,
+                    format!(
+                        "`{privilege}` is not a privilege here (valid: {}, ALL)",
+                        valid.join(", ")
+                    ),
+                );
+            }
+        }
+        Some(PgGrant {
+            role,
+            database,
+            target,
+            privileges,
+            at: self.at(span),
+        })
+    }
+
+    fn hba_rule(&mut self, raw: &super::raw::RawHbaRule, span: &std::ops::Range<usize>) -> HbaRule {
+        let subject = "postgres.hba";
+        let kind = self.text(&raw.kind);
+        if !HBA_TYPES.contains(&kind.as_str()) {
+            self.invalid(
+                &raw.kind.span(),
+                subject,
+                format!("type `{kind}` is not one of {}", HBA_TYPES.join(", ")),
+            );
+        }
+        let method = self.text(&raw.method);
+        if !HBA_METHODS.contains(&method.as_str()) {
+            self.invalid(
+                &raw.method.span(),
+                subject,
+                format!("method `{method}` is not one of {}", HBA_METHODS.join(", ")),
+            );
+        }
+        let address = raw.address.as_ref().map(|a| self.text(a));
+        match (kind.as_str(), &address) {
+            ("local", Some(_)) => self.invalid(span, subject, "a `local` rule takes no address"),
+            (k, None) if k != "local" => {
+                self.invalid(span, subject, format!("a `{k}` rule needs an address"))
+            }
+            _ => {}
+        }
+        let fields = [self.text(&raw.database), self.text(&raw.user)];
+        for field in fields.iter().chain(address.iter()) {
+            if field.is_empty() || field.contains(char::is_whitespace) || field.contains('#') {
+                self.invalid(
+                    span,
+                    subject,
+                    format!("`{field}` cannot stand in a pg_hba.conf field (empty, blank or '#')"),
+                );
+            }
+        }
+        let [database, user] = fields;
+        HbaRule {
+            kind,
+            database,
+            user,
+            address,
+            method,
+            options: raw.options.as_ref().map(|o| self.text(o)),
+            at: self.at(span),
+        }
+    }
+
+    fn secret(
+        &mut self,
+        reference: &toml::Spanned<super::secret::SecretRef>,
+        subject: &str,
+        field: &str,
+        redactor: &Redactor,
+    ) -> Option<super::secret::Secret> {
+        let anchored = reference.get_ref().clone().anchored_at(self.manifest_dir());
+        match anchored.resolve(redactor) {
+            Ok(secret) => Some(secret),
+            Err(reason) => {
+                self.errors.push(ManifestError::MissingSecret {
+                    at: self.at(&reference.span()),
+                    subject: format!("{subject}: {field}"),
+                    reference: anchored.to_string(),
+                    reason: reason.to_string(),
+                });
+                None
+            }
+        }
+    }
+
+    /// PostgreSQL takes any name once quoted, but not an empty one, a NUL
+    /// or more than 63 bytes (it would silently truncate it).
+    fn check_identifier(&mut self, span: &std::ops::Range<usize>, subject: &str, name: &str) {
+        if name.is_empty() || name.contains('\0') || name.len() > 63 {
+            self.invalid(span, subject, "a PostgreSQL name has 1 to 63 bytes and no NUL");
+        }
+    }
+}
+
+/// Joins the parts of every file and checks references between them.
+pub fn merge(parts: Vec<PostgresPart>, errors: &mut Vec<ManifestError>) -> Option<Postgres> {
+    if parts.is_empty() {
+        return None;
+    }
+    let mut connection = None;
+    let mut postgres_parts = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for part in parts {
+        if let Some((conn, at, hba_file, hba_container)) = part.connection {
+            match &connection {
+                Some((_, first, _, _)) => errors.push(ManifestError::Duplicate {
+                    at,
+                    first: Clone::clone(first),
+                    subject: "[postgres] connection settings".into(),
+                }),
+                None => connection = Some((conn, at, hba_file, hba_container)),
+            }
+        }
+        postgres_parts.0.extend(part.roles);
+        postgres_parts.1.extend(part.databases);
+        postgres_parts.2.extend(part.grants);
+        postgres_parts.3.extend(part.hba);
+    }
+    let (roles, databases, grants, hba) = postgres_parts;
+    let (connection, _, hba_file, hba_container) = connection.unwrap_or_else(|| {
+        (
+            PgConnection {
+                host: "127.0.0.1".into(),
+                port: 5432,
+                user: "postgres".into(),
+                password: None,
+                maintenance_db: "postgres".into(),
+            },
+            Location::file_only(std::path::Path::new("[postgres]")),
+            None,
+            None,
+        )
+    });
+
+    let mut role_at: BTreeMap<&str, &Location> = BTreeMap::new();
+    for role in &roles {
+        if let Some(first) = role_at.insert(&role.name, &role.at) {
+            errors.push(ManifestError::Duplicate {
+                at: role.at.clone(),
+                first: first.clone(),
+                subject: format!("{ROLE_KIND}:{}", role.name),
+            });
+        }
+    }
+    let mut database_at: BTreeMap<&str, &PgDatabase> = BTreeMap::new();
+    for database in &databases {
+        if let Some(first) = database_at.insert(&database.name, database) {
+            errors.push(ManifestError::Duplicate {
+                at: database.at.clone(),
+                first: first.at.clone(),
+                subject: format!("{DATABASE_KIND}:{}", database.name),
+            });
+        }
+    }
+    let present_role = |name: &str| roles.iter().any(|r| r.name == name && r.present);
+    let mut grant_at: BTreeMap<(String, String, GrantTarget), Location> = BTreeMap::new();
+    for grant in &grants {
+        let subject = format!("{GRANT_KIND}:{}@{}", grant.role, grant.database);
+        let mut invalid = |message: String| {
+            errors.push(ManifestError::Invalid {
+                at: grant.at.clone(),
+                subject: subject.clone(),
+                message,
+            })
+        };
+        if !present_role(&grant.role) {
+            invalid(format!(
+                "role `{}` is not declared in [[postgres.role]]: geosync converges grants only for the roles it manages",
+                grant.role
+            ));
+        }
+        match database_at.get(grant.database.as_str()) {
+            Some(database) if database.present => {
+                let schema = match &grant.target {
+                    GrantTarget::Database => None,
+                    GrantTarget::Schema(s) | GrantTarget::Tables { schema: s, .. } => Some(s),
+                };
+                if let Some(schema) = schema {
+                    if schema != "public" && !database.schemas.iter().any(|s| &s.name == schema) {
+                        invalid(format!(
+                            "schema `{schema}` is not declared in the schemas of database `{}`",
+                            grant.database
+                        ));
+                    }
+                }
+            }
+            _ => invalid(format!(
+                "database `{}` is not declared (present) in [[postgres.database]]",
+                grant.database
+            )),
+        }
+        let key = (grant.role.clone(), grant.database.clone(), grant.target.clone());
+        if let Some(first) = grant_at.insert(key, grant.at.clone()) {
+            errors.push(ManifestError::Duplicate {
+                at: grant.at.clone(),
+                first,
+                subject: format!("{subject}: grant on the same object"),
+            });
+        }
+    }
+    Some(Postgres {
+        connection,
+        hba_file,
+        hba_container,
+        roles,
+        databases,
+        grants,
+        hba: (!hba.is_empty()).then_some(hba),
+    })
+}

@@ -1,0 +1,224 @@
+//! A file inside a container, through the Docker Engine's archive API: read
+//! as a tar stream, written as a tar holding the file under a temporary name
+//! in the same folder, then renamed in place by `mv` inside the container so
+//! a reader never sees half a file. Owner and mode are kept.
+
+use bollard::errors::Error as DockerError;
+use bollard::exec::{CreateExecOptions, StartExecOptions};
+use bollard::query_parameters::{DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder};
+use bollard::Docker;
+use futures::StreamExt;
+
+/// Content and metadata of a file read from a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerFileContent {
+    pub bytes: Vec<u8>,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerFileError {
+    #[error("cannot reach the Docker Engine")]
+    Connect(#[source] DockerError),
+    #[error("container {container}: cannot read {path}")]
+    Read {
+        container: String,
+        path: String,
+        #[source]
+        source: DockerError,
+    },
+    #[error("container {container}: {path} is not a regular file")]
+    NotAFile { container: String, path: String },
+    #[error("container {container}: cannot write {path}")]
+    Write {
+        container: String,
+        path: String,
+        #[source]
+        source: DockerError,
+    },
+    #[error("container {container}: cannot write {path}: `mv` into place exited with {code}")]
+    Rename {
+        container: String,
+        path: String,
+        code: i64,
+    },
+    #[error("container {container}: {path}: malformed archive from the engine")]
+    Archive {
+        container: String,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ContainerFile {
+    docker: Docker,
+    container: String,
+    path: String,
+}
+
+/// Connects to the engine named by DOCKER_HOST, or the local socket.
+pub async fn connect_docker() -> Result<Docker, ContainerFileError> {
+    Docker::connect_with_local_defaults()
+        .map_err(ContainerFileError::Connect)?
+        .negotiate_version()
+        .await
+        .map_err(ContainerFileError::Connect)
+}
+
+impl ContainerFile {
+    pub fn new(docker: Docker, container: &str, path: &str) -> Self {
+        ContainerFile {
+            docker,
+            container: container.to_string(),
+            path: path.to_string(),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!("{}:{}", self.container, self.path)
+    }
+
+    /// None when the file does not exist.
+    pub async fn read(&self) -> Result<Option<ContainerFileContent>, ContainerFileError> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(&self.path)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(&self.container, Some(options));
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => archive.extend_from_slice(&bytes),
+                Err(DockerError::DockerResponseServerError {
+                    status_code: 404,
+                    message,
+                }) if !message.contains("No such container") => return Ok(None),
+                Err(source) => {
+                    return Err(ContainerFileError::Read {
+                        container: self.container.clone(),
+                        path: self.path.clone(),
+                        source,
+                    })
+                }
+            }
+        }
+        let malformed = |source| ContainerFileError::Archive {
+            container: self.container.clone(),
+            path: self.path.clone(),
+            source,
+        };
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let mut entries = tar.entries().map_err(malformed)?;
+        let Some(entry) = entries.next() else {
+            return Ok(None);
+        };
+        let mut entry = entry.map_err(malformed)?;
+        let header = entry.header().clone();
+        if !header.entry_type().is_file() {
+            return Err(ContainerFileError::NotAFile {
+                container: self.container.clone(),
+                path: self.path.clone(),
+            });
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(malformed)?;
+        Ok(Some(ContainerFileContent {
+            bytes,
+            mode: header.mode().map_err(malformed)? & 0o7777,
+            uid: header.uid().map_err(malformed)?,
+            gid: header.gid().map_err(malformed)?,
+        }))
+    }
+
+    /// Replaces the file, with the owner and mode given.
+    pub async fn write(&self, bytes: &[u8], mode: u32, uid: u64, gid: u64) -> Result<(), ContainerFileError> {
+        let (dir, name) = match self.path.rsplit_once('/') {
+            Some(("", name)) => ("/", name),
+            Some((dir, name)) => (dir, name),
+            None => (".", self.path.as_str()),
+        };
+        let temp_name = format!(".{name}.geosync-tmp");
+        let write_error = |source| ContainerFileError::Write {
+            container: self.container.clone(),
+            path: self.path.clone(),
+            source,
+        };
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(mode);
+        header.set_uid(uid);
+        header.set_gid(gid);
+        header.set_mtime(chrono::Utc::now().timestamp().max(0) as u64);
+        let mut builder = tar::Builder::new(Vec::new());
+        builder
+            .append_data(&mut header, &temp_name, bytes)
+            .and_then(|()| builder.finish())
+            .map_err(|source| ContainerFileError::Archive {
+                container: self.container.clone(),
+                path: self.path.clone(),
+                source,
+            })?;
+        let archive = builder
+            .into_inner()
+            .map_err(|source| ContainerFileError::Archive {
+                container: self.container.clone(),
+                path: self.path.clone(),
+                source,
+            })?;
+        let options = UploadToContainerOptionsBuilder::default().path(dir).build();
+        self.docker
+            .upload_to_container(&self.container, Some(options), bollard::body_full(archive.into()))
+            .await
+            .map_err(write_error)?;
+        let temp_path = if dir == "/" {
+            format!("/{temp_name}")
+        } else {
+            format!("{dir}/{temp_name}")
+        };
+        self.exec(&["mv", "-f", &temp_path, &self.path]).await
+    }
+
+    async fn exec(&self, cmd: &[&str]) -> Result<(), ContainerFileError> {
+        let write_error = |source| ContainerFileError::Write {
+            container: self.container.clone(),
+            path: self.path.clone(),
+            source,
+        };
+        let exec = self
+            .docker
+            .create_exec(
+                &self.container,
+                CreateExecOptions {
+                    cmd: Some(cmd.to_vec()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(write_error)?;
+        let started = self
+            .docker
+            .start_exec(&exec.id, None::<StartExecOptions>)
+            .await
+            .map_err(write_error)?;
+        // Wait for the command by draining its output.
+        if let bollard::exec::StartExecResults::Attached { mut output, .. } = started {
+            while output.next().await.is_some() {}
+        }
+        let inspect = self.docker.inspect_exec(&exec.id).await.map_err(write_error)?;
+        match inspect.exit_code {
+            Some(0) => Ok(()),
+            code => Err(ContainerFileError::Rename {
+                container: self.container.clone(),
+                path: self.path.clone(),
+                code: code.unwrap_or(-1),
+            }),
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! The managed block of pg_hba.conf: rendered from `[[postgres.hba]]`,
+//! kept between two marker lines, everything outside it left byte for byte.
+//! Before a block is accepted, geosync checks it would not lock geosync
+//! itself out.
+
+use std::net::IpAddr;
+
+use crate::manifest::model::{HbaRule, PgConnection};
+use crate::plan::{fingerprint, unified_diff, Action, Address, Change, Operation, Reason};
+
+pub const KIND: &str = "postgres.hba";
+const BEGIN: &str = "# BEGIN geosync managed block: edits between these lines are overwritten";
+const END: &str = "# END geosync managed block";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HbaPlanError {
+    #[error("{location}: the geosync block is damaged ({problem}); fix the marker lines by hand")]
+    DamagedBlock { location: String, problem: String },
+    #[error("the pg_hba rules would lock geosync out: {why}")]
+    LockOut { why: String },
+}
+
+/// Writing a new pg_hba.conf; `expected` is what the plan saw, so a file
+/// changed since the plan is not overwritten.
+#[derive(Debug, Clone)]
+pub struct HbaWrite {
+    pub expected: String,
+    pub content: String,
+    /// 1-based line number in `content` -> the rule's place in the manifest.
+    pub rule_lines: Vec<(usize, String)>,
+}
+
+/// One rule as a pg_hba.conf line, columns aligned like the stock file.
+pub fn render_rule(rule: &HbaRule) -> String {
+    let mut line = format!("{:<8}{:<16}{:<16}", rule.kind, rule.database, rule.user);
+    line.push_str(&format!("{:<24}", rule.address.as_deref().unwrap_or("")));
+    line.push_str(&rule.method);
+    if let Some(options) = &rule.options {
+        line.push(' ');
+        line.push_str(options);
+    }
+    line.trim_end().to_string()
+}
+
+/// The file with its block replaced by `rules` (or inserted before the
+/// first rule when there is none), and each rule's line number.
+pub fn with_block(
+    location: &str,
+    current: &str,
+    rules: &[HbaRule],
+) -> Result<(String, Vec<(usize, String)>), HbaPlanError> {
+    let lines: Vec<&str> = current.split_inclusive('\n').collect();
+    let begins: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.trim_end() == BEGIN)
+        .map(|(i, _)| i)
+        .collect();
+    let ends: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.trim_end() == END)
+        .map(|(i, _)| i)
+        .collect();
+    let damaged = |problem: &str| HbaPlanError::DamagedBlock {
+        location: location.to_string(),
+        problem: problem.to_string(),
+    };
+    let (before, after) = match (begins.as_slice(), ends.as_slice()) {
+        ([], []) => {
+            // A new block goes before the first rule, so it takes precedence.
+            let first_rule = lines
+                .iter()
+                .position(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .unwrap_or(lines.len());
+            (&lines[..first_rule], &lines[first_rule..])
+        }
+        ([begin], [end]) if begin < end => (&lines[..*begin], &lines[end + 1..]),
+        ([_], [_]) => return Err(damaged("END comes before BEGIN")),
+        _ => return Err(damaged("expected one BEGIN and one END marker")),
+    };
+    let mut out: String = before.concat();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let mut rule_lines = Vec::new();
+    out.push_str(BEGIN);
+    out.push('\n');
+    for rule in rules {
+        out.push_str(&render_rule(rule));
+        out.push('\n');
+        rule_lines.push((out.matches('\n').count(), rule.at.to_string()));
+    }
+    out.push_str(END);
+    out.push('\n');
+    out.push_str(&after.concat());
+    Ok((out, rule_lines))
+}
+
+pub fn plan(
+    location: &str,
+    current: &str,
+    rules: &[HbaRule],
+    connection: &PgConnection,
+    client_addr: Option<IpAddr>,
+) -> Result<Change, HbaPlanError> {
+    let (content, rule_lines) = with_block(location, current, rules)?;
+    check_not_locked_out(&content, connection, client_addr)?;
+    let address = Address::new(KIND, "pg_hba.conf");
+    let (action, reason) = if content == current {
+        (
+            Action::NoOp,
+            Reason::new("in_sync", format!("{location}: the managed block is up to date")),
+        )
+    } else if !current.lines().any(|l| l.trim_end() == BEGIN) {
+        (
+            Action::Create,
+            Reason::new("absent", format!("{location} has no geosync block yet")),
+        )
+    } else {
+        (
+            Action::Update,
+            Reason::new("differs", format!("{location}: the managed block differs")),
+        )
+    };
+    Ok(Change {
+        fingerprint: fingerprint(&[
+            address.to_string().as_bytes(),
+            current.as_bytes(),
+            content.as_bytes(),
+        ]),
+        content_diff: (action != Action::NoOp).then(|| unified_diff(current, &content, location)),
+        address,
+        action,
+        reason,
+        fields: Vec::new(),
+        depends_on: Vec::new(),
+        operation: (action != Action::NoOp).then(|| {
+            Operation::new(HbaWrite {
+                expected: current.to_string(),
+                content,
+                rule_lines,
+            })
+        }),
+    })
+}
+
+/// How sure the simulation is that a field matches geosync's connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Match {
+    Yes,
+    No,
+    /// Depends on things geosync does not evaluate (groups, host names, files).
+    Unknown,
+}
+
+/// Replays PostgreSQL's first-match rule for geosync's own connection. A
+/// definite first match that rejects, or needs a password geosync does not
+/// have, or no match at all, is a lock-out. A rule geosync cannot evaluate
+/// stops the check (no false alarm).
+fn check_not_locked_out(
+    content: &str,
+    connection: &PgConnection,
+    client_addr: Option<IpAddr>,
+) -> Result<(), HbaPlanError> {
+    let over_socket = connection.host.starts_with('/');
+    let who = format!(
+        "user {} to database {} from {}",
+        connection.user,
+        connection.maintenance_db,
+        if over_socket {
+            "the local socket".to_string()
+        } else {
+            client_addr.map_or("an unknown address".to_string(), |a| a.to_string())
+        }
+    );
+    for (number, raw) in content.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line.contains('"') || line.contains('@') {
+            return Ok(());
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let kind = fields[0];
+        let type_match = match (kind, over_socket) {
+            ("local", true) => Match::Yes,
+            ("local", false) | (_, true) => Match::No,
+            ("host" | "hostnossl" | "hostnogssenc", false) => Match::Yes,
+            _ => Match::No,
+        };
+        if type_match == Match::No {
+            continue;
+        }
+        let (database, user) = (
+            fields.get(1).copied().unwrap_or(""),
+            fields.get(2).copied().unwrap_or(""),
+        );
+        let mut rest = 3;
+        let address_match = if kind == "local" {
+            Match::Yes
+        } else {
+            let address = fields.get(3).copied().unwrap_or("");
+            rest = 4;
+            let mask = fields.get(4).copied().filter(|m| m.parse::<IpAddr>().is_ok());
+            if mask.is_some() {
+                rest = 5;
+            }
+            match client_addr {
+                Some(client) => address_matches(address, mask, client),
+                None => Match::Unknown,
+            }
+        };
+        let method = fields.get(rest).copied().unwrap_or("");
+        let matched = [
+            list_matches(database, &connection.maintenance_db, &connection.user, true),
+            list_matches(user, &connection.user, &connection.user, false),
+            address_match,
+        ];
+        if matched.contains(&Match::No) {
+            continue;
+        }
+        if matched.contains(&Match::Unknown) {
+            return Ok(());
+        }
+        let rule = format!("line {}: `{}`", number + 1, line);
+        return match method {
+            "reject" => Err(HbaPlanError::LockOut {
+                why: format!("{rule} is the first to match {who}, and rejects it"),
+            }),
+            "scram-sha-256" | "md5" | "password" if connection.password.is_none() => Err(HbaPlanError::LockOut {
+                why: format!("{rule} is the first to match {who}, and asks for a password [postgres] does not give"),
+            }),
+            _ => Ok(()),
+        };
+    }
+    Err(HbaPlanError::LockOut {
+        why: format!("no rule matches {who}"),
+    })
+}
+
+fn list_matches(field: &str, value: &str, user: &str, is_database: bool) -> Match {
+    let mut result = Match::No;
+    for item in field.split(',') {
+        let item_match = match item {
+            "all" => Match::Yes,
+            "sameuser" if is_database => {
+                if value == user {
+                    Match::Yes
+                } else {
+                    Match::No
+                }
+            }
+            "samerole" | "samegroup" if is_database => Match::Unknown,
+            "replication" if is_database => Match::No,
+            group if group.starts_with('+') || group.starts_with('/') => Match::Unknown,
+            name if name == value => Match::Yes,
+            _ => Match::No,
+        };
+        match item_match {
+            Match::Yes => return Match::Yes,
+            Match::Unknown => result = Match::Unknown,
+            Match::No => {}
+        }
+    }
+    result
+}
+
+fn address_matches(address: &str, mask: Option<&str>, client: IpAddr) -> Match {
+    if address == "all" {
+        return Match::Yes;
+    }
+    let (network, bits) = match (address.split_once('/'), mask) {
+        (Some((net, bits)), _) => match (net.parse::<IpAddr>(), bits.parse::<u32>()) {
+            (Ok(net), Ok(bits)) => (net, bits),
+            _ => return Match::Unknown,
+        },
+        (None, Some(mask)) => match (address.parse::<IpAddr>(), mask.parse::<IpAddr>()) {
+            (Ok(net), Ok(IpAddr::V4(mask))) => (net, u32::from(mask).count_ones()),
+            (Ok(net), Ok(IpAddr::V6(mask))) => (net, u128::from(mask).count_ones()),
+            _ => return Match::Unknown,
+        },
+        // samehost, samenet, host names: not evaluated here.
+        (None, None) => return Match::Unknown,
+    };
+    let inside = match (network, client) {
+        (IpAddr::V4(net), IpAddr::V4(ip)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits.min(32))
+            };
+            u32::from(net) & mask == u32::from(ip) & mask
+        }
+        (IpAddr::V6(net), IpAddr::V6(ip)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits.min(128))
+            };
+            u128::from(net) & mask == u128::from(ip) & mask
+        }
+        _ => false,
+    };
+    if inside {
+        Match::Yes
+    } else {
+        Match::No
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::source::Location;
+
+    fn rule(kind: &str, database: &str, user: &str, address: Option<&str>, method: &str) -> HbaRule {
+        HbaRule {
+            kind: kind.into(),
+            database: database.into(),
+            user: user.into(),
+            address: address.map(Into::into),
+            method: method.into(),
+            options: None,
+            at: Location::file_only(std::path::Path::new("m.toml")),
+        }
+    }
+
+    /// An administrator connecting over TCP without a password.
+    fn admin() -> PgConnection {
+        PgConnection {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            user: "postgres".into(),
+            password: None,
+            maintenance_db: "postgres".into(),
+        }
+    }
+
+    const STOCK: &str = "# PostgreSQL Client Authentication\n#\n# comment\n\nlocal all all trust\nhost all all 127.0.0.1/32 trust\n";
+
+    #[test]
+    fn block_goes_before_the_first_rule_and_is_replaced_in_place() {
+        let lan = rule("host", "all", "all", Some("172.20.74.0/24"), "scram-sha-256");
+        let (first, lines) = with_block("f", STOCK, std::slice::from_ref(&lan)).unwrap();
+        assert!(first.starts_with("# PostgreSQL Client Authentication\n#\n# comment\n\n# BEGIN geosync"));
+        assert!(first.ends_with(
+            "# END geosync managed block\nlocal all all trust\nhost all all 127.0.0.1/32 trust\n"
+        ));
+        assert_eq!(lines[0].0, 6);
+        let (second, _) = with_block("f", &first, &[]).unwrap();
+        assert_eq!(second.replace(&format!("{BEGIN}\n{END}\n"), ""), STOCK);
+        let (again, _) = with_block("f", &first, &[lan]).unwrap();
+        assert_eq!(again, first);
+    }
+
+    #[test]
+    fn damaged_markers_are_refused() {
+        let text = format!("{BEGIN}\nhost all all all trust\n");
+        assert!(matches!(
+            with_block("f", &text, &[]),
+            Err(HbaPlanError::DamagedBlock { .. })
+        ));
+    }
+
+    #[test]
+    fn lock_out_is_detected_from_the_first_definite_match() {
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        let reject = rule("host", "all", "postgres", Some("127.0.0.0/8"), "reject");
+        let (content, _) = with_block("f", STOCK, &[reject]).unwrap();
+        let err = check_not_locked_out(&content, &admin(), Some(local)).unwrap_err();
+        assert!(err.to_string().contains("and rejects it"), "{err}");
+
+        let scram = rule("host", "all", "all", Some("127.0.0.1/32"), "scram-sha-256");
+        let (content, _) = with_block("f", STOCK, &[scram]).unwrap();
+        assert!(check_not_locked_out(&content, &admin(), Some(local)).is_err());
+
+        let other_net = rule("host", "all", "all", Some("10.0.0.0/8"), "reject");
+        let (content, _) = with_block("f", STOCK, &[other_net]).unwrap();
+        assert_eq!(check_not_locked_out(&content, &admin(), Some(local)), Ok(()));
+
+        let group = rule("host", "all", "+admins", Some("127.0.0.1/32"), "reject");
+        let (content, _) = with_block("f", STOCK, &[group]).unwrap();
+        assert_eq!(
+            check_not_locked_out(&content, &admin(), Some(local)),
+            Ok(()),
+            "unknown: no false alarm"
+        );
+
+        assert!(check_not_locked_out("local all all trust\n", &admin(), Some(local)).is_err());
+    }
+}

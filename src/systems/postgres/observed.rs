@@ -1,0 +1,250 @@
+//! What the server has now: read-only queries, run before planning.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use tokio_postgres::Client;
+
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// geosync's own address as the server sees it (None over a socket).
+    pub client_addr: Option<IpAddr>,
+    pub roles: BTreeMap<String, ObservedRole>,
+    pub databases: BTreeMap<String, ObservedDatabase>,
+    /// Versions the server can install, for the extensions the manifest names.
+    pub available_extensions: BTreeMap<String, BTreeSet<String>>,
+    pub hba: Option<ObservedHba>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedRole {
+    pub login: bool,
+    pub createdb: bool,
+    pub createrole: bool,
+    pub connection_limit: i32,
+    /// pg_authid.rolpassword: a verifier, never a password.
+    pub verifier: Option<String>,
+    pub member_of: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedDatabase {
+    pub owner: String,
+    pub encoding: String,
+    pub lc_collate: String,
+    pub lc_ctype: String,
+    /// Explicit database privileges by role.
+    pub acl: BTreeMap<String, BTreeSet<String>>,
+    /// What is inside; read only for the databases the manifest names.
+    pub inside: Option<Inside>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inside {
+    /// name -> (version, schema)
+    pub extensions: BTreeMap<String, (String, String)>,
+    /// name -> owner
+    pub schemas: BTreeMap<String, String>,
+    /// (schema, role) -> explicit privileges
+    pub schema_acl: BTreeMap<(String, String), BTreeSet<String>>,
+    pub tables: Vec<ObservedTable>,
+    /// (creator, schema, grantee) -> privileges on tables created later
+    pub default_acl: BTreeMap<(String, String, String), BTreeSet<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedTable {
+    pub schema: String,
+    pub name: String,
+    pub owner: String,
+    /// Part of an extension (PostGIS's spatial_ref_sys): not user data.
+    pub from_extension: bool,
+    /// role -> explicit privileges
+    pub acl: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The managed pg_hba.conf as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedHba {
+    /// Where it is, for messages: a host path or `container:path`.
+    pub location: String,
+    pub content: String,
+}
+
+impl Inside {
+    pub fn user_tables(&self) -> usize {
+        self.tables.iter().filter(|t| !t.from_extension).count()
+    }
+}
+
+pub async fn server(client: &Client, extension_names: &[String]) -> Result<Observed, tokio_postgres::Error> {
+    let mut observed = Observed::default();
+    let row = client.query_one("SELECT inet_client_addr()::text", &[]).await?;
+    observed.client_addr = row
+        .get::<_, Option<String>>(0)
+        .and_then(|a| a.split('/').next().and_then(|ip| ip.parse().ok()));
+
+    for row in client
+        .query(
+            "SELECT rolname, rolcanlogin, rolcreatedb, rolcreaterole, rolconnlimit, rolpassword FROM pg_authid",
+            &[],
+        )
+        .await?
+    {
+        observed.roles.insert(
+            row.get(0),
+            ObservedRole {
+                login: row.get(1),
+                createdb: row.get(2),
+                createrole: row.get(3),
+                connection_limit: row.get(4),
+                verifier: row.get(5),
+                member_of: BTreeSet::new(),
+            },
+        );
+    }
+    for row in client
+        .query(
+            "SELECT m.rolname, r.rolname FROM pg_auth_members am \
+             JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member",
+            &[],
+        )
+        .await?
+    {
+        if let Some(role) = observed.roles.get_mut(&row.get::<_, String>(0)) {
+            role.member_of.insert(row.get(1));
+        }
+    }
+    for row in client
+        .query(
+            "SELECT datname, pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype \
+             FROM pg_database WHERE datallowconn OR NOT datistemplate",
+            &[],
+        )
+        .await?
+    {
+        observed.databases.insert(
+            row.get(0),
+            ObservedDatabase {
+                owner: row.get(1),
+                encoding: row.get(2),
+                lc_collate: row.get(3),
+                lc_ctype: row.get(4),
+                ..Default::default()
+            },
+        );
+    }
+    for row in client
+        .query(
+            "SELECT d.datname, r.rolname, a.privilege_type FROM pg_database d \
+             CROSS JOIN LATERAL aclexplode(d.datacl) a JOIN pg_roles r ON r.oid = a.grantee",
+            &[],
+        )
+        .await?
+    {
+        if let Some(db) = observed.databases.get_mut(&row.get::<_, String>(0)) {
+            db.acl.entry(row.get(1)).or_default().insert(row.get(2));
+        }
+    }
+    for row in client
+        .query(
+            "SELECT name, version FROM pg_available_extension_versions WHERE name = ANY($1)",
+            &[&extension_names],
+        )
+        .await?
+    {
+        observed
+            .available_extensions
+            .entry(row.get(0))
+            .or_default()
+            .insert(row.get(1));
+    }
+    Ok(observed)
+}
+
+/// What is inside one database, read over a connection to it.
+pub async fn inside(client: &Client) -> Result<Inside, tokio_postgres::Error> {
+    let mut inside = Inside::default();
+    for row in client
+        .query(
+            "SELECT e.extname, e.extversion, n.nspname FROM pg_extension e \
+             JOIN pg_namespace n ON n.oid = e.extnamespace",
+            &[],
+        )
+        .await?
+    {
+        inside.extensions.insert(row.get(0), (row.get(1), row.get(2)));
+    }
+    const USER_SCHEMAS: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'";
+    for row in client
+        .query(
+            &format!(
+                "SELECT n.nspname, pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE {USER_SCHEMAS}"
+            ),
+            &[],
+        )
+        .await?
+    {
+        inside.schemas.insert(row.get(0), row.get(1));
+    }
+    for row in client
+        .query(
+            &format!(
+                "SELECT n.nspname, r.rolname, a.privilege_type FROM pg_namespace n \
+                 CROSS JOIN LATERAL aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee WHERE {USER_SCHEMAS}"
+            ),
+            &[],
+        )
+        .await?
+    {
+        inside.schema_acl.entry((row.get(0), row.get(1))).or_default().insert(row.get(2));
+    }
+    for row in client
+        .query(
+            &format!(
+                "SELECT n.nspname, c.relname, pg_get_userbyid(c.relowner), \
+                   EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+                           AND d.objid = c.oid AND d.deptype = 'e'), \
+                   COALESCE((SELECT array_agg(r.rolname || '=' || a.privilege_type) \
+                             FROM aclexplode(c.relacl) a JOIN pg_roles r ON r.oid = a.grantee), '{{}}') \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {USER_SCHEMAS}"
+            ),
+            &[],
+        )
+        .await?
+    {
+        let mut acl: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for entry in row.get::<_, Vec<String>>(4) {
+            if let Some((role, privilege)) = entry.rsplit_once('=') {
+                acl.entry(role.to_string())
+                    .or_default()
+                    .insert(privilege.to_string());
+            }
+        }
+        inside.tables.push(ObservedTable {
+            schema: row.get(0),
+            name: row.get(1),
+            owner: row.get(2),
+            from_extension: row.get(3),
+            acl,
+        });
+    }
+    for row in client
+        .query(
+            "SELECT pg_get_userbyid(d.defaclrole), n.nspname, r.rolname, a.privilege_type \
+             FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace \
+             CROSS JOIN LATERAL aclexplode(d.defaclacl) a JOIN pg_roles r ON r.oid = a.grantee \
+             WHERE d.defaclobjtype = 'r'",
+            &[],
+        )
+        .await?
+    {
+        inside
+            .default_acl
+            .entry((row.get(0), row.get(1), row.get(2)))
+            .or_default()
+            .insert(row.get(3));
+    }
+    Ok(inside)
+}
