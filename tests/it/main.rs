@@ -1,10 +1,13 @@
 //! Integration tests: one binary, one module per capability. Each test
-//! runs the real geosync binary in a scratch folder of its own, so tests
-//! run in parallel without seeing each other.
+//! runs the real geosync binary in a scratch folder of its own, against the
+//! real services tests/run starts, so tests run in parallel without seeing
+//! each other.
 
 mod cli;
 mod files;
 mod manifest_errors;
 mod mviewer;
+mod pg;
+mod postgres;
 mod saved_plans;
 mod support;
