@@ -4,10 +4,12 @@
 //! each other.
 
 mod cli;
+mod docker;
 mod files;
 mod manifest_errors;
 mod mviewer;
 mod pg;
+mod pg_hba;
 mod postgres;
 mod saved_plans;
 mod support;

@@ -12,7 +12,10 @@ pub fn hba_port() -> u16 {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Connects as `user` (with `password`) and runs `sql`; rows as text.

@@ -1,7 +1,7 @@
 //! PostgreSQL roles, databases, extensions, schemas and grants, against the
 //! real server (tests/peers/postgres.sh).
 
-use crate::pg::{self, ident, lit, port, query, try_query, value};
+use crate::pg::{ident, lit, port, query, try_query, value};
 use crate::support::{unique, Workspace};
 
 /// TOML basic string: escapes quotes and backslashes.
@@ -88,24 +88,51 @@ fn creates_everything_from_empty_and_then_has_nothing_to_do() {
     let ws = workspace(&full_manifest(&n), "Owner-pw-1");
     let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
     plan.assert_code(2);
-    assert!(plan.stdout.contains("Plan: 8 to create, 0 to update"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("Plan: 8 to create, 0 to update"),
+        "{}",
+        plan.stdout
+    );
 
     ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
 
     // The owner logs in with its password (the server asks for it) and
     // creates a table; the reader can read it through default privileges.
-    let owner_sql = "CREATE TABLE data.parcels (id int); INSERT INTO data.parcels VALUES (1); SELECT postgis_version()";
-    let rows = try_query(port(), &n.database, &n.owner, Some("Owner-pw-1"), owner_sql).expect("owner logs in");
-    assert!(rows[0][0].as_deref().unwrap().starts_with("3."), "PostGIS is installed");
+    let owner_sql =
+        "CREATE TABLE data.parcels (id int); INSERT INTO data.parcels VALUES (1); SELECT postgis_version()";
+    let rows =
+        try_query(port(), &n.database, &n.owner, Some("Owner-pw-1"), owner_sql).expect("owner logs in");
+    assert!(
+        rows[0][0].as_deref().unwrap().starts_with("3."),
+        "PostGIS is installed"
+    );
     assert!(try_query(port(), &n.database, &n.owner, Some("wrong"), "SELECT 1").is_err());
-    let rows = try_query(port(), &n.database, &n.reader, None, "SELECT count(*) FROM data.parcels").unwrap();
+    let rows = try_query(
+        port(),
+        &n.database,
+        &n.reader,
+        None,
+        "SELECT count(*) FROM data.parcels",
+    )
+    .unwrap();
     assert_eq!(rows[0][0].as_deref(), Some("1"));
     assert_eq!(
-        value(port(), "postgres", &format!("SELECT rolconnlimit FROM pg_roles WHERE rolname = {}", lit(&n.reader))),
+        value(
+            port(),
+            "postgres",
+            &format!(
+                "SELECT rolconnlimit FROM pg_roles WHERE rolname = {}",
+                lit(&n.reader)
+            )
+        ),
         Some("5".into())
     );
     assert_eq!(
-        value(port(), &n.database, "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'data'"),
+        value(
+            port(),
+            &n.database,
+            "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'data'"
+        ),
         Some(n.owner.clone())
     );
 
@@ -124,9 +151,17 @@ fn a_new_password_is_one_sensitive_change_and_an_unchanged_one_is_none() {
     ws.set_env("GEOSYNC_TEST_OWNER_PW", "Second-Password-2");
     let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
     plan.assert_code(2);
-    assert!(plan.stdout.contains("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete"), "{}", plan.stdout);
     assert!(
-        plan.stdout.contains(&format!("~ postgres.role:{} (update: differs from the manifest)\n      ~ password: (sensitive)\n", n.owner)),
+        plan.stdout
+            .contains("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(&format!(
+            "~ postgres.role:{} (update: differs from the manifest)\n      ~ password: (sensitive)\n",
+            n.owner
+        )),
         "{}",
         plan.stdout
     );
@@ -135,10 +170,31 @@ fn a_new_password_is_one_sensitive_change_and_an_unchanged_one_is_none() {
     for output in [plan.all(), apply.all(), ws.read(".geosync/journal.jsonl")] {
         assert!(!output.contains("First-Password-1") && !output.contains("Second-Password-2"));
     }
-    assert!(try_query(port(), &n.database, &n.owner, Some("Second-Password-2"), "SELECT 1").is_ok());
-    assert!(try_query(port(), &n.database, &n.owner, Some("First-Password-1"), "SELECT 1").is_err());
+    assert!(try_query(
+        port(),
+        &n.database,
+        &n.owner,
+        Some("Second-Password-2"),
+        "SELECT 1"
+    )
+    .is_ok());
+    assert!(try_query(
+        port(),
+        &n.database,
+        &n.owner,
+        Some("First-Password-1"),
+        "SELECT 1"
+    )
+    .is_err());
     // Stored as a SCRAM verifier, never as the password.
-    let stored = value(port(), "postgres", &format!("SELECT rolpassword FROM pg_authid WHERE rolname = {}", lit(&n.owner)));
+    let stored = value(
+        port(),
+        "postgres",
+        &format!(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = {}",
+            lit(&n.owner)
+        ),
+    );
     assert!(stored.unwrap().starts_with("SCRAM-SHA-256$4096:"));
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
 }
@@ -151,24 +207,67 @@ fn grants_are_converged_exactly_for_managed_roles() {
     query(port(), &n.database, "CREATE TABLE data.extra (id int)");
     // Someone grants more than the manifest says, by hand.
     let reader = ident(&n.reader);
-    query(port(), &n.database, &format!("GRANT INSERT, SELECT ON data.extra TO {reader}"));
-    query(port(), "postgres", &format!("GRANT CREATE ON DATABASE {} TO {reader}", ident(&n.database)));
-    query(port(), &n.database, &format!("GRANT CREATE ON SCHEMA public TO {reader}"));
+    query(
+        port(),
+        &n.database,
+        &format!("GRANT INSERT, SELECT ON data.extra TO {reader}"),
+    );
+    query(
+        port(),
+        "postgres",
+        &format!("GRANT CREATE ON DATABASE {} TO {reader}", ident(&n.database)),
+    );
+    query(
+        port(),
+        &n.database,
+        &format!("GRANT CREATE ON SCHEMA public TO {reader}"),
+    );
 
     let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
     plan.assert_code(2);
     let out = &plan.stdout;
-    assert!(out.contains(&format!("~ postgres.grant:{}@{} (update:", n.reader, n.database)), "{out}");
-    assert!(out.contains("~ privileges: [\"CONNECT\",\"CREATE\"] -> [\"CONNECT\"]"), "{out}");
-    assert!(out.contains(&format!("- postgres.grant:{}@{}/public (delete: held but not granted by the manifest: revoked)", n.reader, n.database)), "{out}");
-    assert!(out.contains(&format!("~ postgres.grant:{}@{}/data/tables (update:", n.reader, n.database)), "{out}");
+    assert!(
+        out.contains(&format!("~ postgres.grant:{}@{} (update:", n.reader, n.database)),
+        "{out}"
+    );
+    assert!(
+        out.contains("~ privileges: [\"CONNECT\",\"CREATE\"] -> [\"CONNECT\"]"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "- postgres.grant:{}@{}/public (delete: held but not granted by the manifest: revoked)",
+            n.reader, n.database
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "~ postgres.grant:{}@{}/data/tables (update:",
+            n.reader, n.database
+        )),
+        "{out}"
+    );
 
     ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
     let has = |sql: String| value(port(), &n.database, &sql) == Some("t".into());
-    assert!(!has(format!("SELECT has_table_privilege({}, 'data.extra', 'INSERT')", lit(&n.reader))));
-    assert!(has(format!("SELECT has_table_privilege({}, 'data.extra', 'SELECT')", lit(&n.reader))));
-    assert!(!has(format!("SELECT has_database_privilege({}, {}, 'CREATE')", lit(&n.reader), lit(&n.database))));
-    assert!(!has(format!("SELECT has_schema_privilege({}, 'public', 'CREATE')", lit(&n.reader))));
+    assert!(!has(format!(
+        "SELECT has_table_privilege({}, 'data.extra', 'INSERT')",
+        lit(&n.reader)
+    )));
+    assert!(has(format!(
+        "SELECT has_table_privilege({}, 'data.extra', 'SELECT')",
+        lit(&n.reader)
+    )));
+    assert!(!has(format!(
+        "SELECT has_database_privilege({}, {}, 'CREATE')",
+        lit(&n.reader),
+        lit(&n.database)
+    )));
+    assert!(!has(format!(
+        "SELECT has_schema_privilege({}, 'public', 'CREATE')",
+        lit(&n.reader)
+    )));
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
 }
 
@@ -183,11 +282,42 @@ fn hostile_names_are_quoted_not_executed() {
     ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
     for role in [&n.owner, &n.reader] {
-        assert_eq!(value(port(), "postgres", &format!("SELECT count(*) FROM pg_roles WHERE rolname = {}", lit(role))), Some("1".into()));
+        assert_eq!(
+            value(
+                port(),
+                "postgres",
+                &format!("SELECT count(*) FROM pg_roles WHERE rolname = {}", lit(role))
+            ),
+            Some("1".into())
+        );
     }
-    assert_eq!(value(port(), "postgres", &format!("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = {}", lit(&n.database))), Some(n.owner.clone()));
-    assert!(try_query(port(), &n.database, &n.owner, Some("It's a \"pass\\word\""), "SELECT 1").is_ok());
-    assert_eq!(value(port(), "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'postgres'"), Some("1".into()));
+    assert_eq!(
+        value(
+            port(),
+            "postgres",
+            &format!(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = {}",
+                lit(&n.database)
+            )
+        ),
+        Some(n.owner.clone())
+    );
+    assert!(try_query(
+        port(),
+        &n.database,
+        &n.owner,
+        Some("It's a \"pass\\word\""),
+        "SELECT 1"
+    )
+    .is_ok());
+    assert_eq!(
+        value(
+            port(),
+            "postgres",
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'postgres'"
+        ),
+        Some("1".into())
+    );
 }
 
 #[test]
@@ -206,16 +336,38 @@ fn dropping_needs_the_manifest_and_the_flag() {
 
     let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
     plan.assert_code(0);
-    assert!(plan.stdout.contains("declared absent but exists; it holds 1 table of user data: kept (--allow-drop drops it)"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains(
+            "declared absent but exists; it holds 1 table of user data: kept (--allow-drop drops it)"
+        ),
+        "{}",
+        plan.stdout
+    );
     ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
     let exists = |sql: String| value(port(), "postgres", &sql) == Some("1".into());
-    assert!(exists(format!("SELECT count(*) FROM pg_database WHERE datname = {}", lit(&n.database))));
+    assert!(exists(format!(
+        "SELECT count(*) FROM pg_database WHERE datname = {}",
+        lit(&n.database)
+    )));
 
     let drop = ws.geosync(&["apply", "--auto-approve", "--allow-drop"]);
     drop.assert_code(0);
-    assert!(drop.stdout.contains(&format!("- postgres.database:{} (delete: declared absent (--allow-drop); it holds 1 table of user data)", n.database)), "{}", drop.stdout);
-    assert!(!exists(format!("SELECT count(*) FROM pg_database WHERE datname = {}", lit(&n.database))));
-    assert!(!exists(format!("SELECT count(*) FROM pg_roles WHERE rolname = {}", lit(&n.reader))));
+    assert!(
+        drop.stdout.contains(&format!(
+            "- postgres.database:{} (delete: declared absent (--allow-drop); it holds 1 table of user data)",
+            n.database
+        )),
+        "{}",
+        drop.stdout
+    );
+    assert!(!exists(format!(
+        "SELECT count(*) FROM pg_database WHERE datname = {}",
+        lit(&n.database)
+    )));
+    assert!(!exists(format!(
+        "SELECT count(*) FROM pg_roles WHERE rolname = {}",
+        lit(&n.reader)
+    )));
 }
 
 #[test]
@@ -233,7 +385,14 @@ fn an_unavailable_extension_version_stops_the_plan() {
         "{}",
         run.stderr
     );
-    assert_eq!(value(port(), "postgres", &format!("SELECT count(*) FROM pg_roles WHERE rolname = {}", lit(&n.owner))), Some("0".into()));
+    assert_eq!(
+        value(
+            port(),
+            "postgres",
+            &format!("SELECT count(*) FROM pg_roles WHERE rolname = {}", lit(&n.owner))
+        ),
+        Some("0".into())
+    );
 }
 
 #[test]
@@ -248,6 +407,12 @@ fn a_missing_owner_role_is_named() {
     let ws = workspace(&manifest, "x-password");
     let run = ws.geosync(&["plan"]);
     run.assert_code(1);
-    assert!(run.stderr.contains(&format!("postgres.database:{}: role `nobody_{}` does not exist", n.database, n.owner)), "{}", run.stderr);
-    let _ = pg::hba_port;
+    assert!(
+        run.stderr.contains(&format!(
+            "postgres.database:{}: role `nobody_{}` does not exist",
+            n.database, n.owner
+        )),
+        "{}",
+        run.stderr
+    );
 }

@@ -1,0 +1,69 @@
+//! Test containers built locally (no registry is reachable): an image FROM
+//! scratch holding Debian's static busybox, and containers removed when the
+//! test ends.
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::support::{peer_env, unique};
+
+pub const IMAGE: &str = "geosync-test-busybox:1";
+
+fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI runs");
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// Builds the busybox image once per test run.
+pub fn busybox_image() -> &'static str {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let context = tempfile::tempdir().unwrap();
+        std::fs::copy(peer_env("GEOSYNC_TEST_BUSYBOX"), context.path().join("busybox")).unwrap();
+        std::fs::write(
+            context.path().join("Dockerfile"),
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"/bin/sleep\", \"3600\"]\n",
+        )
+        .unwrap();
+        let status = Command::new("docker")
+            .args(["build", "-q", "-t", IMAGE])
+            .arg(context.path())
+            .env("DOCKER_BUILDKIT", "0")
+            .status()
+            .expect("docker build runs");
+        assert!(status.success(), "building {IMAGE}");
+    });
+    IMAGE
+}
+
+/// A running container, removed on drop.
+pub struct Container {
+    pub name: String,
+}
+
+impl Container {
+    /// Starts the busybox image with extra `docker run` arguments (mounts).
+    pub fn start(extra: &[&str]) -> Self {
+        let image = busybox_image();
+        let name = unique("geosync_test");
+        let mut args = vec!["run", "-d", "--name", &name, "--label", "org.geosync.test=1"];
+        args.extend_from_slice(extra);
+        args.push(image);
+        docker(&args);
+        Container { name }
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rm", "-f", &self.name]).output();
+    }
+}
