@@ -47,7 +47,7 @@ fn only_and_exclude_limit_the_run() {
     run.assert_code(1);
     assert!(
         run.stderr
-            .contains("no resource kind `mviewer.apps` (known: file, mviewer.app)"),
+            .contains("no resource kind `mviewer.apps` (known: file, mviewer.app, postgres.role"),
         "{}",
         run.stderr
     );
