@@ -111,3 +111,15 @@ fn a_held_lock_names_its_holder_and_a_stale_one_is_broken_on_request() {
     assert!(ws.exists("apps/salins.xml"));
     assert!(!ws.exists(".geosync/apply.lock"), "the lock outlived the apply");
 }
+
+#[test]
+fn the_reference_manifests_are_valid() {
+    let mut ws = Workspace::new();
+    for name in ["GEORCHESTRA_DB_PASSWORD", "GEOSYNC_DB_PASSWORD", "GEOSERVER_DB_PASSWORD"] {
+        ws.set_env(name, "a-test-password");
+    }
+    for manifest in ["mviewer.toml", "postgres.toml"] {
+        let path = format!("{}/manifests/{manifest}", env!("CARGO_MANIFEST_DIR"));
+        ws.geosync(&["validate", "-f", &path]).assert_code(0);
+    }
+}
