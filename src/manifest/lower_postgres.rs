@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::ManifestError;
 use super::lower::Lowerer;
 use super::model::{
-    GrantTarget, HbaRule, PgConnection, PgDatabase, PgExtension, PgGrant, PgRole, PgSchema, Postgres,
+    GrantTarget, HbaRule, PgConnection, PgDatabase, PgExtension, PgGrant, PgRole, PgSchema, Postgres, TlsMode,
 };
 use super::raw::{Ensure, RawPgDatabase, RawPgExtension, RawPgGrant, RawPgRole, RawPgSchema, RawPostgres};
 use super::secret::Redactor;
@@ -69,6 +69,7 @@ impl Lowerer<'_> {
             || raw.password.is_some()
             || raw.maintenance_db.is_some()
             || raw.sslmode.is_some()
+            || raw.sslrootcert.is_some()
             || raw.hba_file.is_some()
             || raw.hba_container.is_some();
         let connection = sets_connection.then(|| self.pg_connection(raw, redactor));
@@ -115,15 +116,35 @@ impl Lowerer<'_> {
             }
             None => 5432,
         };
-        if let Some(mode) = &raw.sslmode {
-            let mode_text = self.text(mode);
-            if mode_text != "disable" {
-                self.invalid(
-                    &mode.span(),
-                    subject,
-                    format!("sslmode `{mode_text}` is not supported yet: only \"disable\" (connect over loopback, a socket or a private network)"),
-                );
+        let tls = match &raw.sslmode {
+            Some(mode) => {
+                let text = self.text(mode);
+                match text.as_str() {
+                    "disable" => TlsMode::Disable,
+                    "prefer" => TlsMode::Prefer,
+                    "require" => TlsMode::Require,
+                    "verify-ca" => TlsMode::VerifyCa,
+                    "verify-full" => TlsMode::VerifyFull,
+                    _ => {
+                        self.invalid(
+                            &mode.span(),
+                            subject,
+                            format!("sslmode `{text}` is not one of disable, prefer, require, verify-ca, verify-full"),
+                        );
+                        TlsMode::Prefer
+                    }
+                }
             }
+            None => TlsMode::Prefer,
+        };
+        let root_cert = raw.sslrootcert.as_ref().map(|c| self.path(c));
+        if matches!(tls, TlsMode::VerifyCa | TlsMode::VerifyFull) && root_cert.is_none() {
+            let span = raw.sslmode.as_ref().map(|m| m.span()).unwrap_or_default();
+            self.invalid(
+                &span,
+                subject,
+                "sslmode verify-ca and verify-full need `sslrootcert`, the CA certificates to trust",
+            );
         }
         let password = raw
             .password
@@ -144,6 +165,8 @@ impl Lowerer<'_> {
                 .maintenance_db
                 .as_ref()
                 .map_or_else(|| "postgres".to_string(), |d| self.text(d)),
+            tls,
+            root_cert,
         };
         let hba_file = raw.hba_file.as_ref().map(|f| self.text(f));
         let hba_container = raw.hba_container.as_ref().map(|c| self.text(c));
@@ -417,6 +440,8 @@ pub fn merge(parts: Vec<PostgresPart>, errors: &mut Vec<ManifestError>) -> Optio
                 user: "postgres".into(),
                 password: None,
                 maintenance_db: "postgres".into(),
+                tls: TlsMode::Prefer,
+                root_cert: None,
             },
             Location::file_only(std::path::Path::new("[postgres]")),
             None,

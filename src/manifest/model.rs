@@ -186,6 +186,19 @@ pub struct PgConnection {
     pub user: String,
     pub password: Option<Secret>,
     pub maintenance_db: String,
+    pub tls: TlsMode,
+    /// CA certificates (PEM) for `verify-ca` and `verify-full`.
+    pub root_cert: Option<PathBuf>,
+}
+
+/// libpq's sslmode values, with their meanings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
 }
 
 #[derive(Debug, Clone)]

@@ -168,6 +168,8 @@ pub struct RawPostgres {
     /// The database geosync connects to for server-wide work.
     pub maintenance_db: Option<Text>,
     pub sslmode: Option<Text>,
+    /// CA certificates (PEM) for sslmode verify-ca and verify-full.
+    pub sslrootcert: Option<Text>,
     /// pg_hba.conf's path; default: the server's own `SHOW hba_file`.
     pub hba_file: Option<Text>,
     /// The container whose file system holds pg_hba.conf.

@@ -115,7 +115,11 @@ fn a_held_lock_names_its_holder_and_a_stale_one_is_broken_on_request() {
 #[test]
 fn the_reference_manifests_are_valid() {
     let mut ws = Workspace::new();
-    for name in ["GEORCHESTRA_DB_PASSWORD", "GEOSYNC_DB_PASSWORD", "GEOSERVER_DB_PASSWORD"] {
+    for name in [
+        "GEORCHESTRA_DB_PASSWORD",
+        "GEOSYNC_DB_PASSWORD",
+        "GEOSERVER_DB_PASSWORD",
+    ] {
         ws.set_env(name, "a-test-password");
     }
     for manifest in ["mviewer.toml", "postgres.toml"] {

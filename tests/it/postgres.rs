@@ -416,3 +416,46 @@ fn a_missing_owner_role_is_named() {
         run.stderr
     );
 }
+
+/// geosync_tls_admin may only connect over TLS (tests/peers/postgres.sh).
+fn tls_manifest(host: &str, settings: &str, role: &str) -> String {
+    format!(
+        "[postgres]\nhost = \"{host}\"\nport = {}\nuser = \"geosync_tls_admin\"\n{settings}\n[[postgres.role]]\nname = \"{role}\"\n",
+        port()
+    )
+}
+
+#[test]
+fn tls_modes_mean_what_they_mean_in_libpq() {
+    let role = unique("gs_tls");
+    let ca = crate::support::peer_env("GEOSYNC_TEST_PG_CA");
+    let other_ca = crate::support::peer_env("GEOSYNC_TEST_PG_OTHER_CA");
+    let run = |host: &str, settings: String| {
+        let ws = Workspace::new();
+        ws.write("geosync.toml", &tls_manifest(host, &settings, &role));
+        ws.geosync(&["plan", "--detailed-exitcode"])
+    };
+
+    let plain = run("127.0.0.1", "sslmode = \"disable\"".into());
+    plain.assert_code(1);
+    assert!(plain.stderr.contains("cannot connect to PostgreSQL at 127.0.0.1:"), "{}", plain.stderr);
+
+    for mode in ["prefer", "require"] {
+        run("127.0.0.1", format!("sslmode = \"{mode}\"")).assert_code(2);
+    }
+    run("127.0.0.1", format!("sslmode = \"verify-full\"\nsslrootcert = \"{ca}\"")).assert_code(2);
+
+    let untrusted = run("127.0.0.1", format!("sslmode = \"verify-full\"\nsslrootcert = \"{other_ca}\""));
+    untrusted.assert_code(1);
+    assert!(untrusted.stderr.contains("invalid peer certificate"), "{}", untrusted.stderr);
+
+    // The certificate names 127.0.0.1, not localhost: only verify-full minds.
+    let wrong_name = run("localhost", format!("sslmode = \"verify-full\"\nsslrootcert = \"{ca}\""));
+    wrong_name.assert_code(1);
+    assert!(wrong_name.stderr.contains("certificate"), "{}", wrong_name.stderr);
+    run("localhost", format!("sslmode = \"verify-ca\"\nsslrootcert = \"{ca}\"")).assert_code(2);
+
+    let missing = run("127.0.0.1", "sslmode = \"verify-full\"".into());
+    missing.assert_code(1);
+    assert!(missing.stderr.contains("need `sslrootcert`"), "{}", missing.stderr);
+}

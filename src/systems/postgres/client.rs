@@ -2,17 +2,27 @@
 
 use std::time::Duration;
 
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::config::SslMode;
+use tokio_postgres::{Client, Config};
 
-use crate::manifest::model::PgConnection;
+use super::tls::{self, TlsError};
+use crate::manifest::model::{PgConnection, TlsMode};
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to PostgreSQL at {target} as {user}")]
-pub struct ConnectError {
-    pub target: String,
-    pub user: String,
-    #[source]
-    pub source: tokio_postgres::Error,
+pub enum ConnectError {
+    #[error("cannot connect to PostgreSQL at {target} as {user}")]
+    Connect {
+        target: String,
+        user: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("cannot connect to PostgreSQL at {target}")]
+    Tls {
+        target: String,
+        #[source]
+        source: TlsError,
+    },
 }
 
 pub fn describe(connection: &PgConnection, database: &str) -> String {
@@ -31,11 +41,25 @@ pub async fn connect(connection: &PgConnection, database: &str) -> Result<Client
     if let Some(password) = &connection.password {
         config.password(password.expose());
     }
-    let (client, driver) = config.connect(NoTls).await.map_err(|source| ConnectError {
-        target: describe(connection, database),
-        user: connection.user.clone(),
-        source,
+    config.ssl_mode(match connection.tls {
+        TlsMode::Disable => SslMode::Disable,
+        TlsMode::Prefer => SslMode::Prefer,
+        TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => SslMode::Require,
+    });
+    let connector = tls::connector(connection.tls, connection.root_cert.as_deref()).map_err(|source| {
+        ConnectError::Tls {
+            target: describe(connection, database),
+            source,
+        }
     })?;
+    let (client, driver) = config
+        .connect(connector)
+        .await
+        .map_err(|source| ConnectError::Connect {
+            target: describe(connection, database),
+            user: connection.user.clone(),
+            source,
+        })?;
     tokio::spawn(async move {
         // Ends when the client is dropped; errors surface on the client's calls.
         let _ = driver.await;

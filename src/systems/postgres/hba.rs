@@ -335,6 +335,8 @@ mod tests {
             user: "postgres".into(),
             password: None,
             maintenance_db: "postgres".into(),
+            tls: crate::manifest::model::TlsMode::Disable,
+            root_cert: None,
         }
     }
 

@@ -6,6 +6,7 @@ mod diff;
 mod hba;
 mod observed;
 mod scram;
+mod tls;
 
 use std::collections::HashMap;
 
