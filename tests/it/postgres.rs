@@ -438,24 +438,52 @@ fn tls_modes_mean_what_they_mean_in_libpq() {
 
     let plain = run("127.0.0.1", "sslmode = \"disable\"".into());
     plain.assert_code(1);
-    assert!(plain.stderr.contains("cannot connect to PostgreSQL at 127.0.0.1:"), "{}", plain.stderr);
+    assert!(
+        plain
+            .stderr
+            .contains("cannot connect to PostgreSQL at 127.0.0.1:"),
+        "{}",
+        plain.stderr
+    );
 
     for mode in ["prefer", "require"] {
         run("127.0.0.1", format!("sslmode = \"{mode}\"")).assert_code(2);
     }
-    run("127.0.0.1", format!("sslmode = \"verify-full\"\nsslrootcert = \"{ca}\"")).assert_code(2);
+    run(
+        "127.0.0.1",
+        format!("sslmode = \"verify-full\"\nsslrootcert = \"{ca}\""),
+    )
+    .assert_code(2);
 
-    let untrusted = run("127.0.0.1", format!("sslmode = \"verify-full\"\nsslrootcert = \"{other_ca}\""));
+    let untrusted = run(
+        "127.0.0.1",
+        format!("sslmode = \"verify-full\"\nsslrootcert = \"{other_ca}\""),
+    );
     untrusted.assert_code(1);
-    assert!(untrusted.stderr.contains("invalid peer certificate"), "{}", untrusted.stderr);
+    assert!(
+        untrusted.stderr.contains("invalid peer certificate"),
+        "{}",
+        untrusted.stderr
+    );
 
     // The certificate names 127.0.0.1, not localhost: only verify-full minds.
-    let wrong_name = run("localhost", format!("sslmode = \"verify-full\"\nsslrootcert = \"{ca}\""));
+    let wrong_name = run(
+        "localhost",
+        format!("sslmode = \"verify-full\"\nsslrootcert = \"{ca}\""),
+    );
     wrong_name.assert_code(1);
     assert!(wrong_name.stderr.contains("certificate"), "{}", wrong_name.stderr);
-    run("localhost", format!("sslmode = \"verify-ca\"\nsslrootcert = \"{ca}\"")).assert_code(2);
+    run(
+        "localhost",
+        format!("sslmode = \"verify-ca\"\nsslrootcert = \"{ca}\""),
+    )
+    .assert_code(2);
 
     let missing = run("127.0.0.1", "sslmode = \"verify-full\"".into());
     missing.assert_code(1);
-    assert!(missing.stderr.contains("need `sslrootcert`"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("need `sslrootcert`"),
+        "{}",
+        missing.stderr
+    );
 }
