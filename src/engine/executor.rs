@@ -69,6 +69,14 @@ impl Executor<'_> {
             .map(|s| (s.name(), Arc::new(Semaphore::new(s.concurrency().max(1)))))
             .collect();
         let planned: BTreeSet<&Address> = pending.iter().map(|c| &c.address).collect();
+        // Every other change waits for the preflight ones, and is skipped
+        // if one of them fails: nothing is changed before, say, every
+        // image a run needs is there.
+        let preflight: Vec<&Address> = pending
+            .iter()
+            .filter(|c| c.preflight)
+            .map(|c| &c.address)
+            .collect();
 
         let mut report = ApplyReport::default();
         let mut waiting: Vec<&Change> = pending.clone();
@@ -81,8 +89,11 @@ impl Executor<'_> {
                 // Start everything whose dependencies are settled.
                 let mut still_waiting = Vec::new();
                 for change in waiting.drain(..) {
-                    let deps: Vec<&Address> =
+                    let mut deps: Vec<&Address> =
                         change.depends_on.iter().filter(|d| planned.contains(d)).collect();
+                    if !change.preflight {
+                        deps.extend(preflight.iter().copied());
+                    }
                     if let Some(blocker) = deps
                         .iter()
                         .find(|d| report.results.get(**d).is_some_and(|o| *o != Outcome::Succeeded))
@@ -213,6 +224,7 @@ mod tests {
             content_diff: None,
             depends_on: depends_on.iter().map(|d| Address::new("test.thing", d)).collect(),
             fingerprint: String::new(),
+            preflight: false,
             operation: None,
         }
     }

@@ -42,6 +42,16 @@ impl Lowerer<'_> {
         }
     }
 
+    /// A path already expanded, anchored like `path`.
+    pub fn path_unexpanded(&mut self, text: &Text) -> PathBuf {
+        let path = PathBuf::from(text.get_ref());
+        if path.is_relative() {
+            normalize(&self.manifest_dir().join(path))
+        } else {
+            normalize(&path)
+        }
+    }
+
     pub fn text(&mut self, text: &Text) -> String {
         match self.vars.expand(text, self.source) {
             Ok(value) => value,

@@ -6,6 +6,7 @@
 
 pub mod error;
 mod lower;
+mod lower_docker;
 mod lower_postgres;
 pub mod model;
 pub mod raw;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 pub use error::{ManifestError, ManifestErrors};
+pub use lower_docker::{CONTAINER_KIND, NETWORK_KIND, VOLUME_KIND};
 pub use lower_postgres::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
 pub use model::{Manifest, ManifestSource};
 
@@ -62,6 +64,7 @@ pub fn load(
         mviewer: Default::default(),
         files: Vec::new(),
         postgres: None,
+        docker: None,
         redactor: redactor.clone(),
     };
 
@@ -174,6 +177,18 @@ pub fn load(
         postgres_parts.push(lower.postgres_part(postgres, redactor));
     }
     manifest.postgres = lower_postgres::merge(postgres_parts, &mut errors);
+
+    let mut docker_parts = Vec::new();
+    for (source, raw) in &parsed {
+        let Some(docker) = &raw.docker else { continue };
+        let mut lower = Lowerer {
+            source,
+            vars: &vars,
+            errors: &mut errors,
+        };
+        docker_parts.push(lower.docker(docker, redactor));
+    }
+    manifest.docker = lower_docker::merge(docker_parts, &mut errors);
 
     if errors.is_empty() {
         Ok(manifest)

@@ -20,6 +20,7 @@ pub struct Manifest {
     pub mviewer: Mviewer,
     pub files: Vec<ManagedFile>,
     pub postgres: Option<Postgres>,
+    pub docker: Option<Docker>,
     /// Knows every secret resolved for this manifest, to keep them out of output.
     pub redactor: Redactor,
 }
@@ -35,7 +36,11 @@ impl Manifest {
                 .sum();
             p.roles.len() + p.databases.len() + inside + p.grants.len() + usize::from(p.hba.is_some())
         });
-        self.mviewer.apps.len() + self.files.len() + postgres
+        let docker = self
+            .docker
+            .as_ref()
+            .map_or(0, |d| d.networks.len() + d.volumes.len() + d.containers.len());
+        self.mviewer.apps.len() + self.files.len() + postgres + docker
     }
 }
 
@@ -271,4 +276,136 @@ pub struct HbaRule {
     pub method: String,
     pub options: Option<String>,
     pub at: Location,
+}
+
+/// `[docker]`, validated.
+#[derive(Debug, Clone)]
+pub struct Docker {
+    pub host: Option<String>,
+    pub project: String,
+    pub networks: Vec<DockerNetwork>,
+    pub volumes: Vec<DockerVolume>,
+    pub containers: Vec<DockerContainer>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DockerNetwork {
+    pub name: String,
+    pub driver: String,
+    pub internal: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DockerVolume {
+    pub name: String,
+    pub driver: String,
+    pub disposable: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PullPolicy {
+    Missing,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Condition {
+    Started,
+    Healthy,
+    Completed,
+}
+
+/// An env value; a secret serializes as `(sensitive)`, so the container's
+/// recorded config never holds it.
+#[derive(Debug, Clone)]
+pub enum EnvValue {
+    Plain(String),
+    Secret(Secret),
+}
+
+impl EnvValue {
+    pub fn expose(&self) -> &str {
+        match self {
+            EnvValue::Plain(value) => value,
+            EnvValue::Secret(secret) => secret.expose(),
+        }
+    }
+}
+
+impl Serialize for EnvValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            EnvValue::Plain(value) => s.serialize_str(value),
+            EnvValue::Secret(_) => s.serialize_str(crate::manifest::secret::SENSITIVE),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: Option<u16>,
+    pub container_port: u16,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountSource {
+    /// A volume of the project (its engine name is `<project>_<name>`).
+    Volume(String),
+    Bind(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mount {
+    pub source: MountSource,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Healthcheck {
+    pub test: Vec<String>,
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    pub start_period_ms: u64,
+    pub retries: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Build {
+    pub context: PathBuf,
+    pub dockerfile: String,
+}
+
+/// One container. Its serde form (secrets redacted) is the configuration
+/// geosync records on the container and compares on the next run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DockerContainer {
+    pub name: String,
+    #[serde(skip)]
+    pub at: Location,
+    pub image: String,
+    pub pull: PullPolicy,
+    pub build: Option<Build>,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: BTreeMap<String, EnvValue>,
+    pub ports: Vec<PortBinding>,
+    pub mounts: Vec<Mount>,
+    /// network -> aliases
+    pub networks: BTreeMap<String, Vec<String>>,
+    pub labels: BTreeMap<String, String>,
+    pub restart: String,
+    pub healthcheck: Option<Healthcheck>,
+    pub depends_on: BTreeMap<String, Condition>,
+    pub memory: Option<i64>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    #[serde(skip)]
+    pub wait_timeout_ms: u64,
 }

@@ -21,6 +21,7 @@ pub struct RawManifest {
     #[serde(default)]
     pub file: Vec<RawFile>,
     pub postgres: Option<RawPostgres>,
+    pub docker: Option<RawDocker>,
 }
 
 /// Any configuration file rendered from a template or given inline.
@@ -273,4 +274,114 @@ pub struct RawHbaRule {
     pub address: Option<Text>,
     pub method: Text,
     pub options: Option<Text>,
+}
+
+/// `[docker]`: the engine and the project's networks, volumes, containers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDocker {
+    /// Engine address; default: DOCKER_HOST, else the local socket.
+    pub host: Option<Text>,
+    /// Names every object geosync creates (`<project>-<name>`) and its labels.
+    pub project: Option<Text>,
+    #[serde(default)]
+    pub network: Vec<Spanned<RawDockerNetwork>>,
+    #[serde(default)]
+    pub volume: Vec<Spanned<RawDockerVolume>>,
+    #[serde(default)]
+    pub container: Vec<Spanned<RawDockerContainer>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDockerNetwork {
+    pub name: Text,
+    pub driver: Option<Text>,
+    #[serde(default)]
+    pub internal: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDockerVolume {
+    pub name: Text,
+    pub driver: Option<Text>,
+    /// May be removed (with --prune --allow-drop) when it leaves the manifest.
+    #[serde(default)]
+    pub disposable: bool,
+}
+
+/// A value of `env`: text, or a secret reference.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawEnvValue {
+    Text(Text),
+    Number(i64),
+    Bool(bool),
+    Secret(crate::manifest::secret::SecretRef),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawNetworks {
+    Names(Vec<Text>),
+    WithAliases(BTreeMap<String, RawNetworkAttachment>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetworkAttachment {
+    #[serde(default)]
+    pub aliases: Vec<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthcheck {
+    pub test: Vec<Text>,
+    pub interval: Option<Text>,
+    pub timeout: Option<Text>,
+    pub start_period: Option<Text>,
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuild {
+    pub context: Text,
+    pub dockerfile: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDockerContainer {
+    pub name: Text,
+    pub image: Text,
+    /// missing (default), always or never.
+    pub pull: Option<Text>,
+    pub build: Option<RawBuild>,
+    pub command: Option<Vec<Text>>,
+    pub entrypoint: Option<Vec<Text>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Spanned<RawEnvValue>>,
+    #[serde(default)]
+    pub env_file: Vec<Text>,
+    #[serde(default)]
+    pub ports: Vec<Text>,
+    #[serde(default)]
+    pub volumes: Vec<Text>,
+    pub networks: Option<Spanned<RawNetworks>>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, Text>,
+    pub restart: Option<Text>,
+    pub healthcheck: Option<Spanned<RawHealthcheck>>,
+    /// container name -> started, healthy or completed
+    #[serde(default)]
+    pub depends_on: BTreeMap<String, Text>,
+    pub memory: Option<Text>,
+    pub user: Option<Text>,
+    pub working_dir: Option<Text>,
+    /// How long dependents wait for this container's condition (default:
+    /// what its healthcheck allows, or 60s).
+    pub wait_timeout: Option<Text>,
 }

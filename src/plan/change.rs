@@ -133,6 +133,10 @@ pub struct Change {
     /// Digest of the desired and observed state this change was computed
     /// from: two plans with equal fingerprints do exactly the same thing.
     pub fingerprint: String,
+    /// Runs before every other change of the apply; if one fails, nothing
+    /// else is attempted (images a run needs, fetched up front).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preflight: bool,
     #[serde(skip)]
     pub operation: Option<Operation>,
 }

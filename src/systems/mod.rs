@@ -2,6 +2,7 @@
 //! changes that converge it (a pure diff) and applies one change at a time.
 //! The engine drives them all through [`System`] and knows none of them.
 
+pub mod docker;
 pub mod files;
 pub mod mviewer;
 pub mod postgres;
@@ -41,6 +42,7 @@ pub fn kinds() -> Vec<&'static str> {
         crate::manifest::model::MviewerApp::KIND,
     ];
     kinds.extend_from_slice(postgres::KINDS);
+    kinds.extend_from_slice(docker::KINDS);
     kinds
 }
 
@@ -58,6 +60,9 @@ pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, Manife
         Ok(Some(mviewer)) => systems.push(Box::new(mviewer)),
         Ok(None) => {}
         Err(ManifestErrors(e)) => errors.extend(e),
+    }
+    if let Some(docker) = docker::DockerSystem::from_manifest(manifest) {
+        systems.push(Box::new(docker));
     }
     if let Some(postgres) = postgres::Postgres::from_manifest(manifest) {
         systems.push(Box::new(postgres));

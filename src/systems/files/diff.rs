@@ -91,6 +91,7 @@ pub fn diff(desired: &DesiredFile, observed: Option<&ObservedFile>) -> Change {
         fields,
         content_diff,
         depends_on: Vec::new(),
+        preflight: false,
         operation: Some(Operation::new(WriteFile {
             content: desired.content.clone(),
             mode: desired.mode,

@@ -83,6 +83,7 @@ pub fn diff(desired: &[DesiredApp], observed: &ObservedDir, options: PlanOptions
             reason,
             fields: Vec::new(),
             depends_on: Vec::new(),
+            preflight: false,
             operation: Some(Operation::new(write)),
         });
     }
@@ -112,6 +113,7 @@ pub fn diff(desired: &[DesiredApp], observed: &ObservedDir, options: PlanOptions
             ),
             fields: Vec::new(),
             depends_on: Vec::new(),
+            preflight: false,
             operation: Some(Operation::new(MviewerOp::Remove {
                 file_name: file_name.clone(),
                 owner: owner.clone(),

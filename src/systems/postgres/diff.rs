@@ -77,6 +77,7 @@ impl Draft {
             fields: self.fields,
             content_diff: None,
             depends_on: self.depends_on,
+            preflight: false,
             operation: (self.action != Action::NoOp).then(|| Operation::new(self.op)),
         }
     }

@@ -135,6 +135,7 @@ pub fn plan(
         reason,
         fields: Vec::new(),
         depends_on: Vec::new(),
+        preflight: false,
         operation: (action != Action::NoOp).then(|| {
             Operation::new(HbaWrite {
                 expected: current.to_string(),

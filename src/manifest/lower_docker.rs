@@ -1,0 +1,599 @@
+//! Lowering of `[docker]`: the compose-like container settings parsed
+//! (ports, mounts, durations, sizes), env files read, references checked.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::error::ManifestError;
+use super::lower::Lowerer;
+use super::model::{
+    Build, Condition, Docker, DockerContainer, DockerNetwork, DockerVolume, EnvValue, Healthcheck, Mount,
+    MountSource, PortBinding, PullPolicy,
+};
+use super::raw::{RawDocker, RawDockerContainer, RawEnvValue, RawNetworks, Text};
+use super::secret::Redactor;
+use super::source::Location;
+
+pub const CONTAINER_KIND: &str = "docker.container";
+pub const NETWORK_KIND: &str = "docker.network";
+pub const VOLUME_KIND: &str = "docker.volume";
+
+const DEFAULT_WAIT_MS: u64 = 60_000;
+
+impl Lowerer<'_> {
+    pub fn docker(&mut self, raw: &RawDocker, redactor: &Redactor) -> (Docker, Option<Location>) {
+        let project = match &raw.project {
+            Some(p) => {
+                let project = self.text(p);
+                let valid = !project.is_empty()
+                    && project
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+                if !valid {
+                    self.invalid(
+                        &p.span(),
+                        "[docker] project",
+                        "use lower-case letters, digits, '-' and '_'",
+                    );
+                }
+                project
+            }
+            None => String::new(),
+        };
+        let project_at = raw.project.as_ref().map(|p| self.at(&p.span()));
+        let docker = Docker {
+            host: raw.host.as_ref().map(|h| self.text(h)),
+            project,
+            networks: raw
+                .network
+                .iter()
+                .map(|n| {
+                    let n = n.get_ref();
+                    DockerNetwork {
+                        name: self.object_name(&n.name, NETWORK_KIND),
+                        driver: n
+                            .driver
+                            .as_ref()
+                            .map_or_else(|| "bridge".into(), |d| self.text(d)),
+                        internal: n.internal,
+                    }
+                })
+                .collect(),
+            volumes: raw
+                .volume
+                .iter()
+                .map(|v| {
+                    let v = v.get_ref();
+                    DockerVolume {
+                        name: self.object_name(&v.name, VOLUME_KIND),
+                        driver: v.driver.as_ref().map_or_else(|| "local".into(), |d| self.text(d)),
+                        disposable: v.disposable,
+                    }
+                })
+                .collect(),
+            containers: raw
+                .container
+                .iter()
+                .map(|c| self.container(c.get_ref(), redactor))
+                .collect(),
+        };
+        (docker, project_at)
+    }
+
+    fn object_name(&mut self, name: &Text, kind: &str) -> String {
+        let value = self.text(name);
+        let valid = !value.is_empty()
+            && value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !valid {
+            self.invalid(
+                &name.span(),
+                &format!("{kind}:{value}"),
+                "a Docker name: letters, digits, '_', '.', '-'",
+            );
+        }
+        value
+    }
+
+    fn container(&mut self, raw: &RawDockerContainer, redactor: &Redactor) -> DockerContainer {
+        let name = self.object_name(&raw.name, CONTAINER_KIND);
+        let subject = format!("{CONTAINER_KIND}:{name}");
+        let pull = match raw.pull.as_ref().map(|p| (self.text(p), p.span())) {
+            None => PullPolicy::Missing,
+            Some((p, _)) if p == "missing" => PullPolicy::Missing,
+            Some((p, _)) if p == "always" => PullPolicy::Always,
+            Some((p, _)) if p == "never" => PullPolicy::Never,
+            Some((p, span)) => {
+                self.invalid(
+                    &span,
+                    &subject,
+                    format!("pull `{p}` is not one of missing, always, never"),
+                );
+                PullPolicy::Missing
+            }
+        };
+        let mut env = BTreeMap::new();
+        for file in &raw.env_file {
+            let path = self.path(file);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    for (key, value) in parse_env_file(&text) {
+                        env.insert(key, EnvValue::Plain(value));
+                    }
+                }
+                Err(e) => self.invalid(
+                    &file.span(),
+                    &subject,
+                    format!("cannot read env file {}: {e}", path.display()),
+                ),
+            }
+        }
+        for (key, value) in &raw.env {
+            let lowered = match value.get_ref() {
+                RawEnvValue::Text(text) => EnvValue::Plain(self.text(text)),
+                RawEnvValue::Number(n) => EnvValue::Plain(n.to_string()),
+                RawEnvValue::Bool(b) => EnvValue::Plain(b.to_string()),
+                RawEnvValue::Secret(reference) => {
+                    let anchored = reference.clone().anchored_at(self.manifest_dir());
+                    match anchored.resolve(redactor) {
+                        Ok(secret) => EnvValue::Secret(secret),
+                        Err(reason) => {
+                            self.errors.push(ManifestError::MissingSecret {
+                                at: self.at(&value.span()),
+                                subject: format!("{subject}: env.{key}"),
+                                reference: anchored.to_string(),
+                                reason: reason.to_string(),
+                            });
+                            EnvValue::Plain(String::new())
+                        }
+                    }
+                }
+            };
+            env.insert(key.clone(), lowered);
+        }
+        let ports = raw.ports.iter().filter_map(|p| self.port(p, &subject)).collect();
+        let mounts = raw
+            .volumes
+            .iter()
+            .filter_map(|v| self.mount(v, &subject))
+            .collect();
+        let networks = match raw.networks.as_ref().map(|n| n.get_ref()) {
+            None => BTreeMap::new(),
+            Some(RawNetworks::Names(names)) => names.iter().map(|n| (self.text(n), Vec::new())).collect(),
+            Some(RawNetworks::WithAliases(map)) => map
+                .iter()
+                .map(|(n, a)| (n.clone(), a.aliases.iter().map(|x| self.text(x)).collect()))
+                .collect(),
+        };
+        let restart = raw.restart.as_ref().map_or_else(
+            || "no".to_string(),
+            |r| {
+                let value = self.text(r);
+                let base = value.split(':').next().unwrap_or("");
+                if !["no", "always", "unless-stopped", "on-failure"].contains(&base) {
+                    self.invalid(
+                        &r.span(),
+                        &subject,
+                        format!("restart `{value}` is not one of no, always, unless-stopped, on-failure[:N]"),
+                    );
+                }
+                value
+            },
+        );
+        let healthcheck = raw.healthcheck.as_ref().map(|h| {
+            let span = h.span();
+            let h = h.get_ref();
+            let test: Vec<String> = h.test.iter().map(|t| self.text(t)).collect();
+            if !matches!(
+                test.first().map(String::as_str),
+                Some("CMD" | "CMD-SHELL" | "NONE")
+            ) {
+                self.invalid(
+                    &span,
+                    &subject,
+                    "healthcheck test starts with CMD, CMD-SHELL or NONE",
+                );
+            }
+            let mut duration = |d: &Option<Text>, default: u64| match d {
+                Some(text) => self.duration(text, &subject).unwrap_or(default),
+                None => default,
+            };
+            Healthcheck {
+                test,
+                interval_ms: duration(&h.interval, 30_000),
+                timeout_ms: duration(&h.timeout, 30_000),
+                start_period_ms: duration(&h.start_period, 0),
+                retries: h.retries.unwrap_or(3),
+            }
+        });
+        let depends_on = raw
+            .depends_on
+            .iter()
+            .map(|(dependency, condition)| {
+                let text = self.text(condition);
+                let condition = match text.as_str() {
+                    "started" | "service_started" => Condition::Started,
+                    "healthy" | "service_healthy" => Condition::Healthy,
+                    "completed" | "service_completed_successfully" => Condition::Completed,
+                    _ => {
+                        self.invalid(
+                            &condition.span(),
+                            &subject,
+                            format!(
+                                "depends_on condition `{text}` is not one of started, healthy, completed"
+                            ),
+                        );
+                        Condition::Started
+                    }
+                };
+                (dependency.clone(), condition)
+            })
+            .collect();
+        let wait_default = healthcheck
+            .as_ref()
+            .map(|h| h.start_period_ms + (h.interval_ms + h.timeout_ms) * u64::from(h.retries.max(1)))
+            .unwrap_or(DEFAULT_WAIT_MS);
+        DockerContainer {
+            at: self.at(&raw.name.span()),
+            image: self.text(&raw.image),
+            pull,
+            build: raw.build.as_ref().map(|b| Build {
+                context: self.path(&b.context),
+                dockerfile: b
+                    .dockerfile
+                    .as_ref()
+                    .map_or_else(|| "Dockerfile".into(), |d| self.text(d)),
+            }),
+            command: raw
+                .command
+                .as_ref()
+                .map(|c| c.iter().map(|t| self.text(t)).collect()),
+            entrypoint: raw
+                .entrypoint
+                .as_ref()
+                .map(|c| c.iter().map(|t| self.text(t)).collect()),
+            env,
+            ports,
+            mounts,
+            networks,
+            labels: raw
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), self.text(v)))
+                .collect(),
+            restart,
+            healthcheck,
+            depends_on,
+            memory: raw.memory.as_ref().and_then(|m| self.size(m, &subject)),
+            user: raw.user.as_ref().map(|u| self.text(u)),
+            working_dir: raw.working_dir.as_ref().map(|w| self.text(w)),
+            wait_timeout_ms: raw
+                .wait_timeout
+                .as_ref()
+                .and_then(|w| self.duration(w, &subject))
+                .unwrap_or(wait_default),
+            name,
+        }
+    }
+
+    /// `[IP:][HOST:]CONTAINER[/PROTO]`, as compose writes ports.
+    fn port(&mut self, text: &Text, subject: &str) -> Option<PortBinding> {
+        let value = self.text(text);
+        let (spec, protocol) = value.split_once('/').unwrap_or((&value, "tcp"));
+        let parts: Vec<&str> = spec.split(':').collect();
+        let (host_ip, host_port, container_port) = match parts.as_slice() {
+            [c] => ("", None, *c),
+            [h, c] => ("", Some(*h), *c),
+            [ip, h, c] => (*ip, Some(*h).filter(|h| !h.is_empty()), *c),
+            _ => ("", None, ""),
+        };
+        let container_port = container_port.parse::<u16>().ok();
+        let host_port_parsed = host_port.map(|h| h.parse::<u16>().ok());
+        match (container_port, host_port_parsed) {
+            (Some(container_port), None) | (Some(container_port), Some(Some(_)))
+                if ["tcp", "udp", "sctp"].contains(&protocol) =>
+            {
+                Some(PortBinding {
+                    host_ip: host_ip.to_string(),
+                    host_port: host_port_parsed.flatten(),
+                    container_port,
+                    protocol: protocol.to_string(),
+                })
+            }
+            _ => {
+                self.invalid(
+                    &text.span(),
+                    subject,
+                    format!("port `{value}` is not [IP:][HOST:]CONTAINER[/tcp|udp]"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `VOLUME:/path[:ro]` or `./dir:/path[:ro]` (a bind mount, relative to
+    /// the manifest) or `/dir:/path[:ro]`.
+    fn mount(&mut self, text: &Text, subject: &str) -> Option<Mount> {
+        let value = self.text(text);
+        let parts: Vec<&str> = value.split(':').collect();
+        let (source, target, mode) = match parts.as_slice() {
+            [s, t] => (*s, *t, "rw"),
+            [s, t, m] => (*s, *t, *m),
+            _ => {
+                self.invalid(
+                    &text.span(),
+                    subject,
+                    format!("volume `{value}` is not SOURCE:TARGET[:ro]"),
+                );
+                return None;
+            }
+        };
+        if !target.starts_with('/') || !["ro", "rw"].contains(&mode) {
+            self.invalid(
+                &text.span(),
+                subject,
+                format!("volume `{value}`: the target is an absolute path and the mode ro or rw"),
+            );
+            return None;
+        }
+        let source = if source.starts_with('/') || source.starts_with('.') {
+            let anchored = toml::Spanned::new(text.span(), source.to_string());
+            MountSource::Bind(self.path_unexpanded(&anchored))
+        } else {
+            MountSource::Volume(source.to_string())
+        };
+        Some(Mount {
+            source,
+            target: target.to_string(),
+            read_only: mode == "ro",
+        })
+    }
+
+    fn duration(&mut self, text: &Text, subject: &str) -> Option<u64> {
+        let value = self.text(text);
+        match parse_duration_ms(&value) {
+            Some(ms) => Some(ms),
+            None => {
+                self.invalid(
+                    &text.span(),
+                    subject,
+                    format!("`{value}` is not a duration such as 500ms, 10s, 1m30s"),
+                );
+                None
+            }
+        }
+    }
+
+    fn size(&mut self, text: &Text, subject: &str) -> Option<i64> {
+        let value = self.text(text);
+        let lower = value.to_ascii_lowercase();
+        let digits = lower.trim_end_matches(['b', 'k', 'm', 'g']);
+        let unit = &lower[digits.len()..];
+        let factor: i64 = match unit.trim_end_matches('b') {
+            "" => 1,
+            "k" => 1 << 10,
+            "m" => 1 << 20,
+            "g" => 1 << 30,
+            _ => 0,
+        };
+        match digits.parse::<i64>() {
+            Ok(n) if factor > 0 => Some(n * factor),
+            _ => {
+                self.invalid(
+                    &text.span(),
+                    subject,
+                    format!("`{value}` is not a size such as 512m or 2g"),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// 500ms, 10s, 2m, 1h, 1m30s.
+pub fn parse_duration_ms(text: &str) -> Option<u64> {
+    let mut total = 0u64;
+    let mut number = String::new();
+    let mut chars = text.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().ok()?;
+        number.clear();
+        let factor = match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            'h' => 3_600_000,
+            'm' => 60_000,
+            's' => 1_000,
+            _ => return None,
+        };
+        total += n * factor;
+        any = true;
+    }
+    (number.is_empty() && any).then_some(total)
+}
+
+/// KEY=VALUE lines as compose reads them: blank lines and comments skipped,
+/// no interpolation, quotes around the whole value removed.
+pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            let v = v.trim();
+            let unquoted = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(v);
+            (k.trim().to_string(), unquoted.to_string())
+        })
+        .collect()
+}
+
+/// Checks names between the docker objects of every file.
+pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestError>) -> Option<Docker> {
+    let mut iter = parts.into_iter();
+    let (mut docker, mut project_at) = iter.next()?;
+    for (part, at) in iter {
+        if let Some(at) = at {
+            match &project_at {
+                Some(first) => errors.push(ManifestError::Duplicate {
+                    at,
+                    first: first.clone(),
+                    subject: "[docker] project".into(),
+                }),
+                None => {
+                    docker.project = part.project.clone();
+                    project_at = Some(at);
+                }
+            }
+        }
+        docker.host = docker.host.or(part.host);
+        docker.networks.extend(part.networks);
+        docker.volumes.extend(part.volumes);
+        docker.containers.extend(part.containers);
+    }
+    fn invalid(errors: &mut Vec<ManifestError>, at: &Location, subject: String, message: String) {
+        errors.push(ManifestError::Invalid {
+            at: at.clone(),
+            subject,
+            message,
+        })
+    }
+    if docker.project.is_empty() {
+        if let Some(first) = docker.containers.first() {
+            invalid(
+                errors,
+                &first.at,
+                "[docker]".into(),
+                "`project` is not set: it names every object geosync creates".into(),
+            );
+        }
+    }
+    let networks: BTreeSet<&str> = docker.networks.iter().map(|n| n.name.as_str()).collect();
+    let volumes: BTreeSet<&str> = docker.volumes.iter().map(|v| v.name.as_str()).collect();
+    let containers: BTreeSet<&str> = docker.containers.iter().map(|c| c.name.as_str()).collect();
+    let mut seen = BTreeMap::new();
+    for container in &docker.containers {
+        let subject = format!("{CONTAINER_KIND}:{}", container.name);
+        if let Some(first) = seen.insert(container.name.clone(), container.at.clone()) {
+            errors.push(ManifestError::Duplicate {
+                at: container.at.clone(),
+                first,
+                subject: subject.clone(),
+            });
+        }
+        for network in container.networks.keys() {
+            if !networks.contains(network.as_str()) {
+                invalid(
+                    errors,
+                    &container.at,
+                    subject.clone(),
+                    format!("network `{network}` is not declared in [[docker.network]]"),
+                );
+            }
+        }
+        for mount in &container.mounts {
+            if let MountSource::Volume(volume) = &mount.source {
+                if !volumes.contains(volume.as_str()) {
+                    invalid(
+                        errors,
+                        &container.at,
+                        subject.clone(),
+                        format!("volume `{volume}` is not declared in [[docker.volume]]"),
+                    );
+                }
+            }
+        }
+        for dependency in container.depends_on.keys() {
+            if !containers.contains(dependency.as_str()) {
+                invalid(
+                    errors,
+                    &container.at,
+                    subject.clone(),
+                    format!("depends_on `{dependency}`: no such [[docker.container]]"),
+                );
+            }
+        }
+    }
+    if let Some(cycle) = dependency_cycle(&docker.containers) {
+        let at = docker
+            .containers
+            .iter()
+            .find(|c| c.name == cycle[0])
+            .map(|c| c.at.clone());
+        if let Some(at) = at {
+            invalid(
+                errors,
+                &at,
+                CONTAINER_KIND.into(),
+                format!("depends_on forms a cycle: {}", cycle.join(" -> ")),
+            );
+        }
+    }
+    Some(docker)
+}
+
+fn dependency_cycle(containers: &[DockerContainer]) -> Option<Vec<String>> {
+    let edges: BTreeMap<&str, Vec<&str>> = containers
+        .iter()
+        .map(|c| (c.name.as_str(), c.depends_on.keys().map(String::as_str).collect()))
+        .collect();
+    fn visit<'a>(
+        node: &'a str,
+        edges: &BTreeMap<&'a str, Vec<&'a str>>,
+        path: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|n| *n == node) {
+            let mut cycle: Vec<String> = path[start..].iter().map(|s| s.to_string()).collect();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if !done.insert(node) {
+            return None;
+        }
+        path.push(node);
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, edges, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    edges
+        .keys()
+        .find_map(|node| visit(node, &edges, &mut Vec::new(), &mut done))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_env_files_parse_like_compose() {
+        assert_eq!(parse_duration_ms("1m30s"), Some(90_000));
+        assert_eq!(parse_duration_ms("500ms"), Some(500));
+        assert_eq!(parse_duration_ms("10"), None);
+        assert_eq!(parse_duration_ms("5x"), None);
+        assert_eq!(
+            parse_env_file("# c\nA=1\n\nB=\"two words\"\nC='x=y'\n"),
+            vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "two words".into()),
+                ("C".into(), "x=y".into())
+            ]
+        );
+    }
+}

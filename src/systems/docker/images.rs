@@ -1,0 +1,162 @@
+//! Getting the images a run needs: pulled from their registry, or built
+//! from a context folder through the Engine's build API.
+
+use std::path::Path;
+
+use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
+use bollard::Docker;
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+
+use super::names;
+use crate::manifest::model::Build;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("cannot pull {image} from {registry}")]
+    Pull {
+        image: String,
+        registry: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("cannot build {image} from {context}: {message}")]
+    Build {
+        image: String,
+        context: String,
+        message: String,
+    },
+    #[error("cannot read the build context {context}")]
+    Context {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The registry an image reference names, as Docker reads it: the first
+/// path part when it looks like a host (a dot, a port or localhost).
+pub fn registry_of(image: &str) -> String {
+    match image.split_once('/') {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            first.to_string()
+        }
+        _ => "the default registry (Docker Hub)".to_string(),
+    }
+}
+
+pub async fn pull(docker: &Docker, image: &str) -> Result<(), ImageError> {
+    let options = CreateImageOptionsBuilder::default().from_image(image).build();
+    let mut progress = docker.create_image(Some(options), None, None);
+    while let Some(step) = progress.next().await {
+        step.map_err(|source| ImageError::Pull {
+            image: image.to_string(),
+            registry: registry_of(image),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+pub async fn build(
+    docker: &Docker,
+    image: &str,
+    build: &Build,
+    context_hash: &str,
+) -> Result<(), ImageError> {
+    let context = build.context.display().to_string();
+    let archive = tar_context(&build.context).map_err(|source| ImageError::Context {
+        context: context.clone(),
+        source,
+    })?;
+    let labels =
+        std::collections::HashMap::from([(names::CONTEXT_HASH.to_string(), context_hash.to_string())]);
+    let options = BuildImageOptionsBuilder::default()
+        .dockerfile(&build.dockerfile)
+        .t(image)
+        .rm(true)
+        .forcerm(true)
+        .labels(&labels)
+        .build();
+    let mut progress = docker.build_image(options, None, Some(bollard::body_full(archive.into())));
+    while let Some(step) = progress.next().await {
+        let info = step.map_err(|e| ImageError::Build {
+            image: image.to_string(),
+            context: context.clone(),
+            message: e.to_string(),
+        })?;
+        if let Some(error) = info.error_detail.and_then(|d| d.message) {
+            return Err(ImageError::Build {
+                image: image.to_string(),
+                context,
+                message: error,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn tar_context(dir: &Path) -> std::io::Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.follow_symlinks(false);
+    builder.append_dir_all(".", dir)?;
+    builder.into_inner()
+}
+
+/// A digest of every file of a build context (paths, modes, contents), so a
+/// changed Dockerfile or file rebuilds the image and recreates its containers.
+pub fn context_hash(dir: &Path) -> std::io::Result<String> {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files)?;
+    files.sort();
+    let mut hash = Sha256::new();
+    for relative in files {
+        let path = dir.join(&relative);
+        let meta = std::fs::symlink_metadata(&path)?;
+        use std::os::unix::fs::PermissionsExt;
+        hash.update(relative.as_bytes());
+        hash.update(meta.permissions().mode().to_le_bytes());
+        if meta.is_file() {
+            let content = std::fs::read(&path)?;
+            hash.update((content.len() as u64).to_le_bytes());
+            hash.update(&content);
+        }
+    }
+    Ok(hex::encode(hash.finalize()))
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let relative = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        if entry.file_type()?.is_dir() {
+            collect(root, &path, files)?;
+        } else {
+            files.push(relative);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::registry_of;
+
+    #[test]
+    fn registry_is_the_host_part_of_the_reference() {
+        assert_eq!(
+            registry_of("localhost:5000/georchestra/geoserver:24"),
+            "localhost:5000"
+        );
+        assert_eq!(registry_of("registry.example.org/x"), "registry.example.org");
+        assert_eq!(
+            registry_of("georchestra/geoserver:24"),
+            "the default registry (Docker Hub)"
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! Docker Engine: networks, volumes, images and containers of the project,
+//! through the Engine API (bollard), never the docker CLI.
+
+mod diff;
+mod health;
+mod images;
+mod names;
+mod observed;
+mod spec;
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::errors::Error as DockerError;
+use bollard::models::{NetworkConnectRequest, NetworkCreateRequest, VolumeCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, RenameContainerOptions,
+    StopContainerOptionsBuilder,
+};
+use futures::future::BoxFuture;
+use tokio::sync::OnceCell;
+
+use crate::manifest::model::Docker as DesiredDocker;
+use crate::manifest::{Manifest, CONTAINER_KIND, NETWORK_KIND, VOLUME_KIND};
+use crate::plan::{Change, PlanOptions};
+use crate::systems::{BoxError, System, SystemPlan};
+use diff::{DockerOp, RunContainer};
+
+pub const KINDS: &[&str] = &[diff::IMAGE_KIND, NETWORK_KIND, VOLUME_KIND, CONTAINER_KIND];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DockerSystemError {
+    #[error("cannot reach the Docker Engine{}", .0.as_ref().map(|h| format!(" at {h}")).unwrap_or_default())]
+    Connect(Option<String>, #[source] DockerError),
+    #[error("cannot read the project's objects from the Docker Engine")]
+    Observe(#[source] DockerError),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Plan(Vec<diff::DockerPlanError>),
+    #[error(transparent)]
+    Image(#[from] images::ImageError),
+    #[error(transparent)]
+    Wait(#[from] health::WaitError),
+    #[error("{what}")]
+    Engine {
+        what: String,
+        #[source]
+        source: DockerError,
+    },
+    #[error("{0}: the change was not planned by the docker system")]
+    ForeignChange(String),
+}
+
+fn engine(what: impl Into<String>) -> impl FnOnce(DockerError) -> DockerSystemError {
+    let what = what.into();
+    move |source| DockerSystemError::Engine { what, source }
+}
+
+/// Treats "already so" answers (304 not modified, 404 on removal) as done:
+/// every step can run again after an interruption.
+fn already(result: Result<(), DockerError>, codes: &[u16]) -> Result<(), DockerError> {
+    match result {
+        Err(DockerError::DockerResponseServerError { status_code, .. }) if codes.contains(&status_code) => {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+pub struct DockerSystem {
+    desired: DesiredDocker,
+    client: OnceCell<bollard::Docker>,
+}
+
+impl DockerSystem {
+    pub fn from_manifest(manifest: &Manifest) -> Option<Self> {
+        manifest.docker.clone().map(|desired| DockerSystem {
+            desired,
+            client: OnceCell::new(),
+        })
+    }
+
+    async fn client(&self) -> Result<&bollard::Docker, DockerSystemError> {
+        self.client
+            .get_or_try_init(|| async {
+                let host = self.desired.host.clone();
+                let client = match &host {
+                    Some(h) if h.starts_with("unix://") => bollard::Docker::connect_with_socket(
+                        h.trim_start_matches("unix://"),
+                        120,
+                        bollard::API_DEFAULT_VERSION,
+                    ),
+                    Some(h) => bollard::Docker::connect_with_http(h, 120, bollard::API_DEFAULT_VERSION),
+                    None => bollard::Docker::connect_with_local_defaults(),
+                }
+                .map_err(|e| DockerSystemError::Connect(host.clone(), e))?;
+                client
+                    .negotiate_version()
+                    .await
+                    .map_err(|e| DockerSystemError::Connect(host, e))
+            })
+            .await
+    }
+
+    async fn run_container(
+        &self,
+        docker: &bollard::Docker,
+        run: &RunContainer,
+    ) -> Result<(), DockerSystemError> {
+        for wait in &run.wait_for {
+            health::wait(docker, wait).await?;
+        }
+        let image_id = docker
+            .inspect_image(&run.container.image)
+            .await
+            .map_err(engine(format!("image {}", run.container.image)))?
+            .id
+            .unwrap_or_default();
+        let project = &self.desired.project;
+        let body = spec::create_body(run, project, &image_id);
+        let create_as = match &run.replaces {
+            Some(_) => names::replacement(project, &run.container.name),
+            None => run.engine_name.clone(),
+        };
+        // A replacement left by an interrupted run is not needed any more.
+        already(
+            docker
+                .remove_container(
+                    &create_as,
+                    Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+                )
+                .await,
+            &[404],
+        )
+        .map_err(engine(format!("removing the leftover {create_as}")))?;
+        docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::default().name(&create_as).build()),
+                body,
+            )
+            .await
+            .map_err(engine(format!("creating {create_as}")))?;
+        for (network, endpoint) in spec::other_networks(run, project) {
+            docker
+                .connect_network(
+                    &network,
+                    NetworkConnectRequest {
+                        container: create_as.clone(),
+                        endpoint_config: Some(endpoint),
+                    },
+                )
+                .await
+                .map_err(engine(format!("connecting {create_as} to {network}")))?;
+        }
+        if let Some(old) = &run.replaces {
+            // The old container ran until the new one existed.
+            already(
+                docker
+                    .stop_container(old, Some(StopContainerOptionsBuilder::default().t(10).build()))
+                    .await,
+                &[304, 404],
+            )
+            .map_err(engine(format!("stopping {old}")))?;
+            already(
+                docker
+                    .remove_container(
+                        old,
+                        Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+                    )
+                    .await,
+                &[404],
+            )
+            .map_err(engine(format!("removing {old}")))?;
+            docker
+                .rename_container(
+                    &create_as,
+                    RenameContainerOptions {
+                        name: run.engine_name.clone(),
+                    },
+                )
+                .await
+                .map_err(engine(format!("renaming {create_as} to {}", run.engine_name)))?;
+        }
+        already(docker.start_container(&run.engine_name, None).await, &[304])
+            .map_err(engine(format!("starting {}", run.engine_name)))
+    }
+
+    async fn apply_op(&self, op: &DockerOp) -> Result<(), DockerSystemError> {
+        let docker = self.client().await?;
+        let project = &self.desired.project;
+        match op {
+            DockerOp::CreateNetwork(network) => {
+                let name = names::network(project, &network.name);
+                docker
+                    .create_network(NetworkCreateRequest {
+                        name: name.clone(),
+                        driver: Some(network.driver.clone()),
+                        internal: Some(network.internal),
+                        labels: Some(HashMap::from([
+                            (names::PROJECT.to_string(), project.clone()),
+                            (names::RESOURCE.to_string(), network.name.clone()),
+                        ])),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|_| ())
+                    .map_err(engine(format!("creating network {name}")))
+            }
+            DockerOp::CreateVolume(volume) => {
+                let name = names::volume(project, &volume.name);
+                docker
+                    .create_volume(VolumeCreateRequest {
+                        name: Some(name.clone()),
+                        driver: Some(volume.driver.clone()),
+                        labels: Some(HashMap::from([
+                            (names::PROJECT.to_string(), project.clone()),
+                            (names::RESOURCE.to_string(), volume.name.clone()),
+                            (names::DISPOSABLE.to_string(), volume.disposable.to_string()),
+                        ])),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|_| ())
+                    .map_err(engine(format!("creating volume {name}")))
+            }
+            DockerOp::RemoveNetwork(name) => already(docker.remove_network(name).await, &[404])
+                .map_err(engine(format!("removing network {name}"))),
+            DockerOp::RemoveVolume(name) => already(
+                docker
+                    .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+                    .await,
+                &[404],
+            )
+            .map_err(engine(format!("removing volume {name}"))),
+            DockerOp::Pull(image) => Ok(images::pull(docker, image).await?),
+            DockerOp::Build {
+                image,
+                build,
+                context_hash,
+            } => Ok(images::build(docker, image, build, context_hash).await?),
+            DockerOp::Run(run) => self.run_container(docker, run).await,
+            DockerOp::Start {
+                engine_name,
+                wait_for,
+            } => {
+                for wait in wait_for {
+                    health::wait(docker, wait).await?;
+                }
+                already(docker.start_container(engine_name, None).await, &[304])
+                    .map_err(engine(format!("starting {engine_name}")))
+            }
+            DockerOp::Remove(name) => {
+                already(
+                    docker
+                        .stop_container(name, Some(StopContainerOptionsBuilder::default().t(10).build()))
+                        .await,
+                    &[304, 404],
+                )
+                .map_err(engine(format!("stopping {name}")))?;
+                already(
+                    docker
+                        .remove_container(
+                            name,
+                            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+                        )
+                        .await,
+                    &[404],
+                )
+                .map_err(engine(format!("removing {name}")))
+            }
+        }
+    }
+}
+
+impl System for DockerSystem {
+    fn name(&self) -> &'static str {
+        "docker"
+    }
+
+    fn concurrency(&self) -> usize {
+        4
+    }
+
+    fn plan(&self, options: PlanOptions) -> BoxFuture<'_, Result<SystemPlan, BoxError>> {
+        Box::pin(async move {
+            let docker = self.client().await?;
+            let observed = observed::observe(docker, &self.desired)
+                .await
+                .map_err(DockerSystemError::Observe)?;
+            let mut context_hashes = BTreeMap::new();
+            for container in &self.desired.containers {
+                if let Some(build) = &container.build {
+                    let hash = images::context_hash(&build.context)
+                        .map_err(|source| images::ImageError::Context {
+                            context: build.context.display().to_string(),
+                            source,
+                        })
+                        .map_err(DockerSystemError::from)?;
+                    context_hashes.insert(container.image.clone(), hash);
+                }
+            }
+            let planned = diff::plan(&self.desired, &observed, &context_hashes, options);
+            if !planned.errors.is_empty() {
+                return Err(DockerSystemError::Plan(planned.errors).into());
+            }
+            Ok(SystemPlan {
+                changes: planned.changes,
+                warnings: planned.warnings,
+            })
+        })
+    }
+
+    fn apply<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move {
+            let op = change
+                .operation
+                .as_ref()
+                .and_then(|op| op.downcast::<DockerOp>())
+                .ok_or_else(|| DockerSystemError::ForeignChange(change.address.to_string()))?;
+            self.apply_op(op).await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,133 @@
+//! The Engine API body that creates a container from its manifest entry.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType, NetworkingConfig,
+    PortBinding, RestartPolicy, RestartPolicyNameEnum,
+};
+
+use super::diff::RunContainer;
+use super::names;
+use crate::manifest::model::MountSource;
+
+pub fn create_body(run: &RunContainer, project: &str, image_id: &str) -> ContainerCreateBody {
+    let container = &run.container;
+    let mut labels: HashMap<String, String> = container.labels.clone().into_iter().collect();
+    labels.insert(names::PROJECT.into(), project.into());
+    labels.insert(names::RESOURCE.into(), container.name.clone());
+    labels.insert(names::CONFIG_HASH.into(), run.config_hash.clone());
+    labels.insert(names::CONFIG.into(), run.config_json.clone());
+    labels.insert(names::IMAGE_ID.into(), image_id.into());
+
+    let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for port in &container.ports {
+        port_bindings
+            .entry(format!("{}/{}", port.container_port, port.protocol))
+            .or_default()
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: (!port.host_ip.is_empty()).then(|| port.host_ip.clone()),
+                host_port: port.host_port.map(|p| p.to_string()),
+            });
+    }
+    let mounts = container
+        .mounts
+        .iter()
+        .map(|mount| Mount {
+            target: Some(mount.target.clone()),
+            source: Some(match &mount.source {
+                MountSource::Volume(volume) => names::volume(project, volume),
+                MountSource::Bind(path) => path.display().to_string(),
+            }),
+            typ: Some(match mount.source {
+                MountSource::Volume(_) => MountType::VOLUME,
+                MountSource::Bind(_) => MountType::BIND,
+            }),
+            read_only: Some(mount.read_only),
+            ..Default::default()
+        })
+        .collect();
+    let (policy, retries) = match container.restart.split_once(':') {
+        Some((name, count)) => (name, count.parse().ok()),
+        None => (container.restart.as_str(), None),
+    };
+    let restart_policy = RestartPolicy {
+        name: Some(match policy {
+            "always" => RestartPolicyNameEnum::ALWAYS,
+            "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+            "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+            _ => RestartPolicyNameEnum::NO,
+        }),
+        maximum_retry_count: retries,
+    };
+    // Older engines take one network at creation; the others are connected
+    // before the container starts.
+    let networking_config = first_network(run, project).map(|(name, endpoint)| NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(name, endpoint)])),
+    });
+    ContainerCreateBody {
+        image: Some(container.image.clone()),
+        cmd: container.command.clone(),
+        entrypoint: container.entrypoint.clone(),
+        env: Some(
+            container
+                .env
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.expose()))
+                .collect(),
+        ),
+        exposed_ports: (!port_bindings.is_empty()).then(|| port_bindings.keys().cloned().collect()),
+        labels: Some(labels),
+        user: container.user.clone(),
+        working_dir: container.working_dir.clone(),
+        healthcheck: container.healthcheck.as_ref().map(|h| HealthConfig {
+            test: Some(h.test.clone()),
+            interval: Some(nanos(h.interval_ms)),
+            timeout: Some(nanos(h.timeout_ms)),
+            start_period: Some(nanos(h.start_period_ms)),
+            retries: Some(i64::from(h.retries)),
+            ..Default::default()
+        }),
+        host_config: Some(HostConfig {
+            port_bindings: Some(port_bindings),
+            mounts: Some(mounts),
+            restart_policy: Some(restart_policy),
+            memory: container.memory,
+            ..Default::default()
+        }),
+        networking_config,
+        ..Default::default()
+    }
+}
+
+/// Networks beyond the first, to connect before starting.
+pub fn other_networks(run: &RunContainer, project: &str) -> Vec<(String, EndpointSettings)> {
+    endpoints(run, project).into_iter().skip(1).collect()
+}
+
+fn first_network(run: &RunContainer, project: &str) -> Option<(String, EndpointSettings)> {
+    endpoints(run, project).into_iter().next()
+}
+
+fn endpoints(run: &RunContainer, project: &str) -> Vec<(String, EndpointSettings)> {
+    run.container
+        .networks
+        .iter()
+        .map(|(network, aliases)| {
+            let mut all_aliases = vec![run.container.name.clone()];
+            all_aliases.extend(aliases.iter().cloned());
+            (
+                names::network(project, network),
+                EndpointSettings {
+                    aliases: Some(all_aliases),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect()
+}
+
+fn nanos(ms: u64) -> i64 {
+    i64::try_from(ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX)
+}
