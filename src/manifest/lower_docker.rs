@@ -131,7 +131,9 @@ impl Lowerer<'_> {
         }
         for (key, value) in &raw.env {
             let lowered = match value.get_ref() {
-                RawEnvValue::Text(text) => EnvValue::Plain(self.text(text)),
+                RawEnvValue::Text(text) => {
+                    EnvValue::Plain(self.text(&toml::Spanned::new(value.span(), text.clone())))
+                }
                 RawEnvValue::Number(n) => EnvValue::Plain(n.to_string()),
                 RawEnvValue::Bool(b) => EnvValue::Plain(b.to_string()),
                 RawEnvValue::Secret(reference) => {
@@ -158,13 +160,19 @@ impl Lowerer<'_> {
             .iter()
             .filter_map(|v| self.mount(v, &subject))
             .collect();
-        let networks = match raw.networks.as_ref().map(|n| n.get_ref()) {
+        let networks = match &raw.networks {
             None => BTreeMap::new(),
-            Some(RawNetworks::Names(names)) => names.iter().map(|n| (self.text(n), Vec::new())).collect(),
-            Some(RawNetworks::WithAliases(map)) => map
-                .iter()
-                .map(|(n, a)| (n.clone(), a.aliases.iter().map(|x| self.text(x)).collect()))
-                .collect(),
+            Some(spanned) => {
+                let span = spanned.span();
+                let mut expand = |text: &String| self.text(&toml::Spanned::new(span.clone(), text.clone()));
+                match spanned.get_ref() {
+                    RawNetworks::Names(names) => names.iter().map(|n| (expand(n), Vec::new())).collect(),
+                    RawNetworks::WithAliases(map) => map
+                        .iter()
+                        .map(|(n, a)| (n.clone(), a.aliases.iter().map(&mut expand).collect()))
+                        .collect(),
+                }
+            }
         };
         let restart = raw.restart.as_ref().map_or_else(
             || "no".to_string(),

@@ -315,7 +315,8 @@ pub struct RawDockerVolume {
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum RawEnvValue {
-    Text(Text),
+    // Spans do not survive untagged enums: the outer span locates the value.
+    Text(String),
     Number(i64),
     Bool(bool),
     Secret(crate::manifest::secret::SecretRef),
@@ -324,7 +325,7 @@ pub enum RawEnvValue {
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum RawNetworks {
-    Names(Vec<Text>),
+    Names(Vec<String>),
     WithAliases(BTreeMap<String, RawNetworkAttachment>),
 }
 
@@ -332,7 +333,7 @@ pub enum RawNetworks {
 #[serde(deny_unknown_fields)]
 pub struct RawNetworkAttachment {
     #[serde(default)]
-    pub aliases: Vec<Text>,
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -67,3 +67,56 @@ impl Drop for Container {
         let _ = Command::new("docker").args(["rm", "-f", &self.name]).output();
     }
 }
+
+/// Removes everything a test project left on the engine, on drop.
+pub struct Project {
+    pub name: String,
+}
+
+impl Project {
+    pub fn new() -> Self {
+        Project {
+            name: unique("gst").replace('_', "-"),
+        }
+    }
+
+    pub fn container(&self, resource: &str) -> String {
+        format!("{}-{resource}", self.name)
+    }
+
+    /// `docker inspect --format` of one of the project's containers.
+    pub fn inspect(&self, resource: &str, format: &str) -> String {
+        docker(&["inspect", "--format", format, &self.container(resource)])
+    }
+
+    pub fn exists(&self, resource: &str) -> bool {
+        Command::new("docker")
+            .args(["inspect", &self.container(resource)])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let label = format!("label=org.geosync.project={}", self.name);
+        let ids = docker(&["ps", "-aq", "--filter", &label]);
+        for id in ids.split_whitespace() {
+            let _ = Command::new("docker").args(["rm", "-f", id]).output();
+        }
+        let _ = Command::new("docker")
+            .args(["rm", "-f", &self.container("web")])
+            .output();
+        for kind in ["network", "volume"] {
+            let ids = docker(&[kind, "ls", "-q", "--filter", &label]);
+            for id in ids.split_whitespace() {
+                let _ = Command::new("docker").args([kind, "rm", id]).output();
+            }
+        }
+    }
+}
+
+/// Runs the docker CLI for a test's own setup or checks.
+pub fn cli(args: &[&str]) -> String {
+    docker(args)
+}

@@ -5,6 +5,7 @@
 
 mod cli;
 mod docker;
+mod docker_engine;
 mod files;
 mod manifest_errors;
 mod mviewer;

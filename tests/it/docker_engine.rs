@@ -1,0 +1,302 @@
+//! Docker containers, networks, volumes and images against the real
+//! engine, with images built locally from Debian's static busybox.
+
+use crate::docker::{busybox_image, cli, Project};
+use crate::support::Workspace;
+
+const SECRET: &str = "s3cret-Db-Password-value";
+
+/// A database with a healthcheck, and a web container that waits for it.
+fn manifest(project: &Project, mode: &str) -> String {
+    format!(
+        r#"
+[docker]
+project = "{project}"
+
+[[docker.network]]
+name = "back"
+
+[[docker.volume]]
+name = "data"
+
+[[docker.container]]
+name = "db"
+image = "{image}"
+pull = "never"
+command = ["sh", "-c", "touch /data/ready; exec sleep 3600"]
+env = {{ DB_PASSWORD = {{ env = "GEOSYNC_TEST_DB_PW" }}, MODE = "{mode}" }}
+volumes = ["data:/data"]
+networks = {{ back = {{ aliases = ["database"] }} }}
+healthcheck = {{ test = ["CMD-SHELL", "test -f /data/ready"], interval = "1s", timeout = "1s", retries = 10 }}
+
+[[docker.container]]
+name = "web"
+image = "{image}"
+pull = "never"
+command = ["sleep", "3600"]
+networks = ["back"]
+depends_on = {{ db = "healthy" }}
+restart = "unless-stopped"
+"#,
+        project = project.name,
+        image = busybox_image(),
+    )
+}
+
+fn workspace(text: &str) -> Workspace {
+    let mut ws = Workspace::new();
+    ws.write("geosync.toml", text);
+    ws.set_env("GEOSYNC_TEST_DB_PW", SECRET);
+    ws
+}
+
+#[test]
+fn creates_from_empty_then_has_nothing_to_do_and_keeps_secrets_out() {
+    let project = Project::new();
+    let ws = workspace(&manifest(&project, "dev"));
+    let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
+    plan.assert_code(2);
+    assert!(
+        plan.stdout.contains("~ env.DB_PASSWORD: (sensitive)"),
+        "{}",
+        plan.stdout
+    );
+    let apply = ws.geosync(&["apply", "--auto-approve"]);
+    apply.assert_code(0);
+
+    assert_eq!(project.inspect("db", "{{.State.Health.Status}}"), "healthy");
+    assert_eq!(project.inspect("web", "{{.State.Running}}"), "true");
+    assert!(project
+        .inspect("db", "{{json .Config.Env}}")
+        .contains(&format!("DB_PASSWORD={SECRET}")));
+    assert!(project
+        .inspect("db", "{{json .NetworkSettings.Networks}}")
+        .contains("database"));
+    assert_eq!(
+        project.inspect("db", "{{index .Config.Labels \"org.geosync.project\"}}"),
+        project.name
+    );
+    // The recorded configuration holds no secret.
+    assert!(!project.inspect("db", "{{json .Config.Labels}}").contains(SECRET));
+    for (what, text) in [
+        ("plan", plan.all()),
+        ("apply", apply.all()),
+        ("journal", ws.read(".geosync/journal.jsonl")),
+    ] {
+        assert!(!text.contains(SECRET), "the secret leaked into the {what}");
+    }
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+}
+
+#[test]
+fn a_changed_env_recreates_only_that_container() {
+    let project = Project::new();
+    let ws = workspace(&manifest(&project, "dev"));
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    let db_before = project.inspect("db", "{{.Id}}");
+    let web_before = project.inspect("web", "{{.Id}}");
+    cli(&[
+        "exec",
+        &project.container("db"),
+        "sh",
+        "-c",
+        "echo kept > /data/marker",
+    ]);
+
+    ws.write("geosync.toml", &manifest(&project, "prod"));
+    let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
+    plan.assert_code(2);
+    assert!(plan.stdout.contains("-/+ docker.container:db (replace: its configuration changed)\n      ~ env.MODE: \"dev\" -> \"prod\"\n"), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to create, 0 to update, 1 to replace, 0 to delete"),
+        "{}",
+        plan.stdout
+    );
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    assert_ne!(project.inspect("db", "{{.Id}}"), db_before);
+    assert_eq!(project.inspect("web", "{{.Id}}"), web_before);
+    assert!(project
+        .inspect("db", "{{json .Config.Env}}")
+        .contains("MODE=prod"));
+    // The volume and its data survived the recreation.
+    assert_eq!(
+        cli(&["exec", &project.container("db"), "cat", "/data/marker"]),
+        "kept"
+    );
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+}
+
+#[test]
+fn a_new_secret_value_recreates_without_showing_it() {
+    let project = Project::new();
+    let mut ws = workspace(&manifest(&project, "dev"));
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    ws.set_env("GEOSYNC_TEST_DB_PW", "another-Secret-value-2");
+    let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
+    plan.assert_code(2);
+    assert!(
+        plan.stdout.contains(
+            "-/+ docker.container:db (replace: its configuration changed)\n      ~ env: (sensitive)\n"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.all().contains("another-Secret-value-2") && !plan.all().contains(SECRET));
+}
+
+#[test]
+fn stopped_by_hand_is_started_and_deleted_by_hand_is_recreated() {
+    let project = Project::new();
+    let ws = workspace(&manifest(&project, "dev"));
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+
+    cli(&["stop", "-t", "1", &project.container("web")]);
+    let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
+    plan.assert_code(2);
+    assert!(
+        plan.stdout.contains(&format!(
+            "~ docker.container:web (update: {} is stopped)",
+            project.container("web")
+        )),
+        "{}",
+        plan.stdout
+    );
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    assert_eq!(project.inspect("web", "{{.State.Running}}"), "true");
+
+    cli(&["rm", "-f", &project.container("web")]);
+    let plan = ws.geosync(&["apply", "--auto-approve"]);
+    plan.assert_code(0);
+    assert!(
+        plan.stdout.contains("+ docker.container:web (create:"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(project.inspect("web", "{{.State.Running}}"), "true");
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+}
+
+#[test]
+fn a_container_geosync_did_not_create_is_reported_not_touched() {
+    let project = Project::new();
+    let ws = workspace(&manifest(&project, "dev"));
+    cli(&[
+        "run",
+        "-d",
+        "--name",
+        &project.container("web"),
+        busybox_image(),
+        "sleep",
+        "3600",
+    ]);
+    let before = project.inspect("web", "{{.Id}}");
+
+    let run = ws.geosync(&["apply", "--auto-approve"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains(&format!("warning: docker.container:web: {} exists and was not created by geosync: left alone (--adopt replaces it)", project.container("web"))), "{}", run.stdout);
+    assert_eq!(project.inspect("web", "{{.Id}}"), before);
+
+    ws.geosync(&["apply", "--auto-approve", "--adopt"]).assert_code(0);
+    assert_ne!(project.inspect("web", "{{.Id}}"), before);
+    assert_eq!(
+        project.inspect("web", "{{index .Config.Labels \"org.geosync.resource\"}}"),
+        "web"
+    );
+}
+
+#[test]
+fn a_dependency_that_never_gets_healthy_fails_its_dependents_clearly() {
+    let project = Project::new();
+    let text = manifest(&project, "dev")
+        .replace("test -f /data/ready", "echo database not ready; exit 1")
+        .replace("retries = 10", "retries = 2");
+    let ws = workspace(&text);
+    let run = ws.geosync(&["apply", "--auto-approve"]);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains(&format!("FAILED     docker.container:web: dependency {} is unhealthy; last health check: exit 1 database not ready", project.container("db"))),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("done       docker.container:db"),
+        "{}",
+        run.stdout
+    );
+    assert!(!project.exists("web"));
+}
+
+#[test]
+fn an_image_that_cannot_be_had_stops_everything_before_any_change() {
+    let project = Project::new();
+    let text = manifest(&project, "dev").replacen(
+        &format!("image = \"{}\"\npull = \"never\"", busybox_image()),
+        "image = \"localhost:5999/geosync/absent:1\"",
+        1,
+    );
+    let ws = workspace(&text);
+    let run = ws.geosync(&["apply", "--auto-approve"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("FAILED     docker.image:localhost:5999/geosync/absent:1: cannot pull localhost:5999/geosync/absent:1 from localhost:5999"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "skipped    docker.network:back (depends on docker.image:localhost:5999/geosync/absent:1)"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(cli(&[
+        "network",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("name={}_back", project.name)
+    ])
+    .is_empty());
+}
+
+#[test]
+fn a_rebuilt_image_recreates_its_container() {
+    let project = Project::new();
+    let ws = workspace("");
+    std::fs::copy(
+        crate::support::peer_env("GEOSYNC_TEST_BUSYBOX"),
+        ws.join("busybox"),
+    )
+    .unwrap();
+    ws.write("app/Dockerfile", "FROM scratch\nCOPY busybox /bin/busybox\nCOPY version /version\nCMD [\"/bin/busybox\", \"sleep\", \"3600\"]\n");
+    std::fs::rename(ws.join("busybox"), ws.join("app/busybox")).unwrap();
+    ws.write("app/version", "1\n");
+    let image = format!("{}-app:latest", project.name);
+    ws.write(
+        "geosync.toml",
+        &format!("[docker]\nproject = \"{}\"\n\n[[docker.container]]\nname = \"app\"\nimage = \"{image}\"\nbuild = {{ context = \"app\" }}\n", project.name),
+    );
+    let first = ws.geosync(&["apply", "--auto-approve"]);
+    first.assert_code(0);
+    assert!(
+        first.stdout.contains(&format!(
+            "+ docker.image:{image} (create: not on the engine: built)"
+        )),
+        "{}",
+        first.stdout
+    );
+    let before = project.inspect("app", "{{.Image}}");
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+
+    ws.write("app/version", "2\n");
+    let plan = ws.geosync(&["apply", "--auto-approve"]);
+    plan.assert_code(0);
+    assert!(
+        plan.stdout
+            .contains("-/+ docker.container:app (replace: its image"),
+        "{}",
+        plan.stdout
+    );
+    assert_ne!(project.inspect("app", "{{.Image}}"), before);
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "-f", &image])
+        .output();
+}
