@@ -118,9 +118,9 @@ impl Lowerer<'_> {
 
     /// Resolves the file's secrets now: a missing one is reported before
     /// any system is touched.
-    pub fn managed_file(&mut self, raw: &RawFile, redactor: &Redactor) -> ManagedFile {
+    pub fn managed_file(&mut self, raw: &RawFile, kind: &str, redactor: &Redactor) -> ManagedFile {
         let name = self.text(&raw.name);
-        let subject = format!("{}:{name}", ManagedFile::KIND);
+        let subject = format!("{kind}:{name}");
         let source = match (&raw.template, &raw.content) {
             (Some(template), None) => FileSource::Template(self.path(template)),
             (None, Some(content)) => FileSource::Inline(self.text(content)),

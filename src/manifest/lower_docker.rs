@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::ManifestError;
 use super::lower::Lowerer;
 use super::model::{
-    Build, Condition, Docker, DockerContainer, DockerNetwork, DockerVolume, EnvValue, Healthcheck, Mount,
-    MountSource, PortBinding, PullPolicy,
+    Build, Condition, Docker, DockerContainer, DockerFile, DockerNetwork, DockerVolume, EnvValue,
+    Healthcheck, Mount, MountSource, OnChange, PortBinding, PullPolicy,
 };
 use super::raw::{RawDocker, RawDockerContainer, RawEnvValue, RawNetworks, Text};
 use super::secret::Redactor;
@@ -16,6 +16,7 @@ use super::source::Location;
 pub const CONTAINER_KIND: &str = "docker.container";
 pub const NETWORK_KIND: &str = "docker.network";
 pub const VOLUME_KIND: &str = "docker.volume";
+pub const FILE_KIND: &str = "docker.file";
 
 const DEFAULT_WAIT_MS: u64 = 60_000;
 
@@ -75,8 +76,62 @@ impl Lowerer<'_> {
                 .iter()
                 .map(|c| self.container(c.get_ref(), redactor))
                 .collect(),
+            files: raw.file.iter().map(|f| self.docker_file(f, redactor)).collect(),
         };
         (docker, project_at)
+    }
+
+    fn docker_file(&mut self, raw: &super::raw::RawDockerFile, redactor: &Redactor) -> DockerFile {
+        let mut file = self.managed_file(&raw.as_file(), FILE_KIND, redactor);
+        let subject = format!("{FILE_KIND}:{}", file.name);
+        // The path is inside the container: not anchored at the manifest.
+        let path = self.text(&raw.path);
+        if !path.starts_with('/') {
+            self.invalid(
+                &raw.path.span(),
+                &subject,
+                "the path inside the container is absolute",
+            );
+        }
+        file.path = path.into();
+        let owner = raw.owner.as_ref().and_then(|o| {
+            let text = self.text(o);
+            let parsed = text
+                .split_once(':')
+                .and_then(|(u, g)| Some((u.parse().ok()?, g.parse().ok()?)));
+            if parsed.is_none() {
+                self.invalid(
+                    &o.span(),
+                    &subject,
+                    format!("owner `{text}` is not uid:gid (numbers)"),
+                );
+            }
+            parsed
+        });
+        let on_change = raw
+            .on_change
+            .as_ref()
+            .and_then(|action| match (action.restart, &action.exec) {
+                (true, None) => Some(OnChange::Restart),
+                (false, Some(command)) if !command.is_empty() => {
+                    Some(OnChange::Exec(command.iter().map(|c| self.text(c)).collect()))
+                }
+                (false, None) => None,
+                _ => {
+                    self.invalid(
+                        &raw.name.span(),
+                        &subject,
+                        "on_change takes `restart = true` or `exec = [command...]`, not both",
+                    );
+                    None
+                }
+            });
+        DockerFile {
+            container: self.text(&raw.container),
+            file,
+            owner,
+            on_change,
+        }
     }
 
     fn object_name(&mut self, name: &Text, kind: &str) -> String {
@@ -469,6 +524,7 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
         docker.networks.extend(part.networks);
         docker.volumes.extend(part.volumes);
         docker.containers.extend(part.containers);
+        docker.files.extend(part.files);
     }
     fn invalid(errors: &mut Vec<ManifestError>, at: &Location, subject: String, message: String) {
         errors.push(ManifestError::Invalid {
@@ -531,6 +587,25 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
                     format!("depends_on `{dependency}`: no such [[docker.container]]"),
                 );
             }
+        }
+    }
+    let mut file_at = BTreeMap::new();
+    for file in &docker.files {
+        let subject = format!("{FILE_KIND}:{}", file.file.name);
+        if let Some(first) = file_at.insert(file.file.name.clone(), file.file.at.clone()) {
+            errors.push(ManifestError::Duplicate {
+                at: file.file.at.clone(),
+                first,
+                subject: subject.clone(),
+            });
+        }
+        if !containers.contains(file.container.as_str()) {
+            invalid(
+                errors,
+                &file.file.at,
+                subject,
+                format!("container `{}`: no such [[docker.container]]", file.container),
+            );
         }
     }
     if let Some(cycle) = dependency_cycle(&docker.containers) {

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 pub use error::{ManifestError, ManifestErrors};
-pub use lower_docker::{CONTAINER_KIND, NETWORK_KIND, VOLUME_KIND};
+pub use lower_docker::{CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
 pub use lower_postgres::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
 pub use model::{Manifest, ManifestSource};
 
@@ -146,7 +146,7 @@ pub fn load(
             errors: &mut errors,
         };
         for raw_file in &raw.file {
-            let file = lower.managed_file(raw_file, redactor);
+            let file = lower.managed_file(raw_file, model::ManagedFile::KIND, redactor);
             if let Some(first) = file_at.insert(file.name.clone(), file.at.clone()) {
                 lower.errors.push(ManifestError::Duplicate {
                     at: file.at.clone(),

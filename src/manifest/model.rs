@@ -36,10 +36,9 @@ impl Manifest {
                 .sum();
             p.roles.len() + p.databases.len() + inside + p.grants.len() + usize::from(p.hba.is_some())
         });
-        let docker = self
-            .docker
-            .as_ref()
-            .map_or(0, |d| d.networks.len() + d.volumes.len() + d.containers.len());
+        let docker = self.docker.as_ref().map_or(0, |d| {
+            d.networks.len() + d.volumes.len() + d.containers.len() + d.files.len()
+        });
         self.mviewer.apps.len() + self.files.len() + postgres + docker
     }
 }
@@ -286,6 +285,22 @@ pub struct Docker {
     pub networks: Vec<DockerNetwork>,
     pub volumes: Vec<DockerVolume>,
     pub containers: Vec<DockerContainer>,
+    pub files: Vec<DockerFile>,
+}
+
+/// A rendered file inside a container; `file.path` is the path in there.
+#[derive(Debug, Clone)]
+pub struct DockerFile {
+    pub file: ManagedFile,
+    pub container: String,
+    pub owner: Option<(u64, u64)>,
+    pub on_change: Option<OnChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnChange {
+    Restart,
+    Exec(Vec<String>),
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -25,7 +25,7 @@ pub struct RawManifest {
 }
 
 /// Any configuration file rendered from a template or given inline.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFile {
     pub name: Text,
@@ -290,6 +290,53 @@ pub struct RawDocker {
     pub volume: Vec<Spanned<RawDockerVolume>>,
     #[serde(default)]
     pub container: Vec<Spanned<RawDockerContainer>>,
+    #[serde(default)]
+    pub file: Vec<RawDockerFile>,
+}
+
+/// A file placed inside a container of the project.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDockerFile {
+    pub name: Text,
+    /// A `[[docker.container]]` of the project.
+    pub container: Text,
+    /// Absolute path inside the container.
+    pub path: Text,
+    pub template: Option<Text>,
+    pub content: Option<Text>,
+    pub mode: Option<Text>,
+    /// "uid:gid" of the file; default: the existing file's, else 0:0.
+    pub owner: Option<Text>,
+    #[serde(default)]
+    pub context: BTreeMap<String, Text>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, Spanned<crate::manifest::secret::SecretRef>>,
+    /// What to do once the file changed: `{ restart = true }` or `{ exec = [...] }`.
+    pub on_change: Option<RawOnChange>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOnChange {
+    #[serde(default)]
+    pub restart: bool,
+    pub exec: Option<Vec<Text>>,
+}
+
+impl RawDockerFile {
+    /// The parts it shares with a host `[[file]]`.
+    pub fn as_file(&self) -> RawFile {
+        RawFile {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            template: self.template.clone(),
+            content: self.content.clone(),
+            mode: self.mode.clone(),
+            context: self.context.clone(),
+            secrets: self.secrets.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -44,6 +44,20 @@ pub enum ContainerFileError {
         path: String,
         code: i64,
     },
+    #[error("container {container}: `{command}` exited with {code}: {output}")]
+    Exec {
+        container: String,
+        command: String,
+        code: i64,
+        output: String,
+    },
+    #[error("container {container}: cannot run `{command}`")]
+    ExecStart {
+        container: String,
+        command: String,
+        #[source]
+        source: DockerError,
+    },
     #[error("container {container}: {path}: malformed archive from the engine")]
     Archive {
         container: String,
@@ -181,6 +195,54 @@ impl ContainerFile {
             format!("{dir}/{temp_name}")
         };
         self.exec(&["mv", "-f", &temp_path, &self.path]).await
+    }
+
+    /// Runs a command in the container (a reload after a change); fails
+    /// with its output when it exits non-zero.
+    pub async fn run(&self, cmd: &[String]) -> Result<(), ContainerFileError> {
+        let command = cmd.join(" ");
+        let start_error = |source| ContainerFileError::ExecStart {
+            container: self.container.clone(),
+            command: command.clone(),
+            source,
+        };
+        let exec = self
+            .docker
+            .create_exec(
+                &self.container,
+                CreateExecOptions {
+                    cmd: Some(cmd.to_vec()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(start_error)?;
+        let started = self
+            .docker
+            .start_exec(&exec.id, None::<StartExecOptions>)
+            .await
+            .map_err(start_error)?;
+        let mut output = String::new();
+        if let bollard::exec::StartExecResults::Attached {
+            output: mut stream, ..
+        } = started
+        {
+            while let Some(Ok(chunk)) = stream.next().await {
+                output.push_str(&chunk.to_string());
+            }
+        }
+        let inspect = self.docker.inspect_exec(&exec.id).await.map_err(start_error)?;
+        match inspect.exit_code {
+            Some(0) => Ok(()),
+            code => Err(ContainerFileError::Exec {
+                container: self.container.clone(),
+                command,
+                code: code.unwrap_or(-1),
+                output: output.trim().to_string(),
+            }),
+        }
     }
 
     async fn exec(&self, cmd: &[&str]) -> Result<(), ContainerFileError> {

@@ -61,8 +61,10 @@ pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, Manife
         Ok(None) => {}
         Err(ManifestErrors(e)) => errors.extend(e),
     }
-    if let Some(docker) = docker::DockerSystem::from_manifest(manifest) {
-        systems.push(Box::new(docker));
+    match docker::DockerSystem::from_manifest(manifest) {
+        Ok(Some(docker)) => systems.push(Box::new(docker)),
+        Ok(None) => {}
+        Err(ManifestErrors(e)) => errors.extend(e),
     }
     if let Some(postgres) = postgres::Postgres::from_manifest(manifest) {
         systems.push(Box::new(postgres));

@@ -300,3 +300,58 @@ fn a_rebuilt_image_recreates_its_container() {
         .args(["rmi", "-f", &image])
         .output();
 }
+
+fn with_file(project: &Project, listen: &str) -> String {
+    format!(
+        r#"{}
+[[docker.file]]
+name = "web_conf"
+container = "web"
+path = "/etc/web.conf"
+content = "listen {listen}\n"
+mode = "0640"
+owner = "101:102"
+on_change = {{ exec = ["sh", "-c", "echo reloaded >> /etc/reloads"] }}
+"#,
+        manifest(project, "dev")
+    )
+}
+
+#[test]
+fn a_file_in_a_container_is_placed_and_its_change_runs_the_action() {
+    let project = Project::new();
+    let ws = workspace(&with_file(&project, "8080"));
+    let first = ws.geosync(&["apply", "--auto-approve"]);
+    first.assert_code(0);
+    assert!(
+        first.stdout.contains("+ docker.file:web_conf (create:"),
+        "{}",
+        first.stdout
+    );
+    let web = project.container("web");
+    assert_eq!(cli(&["exec", &web, "cat", "/etc/web.conf"]), "listen 8080");
+    assert_eq!(
+        cli(&["exec", &web, "stat", "-c", "%a %u:%g", "/etc/web.conf"]),
+        "640 101:102"
+    );
+    assert_eq!(cli(&["exec", &web, "cat", "/etc/reloads"]), "reloaded");
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+
+    ws.write("geosync.toml", &with_file(&project, "9090"));
+    let plan = ws.geosync(&["apply", "--auto-approve"]);
+    plan.assert_code(0);
+    assert!(
+        plan.stdout.contains("~ docker.file:web_conf (update:")
+            && plan.stdout.contains("-listen 8080\n      +listen 9090"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(cli(&["exec", &web, "cat", "/etc/web.conf"]), "listen 9090");
+    assert_eq!(cli(&["exec", &web, "cat", "/etc/reloads"]), "reloaded\nreloaded");
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+
+    // Edited inside the container by hand: put back, action run again.
+    cli(&["exec", &web, "sh", "-c", "echo 'listen 1' > /etc/web.conf"]);
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    assert_eq!(cli(&["exec", &web, "cat", "/etc/web.conf"]), "listen 9090");
+}

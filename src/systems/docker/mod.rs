@@ -19,13 +19,22 @@ use bollard::query_parameters::{
 use futures::future::BoxFuture;
 use tokio::sync::OnceCell;
 
-use crate::manifest::model::Docker as DesiredDocker;
-use crate::manifest::{Manifest, CONTAINER_KIND, NETWORK_KIND, VOLUME_KIND};
-use crate::plan::{Change, PlanOptions};
+use crate::manifest::model::{Docker as DesiredDocker, DockerFile, OnChange};
+use crate::manifest::{Manifest, ManifestErrors, CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
+use crate::placement::{ContainerFile, ContainerFileError};
+use crate::plan::{Action, Address, Change, PlanOptions};
+use crate::systems::files::diff::{DesiredFile, ObservedFile, WriteFile};
+use crate::systems::files::render;
 use crate::systems::{BoxError, System, SystemPlan};
 use diff::{DockerOp, RunContainer};
 
-pub const KINDS: &[&str] = &[diff::IMAGE_KIND, NETWORK_KIND, VOLUME_KIND, CONTAINER_KIND];
+pub const KINDS: &[&str] = &[
+    diff::IMAGE_KIND,
+    NETWORK_KIND,
+    VOLUME_KIND,
+    CONTAINER_KIND,
+    FILE_KIND,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerSystemError {
@@ -45,6 +54,8 @@ pub enum DockerSystemError {
         #[source]
         source: DockerError,
     },
+    #[error(transparent)]
+    File(#[from] ContainerFileError),
     #[error("{0}: the change was not planned by the docker system")]
     ForeignChange(String),
 }
@@ -67,15 +78,126 @@ fn already(result: Result<(), DockerError>, codes: &[u16]) -> Result<(), DockerE
 
 pub struct DockerSystem {
     desired: DesiredDocker,
+    /// `[[docker.file]]` entries with their rendered content.
+    files: Vec<(DockerFile, DesiredFile)>,
     client: OnceCell<bollard::Docker>,
 }
 
 impl DockerSystem {
-    pub fn from_manifest(manifest: &Manifest) -> Option<Self> {
-        manifest.docker.clone().map(|desired| DockerSystem {
+    pub fn from_manifest(manifest: &Manifest) -> Result<Option<Self>, ManifestErrors> {
+        let Some(desired) = manifest.docker.clone() else {
+            return Ok(None);
+        };
+        let mut files = Vec::new();
+        let mut errors = Vec::new();
+        for entry in &desired.files {
+            match render::render(&entry.file, &manifest.vars) {
+                Ok(rendered) => files.push((
+                    entry.clone(),
+                    DesiredFile {
+                        change_address: Address::new(FILE_KIND, &entry.file.name),
+                        path: format!(
+                            "{}:{}",
+                            names::container(&desired.project, &entry.container),
+                            entry.file.path.display()
+                        ),
+                        content: rendered.content,
+                        display: rendered.display,
+                        mode: entry.file.mode,
+                        has_secrets: !entry.file.secrets.is_empty(),
+                    },
+                )),
+                Err(error) => errors.push(error),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ManifestErrors(errors));
+        }
+        Ok(Some(DockerSystem {
             desired,
+            files,
             client: OnceCell::new(),
-        })
+        }))
+    }
+
+    fn container_file(&self, docker: &bollard::Docker, entry: &DockerFile) -> ContainerFile {
+        let engine_name = names::container(&self.desired.project, &entry.container);
+        ContainerFile::new(
+            docker.clone(),
+            &engine_name,
+            &entry.file.path.display().to_string(),
+        )
+    }
+
+    /// Files whose container is created or replaced in this run are written
+    /// after it: what was in the old one is gone with it.
+    async fn plan_files(
+        &self,
+        docker: &bollard::Docker,
+        changes: &[Change],
+    ) -> Result<Vec<Change>, DockerSystemError> {
+        let mut planned = Vec::new();
+        for (entry, desired) in &self.files {
+            let container = Address::new(CONTAINER_KIND, &entry.container);
+            let container_change = changes.iter().find(|c| c.address == container).map(|c| c.action);
+            let fresh = matches!(container_change, None | Some(Action::Create | Action::Replace));
+            let observed = if fresh {
+                None
+            } else {
+                self.container_file(docker, entry).read().await?.map(|content| {
+                    let text = String::from_utf8_lossy(&content.bytes).into_owned();
+                    ObservedFile {
+                        display: self.redact_known(&text),
+                        content: text,
+                        mode: content.mode,
+                    }
+                })
+            };
+            let mut change = crate::systems::files::diff::diff(desired, observed.as_ref());
+            change.depends_on.push(container);
+            planned.push(change);
+        }
+        Ok(planned)
+    }
+
+    fn redact_known(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (entry, _) in &self.files {
+            for secret in entry.file.secrets.values() {
+                if secret.expose().len() >= 4 {
+                    out = out.replace(secret.expose(), crate::manifest::secret::SENSITIVE);
+                }
+            }
+        }
+        out
+    }
+
+    async fn write_file(&self, address: &Address, write: &WriteFile) -> Result<(), DockerSystemError> {
+        let docker = self.client().await?;
+        let (entry, _) = self
+            .files
+            .iter()
+            .find(|(_, desired)| &desired.change_address == address)
+            .ok_or_else(|| DockerSystemError::ForeignChange(address.to_string()))?;
+        let file = self.container_file(docker, entry);
+        let existing = file.read().await?;
+        let mode = write.mode.or(existing.as_ref().map(|e| e.mode)).unwrap_or(0o644);
+        let (uid, gid) = entry
+            .owner
+            .or(existing.as_ref().map(|e| (e.uid, e.gid)))
+            .unwrap_or((0, 0));
+        file.write(write.content.as_bytes(), mode, uid, gid).await?;
+        match &entry.on_change {
+            None => Ok(()),
+            Some(OnChange::Exec(command)) => Ok(file.run(command).await?),
+            Some(OnChange::Restart) => {
+                let engine_name = names::container(&self.desired.project, &entry.container);
+                docker
+                    .restart_container(&engine_name, None)
+                    .await
+                    .map_err(engine(format!("restarting {engine_name}")))
+            }
+        }
     }
 
     async fn client(&self) -> Result<&bollard::Docker, DockerSystemError> {
@@ -301,8 +423,11 @@ impl System for DockerSystem {
             if !planned.errors.is_empty() {
                 return Err(DockerSystemError::Plan(planned.errors).into());
             }
+            let mut changes = planned.changes;
+            let files = self.plan_files(docker, &changes).await?;
+            changes.extend(files);
             Ok(SystemPlan {
-                changes: planned.changes,
+                changes,
                 warnings: planned.warnings,
             })
         })
@@ -310,12 +435,14 @@ impl System for DockerSystem {
 
     fn apply<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Result<(), BoxError>> {
         Box::pin(async move {
-            let op = change
-                .operation
-                .as_ref()
-                .and_then(|op| op.downcast::<DockerOp>())
-                .ok_or_else(|| DockerSystemError::ForeignChange(change.address.to_string()))?;
-            self.apply_op(op).await?;
+            let operation = change.operation.as_ref();
+            if let Some(op) = operation.and_then(|op| op.downcast::<DockerOp>()) {
+                self.apply_op(op).await?;
+            } else if let Some(write) = operation.and_then(|op| op.downcast::<WriteFile>()) {
+                self.write_file(&change.address, write).await?;
+            } else {
+                return Err(DockerSystemError::ForeignChange(change.address.to_string()).into());
+            }
             Ok(())
         })
     }

@@ -2,8 +2,8 @@
 //! template (which may use secrets) or given inline. Declaring a path means
 //! owning its content: geosync creates and updates it, and never deletes it.
 
-mod diff;
-mod render;
+pub(crate) mod diff;
+pub(crate) mod render;
 
 use std::path::Path;
 
