@@ -10,7 +10,7 @@ use super::model::{
     Healthcheck, Mount, MountSource, OnChange, PortBinding, PullPolicy,
 };
 use super::raw::{RawDocker, RawDockerContainer, RawEnvValue, RawNetworks, Text};
-use super::secret::Redactor;
+use super::secret::{looks_secret, Redactor, Secret};
 use super::source::Location;
 
 pub const CONTAINER_KIND: &str = "docker.container";
@@ -173,8 +173,20 @@ impl Lowerer<'_> {
             let path = self.path(file);
             match std::fs::read_to_string(&path) {
                 Ok(text) => {
+                    let mut known: BTreeMap<String, String> = env
+                        .iter()
+                        .map(|(k, v): (&String, &EnvValue)| (k.clone(), v.expose().to_string()))
+                        .collect();
                     for (key, value) in parse_env_file(&text) {
-                        env.insert(key, EnvValue::Plain(value));
+                        // Compose expands ${NAME} from earlier lines.
+                        let value = expand_env_refs(&value, &known);
+                        known.insert(key.clone(), value.clone());
+                        let value = if looks_secret(&key) && !value.is_empty() {
+                            EnvValue::Secret(Secret::from_reference(value, redactor))
+                        } else {
+                            EnvValue::Plain(value)
+                        };
+                        env.insert(key, value);
                     }
                 }
                 Err(e) => self.invalid(
@@ -186,6 +198,14 @@ impl Lowerer<'_> {
         }
         for (key, value) in &raw.env {
             let lowered = match value.get_ref() {
+                RawEnvValue::Text(text) if looks_secret(key) && !text.is_empty() => {
+                    self.invalid(
+                        &value.span(),
+                        &subject,
+                        format!("env.{key} looks like a secret: a literal is refused here; write {{ env = \"NAME\" }} or {{ file = \"path\" }}"),
+                    );
+                    EnvValue::Plain(String::new())
+                }
                 RawEnvValue::Text(text) => {
                     EnvValue::Plain(self.text(&toml::Spanned::new(value.span(), text.clone())))
                 }
@@ -483,6 +503,39 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
     (number.is_empty() && any).then_some(total)
 }
 
+/// `${NAME}` and `$NAME` from the variables already read; others stay.
+fn expand_env_refs(value: &str, known: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 1..];
+        let (name, consumed) = if let Some(inner) = tail.strip_prefix('{') {
+            match inner.find('}') {
+                Some(end) => (&inner[..end], end + 2),
+                None => ("", 0),
+            }
+        } else {
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            (&tail[..end], end)
+        };
+        match known.get(name).filter(|_| !name.is_empty()) {
+            Some(v) => {
+                out.push_str(v);
+                rest = &tail[consumed..];
+            }
+            None => {
+                out.push('$');
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// KEY=VALUE lines as compose reads them: blank lines and comments skipped,
 /// no interpolation, quotes around the whole value removed.
 pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
@@ -663,6 +716,15 @@ fn dependency_cycle(containers: &[DockerContainer]) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_file_values_expand_earlier_ones() {
+        let known = BTreeMap::from([("PGUSER".to_string(), "georchestra".to_string())]);
+        assert_eq!(
+            expand_env_refs("${PGUSER}-$PGUSER-${NOPE}-$$", &known),
+            "georchestra-georchestra-${NOPE}-$$"
+        );
+    }
 
     #[test]
     fn durations_and_env_files_parse_like_compose() {

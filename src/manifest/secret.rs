@@ -76,7 +76,31 @@ impl<'de> Visitor<'de> for SecretRefVisitor {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
+/// Whether a variable name says it holds a secret (DB_PASSWORD, API_TOKEN…):
+/// such values are never shown, wherever they come from.
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    [
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "CREDENTIAL",
+        "PRIVATE_KEY",
+        "API_KEY",
+    ]
+    .iter()
+    .any(|word| upper.contains(word))
+}
+
 impl Secret {
+    /// A value read from somewhere that is itself a reference (an env
+    /// file), registered so that it is redacted like any other secret.
+    pub fn from_reference(value: String, redactor: &Redactor) -> Secret {
+        redactor.register(&value);
+        Secret(value)
+    }
+
     /// The value, for the one place that must send it to a system.
     pub fn expose(&self) -> &str {
         &self.0
