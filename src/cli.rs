@@ -31,6 +31,21 @@ pub enum Command {
     Plan(PlanArgs),
     /// Converge the platform to the manifests (or to a saved plan).
     Apply(ApplyArgs),
+    /// Translate a Docker Compose file into a geosync manifest.
+    ImportCompose(ImportComposeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportComposeArgs {
+    /// The compose file (docker-compose.yml).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The project name [default: the compose file's folder, as compose does].
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Write the manifest here instead of printing it.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod compose;
 mod engine;
 mod manifest;
 mod output;
@@ -39,6 +40,7 @@ fn main() -> std::process::ExitCode {
             Command::Validate(args) => commands::validate::run(args, &printer, &redactor),
             Command::Plan(args) => commands::plan::run(args, &printer, &redactor).await,
             Command::Apply(args) => commands::apply::run(args, &printer, &redactor).await,
+            Command::ImportCompose(args) => commands::import_compose::run(args, &printer),
         }
     });
     let exit = result.unwrap_or_else(|error| {

@@ -2,6 +2,7 @@
 //! hand the result to the printer, pick the exit code.
 
 pub mod apply;
+pub mod import_compose;
 pub mod plan;
 pub mod validate;
 

@@ -182,7 +182,7 @@ impl Lowerer<'_> {
                         let value = expand_env_refs(&value, &known);
                         known.insert(key.clone(), value.clone());
                         let value = if looks_secret(&key) && !value.is_empty() {
-                            EnvValue::Secret(Secret::from_reference(value, redactor))
+                            EnvValue::Secret(Secret::from_env_file(value))
                         } else {
                             EnvValue::Plain(value)
                         };

@@ -80,6 +80,10 @@ pub struct Secret(String);
 /// such values are never shown, wherever they come from.
 pub fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
+    // FOO_PASSWORD_FILE names a file holding the secret, not the secret.
+    if upper.ends_with("_FILE") || upper.ends_with("_PATH") {
+        return false;
+    }
     [
         "PASSWORD",
         "PASSWD",
@@ -94,10 +98,11 @@ pub fn looks_secret(name: &str) -> bool {
 }
 
 impl Secret {
-    /// A value read from somewhere that is itself a reference (an env
-    /// file), registered so that it is redacted like any other secret.
-    pub fn from_reference(value: String, redactor: &Redactor) -> Secret {
-        redactor.register(&value);
+    /// A value read from an env file under a secret-like name. It is kept
+    /// out of plans by its type, but not given to the redactor: env files
+    /// ship weak defaults ("secret", "georchestra") that would blank out
+    /// ordinary words of every message.
+    pub fn from_env_file(value: String) -> Secret {
         Secret(value)
     }
 
