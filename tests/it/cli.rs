@@ -122,7 +122,7 @@ fn the_reference_manifests_are_valid() {
     ] {
         ws.set_env(name, "a-test-password");
     }
-    for manifest in ["mviewer.toml", "postgres.toml"] {
+    for manifest in ["mviewer.toml", "postgres.toml", "georchestra.toml"] {
         let path = format!("{}/manifests/{manifest}", env!("CARGO_MANIFEST_DIR"));
         ws.geosync(&["validate", "-f", &path]).assert_code(0);
     }

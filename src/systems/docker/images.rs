@@ -99,18 +99,33 @@ pub async fn build(
 fn tar_context(dir: &Path) -> std::io::Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
     builder.follow_symlinks(false);
-    builder.append_dir_all(".", dir)?;
+    for relative in context_files(dir)? {
+        builder.append_path_with_name(dir.join(&relative), &relative)?;
+    }
     builder.into_inner()
+}
+
+/// The files of a build context, sorted, minus what `.dockerignore` leaves
+/// out. Patterns are paths relative to the context, each excluding itself
+/// and everything below it (`target`, `.git`); wildcards are not supported.
+fn context_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    let ignored: Vec<String> = std::fs::read_to_string(dir.join(".dockerignore"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim().trim_start_matches('/').trim_end_matches('/').to_string())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let mut files = Vec::new();
+    collect(dir, dir, &ignored, &mut files)?;
+    files.sort();
+    Ok(files)
 }
 
 /// A digest of every file of a build context (paths, modes, contents), so a
 /// changed Dockerfile or file rebuilds the image and recreates its containers.
 pub fn context_hash(dir: &Path) -> std::io::Result<String> {
-    let mut files = Vec::new();
-    collect(dir, dir, &mut files)?;
-    files.sort();
     let mut hash = Sha256::new();
-    for relative in files {
+    for relative in context_files(dir)? {
         let path = dir.join(&relative);
         let meta = std::fs::symlink_metadata(&path)?;
         use std::os::unix::fs::PermissionsExt;
@@ -125,7 +140,7 @@ pub fn context_hash(dir: &Path) -> std::io::Result<String> {
     Ok(hex::encode(hash.finalize()))
 }
 
-fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) -> std::io::Result<()> {
+fn collect(root: &Path, dir: &Path, ignored: &[String], files: &mut Vec<String>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
@@ -134,8 +149,14 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) -> std::io::Result<
             .unwrap_or(&path)
             .to_string_lossy()
             .into_owned();
+        if ignored
+            .iter()
+            .any(|i| relative == *i || relative.starts_with(&format!("{i}/")))
+        {
+            continue;
+        }
         if entry.file_type()?.is_dir() {
-            collect(root, &path, files)?;
+            collect(root, &path, ignored, files)?;
         } else {
             files.push(relative);
         }
