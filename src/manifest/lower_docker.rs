@@ -84,15 +84,38 @@ impl Lowerer<'_> {
     fn docker_file(&mut self, raw: &super::raw::RawDockerFile, redactor: &Redactor) -> DockerFile {
         let mut file = self.managed_file(&raw.as_file(), FILE_KIND, redactor);
         let subject = format!("{FILE_KIND}:{}", file.name);
-        // The path is inside the container: not anchored at the manifest.
+        // The path is inside the container or volume: not anchored at the manifest.
         let path = self.text(&raw.path);
-        if !path.starts_with('/') {
-            self.invalid(
-                &raw.path.span(),
-                &subject,
-                "the path inside the container is absolute",
-            );
-        }
+        let (container, volume) = match (&raw.container, &raw.volume) {
+            (Some(container), None) => {
+                if !path.starts_with('/') {
+                    self.invalid(
+                        &raw.path.span(),
+                        &subject,
+                        "the path inside a container is absolute",
+                    );
+                }
+                (self.text(container), None)
+            }
+            (None, Some(volume)) => {
+                if path.starts_with('/') || path.split('/').any(|part| part == "..") {
+                    self.invalid(
+                        &raw.path.span(),
+                        &subject,
+                        "the path inside a volume is relative to its root, without '..'",
+                    );
+                }
+                (String::new(), Some(self.text(volume)))
+            }
+            _ => {
+                self.invalid(
+                    &raw.name.span(),
+                    &subject,
+                    "give exactly one of `container` or `volume`",
+                );
+                (String::new(), None)
+            }
+        };
         file.path = path.into();
         let owner = raw.owner.as_ref().and_then(|o| {
             let text = self.text(o);
@@ -127,7 +150,8 @@ impl Lowerer<'_> {
                 }
             });
         DockerFile {
-            container: self.text(&raw.container),
+            container,
+            volume,
             file,
             owner,
             on_change,
@@ -642,6 +666,30 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
             }
         }
     }
+    // A file in a volume is written through a container that mounts it.
+    for file in docker.files.iter_mut() {
+        let Some(volume) = &file.volume else { continue };
+        let mounting = docker.containers.iter().find_map(|c| {
+            c.mounts.iter().find_map(|m| match &m.source {
+                MountSource::Volume(v) if v == volume && !m.read_only => {
+                    Some((c.name.clone(), m.target.clone()))
+                }
+                _ => None,
+            })
+        });
+        match mounting {
+            Some((container, target)) => {
+                file.container = container;
+                file.file.path = std::path::Path::new(&target).join(&file.file.path);
+            }
+            None => invalid(
+                errors,
+                &file.file.at,
+                format!("{FILE_KIND}:{}", file.file.name),
+                format!("no [[docker.container]] mounts volume `{volume}` read-write: geosync writes into a volume through one"),
+            ),
+        }
+    }
     let mut file_at = BTreeMap::new();
     for file in &docker.files {
         let subject = format!("{FILE_KIND}:{}", file.file.name);
@@ -652,7 +700,7 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
                 subject: subject.clone(),
             });
         }
-        if !containers.contains(file.container.as_str()) {
+        if file.volume.is_none() && !containers.contains(file.container.as_str()) {
             invalid(
                 errors,
                 &file.file.at,

@@ -292,7 +292,10 @@ pub struct Docker {
 #[derive(Debug, Clone)]
 pub struct DockerFile {
     pub file: ManagedFile,
+    /// The container written through (for a volume: one that mounts it).
     pub container: String,
+    /// The volume, when the file was declared in one.
+    pub volume: Option<String>,
     pub owner: Option<(u64, u64)>,
     pub on_change: Option<OnChange>,
 }

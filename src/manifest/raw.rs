@@ -299,9 +299,11 @@ pub struct RawDocker {
 #[serde(deny_unknown_fields)]
 pub struct RawDockerFile {
     pub name: Text,
-    /// A `[[docker.container]]` of the project.
-    pub container: Text,
-    /// Absolute path inside the container.
+    /// A `[[docker.container]]` of the project, or
+    pub container: Option<Text>,
+    /// a `[[docker.volume]]`, written through a container that mounts it.
+    pub volume: Option<Text>,
+    /// Absolute in a container; relative to the volume's root in a volume.
     pub path: Text,
     pub template: Option<Text>,
     pub content: Option<Text>,

@@ -151,12 +151,8 @@ impl ContainerFile {
 
     /// Replaces the file, with the owner and mode given.
     pub async fn write(&self, bytes: &[u8], mode: u32, uid: u64, gid: u64) -> Result<(), ContainerFileError> {
-        let (dir, name) = match self.path.rsplit_once('/') {
-            Some(("", name)) => ("/", name),
-            Some((dir, name)) => (dir, name),
-            None => (".", self.path.as_str()),
-        };
-        let temp_name = format!(".{name}.geosync-tmp");
+        let (dir, name) = self.path.rsplit_once('/').unwrap_or(("", &self.path));
+        let temp_path = format!("{dir}/.{name}.geosync-tmp");
         let write_error = |source| ContainerFileError::Write {
             container: self.container.clone(),
             path: self.path.clone(),
@@ -170,7 +166,8 @@ impl ContainerFile {
         header.set_mtime(chrono::Utc::now().timestamp().max(0) as u64);
         let mut builder = tar::Builder::new(Vec::new());
         builder
-            .append_data(&mut header, &temp_name, bytes)
+            // From the root, so missing folders on the way are created.
+            .append_data(&mut header, temp_path.trim_start_matches('/'), bytes)
             .and_then(|()| builder.finish())
             .map_err(|source| ContainerFileError::Archive {
                 container: self.container.clone(),
@@ -184,16 +181,11 @@ impl ContainerFile {
                 path: self.path.clone(),
                 source,
             })?;
-        let options = UploadToContainerOptionsBuilder::default().path(dir).build();
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
         self.docker
             .upload_to_container(&self.container, Some(options), bollard::body_full(archive.into()))
             .await
             .map_err(write_error)?;
-        let temp_path = if dir == "/" {
-            format!("/{temp_name}")
-        } else {
-            format!("{dir}/{temp_name}")
-        };
         self.exec(&["mv", "-f", &temp_path, &self.path]).await
     }
 

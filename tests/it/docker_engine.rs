@@ -355,3 +355,27 @@ fn a_file_in_a_container_is_placed_and_its_change_runs_the_action() {
     ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
     assert_eq!(cli(&["exec", &web, "cat", "/etc/web.conf"]), "listen 9090");
 }
+
+#[test]
+fn a_file_in_a_volume_is_written_through_a_container_that_mounts_it() {
+    let project = Project::new();
+    let text = format!(
+        "{}\n[[docker.file]]\nname = \"app_conf\"\nvolume = \"data\"\npath = \"conf/app.xml\"\ncontent = \"<app/>\\n\"\n",
+        manifest(&project, "dev")
+    );
+    let ws = workspace(&text);
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    // Seen from another container mounting the same volume.
+    let volume = format!("{}_data:/v", project.name);
+    let seen = cli(&[
+        "run",
+        "--rm",
+        "-v",
+        &volume,
+        busybox_image(),
+        "cat",
+        "/v/conf/app.xml",
+    ]);
+    assert_eq!(seen, "<app/>");
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+}

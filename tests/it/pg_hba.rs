@@ -26,7 +26,8 @@ fn exclusive() -> (MutexGuard<'static, ()>, String) {
     static TURN: Mutex<()> = Mutex::new(());
     static ORIGINAL: OnceLock<String> = OnceLock::new();
     let guard = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let original = ORIGINAL.get_or_init(|| std::fs::read_to_string(hba_file()).unwrap());
+    let original =
+        ORIGINAL.get_or_init(|| std::fs::read_to_string(peer_env("GEOSYNC_TEST_PG_HBA_PRISTINE")).unwrap());
     let start = format!("{original}{SITE_LINES}");
     std::fs::write(hba_file(), &start).unwrap();
     query(hba_port(), "postgres", "SELECT pg_reload_conf()");

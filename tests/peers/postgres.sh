@@ -5,6 +5,7 @@
 # "main" also serves TLS with a certificate for 127.0.0.1 from a test CA;
 # its role geosync_tls_admin may only connect over TLS.
 # Exports GEOSYNC_TEST_PG_PORT, GEOSYNC_TEST_PG_HBA_PORT, GEOSYNC_TEST_PG_HBA_FILE,
+# GEOSYNC_TEST_PG_HBA_PRISTINE (that file as initdb wrote it),
 # GEOSYNC_TEST_PG_CA (the test CA) and GEOSYNC_TEST_PG_OTHER_CA (a CA that
 # signed nothing the server holds).
 
@@ -53,6 +54,9 @@ postgres_start() {
     "-c ssl=on -c ssl_cert_file=$certs/server.crt -c ssl_key_file=$certs/server.key"
   _pg_cluster_start hba "$GEOSYNC_TEST_PG_HBA_PORT"
   GEOSYNC_TEST_PG_HBA_FILE="$PEERS_STATE_DIR/pg-hba/data/pg_hba.conf"
+  # Each hba test starts from initdb's file, whatever an earlier one left.
+  export GEOSYNC_TEST_PG_HBA_PRISTINE="$PEERS_STATE_DIR/pg-hba/pg_hba.conf.initdb"
+  cp "$GEOSYNC_TEST_PG_HBA_FILE" "$GEOSYNC_TEST_PG_HBA_PRISTINE"
 
   # Password checks: members of geosync_pw_users authenticate with scram.
   local hba="$PEERS_STATE_DIR/pg-main/data/pg_hba.conf"
