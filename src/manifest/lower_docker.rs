@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::ManifestError;
 use super::lower::Lowerer;
 use super::model::{
-    Build, Condition, Docker, DockerContainer, DockerFile, DockerNetwork, DockerVolume, EnvValue,
-    Healthcheck, Mount, MountSource, OnChange, PortBinding, PullPolicy,
+    Build, Condition, ContainerDir, Docker, DockerContainer, DockerFile, DockerNetwork, DockerVolume,
+    EnvValue, Healthcheck, Mount, MountSource, OnChange, PortBinding, PullPolicy,
 };
 use super::raw::{RawDocker, RawDockerContainer, RawEnvValue, RawNetworks, Text};
 use super::secret::{looks_secret, Redactor, Secret};
@@ -725,6 +725,58 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
         }
     }
     Some(docker)
+}
+
+/// Points a folder declared in a volume at the container that mounts it,
+/// and checks that the container is one of the project's.
+pub fn resolve_container_dir(
+    target: &mut ContainerDir,
+    docker: Option<&Docker>,
+    errors: &mut Vec<ManifestError>,
+) {
+    let invalid = |message: String| ManifestError::Invalid {
+        at: target.at.clone(),
+        subject: "[mviewer]".into(),
+        message,
+    };
+    let Some(docker) = docker else {
+        errors.push(invalid("a container or volume target needs [docker]".into()));
+        return;
+    };
+    match &target.volume {
+        Some(volume) => {
+            let mounting = docker.containers.iter().find_map(|c| {
+                c.mounts.iter().find_map(|m| match &m.source {
+                    MountSource::Volume(v) if v == volume && !m.read_only => {
+                        Some((c.name.clone(), m.target.clone()))
+                    }
+                    _ => None,
+                })
+            });
+            match mounting {
+                Some((container, mount)) => {
+                    target.container = container;
+                    target.dir = format!("{}/{}", mount.trim_end_matches('/'), target.dir.trim_start_matches('/'));
+                }
+                None => errors.push(invalid(format!(
+                    "no [[docker.container]] mounts volume `{volume}` read-write: geosync writes into a volume through one"
+                ))),
+            }
+        }
+        None => {
+            if !docker.containers.iter().any(|c| c.name == target.container) {
+                errors.push(invalid(format!(
+                    "target_container `{}`: no such [[docker.container]]",
+                    target.container
+                )));
+            }
+            if !target.dir.starts_with('/') {
+                errors.push(invalid(
+                    "target_dir inside a container is an absolute path".into(),
+                ));
+            }
+        }
+    }
 }
 
 fn dependency_cycle(containers: &[DockerContainer]) -> Option<Vec<String>> {

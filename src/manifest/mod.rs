@@ -89,7 +89,30 @@ pub fn load(
                     subject: "[mviewer] target_dir".into(),
                 });
             } else {
-                manifest.mviewer.target_dir = Some(lower.path(dir));
+                match (&mviewer.target_container, &mviewer.target_volume) {
+                    (None, None) => manifest.mviewer.target_dir = Some(lower.path(dir)),
+                    (Some(container), None) => {
+                        manifest.mviewer.in_container = Some(model::ContainerDir {
+                            container: lower.text(container),
+                            dir: lower.text(dir),
+                            volume: None,
+                            at: at.clone(),
+                        })
+                    }
+                    (None, Some(volume)) => {
+                        manifest.mviewer.in_container = Some(model::ContainerDir {
+                            container: String::new(),
+                            dir: lower.text(dir),
+                            volume: Some(lower.text(volume)),
+                            at: at.clone(),
+                        })
+                    }
+                    (Some(_), Some(_)) => lower.errors.push(ManifestError::Invalid {
+                        at: at.clone(),
+                        subject: "[mviewer]".into(),
+                        message: "give at most one of `target_container` or `target_volume`".into(),
+                    }),
+                }
                 target_dir_at = Some(at);
             }
         }
@@ -126,7 +149,7 @@ pub fn load(
                     subject: app.address().to_string(),
                 });
             }
-            if manifest.mviewer.target_dir.is_none() {
+            if manifest.mviewer.target_dir.is_none() && manifest.mviewer.in_container.is_none() {
                 lower.errors.push(ManifestError::Invalid {
                     at: app.at.clone(),
                     subject: app.address().to_string(),
@@ -189,6 +212,9 @@ pub fn load(
         docker_parts.push(lower.docker(docker, redactor));
     }
     manifest.docker = lower_docker::merge(docker_parts, &mut errors);
+    if let Some(target) = manifest.mviewer.in_container.as_mut() {
+        lower_docker::resolve_container_dir(target, manifest.docker.as_ref(), &mut errors);
+    }
 
     if errors.is_empty() {
         Ok(manifest)

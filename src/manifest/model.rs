@@ -53,8 +53,20 @@ pub struct ManifestSource {
 
 #[derive(Debug, Default)]
 pub struct Mviewer {
+    /// A host folder (None when the configs go into a container or volume).
     pub target_dir: Option<PathBuf>,
+    pub in_container: Option<ContainerDir>,
     pub apps: Vec<MviewerApp>,
+}
+
+/// A folder inside a container of the project; for a volume, inside the
+/// container that mounts it.
+#[derive(Debug, Clone)]
+pub struct ContainerDir {
+    pub container: String,
+    pub dir: String,
+    pub volume: Option<String>,
+    pub at: Location,
 }
 
 /// One Mviewer application. Serialized as the template's context, so the

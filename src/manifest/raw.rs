@@ -45,8 +45,13 @@ pub struct RawFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMviewer {
-    /// Host directory that receives one `<app>.xml` per application.
+    /// The folder that receives one `<app>.xml` per application: on the
+    /// host, or inside `target_container`, or inside `target_volume`.
     pub target_dir: Option<Text>,
+    /// A `[[docker.container]]`: `target_dir` is an absolute path in it.
+    pub target_container: Option<Text>,
+    /// A `[[docker.volume]]`: `target_dir` is relative to its root.
+    pub target_volume: Option<Text>,
     /// Base URL of the platform's GeoServer, for layers named `workspace:layer`.
     pub geoserver_url: Option<Text>,
     #[serde(default)]

@@ -276,3 +276,93 @@ impl ContainerFile {
         }
     }
 }
+
+/// A folder inside a container: its files read in one archive, each
+/// written as a [`ContainerFile`].
+#[derive(Debug, Clone)]
+pub struct ContainerFolder {
+    docker: Docker,
+    container: String,
+    dir: String,
+}
+
+impl ContainerFolder {
+    pub fn new(docker: Docker, container: &str, dir: &str) -> Self {
+        ContainerFolder {
+            docker,
+            container: container.to_string(),
+            dir: dir.trim_end_matches('/').to_string(),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!("{}:{}", self.container, self.dir)
+    }
+
+    pub fn file(&self, name: &str) -> ContainerFile {
+        ContainerFile::new(
+            self.docker.clone(),
+            &self.container,
+            &format!("{}/{name}", self.dir),
+        )
+    }
+
+    /// The regular files directly inside, by name; none when the folder
+    /// does not exist yet.
+    pub async fn read_all(&self) -> Result<std::collections::BTreeMap<String, Vec<u8>>, ContainerFileError> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(&self.dir)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(&self.container, Some(options));
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => archive.extend_from_slice(&bytes),
+                // No folder, or no container yet (it is created in the same
+                // run, before anything is written): nothing is there.
+                Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => {
+                    return Ok(Default::default())
+                }
+                Err(source) => {
+                    return Err(ContainerFileError::Read {
+                        container: self.container.clone(),
+                        path: self.dir.clone(),
+                        source,
+                    })
+                }
+            }
+        }
+        let malformed = |source| ContainerFileError::Archive {
+            container: self.container.clone(),
+            path: self.dir.clone(),
+            source,
+        };
+        let mut files = std::collections::BTreeMap::new();
+        let mut tar = tar::Archive::new(archive.as_slice());
+        for entry in tar.entries().map_err(malformed)? {
+            let mut entry = entry.map_err(malformed)?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let path = entry.path().map_err(malformed)?.into_owned();
+            // Entries are "<folder>/<name>": only direct children count.
+            let parts: Vec<_> = path.components().collect();
+            if parts.len() != 2 {
+                continue;
+            }
+            let name = parts[1].as_os_str().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(malformed)?;
+            files.insert(name, bytes);
+        }
+        Ok(files)
+    }
+
+    pub async fn remove(&self, name: &str) -> Result<(), ContainerFileError> {
+        self.file(name)
+            .run(&["rm".to_string(), "-f".to_string(), format!("{}/{name}", self.dir)])
+            .await
+    }
+}

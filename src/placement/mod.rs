@@ -6,5 +6,5 @@
 mod container;
 mod host;
 
-pub use container::{connect_docker, ContainerFile, ContainerFileError};
+pub use container::{connect_docker, ContainerFile, ContainerFileError, ContainerFolder};
 pub use host::{HostDir, PlacementError};

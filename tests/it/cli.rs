@@ -119,6 +119,7 @@ fn the_reference_manifests_are_valid() {
         "GEORCHESTRA_DB_PASSWORD",
         "GEOSYNC_DB_PASSWORD",
         "GEOSERVER_DB_PASSWORD",
+        "SLAPD_PASSWORD",
     ] {
         ws.set_env(name, "a-test-password");
     }

@@ -379,3 +379,53 @@ fn a_file_in_a_volume_is_written_through_a_container_that_mounts_it() {
     assert_eq!(seen, "<app/>");
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
 }
+
+#[test]
+fn mviewer_configs_go_into_a_volume_of_the_project() {
+    let project = Project::new();
+    let apps = crate::mviewer::manifest("Portail").replace(
+        "target_dir = \"apps\"",
+        "target_dir = \"apps\"\ntarget_volume = \"data\"",
+    );
+    let ws = workspace(&format!("{}\n{apps}", manifest(&project, "dev")));
+    let run = ws.geosync(&["apply", "--auto-approve"]);
+    run.assert_code(0);
+    let volume = format!("{}_data:/v", project.name);
+    let xml = cli(&[
+        "run",
+        "--rm",
+        "-v",
+        &volume,
+        busybox_image(),
+        "cat",
+        "/v/apps/salins.xml",
+    ]);
+    assert!(xml.contains("<application title=\"Portail\""), "{xml}");
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+
+    ws.write(
+        "geosync.toml",
+        &format!(
+            "{}\n{}",
+            manifest(&project, "dev"),
+            apps.replace("\"Portail\"", "\"Portail 2\"")
+        ),
+    );
+    let plan = ws.geosync(&["apply", "--auto-approve"]);
+    plan.assert_code(0);
+    assert!(
+        plan.stdout.contains("~ mviewer.app:salins (update:"),
+        "{}",
+        plan.stdout
+    );
+    let xml = cli(&[
+        "run",
+        "--rm",
+        "-v",
+        &volume,
+        busybox_image(),
+        "cat",
+        "/v/apps/salins.xml",
+    ]);
+    assert!(xml.contains("<application title=\"Portail 2\""), "{xml}");
+}
