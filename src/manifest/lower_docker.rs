@@ -669,15 +669,7 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
     // A file in a volume is written through a container that mounts it.
     for file in docker.files.iter_mut() {
         let Some(volume) = &file.volume else { continue };
-        let mounting = docker.containers.iter().find_map(|c| {
-            c.mounts.iter().find_map(|m| match &m.source {
-                MountSource::Volume(v) if v == volume && !m.read_only => {
-                    Some((c.name.clone(), m.target.clone()))
-                }
-                _ => None,
-            })
-        });
-        match mounting {
+        match container_mounting(&docker.containers, volume) {
             Some((container, target)) => {
                 file.container = container;
                 file.file.path = std::path::Path::new(&target).join(&file.file.path);
@@ -727,6 +719,17 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
     Some(docker)
 }
 
+/// The first container that mounts a volume read-write, and where: geosync
+/// writes into a volume through it.
+fn container_mounting(containers: &[DockerContainer], volume: &str) -> Option<(String, String)> {
+    containers.iter().find_map(|c| {
+        c.mounts.iter().find_map(|m| match &m.source {
+            MountSource::Volume(v) if v == volume && !m.read_only => Some((c.name.clone(), m.target.clone())),
+            _ => None,
+        })
+    })
+}
+
 /// Points a folder declared in a volume at the container that mounts it,
 /// and checks that the container is one of the project's.
 pub fn resolve_container_dir(
@@ -745,15 +748,7 @@ pub fn resolve_container_dir(
     };
     match &target.volume {
         Some(volume) => {
-            let mounting = docker.containers.iter().find_map(|c| {
-                c.mounts.iter().find_map(|m| match &m.source {
-                    MountSource::Volume(v) if v == volume && !m.read_only => {
-                        Some((c.name.clone(), m.target.clone()))
-                    }
-                    _ => None,
-                })
-            });
-            match mounting {
+            match container_mounting(&docker.containers, volume) {
                 Some((container, mount)) => {
                     target.container = container;
                     target.dir = format!("{}/{}", mount.trim_end_matches('/'), target.dir.trim_start_matches('/'));

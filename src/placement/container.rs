@@ -38,12 +38,6 @@ pub enum ContainerFileError {
         #[source]
         source: DockerError,
     },
-    #[error("container {container}: cannot write {path}: `mv` into place exited with {code}")]
-    Rename {
-        container: String,
-        path: String,
-        code: i64,
-    },
     #[error("container {container}: `{command}` exited with {code}: {output}")]
     Exec {
         container: String,
@@ -186,7 +180,8 @@ impl ContainerFile {
             .upload_to_container(&self.container, Some(options), bollard::body_full(archive.into()))
             .await
             .map_err(write_error)?;
-        self.exec(&["mv", "-f", &temp_path, &self.path]).await
+        self.run(&["mv".into(), "-f".into(), temp_path, self.path.clone()])
+            .await
     }
 
     /// Runs a command in the container (a reload after a change); fails
@@ -233,45 +228,6 @@ impl ContainerFile {
                 command,
                 code: code.unwrap_or(-1),
                 output: output.trim().to_string(),
-            }),
-        }
-    }
-
-    async fn exec(&self, cmd: &[&str]) -> Result<(), ContainerFileError> {
-        let write_error = |source| ContainerFileError::Write {
-            container: self.container.clone(),
-            path: self.path.clone(),
-            source,
-        };
-        let exec = self
-            .docker
-            .create_exec(
-                &self.container,
-                CreateExecOptions {
-                    cmd: Some(cmd.to_vec()),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(write_error)?;
-        let started = self
-            .docker
-            .start_exec(&exec.id, None::<StartExecOptions>)
-            .await
-            .map_err(write_error)?;
-        // Wait for the command by draining its output.
-        if let bollard::exec::StartExecResults::Attached { mut output, .. } = started {
-            while output.next().await.is_some() {}
-        }
-        let inspect = self.docker.inspect_exec(&exec.id).await.map_err(write_error)?;
-        match inspect.exit_code {
-            Some(0) => Ok(()),
-            code => Err(ContainerFileError::Rename {
-                container: self.container.clone(),
-                path: self.path.clone(),
-                code: code.unwrap_or(-1),
             }),
         }
     }

@@ -189,33 +189,13 @@ pub fn plan(
     }
 
     for network in &desired.networks {
-        let address = Address::new(NETWORK_KIND, &network.name);
-        let engine_name = names::network(project, &network.name);
-        planned.changes.push(match observed.networks.get(&network.name) {
-            None => change(
-                address,
-                Action::Create,
-                Reason::new("absent", format!("network {engine_name} does not exist")),
-                vec![FieldChange::new("driver", None, Some(json!(network.driver)))],
-                Vec::new(),
-                Some(DockerOp::CreateNetwork(network.clone())),
-            ),
-            Some(existing) => change(
-                address,
-                Action::NoOp,
-                Reason::new(
-                    "in_sync",
-                    if existing.labelled {
-                        "exists"
-                    } else {
-                        "exists (not created by geosync: used as is)"
-                    },
-                ),
-                Vec::new(),
-                Vec::new(),
-                None,
-            ),
-        });
+        planned.changes.push(create_if_absent(
+            Address::new(NETWORK_KIND, &network.name),
+            &names::network(project, &network.name),
+            &network.driver,
+            observed.networks.get(&network.name),
+            DockerOp::CreateNetwork(network.clone()),
+        ));
     }
     for (name, existing) in &observed.networks {
         if existing.labelled && !desired.networks.iter().any(|n| &n.name == name) {
@@ -240,33 +220,13 @@ pub fn plan(
     }
 
     for volume in &desired.volumes {
-        let address = Address::new(VOLUME_KIND, &volume.name);
-        let engine_name = names::volume(project, &volume.name);
-        planned.changes.push(match observed.volumes.get(&volume.name) {
-            None => change(
-                address,
-                Action::Create,
-                Reason::new("absent", format!("volume {engine_name} does not exist")),
-                vec![FieldChange::new("driver", None, Some(json!(volume.driver)))],
-                Vec::new(),
-                Some(DockerOp::CreateVolume(volume.clone())),
-            ),
-            Some(existing) => change(
-                address,
-                Action::NoOp,
-                Reason::new(
-                    "in_sync",
-                    if existing.labelled {
-                        "exists"
-                    } else {
-                        "exists (not created by geosync: used as is, data kept)"
-                    },
-                ),
-                Vec::new(),
-                Vec::new(),
-                None,
-            ),
-        });
+        planned.changes.push(create_if_absent(
+            Address::new(VOLUME_KIND, &volume.name),
+            &names::volume(project, &volume.name),
+            &volume.driver,
+            observed.volumes.get(&volume.name),
+            DockerOp::CreateVolume(volume.clone()),
+        ));
     }
     for (name, existing) in &observed.volumes {
         if existing.labelled && !desired.volumes.iter().any(|v| &v.name == name) {
@@ -332,6 +292,42 @@ pub fn plan(
         }
     }
     planned
+}
+
+/// A network or volume: created when absent, else used as it is, whoever
+/// created it (a volume holds data: it is never recreated).
+fn create_if_absent(
+    address: Address,
+    engine_name: &str,
+    driver: &str,
+    existing: Option<&super::observed::ObservedObject>,
+    create: DockerOp,
+) -> Change {
+    match existing {
+        None => change(
+            address,
+            Action::Create,
+            Reason::new("absent", format!("{engine_name} does not exist")),
+            vec![FieldChange::new("driver", None, Some(json!(driver)))],
+            Vec::new(),
+            Some(create),
+        ),
+        Some(existing) => {
+            let note = if existing.labelled {
+                "exists"
+            } else {
+                "exists (not created by geosync: used as is)"
+            };
+            change(
+                address,
+                Action::NoOp,
+                Reason::new("in_sync", note),
+                Vec::new(),
+                Vec::new(),
+                None,
+            )
+        }
+    }
 }
 
 fn plan_container(
