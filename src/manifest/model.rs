@@ -420,7 +420,10 @@ pub struct DockerContainer {
     #[serde(skip)]
     pub at: Location,
     pub image: String,
+    /// How the image is had, not what runs: outside the recorded config.
+    #[serde(skip)]
     pub pull: PullPolicy,
+    #[serde(skip)]
     pub build: Option<Build>,
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,

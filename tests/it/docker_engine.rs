@@ -429,3 +429,75 @@ fn mviewer_configs_go_into_a_volume_of_the_project() {
     ]);
     assert!(xml.contains("<application title=\"Portail 2\""), "{xml}");
 }
+
+/// Pushes the test image to the local registry under a name of its own.
+fn pushed_image(project: &Project) -> String {
+    let registry = crate::support::peer_env("GEOSYNC_TEST_REGISTRY");
+    let reference = format!("{registry}/geosync-test/{}:1", project.name);
+    cli(&["tag", busybox_image(), &reference]);
+    cli(&["push", &reference]);
+    cli(&["rmi", &reference]);
+    reference
+}
+
+#[test]
+fn images_are_pulled_from_a_local_registry_as_the_policy_says() {
+    let project = Project::new();
+    let image = pushed_image(&project);
+    let text = |pull: &str| {
+        format!(
+            "[docker]\nproject = \"{}\"\n\n[[docker.container]]\nname = \"app\"\nimage = \"{image}\"\npull = \"{pull}\"\ncommand = [\"sleep\", \"3600\"]\n",
+            project.name
+        )
+    };
+    let ws = workspace(&text("never"));
+    let never = ws.geosync(&["plan"]);
+    never.assert_code(1);
+    assert!(
+        never.stderr.contains(&format!(
+            "image {image} is not on the engine and pull = \"never\""
+        )),
+        "{}",
+        never.stderr
+    );
+
+    ws.write("geosync.toml", &text("missing"));
+    let run = ws.geosync(&["apply", "--auto-approve"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(&format!(
+            "+ docker.image:{image} (create: not on the engine: pulled)"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(project.inspect("app", "{{.State.Running}}"), "true");
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+
+    ws.write("geosync.toml", &text("always"));
+    let always = ws.geosync(&["plan", "--detailed-exitcode"]);
+    always.assert_code(2);
+    assert!(
+        always
+            .stdout
+            .contains("(update: pulled on every apply (pull = \"always\"))"),
+        "{}",
+        always.stdout
+    );
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "-f", &image])
+        .output();
+}
+
+#[test]
+fn changing_the_pull_policy_alone_recreates_nothing() {
+    let project = Project::new();
+    let ws = workspace(&manifest(&project, "dev"));
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    ws.write(
+        "geosync.toml",
+        &manifest(&project, "dev").replace("pull = \"never\"", "pull = \"missing\""),
+    );
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+}
