@@ -532,3 +532,221 @@ fn config_fields(before: Option<&Value>, after: &Value) -> Vec<FieldChange> {
     }
     fields
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::model::{Docker, DockerContainer, PullPolicy};
+    use crate::manifest::source::Location;
+    use crate::systems::docker::observed::{ForeignContainer, ObservedContainer, ObservedImage};
+
+    fn container(name: &str, mode: &str) -> DockerContainer {
+        DockerContainer {
+            name: name.into(),
+            at: Location::file_only(std::path::Path::new("m.toml")),
+            image: "img:1".into(),
+            pull: PullPolicy::Missing,
+            build: None,
+            command: Some(vec!["sleep".into(), "9".into()]),
+            entrypoint: None,
+            env: BTreeMap::from([("MODE".into(), EnvValue::Plain(mode.into()))]),
+            ports: Vec::new(),
+            mounts: Vec::new(),
+            networks: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            restart: "no".into(),
+            healthcheck: None,
+            depends_on: BTreeMap::new(),
+            memory: None,
+            user: None,
+            working_dir: None,
+            wait_timeout_ms: 1000,
+        }
+    }
+
+    fn docker(containers: Vec<DockerContainer>) -> Docker {
+        Docker {
+            host: None,
+            project: "p".into(),
+            networks: Vec::new(),
+            volumes: Vec::new(),
+            containers,
+            files: Vec::new(),
+        }
+    }
+
+    /// What the engine would hold after geosync created `c`.
+    fn running(c: &DockerContainer, running: bool, exit_code: i64) -> ObservedContainer {
+        let (config, hash) = config_of(c);
+        ObservedContainer {
+            engine_name: format!("p-{}", c.name),
+            running,
+            exit_code,
+            config_hash: Some(hash),
+            config: Some(config),
+            image_id: Some("sha256:1".into()),
+        }
+    }
+
+    fn observed_with(containers: Vec<(&str, ObservedContainer)>) -> Observed {
+        let mut observed = Observed::default();
+        observed.images.insert(
+            "img:1".into(),
+            Some(ObservedImage {
+                id: "sha256:1".into(),
+                context_hash: None,
+            }),
+        );
+        for (name, c) in containers {
+            observed.containers.insert(name.into(), c);
+        }
+        observed
+    }
+
+    fn action_of(planned: &Planned, address: &str) -> Action {
+        planned
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == address)
+            .map(|c| c.action)
+            .unwrap()
+    }
+
+    #[test]
+    fn unchanged_is_noop_and_an_env_change_replaces_with_the_variable_named() {
+        let before = container("db", "dev");
+        let observed = observed_with(vec![("db", running(&before, true, 0))]);
+        let same = plan(
+            &docker(vec![before.clone()]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert_eq!(action_of(&same, "docker.container:db"), Action::NoOp);
+
+        let changed = plan(
+            &docker(vec![container("db", "prod")]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        let change = changed
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == "docker.container:db")
+            .unwrap();
+        assert_eq!(change.action, Action::Replace);
+        assert_eq!(
+            change.fields,
+            vec![FieldChange::new(
+                "env.MODE",
+                Some(json!("dev")),
+                Some(json!("prod"))
+            )]
+        );
+    }
+
+    #[test]
+    fn stopped_is_started_but_a_completed_job_is_left_alone() {
+        let job = container("init", "x");
+        let done = observed_with(vec![("init", running(&job, false, 0))]);
+        let planned = plan(
+            &docker(vec![job.clone()]),
+            &done,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert_eq!(action_of(&planned, "docker.container:init"), Action::NoOp);
+
+        let failed = observed_with(vec![("init", running(&job, false, 137))]);
+        let planned = plan(
+            &docker(vec![job]),
+            &failed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert_eq!(action_of(&planned, "docker.container:init"), Action::Update);
+    }
+
+    #[test]
+    fn a_new_image_id_replaces_and_a_foreign_container_is_only_reported() {
+        let c = container("web", "x");
+        let mut observed = observed_with(vec![("web", running(&c, true, 0))]);
+        observed.images.insert(
+            "img:1".into(),
+            Some(ObservedImage {
+                id: "sha256:2".into(),
+                context_hash: None,
+            }),
+        );
+        let planned = plan(
+            &docker(vec![c.clone()]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert_eq!(action_of(&planned, "docker.container:web"), Action::Replace);
+
+        let mut foreign = observed_with(Vec::new());
+        foreign.foreign.insert(
+            "web".into(),
+            ForeignContainer {
+                engine_name: "p-web".into(),
+                compose: Some(("p".into(), "web".into())),
+            },
+        );
+        let planned = plan(
+            &docker(vec![c.clone()]),
+            &foreign,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert!(planned.changes.iter().all(|ch| ch.address.kind != CONTAINER_KIND));
+        assert!(planned.warnings[0].message.contains("created by Docker Compose"));
+        let adopt = PlanOptions {
+            adopt: true,
+            ..Default::default()
+        };
+        let planned = plan(&docker(vec![c]), &foreign, &BTreeMap::new(), adopt);
+        assert_eq!(action_of(&planned, "docker.container:web"), Action::Replace);
+    }
+
+    #[test]
+    fn containers_that_left_the_manifest_go_only_with_prune() {
+        let old = container("old", "x");
+        let observed = observed_with(vec![("old", running(&old, true, 0))]);
+        let planned = plan(
+            &docker(Vec::new()),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert!(planned.changes.is_empty());
+        assert_eq!(planned.warnings.len(), 1);
+        let prune = PlanOptions {
+            prune: true,
+            ..Default::default()
+        };
+        let planned = plan(&docker(Vec::new()), &observed, &BTreeMap::new(), prune);
+        assert_eq!(action_of(&planned, "docker.container:old"), Action::Delete);
+    }
+
+    #[test]
+    fn a_secret_changes_the_hash_but_never_the_recorded_config() {
+        let redactor = crate::manifest::secret::Redactor::default();
+        let with = |value: &str| {
+            let mut c = container("db", "x");
+            std::env::set_var("GEOSYNC_UNIT_SECRET", value);
+            let secret = crate::manifest::secret::SecretRef::Env("GEOSYNC_UNIT_SECRET".into())
+                .resolve(&redactor)
+                .unwrap();
+            c.env.insert("PASSWORD".into(), EnvValue::Secret(secret));
+            config_of(&c)
+        };
+        let (config_a, hash_a) = with("first-secret");
+        let (config_b, hash_b) = with("second-secret");
+        assert_eq!(config_a, config_b);
+        assert_ne!(hash_a, hash_b);
+        assert!(!config_a.to_string().contains("first-secret"));
+    }
+}

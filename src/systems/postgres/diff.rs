@@ -964,3 +964,199 @@ fn sorted(names: &[String]) -> Vec<String> {
     let set: BTreeSet<&String> = names.iter().collect();
     set.into_iter().cloned().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::model::{PgConnection, PgSchema, TlsMode};
+    use crate::manifest::source::Location;
+    use crate::systems::postgres::observed::{ObservedDatabase, ObservedTable};
+
+    fn at() -> Location {
+        Location::file_only(std::path::Path::new("m.toml"))
+    }
+
+    fn role(name: &str) -> PgRole {
+        PgRole {
+            name: name.into(),
+            at: at(),
+            present: true,
+            login: true,
+            createdb: false,
+            createrole: false,
+            connection_limit: -1,
+            password: None,
+            member_of: Vec::new(),
+        }
+    }
+
+    fn database(name: &str, present: bool) -> PgDatabase {
+        PgDatabase {
+            name: name.into(),
+            at: at(),
+            present,
+            owner: Some("owner".into()),
+            encoding: None,
+            lc_collate: None,
+            lc_ctype: None,
+            template: None,
+            extensions: Vec::new(),
+            schemas: vec![PgSchema {
+                name: "data".into(),
+                owner: None,
+            }],
+        }
+    }
+
+    fn desired(roles: Vec<PgRole>, databases: Vec<PgDatabase>, grants: Vec<PgGrant>) -> Postgres {
+        Postgres {
+            connection: PgConnection {
+                host: "127.0.0.1".into(),
+                port: 5432,
+                user: "postgres".into(),
+                password: None,
+                maintenance_db: "postgres".into(),
+                tls: TlsMode::Disable,
+                root_cert: None,
+            },
+            hba_file: None,
+            hba_container: None,
+            roles,
+            databases,
+            grants,
+            hba: None,
+        }
+    }
+
+    fn observed_role(login: bool) -> ObservedRole {
+        ObservedRole {
+            login,
+            connection_limit: -1,
+            ..Default::default()
+        }
+    }
+
+    fn find<'a>(planned: &'a Planned, address: &str) -> &'a Change {
+        planned
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == address)
+            .unwrap_or_else(|| panic!("no change for {address}"))
+    }
+
+    #[test]
+    fn a_role_is_created_updated_field_by_field_or_left_alone() {
+        let mut observed = Observed::default();
+        let planned = plan(
+            &desired(vec![role("r")], Vec::new(), Vec::new()),
+            &observed,
+            PlanOptions::default(),
+        );
+        assert_eq!(find(&planned, "postgres.role:r").action, Action::Create);
+
+        observed.roles.insert("r".into(), observed_role(false));
+        let planned = plan(
+            &desired(vec![role("r")], Vec::new(), Vec::new()),
+            &observed,
+            PlanOptions::default(),
+        );
+        let change = find(&planned, "postgres.role:r");
+        assert_eq!(change.action, Action::Update);
+        assert_eq!(
+            change.fields,
+            vec![FieldChange::new("login", Some(json!(false)), Some(json!(true)))]
+        );
+
+        observed.roles.insert("r".into(), observed_role(true));
+        let planned = plan(
+            &desired(vec![role("r")], Vec::new(), Vec::new()),
+            &observed,
+            PlanOptions::default(),
+        );
+        assert_eq!(find(&planned, "postgres.role:r").action, Action::NoOp);
+    }
+
+    #[test]
+    fn an_unknown_parent_role_is_an_error() {
+        let mut child = role("child");
+        child.member_of = vec!["nobody".into()];
+        let planned = plan(
+            &desired(vec![child], Vec::new(), Vec::new()),
+            &Observed::default(),
+            PlanOptions::default(),
+        );
+        assert_eq!(
+            planned.errors,
+            vec![PlanError::UnknownRole {
+                subject: "postgres.role:child".into(),
+                role: "nobody".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_database_declared_absent_is_dropped_only_with_the_flag() {
+        let mut observed = Observed::default();
+        let mut existing = ObservedDatabase {
+            owner: "owner".into(),
+            ..Default::default()
+        };
+        existing.inside = Some(Inside {
+            tables: vec![ObservedTable {
+                schema: "data".into(),
+                name: "t".into(),
+                owner: "owner".into(),
+                from_extension: false,
+                acl: BTreeMap::new(),
+            }],
+            ..Default::default()
+        });
+        observed.databases.insert("d".into(), existing);
+        let state = desired(Vec::new(), vec![database("d", false)], Vec::new());
+        let kept = plan(&state, &observed, PlanOptions::default());
+        assert!(kept.changes.iter().all(|c| c.action != Action::Delete));
+        assert!(kept.warnings[0].message.contains("1 table of user data"));
+        let allow = PlanOptions {
+            allow_drop: true,
+            ..Default::default()
+        };
+        let dropped = plan(&state, &observed, allow);
+        assert_eq!(find(&dropped, "postgres.database:d").action, Action::Delete);
+    }
+
+    #[test]
+    fn grants_beyond_the_manifest_are_revoked_and_owners_left_alone() {
+        let mut observed = Observed::default();
+        observed.roles.insert("reader".into(), observed_role(true));
+        observed.roles.insert("owner".into(), observed_role(true));
+        let mut existing = ObservedDatabase {
+            owner: "owner".into(),
+            ..Default::default()
+        };
+        existing.acl.insert(
+            "reader".into(),
+            ["CONNECT".to_string(), "CREATE".to_string()].into(),
+        );
+        existing.inside = Some(Inside::default());
+        observed.databases.insert("d".into(), existing);
+        let grant = PgGrant {
+            role: "reader".into(),
+            database: "d".into(),
+            target: GrantTarget::Database,
+            privileges: ["CONNECT".to_string()].into(),
+            at: at(),
+        };
+        let state = desired(
+            vec![role("reader"), role("owner")],
+            vec![database("d", true)],
+            vec![grant],
+        );
+        let planned = plan(&state, &observed, PlanOptions::default());
+        let change = find(&planned, "postgres.grant:reader@d");
+        assert_eq!(change.action, Action::Update);
+        assert!(planned
+            .changes
+            .iter()
+            .all(|c| !c.address.name.starts_with("owner@")));
+    }
+}
