@@ -61,7 +61,10 @@ pub async fn run(args: &ApplyArgs, printer: &Printer, redactor: &Redactor) -> an
         if !std::io::stdin().is_terminal() {
             bail!("refusing to apply without confirmation: stdin is not a terminal (review with `geosync plan`, then pass --auto-approve)");
         }
-        if !printer.confirm(&format!("Apply these {} changes?", plan.summary.pending())) {
+        if !printer.confirm(&match plan.summary.pending() {
+            1 => "Apply this change?".to_string(),
+            n => format!("Apply these {n} changes?"),
+        }) {
             printer.note("Apply cancelled; nothing was changed.");
             return Ok(Exit::Failure);
         }
