@@ -69,9 +69,19 @@ pub struct ContainerFile {
 }
 
 /// Connects to the engine named by DOCKER_HOST, or the local socket.
-pub async fn connect_docker() -> Result<Docker, ContainerFileError> {
-    Docker::connect_with_local_defaults()
-        .map_err(ContainerFileError::Connect)?
+/// The one way geosync reaches the engine: `[docker] host` when the
+/// manifest gives it (unix:// or tcp://), else DOCKER_HOST, else the local
+/// socket; the API version is negotiated with the daemon.
+pub async fn connect_docker(host: Option<&str>) -> Result<Docker, ContainerFileError> {
+    let client = match host {
+        Some(h) if h.starts_with("unix://") => {
+            Docker::connect_with_socket(h.trim_start_matches("unix://"), 120, bollard::API_DEFAULT_VERSION)
+        }
+        Some(h) => Docker::connect_with_http(h, 120, bollard::API_DEFAULT_VERSION),
+        None => Docker::connect_with_local_defaults(),
+    }
+    .map_err(ContainerFileError::Connect)?;
+    client
         .negotiate_version()
         .await
         .map_err(ContainerFileError::Connect)

@@ -387,7 +387,10 @@ fn mviewer_configs_go_into_a_volume_of_the_project() {
         "target_dir = \"apps\"",
         "target_dir = \"apps\"\ntarget_volume = \"data\"",
     );
-    let ws = workspace(&format!("{}\n{apps}", manifest(&project, "dev")));
+    // The engine named explicitly: the Mviewer system reaches it the same way.
+    let docker =
+        manifest(&project, "dev").replace("[docker]\n", "[docker]\nhost = \"unix:///var/run/docker.sock\"\n");
+    let ws = workspace(&format!("{docker}\n{apps}"));
     let run = ws.geosync(&["apply", "--auto-approve"]);
     run.assert_code(0);
     let volume = format!("{}_data:/v", project.name);
@@ -405,11 +408,7 @@ fn mviewer_configs_go_into_a_volume_of_the_project() {
 
     ws.write(
         "geosync.toml",
-        &format!(
-            "{}\n{}",
-            manifest(&project, "dev"),
-            apps.replace("\"Portail\"", "\"Portail 2\"")
-        ),
+        &format!("{docker}\n{}", apps.replace("\"Portail\"", "\"Portail 2\"")),
     );
     let plan = ws.geosync(&["apply", "--auto-approve"]);
     plan.assert_code(0);

@@ -21,7 +21,7 @@ use tokio::sync::OnceCell;
 
 use crate::manifest::model::{Docker as DesiredDocker, DockerFile, OnChange};
 use crate::manifest::{Manifest, ManifestErrors, CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
-use crate::placement::{ContainerFile, ContainerFileError};
+use crate::placement::{connect_docker, ContainerFile, ContainerFileError};
 use crate::plan::{Action, Address, Change, PlanOptions};
 use crate::systems::files::diff::{DesiredFile, ObservedFile, WriteFile};
 use crate::systems::files::render;
@@ -38,8 +38,6 @@ pub const KINDS: &[&str] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerSystemError {
-    #[error("cannot reach the Docker Engine{}", .0.as_ref().map(|h| format!(" at {h}")).unwrap_or_default())]
-    Connect(Option<String>, #[source] DockerError),
     #[error("cannot read the project's objects from the Docker Engine")]
     Observe(#[source] DockerError),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
@@ -202,23 +200,7 @@ impl DockerSystem {
 
     async fn client(&self) -> Result<&bollard::Docker, DockerSystemError> {
         self.client
-            .get_or_try_init(|| async {
-                let host = self.desired.host.clone();
-                let client = match &host {
-                    Some(h) if h.starts_with("unix://") => bollard::Docker::connect_with_socket(
-                        h.trim_start_matches("unix://"),
-                        120,
-                        bollard::API_DEFAULT_VERSION,
-                    ),
-                    Some(h) => bollard::Docker::connect_with_http(h, 120, bollard::API_DEFAULT_VERSION),
-                    None => bollard::Docker::connect_with_local_defaults(),
-                }
-                .map_err(|e| DockerSystemError::Connect(host.clone(), e))?;
-                client
-                    .negotiate_version()
-                    .await
-                    .map_err(|e| DockerSystemError::Connect(host, e))
-            })
+            .get_or_try_init(|| async { Ok(connect_docker(self.desired.host.as_deref()).await?) })
             .await
     }
 

@@ -38,6 +38,7 @@ enum AppsDir {
     Container {
         engine_name: String,
         dir: String,
+        docker_host: Option<String>,
         /// The container's address, which the writes wait for.
         address: Address,
     },
@@ -60,6 +61,7 @@ impl Mviewer {
             (None, Some(ContainerDir { container, dir, .. }), Some(docker)) => AppsDir::Container {
                 engine_name: format!("{}-{container}", docker.project),
                 dir: dir.clone(),
+                docker_host: docker.host.clone(),
                 address: Address::new(CONTAINER_KIND, container),
             },
             _ => return Ok(None),
@@ -85,8 +87,13 @@ impl Mviewer {
     async fn folder(&self) -> Result<Option<ContainerFolder>, MviewerError> {
         match &self.target {
             AppsDir::Host(_) => Ok(None),
-            AppsDir::Container { engine_name, dir, .. } => Ok(Some(ContainerFolder::new(
-                connect_docker().await?,
+            AppsDir::Container {
+                engine_name,
+                dir,
+                docker_host,
+                ..
+            } => Ok(Some(ContainerFolder::new(
+                connect_docker(docker_host.as_deref()).await?,
                 engine_name,
                 dir,
             ))),

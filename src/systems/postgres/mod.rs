@@ -81,6 +81,8 @@ fn query_error(what: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) ->
 
 pub struct Postgres {
     desired: DesiredPostgres,
+    /// `[docker] host`, for a pg_hba.conf inside a container.
+    docker_host: Option<String>,
     /// Connections by database (None: the maintenance database), reused
     /// across the changes of one apply.
     clients: Mutex<HashMap<Option<String>, Client>>,
@@ -90,6 +92,7 @@ impl Postgres {
     pub fn from_manifest(manifest: &Manifest) -> Option<Self> {
         manifest.postgres.clone().map(|desired| Postgres {
             desired,
+            docker_host: manifest.docker.as_ref().and_then(|d| d.host.clone()),
             clients: Mutex::new(HashMap::new()),
         })
     }
@@ -146,9 +149,11 @@ impl Postgres {
                 .get(0),
         };
         Ok(match &self.desired.hba_container {
-            Some(container) => {
-                HbaFile::Container(ContainerFile::new(connect_docker().await?, container, &path))
-            }
+            Some(container) => HbaFile::Container(ContainerFile::new(
+                connect_docker(self.docker_host.as_deref()).await?,
+                container,
+                &path,
+            )),
             None => {
                 let path = std::path::PathBuf::from(path);
                 HbaFile::Host {
