@@ -87,6 +87,36 @@ pub async fn connect_docker(host: Option<&str>) -> Result<Docker, ContainerFileE
         .map_err(ContainerFileError::Connect)
 }
 
+/// A path of a container as the Engine's archive (tar) of it; None when
+/// the path, or with `absent_container_is_empty` the container, is missing.
+async fn download(
+    docker: &Docker,
+    container: &str,
+    path: &str,
+    absent_container_is_empty: bool,
+) -> Result<Option<Vec<u8>>, ContainerFileError> {
+    let options = DownloadFromContainerOptionsBuilder::default().path(path).build();
+    let mut stream = docker.download_from_container(container, Some(options));
+    let mut archive = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => archive.extend_from_slice(&bytes),
+            Err(DockerError::DockerResponseServerError {
+                status_code: 404,
+                message,
+            }) if absent_container_is_empty || !message.contains("No such container") => return Ok(None),
+            Err(source) => {
+                return Err(ContainerFileError::Read {
+                    container: container.to_string(),
+                    path: path.to_string(),
+                    source,
+                })
+            }
+        }
+    }
+    Ok(Some(archive))
+}
+
 impl ContainerFile {
     pub fn new(docker: Docker, container: &str, path: &str) -> Self {
         ContainerFile {
@@ -102,29 +132,9 @@ impl ContainerFile {
 
     /// None when the file does not exist.
     pub async fn read(&self) -> Result<Option<ContainerFileContent>, ContainerFileError> {
-        let options = DownloadFromContainerOptionsBuilder::default()
-            .path(&self.path)
-            .build();
-        let mut stream = self
-            .docker
-            .download_from_container(&self.container, Some(options));
-        let mut archive = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(bytes) => archive.extend_from_slice(&bytes),
-                Err(DockerError::DockerResponseServerError {
-                    status_code: 404,
-                    message,
-                }) if !message.contains("No such container") => return Ok(None),
-                Err(source) => {
-                    return Err(ContainerFileError::Read {
-                        container: self.container.clone(),
-                        path: self.path.clone(),
-                        source,
-                    })
-                }
-            }
-        }
+        let Some(archive) = download(&self.docker, &self.container, &self.path, false).await? else {
+            return Ok(None);
+        };
         let malformed = |source| ContainerFileError::Archive {
             container: self.container.clone(),
             path: self.path.clone(),
@@ -276,30 +286,11 @@ impl ContainerFolder {
     /// The regular files directly inside, by name; none when the folder
     /// does not exist yet.
     pub async fn read_all(&self) -> Result<std::collections::BTreeMap<String, Vec<u8>>, ContainerFileError> {
-        let options = DownloadFromContainerOptionsBuilder::default()
-            .path(&self.dir)
-            .build();
-        let mut stream = self
-            .docker
-            .download_from_container(&self.container, Some(options));
-        let mut archive = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(bytes) => archive.extend_from_slice(&bytes),
-                // No folder, or no container yet (it is created in the same
-                // run, before anything is written): nothing is there.
-                Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => {
-                    return Ok(Default::default())
-                }
-                Err(source) => {
-                    return Err(ContainerFileError::Read {
-                        container: self.container.clone(),
-                        path: self.dir.clone(),
-                        source,
-                    })
-                }
-            }
-        }
+        // No container yet means nothing there: it is created in the same
+        // run, before anything is written into it.
+        let Some(archive) = download(&self.docker, &self.container, &self.dir, true).await? else {
+            return Ok(Default::default());
+        };
         let malformed = |source| ContainerFileError::Archive {
             container: self.container.clone(),
             path: self.dir.clone(),
