@@ -210,7 +210,13 @@ fn a_dependency_that_never_gets_healthy_fails_its_dependents_clearly() {
     let project = Project::new();
     let text = manifest(&project, "dev")
         .replace("test -f /data/ready", "echo database not ready; exit 1")
-        .replace("retries = 10", "retries = 2");
+        .replace("retries = 10", "retries = 2")
+        // A generous deadline: the failure must come from the health
+        // check turning unhealthy, not from a slow machine timing out.
+        .replace(
+            "volumes = [\"data:/data\"]",
+            "volumes = [\"data:/data\"]\nwait_timeout = \"2m\"",
+        );
     let ws = workspace(&text);
     let run = ws.geosync(&["apply", "--auto-approve"]);
     run.assert_code(1);
