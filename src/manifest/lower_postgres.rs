@@ -103,6 +103,7 @@ impl Lowerer<'_> {
         raw: &RawPostgres,
         redactor: &Redactor,
     ) -> (PgConnection, Location, Option<String>, Option<String>) {
+        let defaults = PgConnection::default();
         let subject = "[postgres]";
         let at = raw
             .host
@@ -112,9 +113,9 @@ impl Lowerer<'_> {
             Some(p) if (1..=65535).contains(p.get_ref()) => *p.get_ref() as u16,
             Some(p) => {
                 self.invalid(&p.span(), subject, "port must be between 1 and 65535");
-                5432
+                defaults.port
             }
-            None => 5432,
+            None => defaults.port,
         };
         let tls = match &raw.sslmode {
             Some(mode) => {
@@ -135,7 +136,7 @@ impl Lowerer<'_> {
                     }
                 }
             }
-            None => TlsMode::Prefer,
+            None => defaults.tls,
         };
         let root_cert = raw.sslrootcert.as_ref().map(|c| self.path(c));
         if matches!(tls, TlsMode::VerifyCa | TlsMode::VerifyFull) && root_cert.is_none() {
@@ -154,17 +155,17 @@ impl Lowerer<'_> {
             host: raw
                 .host
                 .as_ref()
-                .map_or_else(|| "127.0.0.1".to_string(), |h| self.text(h)),
+                .map_or_else(|| defaults.host.clone(), |h| self.text(h)),
             port,
             user: raw
                 .user
                 .as_ref()
-                .map_or_else(|| "postgres".to_string(), |u| self.text(u)),
+                .map_or_else(|| defaults.user.clone(), |u| self.text(u)),
             password,
             maintenance_db: raw
                 .maintenance_db
                 .as_ref()
-                .map_or_else(|| "postgres".to_string(), |d| self.text(d)),
+                .map_or_else(|| defaults.maintenance_db.clone(), |d| self.text(d)),
             tls,
             root_cert,
         };
@@ -434,15 +435,7 @@ pub fn merge(parts: Vec<PostgresPart>, errors: &mut Vec<ManifestError>) -> Optio
     let (roles, databases, grants, hba) = postgres_parts;
     let (connection, _, hba_file, hba_container) = connection.unwrap_or_else(|| {
         (
-            PgConnection {
-                host: "127.0.0.1".into(),
-                port: 5432,
-                user: "postgres".into(),
-                password: None,
-                maintenance_db: "postgres".into(),
-                tls: TlsMode::Prefer,
-                root_cert: None,
-            },
+            PgConnection::default(),
             Location::file_only(std::path::Path::new("[postgres]")),
             None,
             None,

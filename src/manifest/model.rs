@@ -207,6 +207,22 @@ pub struct PgConnection {
     pub root_cert: Option<PathBuf>,
 }
 
+impl Default for PgConnection {
+    /// What `[postgres]` means when it says nothing: the local server's
+    /// administrator, as libpq's defaults would have it.
+    fn default() -> Self {
+        PgConnection {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            user: "postgres".into(),
+            password: None,
+            maintenance_db: "postgres".into(),
+            tls: TlsMode::Prefer,
+            root_cert: None,
+        }
+    }
+}
+
 /// libpq's sslmode values, with their meanings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsMode {

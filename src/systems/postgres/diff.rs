@@ -1011,13 +1011,8 @@ mod tests {
     fn desired(roles: Vec<PgRole>, databases: Vec<PgDatabase>, grants: Vec<PgGrant>) -> Postgres {
         Postgres {
             connection: PgConnection {
-                host: "127.0.0.1".into(),
-                port: 5432,
-                user: "postgres".into(),
-                password: None,
-                maintenance_db: "postgres".into(),
                 tls: TlsMode::Disable,
-                root_cert: None,
+                ..PgConnection::default()
             },
             hba_file: None,
             hba_container: None,

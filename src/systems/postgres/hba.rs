@@ -331,13 +331,8 @@ mod tests {
     /// An administrator connecting over TCP without a password.
     fn admin() -> PgConnection {
         PgConnection {
-            host: "127.0.0.1".into(),
-            port: 5432,
-            user: "postgres".into(),
-            password: None,
-            maintenance_db: "postgres".into(),
             tls: crate::manifest::model::TlsMode::Disable,
-            root_cert: None,
+            ..PgConnection::default()
         }
     }
 
