@@ -54,7 +54,12 @@ impl Container {
     pub fn start(extra: &[&str]) -> Self {
         let image = busybox_image();
         let name = unique("geosync_test");
-        let mut args = vec!["run", "-d", "--name", &name, "--label", "org.geosync.test=1"];
+        // tests/run removes what carries its run's label if a test dies.
+        let label = format!(
+            "org.geosync.test={}",
+            std::env::var("GEOSYNC_TEST_RUN").unwrap_or_else(|_| "manual".into())
+        );
+        let mut args = vec!["run", "-d", "--name", &name, "--label", &label];
         args.extend_from_slice(extra);
         args.push(image);
         docker(&args);

@@ -14,6 +14,7 @@ docker_start() {
 }
 
 docker_stop() {
-  # Tests remove what they create; sweep what a killed run left behind.
-  docker ps -aq --filter label=org.geosync.test | xargs -r docker rm -f >/dev/null 2>&1 || true
+  # Tests remove what they create; sweep what a killed test of this run
+  # left behind, and nothing of any other run.
+  docker ps -aq --filter "label=org.geosync.test=$GEOSYNC_TEST_RUN" | xargs -r docker rm -f >/dev/null 2>&1 || true
 }

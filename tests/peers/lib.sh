@@ -6,8 +6,19 @@
 # service and do not find its variables fail with a message saying so.
 # tests/run lists the peers to start.
 
-PEERS_STATE_DIR="${PEERS_STATE_DIR:-${TMPDIR:-/tmp}/geosync-peers}"
+# Each run keeps its services' files in a folder of its own (made here unless
+# PEERS_STATE_DIR names one), so runs side by side never share or delete each
+# other's state; tests/run removes a folder it made when it ends.
+if [ -z "${PEERS_STATE_DIR:-}" ]; then
+  PEERS_STATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/geosync-peers.XXXXXX")
+  PEERS_STATE_DIR_OWNED=1
+fi
 mkdir -p "$PEERS_STATE_DIR"
+# The postgres user must reach its cluster folders inside.
+chmod 755 "$PEERS_STATE_DIR"
+# Labels what this run creates on the shared Docker Engine, so its clean-up
+# removes only that.
+export GEOSYNC_TEST_RUN="${GEOSYNC_TEST_RUN:-$(basename "$PEERS_STATE_DIR")-$$}"
 
 log() { printf '[peers] %s\n' "$*" >&2; }
 
