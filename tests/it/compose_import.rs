@@ -1,12 +1,12 @@
 //! `geosync import-compose` on geOrchestra's own compose file, laid out as
-//! in its repository (the shared fixture copy drops the dots of `.envs-*`).
+//! in its repository (tests/fixtures/README.md says where it comes from).
 
 use crate::docker::Project;
 use crate::support::Workspace;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/georchestra/docker"
+    "/tests/fixtures/georchestra/docker"
 );
 
 fn georchestra_checkout() -> Workspace {
@@ -17,9 +17,9 @@ fn georchestra_checkout() -> Workspace {
     );
     for entry in std::fs::read_dir(FIXTURE).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if name.starts_with("envs-") {
+        if name.starts_with(".envs-") {
             ws.write(
-                &format!(".{name}"),
+                &name,
                 &std::fs::read_to_string(format!("{FIXTURE}/{name}")).unwrap(),
             );
         }
