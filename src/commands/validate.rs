@@ -3,9 +3,8 @@
 
 use serde_json::json;
 
-use super::{run_spec, Exit};
+use super::{load, run_spec, Exit};
 use crate::cli::ManifestArgs;
-use crate::engine;
 use crate::output::Printer;
 
 pub fn run(
@@ -14,7 +13,7 @@ pub fn run(
     redactor: &crate::manifest::secret::Redactor,
 ) -> anyhow::Result<Exit> {
     let spec = run_spec(args, None);
-    let loaded = engine::load(&spec, redactor)?;
+    let loaded = load(&spec, args, redactor)?;
     let count = loaded.manifest.resource_count();
     if args.json {
         printer.result(&format!(

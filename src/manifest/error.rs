@@ -3,14 +3,15 @@
 use std::path::PathBuf;
 
 use super::source::Location;
+use crate::escape::escape;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("{path}: cannot read manifest")]
+    #[error("{}: cannot read manifest: {failure}{}", .path.display(), hint_suffix(.hint))]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        failure: ReadFailure,
+        hint: Option<String>,
     },
 
     #[error("{at}: {message}{}", hint_suffix(.hint))]
@@ -63,6 +64,67 @@ pub enum ManifestError {
     },
 }
 
+/// Why a manifest file could not be read, in the user's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadFailure {
+    #[error("no such file")]
+    NotFound,
+    #[error("permission denied")]
+    PermissionDenied,
+    #[error("it is a directory")]
+    IsADirectory,
+    #[error("a folder on its path is a file")]
+    NotADirectory,
+    #[error("not UTF-8: invalid byte at offset {offset} (line {line}, column {column})")]
+    NotUtf8 {
+        offset: usize,
+        line: usize,
+        column: usize,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ReadFailure {
+    pub fn from_io(error: &std::io::Error) -> Self {
+        match error.kind() {
+            std::io::ErrorKind::NotFound => ReadFailure::NotFound,
+            std::io::ErrorKind::PermissionDenied => ReadFailure::PermissionDenied,
+            std::io::ErrorKind::IsADirectory => ReadFailure::IsADirectory,
+            std::io::ErrorKind::NotADirectory => ReadFailure::NotADirectory,
+            _ => ReadFailure::Other(error.to_string()),
+        }
+    }
+}
+
+impl ManifestError {
+    /// Where the problem is: a place in a file, or a whole file, or
+    /// nowhere (a `--var` on the command line).
+    pub fn location(&self) -> Option<Location> {
+        match self {
+            ManifestError::Read { path, .. } => Some(Location::file_only(path)),
+            ManifestError::Syntax { at, .. }
+            | ManifestError::UndefinedVar { at, .. }
+            | ManifestError::Invalid { at, .. }
+            | ManifestError::Duplicate { at, .. }
+            | ManifestError::MissingSecret { at, .. }
+            | ManifestError::Template { at, .. } => Some(at.clone()),
+            ManifestError::UnknownOverride { .. } | ManifestError::MalformedOverride(_) => None,
+        }
+    }
+
+    /// The message without its location.
+    pub fn message(&self) -> String {
+        let text = self.to_string();
+        match self.location() {
+            Some(at) => text
+                .strip_prefix(&format!("{at}: "))
+                .map_or_else(|| text.clone(), str::to_string),
+            None => text,
+        }
+    }
+}
+
 fn hint_suffix(hint: &Option<String>) -> String {
     match hint {
         Some(h) => format!(" ({h})"),
@@ -83,8 +145,9 @@ impl std::fmt::Display for ManifestErrors {
             "{count} problem{} in the manifest:",
             if count == 1 { "" } else { "s" }
         )?;
+        // One line each: a value with a newline must not make a line of its own.
         for error in &self.0 {
-            writeln!(f, "  {error}")?;
+            writeln!(f, "  {}", escape(&error.to_string()))?;
         }
         Ok(())
     }

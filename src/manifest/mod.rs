@@ -223,15 +223,8 @@ pub fn load(
     }
 }
 
-fn read_and_parse(path: &PathBuf) -> Result<(SourceFile, RawManifest), ManifestError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let source = SourceFile {
-        path: path.clone(),
-        text,
-    };
+fn read_and_parse(path: &std::path::Path) -> Result<(SourceFile, RawManifest), ManifestError> {
+    let source = SourceFile::read(path)?;
     match toml::from_str::<RawManifest>(&source.text) {
         Ok(raw) => Ok((source, raw)),
         Err(error) => {

@@ -7,6 +7,8 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use super::error::{ManifestError, ReadFailure};
+
 /// One manifest file and its text.
 #[derive(Debug)]
 pub struct SourceFile {
@@ -15,6 +17,30 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// Reads a manifest, saying why it cannot be: a file that is not UTF-8
+    /// is named with the offset, line and column of its first bad byte.
+    pub fn read(path: &Path) -> Result<SourceFile, ManifestError> {
+        let failed = |failure| ManifestError::Read {
+            path: path.to_path_buf(),
+            failure,
+            hint: None,
+        };
+        let bytes = std::fs::read(path).map_err(|e| failed(ReadFailure::from_io(&e)))?;
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(SourceFile {
+                path: path.to_path_buf(),
+                text,
+            }),
+            Err(e) => {
+                let offset = e.utf8_error().valid_up_to();
+                let valid = String::from_utf8_lossy(&e.as_bytes()[..offset]).into_owned();
+                let line = valid.matches('\n').count() + 1;
+                let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                Err(failed(ReadFailure::NotUtf8 { offset, line, column }))
+            }
+        }
+    }
+
     /// The location of a byte offset, as a person counts it (1-based).
     pub fn location(&self, offset: usize) -> Location {
         let offset = offset.min(self.text.len());

@@ -4,10 +4,7 @@
 use crate::docker::Project;
 use crate::support::Workspace;
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/georchestra/docker"
-);
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/georchestra/docker");
 
 fn georchestra_checkout() -> Workspace {
     let ws = Workspace::new();
@@ -86,7 +83,7 @@ fn the_georchestra_composition_imports_and_plans_completely() {
         .contains("Plan: 50 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged."));
     // Passwords from the env files are in the plan as (sensitive) only.
     assert!(
-        plan.stdout.contains("~ env.PGPASSWORD: (sensitive)"),
+        plan.stdout.contains("+ env.PGPASSWORD: (sensitive)"),
         "{}",
         plan.stdout
     );
