@@ -11,6 +11,7 @@ mod lower_postgres;
 pub mod model;
 pub mod raw;
 pub mod secret;
+mod secret_file;
 pub mod source;
 pub mod vars;
 

@@ -151,7 +151,7 @@ impl SecretRef {
                 value
             }
             SecretRef::File(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| SecretError::File {
+                let text = super::secret_file::read(path).map_err(|source| SecretError::File {
                     path: path.clone(),
                     source,
                 })?;
