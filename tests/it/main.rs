@@ -15,3 +15,4 @@ mod pg_hba;
 mod postgres;
 mod saved_plans;
 mod support;
+mod validate;
