@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde_json::json;
 
-use super::{load, run_spec, state_dir, Exit};
+use super::{run_spec, state_dir, Exit};
 use crate::cli::ApplyArgs;
 use crate::engine::journal::Journal;
 use crate::engine::lock::Lock;
@@ -29,11 +29,12 @@ pub async fn run(args: &ApplyArgs, printer: &Printer, redactor: &Redactor) -> an
             only: saved.only.clone(),
             exclude: saved.exclude.clone(),
             options: saved.options,
+            secrets: Default::default(),
         },
         None => run_spec(&args.manifest, Some(&args.scope)),
     };
     // A manifest that does not load changes nothing, not even the state dir.
-    let loaded = load(&spec, &args.manifest, redactor)?;
+    let loaded = engine::load(&spec, redactor)?;
     let state = state_dir(&args.scope, &spec);
     let _lock = Lock::acquire(&state.join("apply.lock"), args.break_lock)?;
 

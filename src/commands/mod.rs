@@ -9,10 +9,7 @@ pub mod validate;
 use std::path::PathBuf;
 
 use crate::cli::{ManifestArgs, ScopeArgs};
-use crate::engine::{self, EngineError, Loaded, RunSpec};
-use crate::manifest::error::ReadFailure;
-use crate::manifest::secret::Redactor;
-use crate::manifest::ManifestError;
+use crate::engine::{self, RunSpec};
 use crate::plan::PlanOptions;
 
 /// How a command ended, as the process exit code says it.
@@ -33,28 +30,6 @@ fn manifests_or_default(args: &ManifestArgs) -> Vec<PathBuf> {
     }
 }
 
-/// Loads the run's manifests. Without -f, a missing geosync.toml most
-/// likely means a run from another folder: the error says how to name one.
-fn load(spec: &RunSpec, args: &ManifestArgs, redactor: &Redactor) -> Result<Loaded, EngineError> {
-    let mut result = engine::load(spec, redactor);
-    if let (true, Err(EngineError::Manifest(errors))) = (args.manifests.is_empty(), &mut result) {
-        for error in &mut errors.0 {
-            if let ManifestError::Read {
-                failure: ReadFailure::NotFound,
-                hint,
-                ..
-            } = error
-            {
-                *hint = Some(
-                    "without -f, geosync reads geosync.toml in the current folder; name another manifest with -f FILE"
-                        .into(),
-                );
-            }
-        }
-    }
-    result
-}
-
 fn run_spec(manifest: &ManifestArgs, scope: Option<&ScopeArgs>) -> RunSpec {
     RunSpec {
         manifests: manifests_or_default(manifest),
@@ -66,6 +41,7 @@ fn run_spec(manifest: &ManifestArgs, scope: Option<&ScopeArgs>) -> RunSpec {
             adopt: scope.is_some_and(|s| s.adopt),
             allow_drop: scope.is_some_and(|s| s.allow_drop),
         },
+        secrets: Default::default(),
     }
 }
 

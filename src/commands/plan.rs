@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 
-use super::{load, run_spec, Exit};
+use super::{run_spec, Exit};
 use crate::cli::PlanArgs;
 use crate::engine;
 use crate::manifest::secret::Redactor;
@@ -11,7 +11,7 @@ use crate::plan::render;
 
 pub async fn run(args: &PlanArgs, printer: &Printer, redactor: &Redactor) -> anyhow::Result<Exit> {
     let spec = run_spec(&args.manifest, Some(&args.scope));
-    let loaded = load(&spec, &args.manifest, redactor)?;
+    let loaded = engine::load(&spec, redactor)?;
     let spinner = printer.spinner("Reading the platform's state");
     let plan = engine::plan(&loaded, &spec).await;
     spinner.finish_and_clear();

@@ -7,12 +7,8 @@ use crate::escape::escape;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("{}: cannot read manifest: {failure}{}", .path.display(), hint_suffix(.hint))]
-    Read {
-        path: PathBuf,
-        failure: ReadFailure,
-        hint: Option<String>,
-    },
+    #[error("{path}: cannot read manifest: {reason}")]
+    Read { path: PathBuf, reason: String },
 
     #[error("{at}: {message}{}", hint_suffix(.hint))]
     Syntax {
@@ -62,39 +58,6 @@ pub enum ManifestError {
         template: String,
         message: String,
     },
-}
-
-/// Why a manifest file could not be read, in the user's words.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReadFailure {
-    #[error("no such file")]
-    NotFound,
-    #[error("permission denied")]
-    PermissionDenied,
-    #[error("it is a directory")]
-    IsADirectory,
-    #[error("a folder on its path is a file")]
-    NotADirectory,
-    #[error("not UTF-8: invalid byte at offset {offset} (line {line}, column {column})")]
-    NotUtf8 {
-        offset: usize,
-        line: usize,
-        column: usize,
-    },
-    #[error("{0}")]
-    Other(String),
-}
-
-impl ReadFailure {
-    pub fn from_io(error: &std::io::Error) -> Self {
-        match error.kind() {
-            std::io::ErrorKind::NotFound => ReadFailure::NotFound,
-            std::io::ErrorKind::PermissionDenied => ReadFailure::PermissionDenied,
-            std::io::ErrorKind::IsADirectory => ReadFailure::IsADirectory,
-            std::io::ErrorKind::NotADirectory => ReadFailure::NotADirectory,
-            _ => ReadFailure::Other(error.to_string()),
-        }
-    }
 }
 
 impl ManifestError {
@@ -161,6 +124,83 @@ impl From<ManifestError> for ManifestErrors {
     }
 }
 
+/// Rewrites serde's wording ("invalid type: string \"11\", expected i64")
+/// in the manifest's ("zoom must be an integer, found the string \"11\"").
+/// `key` is the key the value is written under, when known.
+pub fn in_manifest_words(message: &str, key: Option<&str>) -> String {
+    let subject = key.map_or_else(|| "the value".to_string(), str::to_string);
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            return format!(
+                "{subject} must be {}, found {}",
+                expected_words(expected),
+                found_words(found)
+            );
+        }
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            return format!(
+                "{subject} must be {}, found {}",
+                expected_words(expected),
+                found_words(found)
+            );
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        return format!("unknown key {}", rest.split(',').next().unwrap_or(rest));
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return format!("missing key {rest}");
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        return match rest.split_once(", expected ") {
+            Some((found, expected)) => format!("{subject} must be {expected}, found {found}"),
+            None => format!("{subject}: unknown value {rest}"),
+        };
+    }
+    if message.starts_with("data did not match any variant of untagged enum") {
+        return format!("{subject} has none of the forms it accepts (see the manifest reference)");
+    }
+    message.to_string()
+}
+
+fn expected_words(expected: &str) -> String {
+    match expected {
+        "i64" | "i32" | "i16" | "i8" | "isize" => "an integer".into(),
+        "u64" | "u32" | "u16" | "u8" | "usize" => "an integer of 0 or more".into(),
+        "f64" | "f32" => "a number".into(),
+        "a boolean" | "bool" => "true or false".into(),
+        "a string" | "a borrowed string" | "string" | "a character" => "a string".into(),
+        "a sequence" => "an array".into(),
+        "a map" => "a table".into(),
+        other if other.starts_with("struct ") => "a table".into(),
+        other if other.starts_with("a sequence") => "an array".into(),
+        other => other.into(),
+    }
+}
+
+fn found_words(found: &str) -> String {
+    let strip = |s: &str| s.trim_matches('`').to_string();
+    if let Some(s) = found.strip_prefix("string ") {
+        return format!("the string {s}");
+    }
+    if let Some(n) = found.strip_prefix("integer ") {
+        return format!("the integer {}", strip(n));
+    }
+    if let Some(n) = found.strip_prefix("floating point ") {
+        return format!("the number {}", strip(n));
+    }
+    if let Some(b) = found.strip_prefix("boolean ") {
+        return strip(b);
+    }
+    match found {
+        "sequence" => "an array".into(),
+        "map" => "a table".into(),
+        other => other.into(),
+    }
+}
+
 /// The valid name closest to a misspelt one, if one is close enough to be
 /// what the user meant.
 pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -174,7 +214,27 @@ pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -
 
 #[cfg(test)]
 mod tests {
-    use super::closest;
+    use super::{closest, in_manifest_words};
+
+    #[test]
+    fn serde_wording_becomes_the_manifests() {
+        assert_eq!(
+            in_manifest_words("invalid type: string \"11\", expected i64", Some("zoom")),
+            "zoom must be an integer, found the string \"11\""
+        );
+        assert_eq!(
+            in_manifest_words("invalid type: integer `3`, expected a string", Some("id")),
+            "id must be a string, found the integer 3"
+        );
+        assert_eq!(
+            in_manifest_words("unknown field `titel`, expected one of `name`, `title`", None),
+            "unknown key `titel`"
+        );
+        assert_eq!(
+            in_manifest_words("missing field `name`", None),
+            "missing key `name`"
+        );
+    }
 
     #[test]
     fn suggests_a_close_key_and_nothing_for_nonsense() {

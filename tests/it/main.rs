@@ -14,6 +14,6 @@ mod pg;
 mod pg_hba;
 mod postgres;
 mod saved_plans;
-mod secret_files;
 mod support;
 mod terraform_cli;
+mod validate;

@@ -91,33 +91,6 @@ impl Workspace {
         Run::from(command.output().expect("geosync runs"))
     }
 
-    /// Runs geosync like `geosync`, but fails the test if it has not ended
-    /// within `limit` (killing it): for runs that could hang.
-    pub fn geosync_within(&self, args: &[&str], limit: std::time::Duration) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_geosync"));
-        command
-            .args(args)
-            .current_dir(self.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .env_remove("RUST_LOG");
-        for (name, value) in &self.env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("geosync runs");
-        let deadline = std::time::Instant::now() + limit;
-        while child.try_wait().expect("waiting for geosync").is_none() {
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("geosync {args:?} still running after {limit:?}");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        Run::from(child.wait_with_output().expect("geosync's output"))
-    }
-
     /// Replaces the workspace's path in output, for stable snapshots.
     pub fn scrub(&self, text: &str) -> String {
         text.replace(&self.path().display().to_string(), "[ws]")

@@ -3,18 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::error::ManifestError;
-use super::lower::Lowerer;
-use super::model::{
+use super::raw::{Ensure, RawPgDatabase, RawPgExtension, RawPgGrant, RawPgRole, RawPgSchema, RawPostgres};
+use super::{
     GrantTarget, HbaRule, PgConnection, PgDatabase, PgExtension, PgGrant, PgRole, PgSchema, Postgres, TlsMode,
 };
-use super::raw::{Ensure, RawPgDatabase, RawPgExtension, RawPgGrant, RawPgRole, RawPgSchema, RawPostgres};
-use super::secret::Redactor;
-use super::source::Location;
-
-pub const ROLE_KIND: &str = "postgres.role";
-pub const DATABASE_KIND: &str = "postgres.database";
-pub const GRANT_KIND: &str = "postgres.grant";
+use super::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
+use crate::manifest::error::ManifestError;
+use crate::manifest::lower::Lowerer;
+use crate::manifest::secret::SecretResolver;
+use crate::manifest::source::Location;
 
 const HBA_TYPES: &[&str] = &[
     "local",
@@ -62,7 +59,7 @@ pub struct PostgresPart {
 }
 
 impl Lowerer<'_> {
-    pub fn postgres_part(&mut self, raw: &RawPostgres, redactor: &Redactor) -> PostgresPart {
+    pub fn postgres_part(&mut self, raw: &RawPostgres, resolver: &SecretResolver) -> PostgresPart {
         let sets_connection = raw.host.is_some()
             || raw.port.is_some()
             || raw.user.is_some()
@@ -72,13 +69,13 @@ impl Lowerer<'_> {
             || raw.sslrootcert.is_some()
             || raw.hba_file.is_some()
             || raw.hba_container.is_some();
-        let connection = sets_connection.then(|| self.pg_connection(raw, redactor));
+        let connection = sets_connection.then(|| self.pg_connection(raw, resolver));
         PostgresPart {
             connection,
             roles: raw
                 .role
                 .iter()
-                .map(|r| self.pg_role(r.get_ref(), redactor))
+                .map(|r| self.pg_role(r.get_ref(), resolver))
                 .collect(),
             databases: raw
                 .database
@@ -101,7 +98,7 @@ impl Lowerer<'_> {
     fn pg_connection(
         &mut self,
         raw: &RawPostgres,
-        redactor: &Redactor,
+        resolver: &SecretResolver,
     ) -> (PgConnection, Location, Option<String>, Option<String>) {
         let defaults = PgConnection::default();
         let subject = "[postgres]";
@@ -150,7 +147,7 @@ impl Lowerer<'_> {
         let password = raw
             .password
             .as_ref()
-            .and_then(|p| self.secret(p, subject, "password", redactor));
+            .and_then(|p| self.secret(p, &format!("{subject}: password"), resolver));
         let connection = PgConnection {
             host: raw
                 .host
@@ -174,7 +171,7 @@ impl Lowerer<'_> {
         (connection, at, hba_file, hba_container)
     }
 
-    fn pg_role(&mut self, raw: &RawPgRole, redactor: &Redactor) -> PgRole {
+    fn pg_role(&mut self, raw: &RawPgRole, resolver: &SecretResolver) -> PgRole {
         let name = self.text(&raw.name);
         let subject = format!("{ROLE_KIND}:{name}");
         let connection_limit = match &raw.connection_limit {
@@ -200,7 +197,7 @@ impl Lowerer<'_> {
             password: raw
                 .password
                 .as_ref()
-                .and_then(|p| self.secret(p, &subject, "password", redactor)),
+                .and_then(|p| self.secret(p, &format!("{subject}: password"), resolver)),
             member_of: raw.member_of.iter().map(|m| self.text(m)).collect(),
             name,
         }
@@ -375,28 +372,6 @@ impl Lowerer<'_> {
             method,
             options: raw.options.as_ref().map(|o| self.text(o)),
             at: self.at(span),
-        }
-    }
-
-    fn secret(
-        &mut self,
-        reference: &toml::Spanned<super::secret::SecretRef>,
-        subject: &str,
-        field: &str,
-        redactor: &Redactor,
-    ) -> Option<super::secret::Secret> {
-        let anchored = reference.get_ref().clone().anchored_at(self.manifest_dir());
-        match anchored.resolve(redactor) {
-            Ok(secret) => Some(secret),
-            Err(reason) => {
-                self.errors.push(ManifestError::MissingSecret {
-                    at: self.at(&reference.span()),
-                    subject: format!("{subject}: {field}"),
-                    reference: anchored.to_string(),
-                    reason: reason.to_string(),
-                });
-                None
-            }
         }
     }
 
