@@ -56,6 +56,7 @@ fn main() -> std::process::ExitCode {
             Command::Plan(args) => commands::plan::run(args, &printer, &redactor).await,
             Command::Apply(args) => commands::apply::run(args, &printer, &redactor).await,
             Command::ImportCompose(args) => commands::import_compose::run(args, &printer),
+            Command::Schema => commands::schema::run(&printer),
         }
     });
     let exit = result.unwrap_or_else(|error| {
@@ -74,7 +75,7 @@ fn wants_json(command: &Command) -> bool {
         Command::Validate(args) => args.json,
         Command::Plan(args) => args.manifest.json,
         Command::Apply(args) => args.manifest.json,
-        Command::ImportCompose(_) => false,
+        Command::ImportCompose(_) | Command::Schema => false,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod files;
 pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
+pub mod schema;
 
 pub use manifest::{load as load_manifest, Manifest};
 
