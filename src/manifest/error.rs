@@ -59,6 +59,23 @@ pub enum ManifestError {
     },
 }
 
+impl ManifestError {
+    /// Where the problem is, when it is in a file.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            ManifestError::Syntax { at, .. }
+            | ManifestError::UndefinedVar { at, .. }
+            | ManifestError::Invalid { at, .. }
+            | ManifestError::Duplicate { at, .. }
+            | ManifestError::MissingSecret { at, .. }
+            | ManifestError::Template { at, .. } => Some(at),
+            ManifestError::Read { .. }
+            | ManifestError::UnknownOverride { .. }
+            | ManifestError::MalformedOverride(_) => None,
+        }
+    }
+}
+
 fn hint_suffix(hint: &Option<String>) -> String {
     match hint {
         Some(h) => format!(" ({h})"),
@@ -87,6 +104,20 @@ impl std::fmt::Display for ManifestErrors {
 }
 
 impl std::error::Error for ManifestErrors {}
+
+impl ManifestErrors {
+    /// Orders the problems as a person reads the files: file by file in
+    /// the order given, top to bottom; problems without a place first.
+    pub fn in_reading_order(mut self, files: &[std::path::PathBuf]) -> Self {
+        self.0.sort_by_key(|error| {
+            error.location().map(|at| {
+                let file = files.iter().position(|f| *f == at.file).unwrap_or(usize::MAX);
+                (file, at.line, at.column)
+            })
+        });
+        self
+    }
+}
 
 impl From<ManifestError> for ManifestErrors {
     fn from(error: ManifestError) -> Self {
