@@ -39,11 +39,7 @@ pub fn text(error: &anyhow::Error) -> String {
 /// could not be read, or the error as one problem.
 pub fn document(error: &anyhow::Error, validating: bool) -> Value {
     let problems: Vec<Value> = if let Some(errors) = manifest_errors(error) {
-        errors
-            .0
-            .iter()
-            .map(|e| problem(e.location(), e.message()))
-            .collect()
+        errors.0.iter().map(|e| problem(e.place(), e.message())).collect()
     } else if let Some(EngineError::Observe(failures)) = error.downcast_ref::<EngineError>() {
         failures
             .iter()

@@ -61,25 +61,37 @@ pub enum ManifestError {
 }
 
 impl ManifestError {
-    /// Where the problem is: a place in a file, or a whole file, or
-    /// nowhere (a `--var` on the command line).
-    pub fn location(&self) -> Option<Location> {
+    /// Where the problem is, when it is in a file.
+    pub fn location(&self) -> Option<&Location> {
         match self {
-            ManifestError::Read { path, .. } => Some(Location::file_only(path)),
             ManifestError::Syntax { at, .. }
             | ManifestError::UndefinedVar { at, .. }
             | ManifestError::Invalid { at, .. }
             | ManifestError::Duplicate { at, .. }
             | ManifestError::MissingSecret { at, .. }
-            | ManifestError::Template { at, .. } => Some(at.clone()),
-            ManifestError::UnknownOverride { .. } | ManifestError::MalformedOverride(_) => None,
+            | ManifestError::Template { at, .. } => Some(at),
+            ManifestError::Read { .. }
+            | ManifestError::UnknownOverride { .. }
+            | ManifestError::MalformedOverride(_) => None,
+        }
+    }
+}
+
+impl ManifestError {
+    /// Where the problem is, as the JSON error document says it: a place
+    /// in a file, a whole file (one that cannot be read), or nowhere (a
+    /// `--var` on the command line).
+    pub fn place(&self) -> Option<Location> {
+        match self {
+            ManifestError::Read { path, .. } => Some(Location::file_only(path)),
+            other => other.location().cloned(),
         }
     }
 
-    /// The message without its location.
+    /// The message without its place.
     pub fn message(&self) -> String {
         let text = self.to_string();
-        match self.location() {
+        match self.place() {
             Some(at) => text
                 .strip_prefix(&format!("{at}: "))
                 .map_or_else(|| text.clone(), str::to_string),
@@ -117,6 +129,20 @@ impl std::fmt::Display for ManifestErrors {
 }
 
 impl std::error::Error for ManifestErrors {}
+
+impl ManifestErrors {
+    /// Orders the problems as a person reads the files: file by file in
+    /// the order given, top to bottom; problems without a place first.
+    pub fn in_reading_order(mut self, files: &[std::path::PathBuf]) -> Self {
+        self.0.sort_by_key(|error| {
+            error.location().map(|at| {
+                let file = files.iter().position(|f| *f == at.file).unwrap_or(usize::MAX);
+                (file, at.line, at.column)
+            })
+        });
+        self
+    }
+}
 
 impl From<ManifestError> for ManifestErrors {
     fn from(error: ManifestError) -> Self {

@@ -76,7 +76,7 @@ pub fn load(
         resolve_container_dir(target, docker.as_ref(), &mut errors);
     }
     if !errors.is_empty() {
-        return Err(ManifestErrors(errors));
+        return Err(ManifestErrors(errors).in_reading_order(paths));
     }
     Ok(Manifest {
         sources: documents.iter().map(|d| ManifestSource::of(&d.source)).collect(),

@@ -9,6 +9,9 @@ pub mod mviewer;
 pub mod postgres;
 pub mod schema;
 
+#[cfg(test)]
+mod mutation_tests;
+
 pub use manifest::{load as load_manifest, Manifest};
 
 use futures::future::BoxFuture;

@@ -142,3 +142,54 @@ fn a_literal_secret_does_not_hide_the_other_problems() {
     );
     assert!(!run.all().contains("georchestra2024"), "{}", run.all());
 }
+
+#[test]
+fn postgres_names_the_server_would_refuse_or_cut_are_caught_at_validate() {
+    let ws = Workspace::new();
+    let long = "s".repeat(70);
+    ws.write(
+        "geosync.toml",
+        &format!(
+            r#"
+[[postgres.role]]
+name = "public"
+
+[[postgres.role]]
+name = "pg_geosync"
+
+[[postgres.role]]
+name = "geosync"
+
+[[postgres.database]]
+name = "geosync_data"
+owner = "geosync"
+encoding = "UTF-8"
+schemas = ["pg_data", "data"]
+extensions = [{{ name = "postgis", schema = "{long}" }}]
+
+[[postgres.grant]]
+role = "geosync"
+database = "geosync_data"
+schema = "data"
+tables = true
+privileges = ["SELECT"]
+default_for = ["loader"]
+"#
+        ),
+    );
+    let run = ws.geosync(&["validate"]);
+    run.assert_code(1);
+    let stderr = ws.scrub(&run.stderr);
+    for expected in [
+        "5 problems in the manifest",
+        "geosync.toml:3:8: postgres.role:public: role name `public` is reserved",
+        "geosync.toml:6:8: postgres.role:pg_geosync: role name `pg_geosync` is reserved",
+        "postgres.database:geosync_data: schema name `pg_data` is reserved",
+        "has 70 bytes: a PostgreSQL name has 1 to 63 bytes",
+        "default_for role `loader` is not declared in [[postgres.role]]",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in\n{stderr}");
+    }
+    // UTF-8 is PostgreSQL's UTF8: not a problem.
+    assert!(!stderr.contains("encoding"), "{stderr}");
+}
