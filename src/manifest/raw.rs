@@ -17,12 +17,16 @@ pub type Text = Spanned<String>;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFile {
+    /// The resource name: `file:<name>` in plans, --only and errors.
     #[schemars(with = "String")]
     pub name: Text,
+    /// Where the file goes; relative paths are relative to the manifest.
     #[schemars(with = "String")]
     pub path: Text,
+    /// A minijinja template reading `vars.*`, `context.*` and `secrets.*`; or give `content`.
     #[schemars(with = "Option<String>")]
     pub template: Option<Text>,
+    /// The file's content, taken as is; or give `template`.
     #[schemars(with = "Option<String>")]
     pub content: Option<Text>,
     /// Octal, as chmod takes it: "0640".

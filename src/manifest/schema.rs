@@ -44,3 +44,48 @@ pub enum VarValue {
     Float(f64),
     Boolean(bool),
 }
+
+/// A string the loader checks against a list once `${var}`s are expanded:
+/// one of `values`, or a string holding a `${var}`.
+pub fn choice(values: &[&str]) -> Schema {
+    json_schema!({
+        "anyOf": [
+            { "type": "string", "enum": values },
+            VAR_REFERENCE.clone(),
+        ],
+    })
+}
+
+/// Like [`choice`], for values the loader checks by shape (`on-failure:3`).
+pub fn shaped(pattern: &str) -> Schema {
+    json_schema!({
+        "anyOf": [
+            { "type": "string", "pattern": pattern },
+            VAR_REFERENCE.clone(),
+        ],
+    })
+}
+
+static VAR_REFERENCE: std::sync::LazyLock<serde_json::Value> =
+    std::sync::LazyLock::new(|| serde_json::json!({ "type": "string", "pattern": "\\$\\{" }));
+
+/// Declares a type that only describes a string key's allowed values, for
+/// `#[schemars(with = "…")]` on the raw field (which stays a spanned string:
+/// it may hold a `${var}`).
+#[macro_export]
+macro_rules! schema_string {
+    ($(#[$doc:meta])* $name:ident = $schema:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                $schema
+            }
+        }
+    };
+}

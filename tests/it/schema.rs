@@ -51,6 +51,29 @@ fn as_json(toml_text: &str) -> Value {
     serde_json::to_value(value).unwrap()
 }
 
+/// Every key of every table says what it is, for an editor to show.
+#[test]
+fn every_key_is_described() {
+    let run = Workspace::new().geosync(&["schema"]);
+    let schema: Value = serde_json::from_str(&run.stdout).unwrap();
+    let mut tables = vec![("the top level".to_string(), &schema)];
+    for (name, definition) in schema["$defs"].as_object().unwrap() {
+        tables.push((name.clone(), definition));
+    }
+    let mut undescribed = Vec::new();
+    for (table, definition) in tables {
+        for (key, property) in definition["properties"].as_object().into_iter().flatten() {
+            if property["description"].as_str().is_none_or(str::is_empty) {
+                undescribed.push(format!("{table}.{key}"));
+            }
+        }
+    }
+    assert!(
+        undescribed.is_empty(),
+        "keys without a description: {undescribed:?}"
+    );
+}
+
 #[test]
 fn every_example_manifest_validates_against_the_schema() {
     let ws = examples();
@@ -168,5 +191,49 @@ fn show(path: &[String]) -> String {
         "the top level".into()
     } else {
         path.join(".")
+    }
+}
+
+/// Keys whose values the loader checks against a list: the schema knows
+/// the list (and lets a `${var}` through, as the loader checks it expanded).
+#[test]
+fn the_schema_knows_the_values_a_key_takes() {
+    let ws = Workspace::new();
+    let validator = schema(&ws);
+    let docker = |container: &str| {
+        format!(
+            "[vars]\np = \"never\"\n\n[docker]\nproject = \"cli\"\n\n[[docker.container]]\nname = \"db\"\nimage = \"busybox\"\n\n[[docker.container]]\nname = \"web\"\nimage = \"busybox\"\n{container}\n"
+        )
+    };
+    let postgres = |settings: &str, rule: &str| {
+        format!("[postgres]\nhost = \"127.0.0.1\"\n{settings}\n\n[[postgres.hba]]\ntype = \"host\"\ndatabase = \"all\"\nuser = \"all\"\naddress = \"127.0.0.1/32\"\n{rule}\n")
+    };
+    let cases = [
+        (docker("pull = \"always\""), true),
+        (docker("pull = \"sometimes\""), false),
+        (docker("pull = \"${p}\""), true),
+        (docker("restart = \"on-failure:3\""), true),
+        (docker("restart = \"sometimes\""), false),
+        (docker("depends_on = { db = \"healthy\" }"), true),
+        (docker("depends_on = { db = \"ready\" }"), false),
+        (
+            postgres("sslmode = \"require\"", "method = \"scram-sha-256\""),
+            true,
+        ),
+        (
+            postgres("sslmode = \"verify\"", "method = \"scram-sha-256\""),
+            false,
+        ),
+        (postgres("", "method = \"scram\""), false),
+        (
+            crate::mviewer::manifest("Portail").replace("type = \"WMS\"", "type = \"WMSS\""),
+            false,
+        ),
+    ];
+    for (text, valid) in cases {
+        ws.write("geosync.toml", &text);
+        let loader = ws.geosync(&["validate"]);
+        assert_eq!(loader.code == 0, valid, "loader on\n{text}\n{}", loader.stderr);
+        assert_eq!(validator.is_valid(&as_json(&text)), valid, "schema on\n{text}");
     }
 }

@@ -13,7 +13,7 @@ use crate::manifest::lower::Lowerer;
 use crate::manifest::secret::SecretResolver;
 use crate::manifest::source::Location;
 
-const HBA_TYPES: &[&str] = &[
+pub const HBA_TYPES: &[&str] = &[
     "local",
     "host",
     "hostssl",
@@ -21,7 +21,7 @@ const HBA_TYPES: &[&str] = &[
     "hostgssenc",
     "hostnogssenc",
 ];
-const HBA_METHODS: &[&str] = &[
+pub const HBA_METHODS: &[&str] = &[
     "trust",
     "reject",
     "scram-sha-256",
