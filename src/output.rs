@@ -1,6 +1,8 @@
-//! The one place that prints. Everything goes through the redactor first,
-//! so a secret that slipped into a message from a system still does not
-//! reach the terminal. Results go to stdout, everything else to stderr.
+//! The one place that prints. Results (plans, reports, JSON) are built from
+//! typed values where secrets are already `(sensitive)`, and are printed
+//! as they are: scrubbing them by substring could only corrupt them. Notes
+//! and errors, which may quote a system's message, are scrubbed as a last
+//! resort. Results go to stdout, everything else to stderr.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -33,7 +35,7 @@ impl Printer {
     /// The command's result (a plan, a report, JSON): always printed.
     pub fn result(&self, text: &str) {
         let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(self.redactor.redact(text).as_bytes());
+        let _ = stdout.write_all(text.as_bytes());
         let _ = stdout.flush();
     }
 

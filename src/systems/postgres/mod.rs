@@ -4,6 +4,7 @@
 mod client;
 mod diff;
 mod hba;
+mod lock;
 mod observed;
 mod scram;
 mod tls;
@@ -18,7 +19,7 @@ use crate::manifest::model::Postgres as DesiredPostgres;
 use crate::manifest::{Manifest, DATABASE_KIND, GRANT_KIND, ROLE_KIND};
 use crate::placement::{connect_docker, ContainerFile, ContainerFileError, HostDir, PlacementError};
 use crate::plan::{Change, PlanOptions};
-use crate::systems::{BoxError, System, SystemPlan};
+use crate::systems::{BoxError, PlatformLock, System, SystemPlan};
 use client::{connect, ident, literal, ConnectError};
 use diff::{SqlOp, Statement};
 use hba::HbaWrite;
@@ -329,6 +330,17 @@ impl System for Postgres {
                 return Err(PostgresError::ForeignChange(change.address.to_string()).into());
             }
             Ok(())
+        })
+    }
+
+    fn lock_platform<'a>(
+        &'a self,
+        holder: &'a str,
+        break_held: bool,
+    ) -> BoxFuture<'a, Result<Option<PlatformLock>, BoxError>> {
+        Box::pin(async move {
+            let held = lock::acquire(&self.desired.connection, holder, break_held).await?;
+            Ok(Some(Box::new(held) as PlatformLock))
         })
     }
 }
