@@ -18,10 +18,23 @@ use crate::output::Printer;
 use crate::plan::{self, render, Plan};
 
 pub async fn run(args: &ApplyArgs, printer: &Printer, redactor: &Redactor) -> anyhow::Result<Exit> {
+    // Given relative to where the command runs, before a saved plan moves it.
+    let explicit_state = match &args.scope.state_dir {
+        Some(dir) => Some(std::path::absolute(dir).context("cannot resolve --state-dir")?),
+        None => None,
+    };
     let saved = match &args.plan {
         Some(path) => Some(read_saved_plan(path, args)?),
         None => None,
     };
+    if let Some(dir) = saved.as_ref().and_then(|s| s.working_dir.as_ref()) {
+        std::env::set_current_dir(dir).with_context(|| {
+            format!(
+                "the plan was made in {}, which cannot be entered now; nothing was applied",
+                dir.display()
+            )
+        })?;
+    }
     let spec = match &saved {
         Some(saved) => RunSpec {
             manifests: saved.manifests.iter().map(|m| m.path.clone()).collect(),
@@ -34,9 +47,9 @@ pub async fn run(args: &ApplyArgs, printer: &Printer, redactor: &Redactor) -> an
     };
     // A manifest that does not load changes nothing, not even the state dir.
     let loaded = engine::load(&spec, redactor)?;
-    let state = match saved.as_ref().and_then(|s| s.state_dir.clone()) {
-        Some(dir) if args.scope.state_dir.is_none() => dir,
-        _ => state_dir(&args.scope, &spec),
+    let state = match (explicit_state, saved.as_ref().and_then(|s| s.state_dir.clone())) {
+        (Some(dir), _) | (None, Some(dir)) => dir,
+        (None, None) => state_dir(&args.scope, &spec),
     };
     // Released by the kernel when this process ends, however it ends.
     let _lock = Lock::acquire(&state.join("apply.lock"))?;
@@ -126,9 +139,10 @@ async fn execute(
     }
     if let Some((error, lost)) = journal.failure() {
         printer.error(&format!(
-            "{}: {lost} record{} of this run missing; the apply report above is complete",
+            "{}: {lost} record{} of this run {} missing; the apply report above is complete",
             engine::executor::error_chain(error),
-            if lost == 1 { " is" } else { "s are" }
+            if lost == 1 { "" } else { "s" },
+            if lost == 1 { "is" } else { "are" }
         ));
         return Ok(Exit::Failure);
     }

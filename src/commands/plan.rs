@@ -22,6 +22,7 @@ pub async fn run(args: &PlanArgs, printer: &Printer, redactor: &Redactor) -> any
     spinner.finish_and_clear();
     let mut plan = plan?;
     plan.state_dir = Some(std::path::absolute(&state).unwrap_or(state));
+    plan.working_dir = std::env::current_dir().ok();
     let json = serde_json::to_string_pretty(&plan).context("cannot serialize the plan")?;
     if let Some(path) = &args.out {
         std::fs::write(path, format!("{json}\n"))

@@ -143,9 +143,7 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec, key: &FingerprintKey) -> Resu
             .sources
             .iter()
             .map(|s| PlannedManifest {
-                // Absolute: a saved plan applied from another directory
-                // still means these files.
-                path: std::path::absolute(&s.path).unwrap_or_else(|_| s.path.clone()),
+                path: s.path.clone(),
                 sha256: s.sha256.clone(),
             })
             .collect(),

@@ -33,6 +33,11 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<Selector>,
     pub options: PlanOptions,
+    /// The directory the plan was made in: applying a saved plan resolves
+    /// its manifests (and every path relative to them) from there again,
+    /// wherever it is run from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<PathBuf>,
     /// Where the lock, the journal and the fingerprint key were: a saved
     /// plan is applied with the same ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,6 +139,7 @@ impl Plan {
             only,
             exclude,
             options,
+            working_dir: None,
             state_dir: None,
             key_id: String::new(),
             secrets: BTreeMap::new(),
