@@ -17,5 +17,7 @@ mod pg_hba;
 mod postgres;
 mod process;
 mod saved_plans;
+mod secrets;
 mod smallfs;
 mod support;
+mod symlinks;
