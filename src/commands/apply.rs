@@ -56,7 +56,9 @@ pub async fn run(args: &ApplyArgs, printer: &Printer, redactor: &Redactor) -> an
     let key = FingerprintKey::load_or_create(&state)?;
     // Released by the server when this process ends: applies from other
     // machines wait for it too.
-    let _platform_locks = engine::lock_platform(&loaded, args.break_lock).await?;
+    let waiting = |message: &str| printer.note(message);
+    let _platform_locks =
+        engine::lock_platform(&loaded, args.break_lock, args.lock_timeout, &waiting).await?;
 
     let spinner = printer.spinner("Reading the platform's state");
     let plan = engine::plan(&loaded, &spec, &key).await;

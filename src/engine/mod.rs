@@ -13,7 +13,7 @@ use futures::future::join_all;
 use crate::manifest::secret::Redactor;
 use crate::manifest::{self, Manifest, ManifestErrors};
 use crate::plan::{Change, Plan, PlannedManifest, Selector, Warning};
-use crate::systems::{self, BoxError, PlanOptions, PlatformLock, System};
+use crate::systems::{self, BoxError, LockHeld, PlanOptions, PlatformLock, System};
 use key::FingerprintKey;
 
 pub use executor::{ApplyReport, Executor, Outcome};
@@ -69,13 +69,30 @@ pub fn load(spec: &RunSpec, redactor: &Redactor) -> Result<Loaded, EngineError> 
 }
 
 /// Takes every system's platform-wide apply lock (PostgreSQL's advisory
-/// lock), held until the returned guards drop.
-pub async fn lock_platform(loaded: &Loaded, break_held: bool) -> Result<Vec<PlatformLock>, EngineError> {
+/// lock), held until the returned guards drop. A lock held by another
+/// apply is waited for up to `timeout`, after telling `waiting` who holds it.
+pub async fn lock_platform(
+    loaded: &Loaded,
+    break_held: bool,
+    timeout: std::time::Duration,
+    waiting: &dyn Fn(&str),
+) -> Result<Vec<PlatformLock>, EngineError> {
     let me = lock::Holder::me();
     let holder = format!("geosync apply pid {} of {} on {}", me.pid, me.user, me.host);
     let mut held = Vec::new();
     for system in &loaded.systems {
-        match system.lock_platform(&holder, break_held).await {
+        let zero = std::time::Duration::ZERO;
+        let mut result = system.lock_platform(&holder, break_held, zero).await;
+        if let Err(busy) = &result {
+            if let (Some(LockHeld(who)), false) = (busy.downcast_ref::<LockHeld>(), timeout.is_zero()) {
+                waiting(&format!(
+                    "{who}; waiting up to {}s (--lock-timeout)",
+                    timeout.as_secs()
+                ));
+                result = system.lock_platform(&holder, false, timeout).await;
+            }
+        }
+        match result {
             Ok(Some(lock)) => held.push(lock),
             Ok(None) => {}
             Err(error) => {

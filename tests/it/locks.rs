@@ -115,3 +115,60 @@ fn a_full_disk_when_taking_the_lock_leaves_nothing_to_clear() {
     run.assert_code(0);
     assert!(ws.exists("apps/salins.xml"));
 }
+
+/// Two applies of the same manifests from two checkouts (two state
+/// directories, as two machines would have) against the real PostgreSQL:
+/// the second waits for, or is told of, the first; a killed first frees it.
+#[test]
+fn applies_from_two_checkouts_meet_at_the_postgresql_lock() {
+    let role = crate::support::unique("core_lock");
+    let manifest = format!(
+        "[postgres]\nhost = \"127.0.0.1\"\nport = {}\n\n[[postgres.role]]\nname = \"{role}\"\n",
+        crate::pg::port()
+    );
+    let (first, second) = (Workspace::new(), Workspace::new());
+    first.write("geosync.toml", &manifest);
+    second.write("geosync.toml", &manifest);
+    let exists = || {
+        crate::pg::value(
+            crate::pg::port(),
+            "postgres",
+            &format!("SELECT count(*) FROM pg_roles WHERE rolname = '{role}'"),
+        ) == Some("1".into())
+    };
+
+    let holder = Running::start_on_terminal(&first, &["apply"]);
+    holder.wait_for_output("Only 'yes' will be accepted");
+    let run = second.geosync(&["apply", "--auto-approve", "--lock-timeout", "1s"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "postgres: another apply holds geosync's lock in PostgreSQL at 127.0.0.1:{}/postgres (server process",
+        crate::pg::port()
+        )) && run.stderr.contains(&format!("\"geosync apply pid {} of", holder.pid())),
+        "{}",
+        run.stderr
+    );
+    assert!(!exists());
+
+    // kill -9: the server sees the connection drop and releases the lock;
+    // the second apply (waiting by default) goes through.
+    holder.kill(libc::SIGKILL);
+    second.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    assert!(exists());
+
+    // A holder that looks alive is ended by --break-lock.
+    let more = format!("{manifest}\n[[postgres.role]]\nname = \"{role}_2\"\n");
+    first.write("geosync.toml", &more);
+    second.write("geosync.toml", &more);
+    let holder = Running::start_on_terminal(&first, &["apply", "--lock-timeout", "0"]);
+    holder.wait_for_output("Only 'yes' will be accepted");
+    let run = second.geosync(&["apply", "--auto-approve", "--lock-timeout", "0", "--break-lock"]);
+    run.assert_code(0);
+    drop(holder);
+    crate::pg::query(
+        crate::pg::port(),
+        "postgres",
+        &format!("DROP ROLE \"{role}\"; DROP ROLE \"{role}_2\""),
+    );
+}

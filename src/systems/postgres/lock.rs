@@ -7,15 +7,20 @@
 
 use tokio_postgres::Client;
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use super::client::{connect, describe, ConnectError};
 use crate::manifest::model::PgConnection;
+use crate::systems::{BoxError, LockHeld};
 
 /// "geosync" in ASCII: the key of geosync's advisory lock, in the
 /// maintenance database.
 const LOCK_KEY: i64 = 0x0067_656f_7379_6e63;
 
-/// How long `--break-lock` waits for the ended session to let go.
-const BREAK_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+/// How long `--break-lock` waits at least for the ended session to let go.
+const BREAK_WAIT: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformLockError {
@@ -27,10 +32,6 @@ pub enum PlatformLockError {
         #[source]
         source: tokio_postgres::Error,
     },
-    #[error("another apply holds geosync's lock in PostgreSQL at {target} ({holder}); it is released when that apply ends or its connection drops (--break-lock ends that session)")]
-    Held { target: String, holder: String },
-    #[error("--break-lock ended the session holding geosync's lock in PostgreSQL at {target} ({holder}), but the lock was not released in time")]
-    NotReleased { target: String, holder: String },
 }
 
 /// Held until dropped: dropping the client closes the session, and the
@@ -39,21 +40,25 @@ pub struct AdvisoryLock {
     _client: Client,
 }
 
-/// Takes the lock, or says who holds it. With `break_held`, the session
-/// holding it is terminated first (for an apply whose machine vanished
-/// while its connection still looks alive to the server).
+/// Takes the lock, waiting up to `wait` for its holder to let go, or says
+/// who holds it ([`LockHeld`]). With `break_held`, the session holding it
+/// is terminated first (an apply whose machine vanished while its
+/// connection still looks alive to the server).
 pub async fn acquire(
     connection: &PgConnection,
     holder_name: &str,
     break_held: bool,
-) -> Result<AdvisoryLock, PlatformLockError> {
+    wait: Duration,
+) -> Result<AdvisoryLock, BoxError> {
     let database = &connection.maintenance_db;
     let target = describe(connection, database);
     let query_error = |source| PlatformLockError::Query {
         target: target.clone(),
         source,
     };
-    let client = connect(connection, database).await?;
+    let client = connect(connection, database)
+        .await
+        .map_err(PlatformLockError::from)?;
     // Shown in pg_stat_activity: how a DBA (and the next apply) sees who holds it.
     client
         .execute(
@@ -62,27 +67,30 @@ pub async fn acquire(
         )
         .await
         .map_err(query_error)?;
-    if try_lock(&client).await.map_err(query_error)? {
-        return Ok(AdvisoryLock { _client: client });
+    let mut wait = wait;
+    if break_held && !try_lock(&client).await.map_err(query_error)? {
+        if let (Some(pid), _) = holder(&client).await.map_err(query_error)? {
+            client
+                .execute("SELECT pg_terminate_backend($1)", &[&pid])
+                .await
+                .map_err(query_error)?;
+        }
+        wait = wait.max(BREAK_WAIT);
     }
-    let (pid, holder) = holder(&client).await.map_err(query_error)?;
-    if !break_held {
-        return Err(PlatformLockError::Held { target, holder });
-    }
-    if let Some(pid) = pid {
-        client
-            .execute("SELECT pg_terminate_backend($1)", &[&pid])
-            .await
-            .map_err(query_error)?;
-    }
-    let deadline = tokio::time::Instant::now() + BREAK_WAIT;
-    while tokio::time::Instant::now() < deadline {
+    let deadline = Instant::now() + wait;
+    loop {
         if try_lock(&client).await.map_err(query_error)? {
             return Ok(AdvisoryLock { _client: client });
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Err(PlatformLockError::NotReleased { target, holder })
+    let (_, who) = holder(&client).await.map_err(query_error)?;
+    Err(Box::new(LockHeld(format!(
+        "another apply holds geosync's lock in PostgreSQL at {target} ({who}); it is released when that apply ends or its connection drops (--break-lock ends that session)"
+    ))))
 }
 
 async fn try_lock(client: &Client) -> Result<bool, tokio_postgres::Error> {
@@ -101,7 +109,7 @@ async fn holder(client: &Client) -> Result<(Option<i32>, String), tokio_postgres
                     to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') \
              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
-               AND l.classid = ($1 >> 32)::oid AND l.objid = ($1 & 4294967295)::oid \
+               AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid \
                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             &[&LOCK_KEY],
         )

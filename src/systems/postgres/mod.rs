@@ -337,9 +337,10 @@ impl System for Postgres {
         &'a self,
         holder: &'a str,
         break_held: bool,
+        wait: std::time::Duration,
     ) -> BoxFuture<'a, Result<Option<PlatformLock>, BoxError>> {
         Box::pin(async move {
-            let held = lock::acquire(&self.desired.connection, holder, break_held).await?;
+            let held = lock::acquire(&self.desired.connection, holder, break_held, wait).await?;
             Ok(Some(Box::new(held) as PlatformLock))
         })
     }
