@@ -21,3 +21,4 @@ mod secrets;
 mod smallfs;
 mod support;
 mod symlinks;
+mod validate;

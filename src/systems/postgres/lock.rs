@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::client::{connect, describe, ConnectError};
-use crate::manifest::model::PgConnection;
+use crate::systems::postgres::manifest::PgConnection;
 use crate::systems::{BoxError, LockHeld};
 
 /// "geosync" in ASCII: the key of geosync's advisory lock, in the
