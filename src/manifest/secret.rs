@@ -158,6 +158,15 @@ impl SecretResolver {
     pub fn resolve(&self, reference: &SecretRef) -> Result<Secret, SecretError> {
         reference.resolve(&self.redactor)
     }
+
+    /// A value read from an env file under a secret-like name: kept out of
+    /// output by its type and covered by a saved plan's secrets check, but
+    /// neither scrubbed nor warned about (see [`Secret::from_env_file`]).
+    pub fn env_file_secret(&self, file: &Path, key: &str, value: String) -> Secret {
+        self.redactor
+            .cover(&format!("{key} of the env file {}", file.display()), &value);
+        Secret::from_env_file(value)
+    }
 }
 
 /// Stands for a secret that `validate` could not read; templates render
@@ -264,6 +273,8 @@ struct Known {
     scrubbed: Vec<String>,
     /// Every (reference, value) resolved, in resolution order.
     all: Vec<(String, String)>,
+    /// Secret-like values of env files: only for the saved plan's check.
+    covered: Vec<(String, String)>,
 }
 
 pub const SENSITIVE: &str = "(sensitive)";
@@ -326,6 +337,12 @@ impl Redactor {
         }
     }
 
+    /// Records a value a saved plan must cover, without scrubbing it.
+    pub fn cover(&self, reference: &str, value: &str) {
+        let mut known = self.known.write().expect("redactor lock poisoned");
+        known.covered.push((reference.to_string(), value.to_string()));
+    }
+
     /// Scrubs text that came from a system. Never use it on output geosync
     /// builds itself: there secrets are typed and placed as `(sensitive)`.
     pub fn redact(&self, text: &str) -> String {
@@ -346,6 +363,7 @@ impl Redactor {
         known
             .all
             .iter()
+            .chain(&known.covered)
             .map(|(reference, value)| (reference.clone(), seal(value.as_bytes())))
             .collect()
     }

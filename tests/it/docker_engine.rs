@@ -529,3 +529,40 @@ fn labels_tell_nothing_of_a_secret_and_a_changed_one_still_recreates() {
     assert_eq!(labels(&project), first_labels, "a label depends on the secret");
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
 }
+
+/// A secret-like value of an env file is no manifest, yet a saved plan
+/// covers it: changed since the plan, the plan is refused.
+#[test]
+fn a_saved_plan_is_refused_when_a_secret_of_an_env_file_changed() {
+    let project = Project::new();
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        &format!(
+            "[docker]\nproject = \"{}\"\n\n[[docker.container]]\nname = \"db\"\nimage = \"{}\"\npull = \"never\"\ncommand = [\"sleep\", \"3600\"]\nenv_file = [\"db.env\"]\n",
+            project.name,
+            busybox_image()
+        ),
+    );
+    ws.write("db.env", "POSTGRES_PASSWORD=first-Env-File-secret\n");
+    ws.geosync(&["plan", "--out", "plan.json"]).assert_code(0);
+    ws.write("db.env", "POSTGRES_PASSWORD=second-Env-File-secret\n");
+    let run = ws.geosync(&["apply", "plan.json"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("stale plan: the secret POSTGRES_PASSWORD of the env file")
+            && !run.all().contains("Env-File-secret"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        cli(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("name={}", project.container("db"))
+        ]),
+        ""
+    );
+}
