@@ -76,6 +76,40 @@ impl<'p> Progress<'p> {
         deps
     }
 
+    fn finished(
+        &mut self,
+        journal: &mut Journal,
+        on_done: &(dyn Fn(&Address, &Outcome) + Sync),
+        change: &Change,
+        outcome: Outcome,
+        elapsed: std::time::Duration,
+    ) {
+        journal.record(
+            "change",
+            json!({
+                "address": change.address,
+                "action": change.action,
+                "duration_ms": elapsed.as_millis() as u64,
+                "result": outcome,
+            }),
+        );
+        on_done(&change.address, &outcome);
+        self.report.results.insert(change.address.clone(), outcome);
+    }
+
+    /// Only an interruption leaves changes waiting: everything else
+    /// settles (ran, failed or skipped).
+    fn not_started(&mut self, journal: &mut Journal) {
+        for change in self.waiting.drain(..) {
+            let outcome = Outcome::NotStarted;
+            journal.record(
+                "change",
+                json!({ "address": change.address, "action": change.action, "result": outcome }),
+            );
+            self.report.results.insert(change.address.clone(), outcome);
+        }
+    }
+
     /// Settles what can be settled without running anything (changes
     /// whose dependency did not succeed are skipped, transitively) and
     /// returns the changes ready to start.
@@ -166,16 +200,10 @@ impl Executor<'_> {
                 Some((change, result, elapsed)) = running.next() => {
                     let outcome = match result {
                         Ok(()) => Outcome::Succeeded,
+                        // The last resort: a system's message may quote a secret.
                         Err(error) => Outcome::Failed { error: self.redactor.redact(&error) },
                     };
-                    self.journal.record("change", json!({
-                        "address": change.address,
-                        "action": change.action,
-                        "duration_ms": elapsed.as_millis() as u64,
-                        "result": outcome,
-                    }));
-                    on_done(&change.address, &outcome);
-                    progress.report.results.insert(change.address.clone(), outcome);
+                    progress.finished(self.journal, on_done, change, outcome, elapsed);
                 }
                 _ = &mut signal, if !interrupted => {
                     // Let running changes finish: each is atomic on its own.
@@ -183,16 +211,7 @@ impl Executor<'_> {
                 }
             }
         }
-        // Only an interruption leaves changes waiting: everything else
-        // settles above (ran, failed or skipped).
-        for change in progress.waiting.drain(..) {
-            let outcome = Outcome::NotStarted;
-            self.journal.record(
-                "change",
-                json!({ "address": change.address, "action": change.action, "result": outcome }),
-            );
-            progress.report.results.insert(change.address.clone(), outcome);
-        }
+        progress.not_started(self.journal);
         progress.report
     }
 }
