@@ -68,7 +68,13 @@ pub struct ObservedTable {
 pub struct ObservedHba {
     /// Where it is, for messages: a host path or `container:path`.
     pub location: String,
-    pub content: String,
+    /// As on disk: lines outside the block may be in any encoding.
+    pub content: Vec<u8>,
+    /// What PostgreSQL reports wrong in the file on disk: (line, error).
+    pub errors: Vec<(usize, String)>,
+    /// An earlier apply stopped before the file was checked and loaded
+    /// (its copy of the previous file is still there).
+    pub interrupted: bool,
 }
 
 impl Inside {
