@@ -267,7 +267,7 @@ fn long_values_and_hostnossl_stay_in_their_columns() {
             "",
         ),
         (
-            "hostssl",
+            "host",
             "geosync_data_open",
             "geoserver_reader,geonetwork_editor,geosync",
             "2001:db8:abcd:12::/64",
@@ -279,8 +279,8 @@ fn long_values_and_hostnossl_stay_in_their_columns() {
             "sameuser",
             "+geosync_readers",
             "10.200.200.200/32",
-            "cert",
-            "clientcert=verify-full",
+            "md5",
+            "",
         ),
         (
             "local",
@@ -320,7 +320,7 @@ fn long_values_and_hostnossl_stay_in_their_columns() {
             None,
         ],
         vec![
-            some("hostssl"),
+            some("host"),
             some("geosync_data_open"),
             some("geoserver_reader,geonetwork_editor,geosync"),
             some("2001:db8:abcd:12::"),
@@ -335,8 +335,8 @@ fn long_values_and_hostnossl_stay_in_their_columns() {
             some("+geosync_readers"),
             some("10.200.200.200"),
             some("255.255.255.255"),
-            some("cert"),
-            some("clientcert=verify-full"),
+            some("md5"),
+            None,
             None,
         ],
         vec![
@@ -454,7 +454,15 @@ fn a_kill_at_any_step_of_the_write_is_finished_by_the_next_apply() {
         );
         let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
         plan.assert_code(2);
-        ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+        assert!(
+            plan.stdout.contains("an earlier apply stopped before"),
+            "{step}: {}",
+            plan.stdout
+        );
+        // The killed run's lock file is left behind (the engine's lock is
+        // another finding of issue 8).
+        ws.geosync(&["apply", "--auto-approve", "--break-lock"])
+            .assert_code(0);
         let content = std::fs::read_to_string(hba_file()).unwrap();
         assert_eq!(
             block(&content),
@@ -498,7 +506,7 @@ fn a_kill_after_writing_a_rejected_file_is_repaired_by_the_next_apply() {
         "{}",
         plan.stdout
     );
-    let run = ws.geosync(&["apply", "--auto-approve"]);
+    let run = ws.geosync(&["apply", "--auto-approve", "--break-lock"]);
     run.assert_code(1);
     assert!(
         run.stdout.contains("the previous file was restored"),
