@@ -11,6 +11,7 @@ mod files;
 mod manifest_errors;
 mod mviewer;
 mod pg;
+mod pg_connection;
 mod pg_hba;
 mod postgres;
 mod saved_plans;
