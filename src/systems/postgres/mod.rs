@@ -123,11 +123,13 @@ impl Postgres {
     }
 
     fn extension_names(&self) -> Vec<String> {
-        self.desired
+        let names: std::collections::BTreeSet<&String> = self
+            .desired
             .databases
             .iter()
-            .flat_map(|d| d.extensions.iter().map(|e| e.name.clone()))
-            .collect()
+            .flat_map(|d| d.extensions.iter().map(|e| &e.name))
+            .collect();
+        names.into_iter().cloned().collect()
     }
 
     /// Reads inside every declared database that exists, as many at once
