@@ -16,3 +16,4 @@ mod pg_hba;
 mod postgres;
 mod saved_plans;
 mod support;
+mod validate;

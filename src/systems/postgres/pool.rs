@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 
 use super::client::{connect_with_driver, ConnectError};
-use crate::manifest::model::PgConnection;
+use crate::systems::postgres::manifest::PgConnection;
 
 /// Connections geosync opens at most when `[postgres] pool_size` is not set.
 pub const DEFAULT_POOL_SIZE: usize = 4;

@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use super::observed::Observed;
-use crate::manifest::model::Postgres;
+use crate::systems::postgres::manifest::Postgres;
 use crate::manifest::secret::Secret;
-use crate::manifest::ROLE_KIND;
+use crate::systems::postgres::manifest::ROLE_KIND;
 use crate::plan::{
     fingerprint, Action, Address, Change, FieldChange, Operation, PlanOptions, Reason, Warning,
 };
@@ -192,8 +192,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::manifest::model::{GrantTarget, PgDatabase, PgGrant, PgRole};
-    use crate::manifest::model::{PgConnection, PgSchema, TlsMode};
+    use crate::systems::postgres::manifest::{GrantTarget, PgDatabase, PgGrant, PgRole};
+    use crate::systems::postgres::manifest::{PgConnection, PgSchema, TlsMode};
     use crate::manifest::source::Location;
     use crate::systems::postgres::observed::{Inside, ObservedRole};
     use crate::systems::postgres::observed::{ObservedDatabase, ObservedTable};
