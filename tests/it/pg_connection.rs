@@ -131,3 +131,73 @@ fn a_role_another_session_creates_meanwhile_is_named() {
     drop(other);
     query(port(), "postgres", &format!("DROP ROLE {}", ident(&role)));
 }
+
+/// Many databases, a pool of two: while apply creates them and what is in
+/// them, geosync never holds more than two connections to them (today's
+/// main kept one per database open for the whole run).
+#[test]
+fn apply_holds_no_more_connections_than_the_pool() {
+    let prefix = unique("gs_pool");
+    let mut manifest = format!(
+        "[postgres]\nhost = \"127.0.0.1\"\nport = {}\npool_size = 2\n\n[[postgres.role]]\nname = \"{prefix}_r\"\n",
+        port()
+    );
+    let databases: Vec<String> = (0..8).map(|i| format!("{prefix}_{i}")).collect();
+    for database in &databases {
+        manifest.push_str(&format!(
+            "\n[[postgres.database]]\nname = \"{database}\"\nschemas = [\"data\"]\n\n\
+             [[postgres.grant]]\nrole = \"{prefix}_r\"\ndatabase = \"{database}\"\nschema = \"data\"\nprivileges = [\"USAGE\"]\n"
+        ));
+    }
+    let ws = Workspace::new();
+    ws.write("geosync.toml", &manifest);
+    let names = databases.iter().map(|d| lit(d)).collect::<Vec<_>>().join(", ");
+    let count = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'geosync' AND datname IN ({names})"
+    );
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let most = std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let mut most = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let now: i64 = value(port(), "postgres", &count).unwrap().parse().unwrap();
+                most = most.max(now);
+            }
+            most
+        });
+        let run = ws.geosync(&["apply", "--auto-approve"]);
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        run.assert_code(0);
+        sampler.join().unwrap()
+    });
+    assert!(
+        most <= 2,
+        "{most} connections to the databases at once, pool_size is 2"
+    );
+    assert!(most >= 1, "the sampler saw nothing: the test proves nothing");
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+    for database in &databases {
+        query(port(), "postgres", &format!("DROP DATABASE {}", ident(database)));
+    }
+    query(
+        port(),
+        "postgres",
+        &format!("DROP ROLE {}", ident(&format!("{prefix}_r"))),
+    );
+}
+
+#[test]
+fn a_pool_size_out_of_range_is_refused_at_validate() {
+    let ws = Workspace::new();
+    for size in ["0", "1000"] {
+        ws.write("geosync.toml", &format!("[postgres]\npool_size = {size}\n"));
+        let run = ws.geosync(&["validate"]);
+        run.assert_code(1);
+        assert!(
+            run.stderr
+                .contains("geosync.toml:2:13: [postgres]: pool_size must be between 1 and 32"),
+            "{}",
+            run.stderr
+        );
+    }
+}

@@ -523,3 +523,52 @@ fn a_kill_after_writing_a_rejected_file_is_repaired_by_the_next_apply() {
     assert_eq!(errors[0][0].as_deref(), Some("0"));
     assert!(try_query(hba_port(), "postgres", "postgres", None, "SELECT 1").is_ok());
 }
+
+/// A newline in any field would write a second, unchecked rule (here a
+/// `trust` for everyone): refused at validate, before anything is read or
+/// written, with the field's place in the manifest.
+#[test]
+fn control_characters_in_any_rule_field_are_refused_at_validate() {
+    let ws = Workspace::new();
+    let base = [
+        ("type", "host"),
+        ("database", "all"),
+        ("user", "all"),
+        ("address", "172.20.74.0/24"),
+        ("method", "scram-sha-256"),
+        ("options", "map=lab"),
+    ];
+    for (field, hostile) in [
+        ("options", "map=lab\\nhost all all 0.0.0.0/0 trust"),
+        ("database", "all\\nhost all all 0.0.0.0/0 trust\\n#"),
+        ("user", "all\\r"),
+        ("address", "172.20.74.0/24\\u0085"),
+        ("method", "md5\\u001b[2K"),
+        ("type", "host\\u2028local"),
+    ] {
+        let mut rule = String::from("[[postgres.hba]]\n");
+        for (name, value) in base {
+            let value = if name == field { hostile } else { value };
+            rule.push_str(&format!("{name} = \"{value}\"\n"));
+        }
+        ws.write("geosync.toml", &manifest(&[rule]));
+        let run = ws.geosync(&["validate"]);
+        run.assert_code(1);
+        assert!(
+            run.stderr.contains(&format!("postgres.hba: `{field}` holds ")),
+            "{field}: {}",
+            run.stderr
+        );
+        let line = 6 + base.iter().position(|(name, _)| *name == field).unwrap();
+        assert!(
+            run.stderr.contains(&format!("geosync.toml:{line}:")),
+            "{field}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("0.0.0.0/0 trust"),
+            "the value is echoed: {}",
+            run.stderr
+        );
+    }
+}

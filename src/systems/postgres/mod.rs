@@ -28,7 +28,6 @@ use hba::HbaWrite;
 use hba_file::HbaFile;
 use observed::ObservedHba;
 use pool::Pool;
-pub use pool::DEFAULT_POOL_SIZE;
 
 /// Every kind this system plans, for `--only`/`--exclude`.
 pub const KINDS: &[&str] = &[
@@ -100,7 +99,7 @@ pub struct Postgres {
 impl Postgres {
     pub fn from_manifest(manifest: &Manifest) -> Option<Self> {
         manifest.postgres.clone().map(|desired| Postgres {
-            pool: Pool::new(desired.connection.clone(), DEFAULT_POOL_SIZE),
+            pool: Pool::new(desired.connection.clone(), desired.connection.pool_size),
             docker_host: manifest.docker.as_ref().and_then(|d| d.host.clone()),
             desired,
         })

@@ -13,9 +13,6 @@ use tokio_postgres::Client;
 use super::client::{connect_with_driver, ConnectError};
 use crate::systems::postgres::manifest::PgConnection;
 
-/// Connections geosync opens at most when `[postgres] pool_size` is not set.
-pub const DEFAULT_POOL_SIZE: usize = 4;
-
 /// A connection of the pool. Dropped, it is closed and its slot freed;
 /// given back with [`Pool::give_back`], it stays open for the next change
 /// in the same database.

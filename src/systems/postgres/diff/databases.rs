@@ -3,10 +3,10 @@
 use serde_json::json;
 
 use super::{Draft, PlanError, Planned, Roles, EXTENSION_KIND, SCHEMA_KIND};
-use crate::systems::postgres::manifest::{PgDatabase, PgExtension, PgSchema, Postgres};
-use crate::systems::postgres::manifest::DATABASE_KIND;
 use crate::plan::{Action, Address, FieldChange, PlanOptions, Reason, Warning};
 use crate::systems::postgres::client::{ident, literal};
+use crate::systems::postgres::manifest::DATABASE_KIND;
+use crate::systems::postgres::manifest::{PgDatabase, PgExtension, PgSchema, Postgres};
 use crate::systems::postgres::observed::{Inside, Observed, ObservedDatabase};
 
 pub(super) fn plan_databases(

@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::json;
 
 use super::{join, Draft, Planned, SCHEMA_KIND};
-use crate::systems::postgres::manifest::{GrantTarget, PgDatabase, PgGrant, Postgres};
-use crate::systems::postgres::manifest::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
 use crate::plan::{Action, Address, FieldChange, Reason};
 use crate::systems::postgres::client::ident;
+use crate::systems::postgres::manifest::{GrantTarget, PgDatabase, PgGrant, Postgres};
+use crate::systems::postgres::manifest::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
 use crate::systems::postgres::observed::{Inside, Observed, ObservedDatabase, ObservedTable};
 
 type Privileges = BTreeSet<String>;

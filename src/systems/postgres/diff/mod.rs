@@ -11,12 +11,12 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use super::observed::Observed;
-use crate::systems::postgres::manifest::Postgres;
 use crate::manifest::secret::Secret;
-use crate::systems::postgres::manifest::ROLE_KIND;
 use crate::plan::{
     fingerprint, Action, Address, Change, FieldChange, Operation, PlanOptions, Reason, Warning,
 };
+use crate::systems::postgres::manifest::Postgres;
+use crate::systems::postgres::manifest::ROLE_KIND;
 
 pub const EXTENSION_KIND: &str = "postgres.extension";
 pub const SCHEMA_KIND: &str = "postgres.schema";
@@ -192,9 +192,9 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::manifest::source::Location;
     use crate::systems::postgres::manifest::{GrantTarget, PgDatabase, PgGrant, PgRole};
     use crate::systems::postgres::manifest::{PgConnection, PgSchema, TlsMode};
-    use crate::manifest::source::Location;
     use crate::systems::postgres::observed::{Inside, ObservedRole};
     use crate::systems::postgres::observed::{ObservedDatabase, ObservedTable};
 

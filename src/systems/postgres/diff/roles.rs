@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use super::{Draft, Planned, Roles, Statement};
-use crate::systems::postgres::manifest::{PgRole, Postgres};
-use crate::systems::postgres::manifest::ROLE_KIND;
 use crate::plan::{Action, Address, FieldChange, PlanOptions, Reason, Warning};
 use crate::systems::postgres::client::ident;
+use crate::systems::postgres::manifest::ROLE_KIND;
+use crate::systems::postgres::manifest::{PgRole, Postgres};
 use crate::systems::postgres::observed::{Observed, ObservedRole};
 use crate::systems::postgres::scram;
 

@@ -24,6 +24,8 @@ pub struct RawPostgres {
     pub hba_file: Option<Text>,
     /// The container whose file system holds pg_hba.conf.
     pub hba_container: Option<Text>,
+    /// Connections geosync opens at most at once.
+    pub pool_size: Option<Spanned<i64>>,
     #[serde(default)]
     pub role: Vec<Spanned<RawPgRole>>,
     #[serde(default)]
