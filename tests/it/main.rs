@@ -13,6 +13,7 @@ mod locks;
 mod manifest_errors;
 mod mviewer;
 mod pg;
+mod pg_connection;
 mod pg_hba;
 mod postgres;
 mod process;
