@@ -70,11 +70,25 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> 
     let mut changes: Vec<Change> = Vec::new();
     let mut warnings: Vec<Warning> = Vec::new();
     let mut failures = Vec::new();
+    let in_scope = |address: &crate::plan::Address| {
+        (spec.only.is_empty() || spec.only.iter().any(|s| s.matches(address)))
+            && !spec.exclude.iter().any(|s| s.matches(address))
+    };
     for (system, result) in loaded.systems.iter().zip(results) {
         match result {
             Ok(plan) => {
                 changes.extend(plan.changes);
                 warnings.extend(plan.warnings);
+                // What is left out of the run does not stop it.
+                let blocking: Vec<String> = plan
+                    .blockers
+                    .into_iter()
+                    .filter(|b| b.addresses.iter().any(in_scope))
+                    .map(|b| b.message)
+                    .collect();
+                if !blocking.is_empty() {
+                    failures.push((system.name(), blocking.join("\n  ")));
+                }
             }
             Err(error) => failures.push((system.name(), describe(error, &loaded.manifest.redactor))),
         }
@@ -82,11 +96,8 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> 
     if !failures.is_empty() {
         return Err(EngineError::Observe(failures));
     }
-    let in_scope = |address: &crate::plan::Address| {
-        (spec.only.is_empty() || spec.only.iter().any(|s| s.matches(address)))
-            && !spec.exclude.iter().any(|s| s.matches(address))
-    };
-    changes.retain(|c| in_scope(&c.address));
+    let unneeded = unneeded_preflight(&changes, spec, &in_scope);
+    changes.retain(|c| in_scope(&c.address) && !unneeded.contains(&c.address));
     warnings.retain(|w| w.address.as_ref().is_none_or(in_scope));
     // A change whose dependency is pending but out of scope would run
     // against a platform that is not ready for it: say so.
@@ -124,6 +135,31 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> 
         changes,
         warnings,
     ))
+}
+
+/// Preflight changes (images) are fetched for the changes that depend on
+/// them: when the run leaves all of those out, they are left out too (an
+/// excluded container's image that cannot be pulled must not stop the
+/// run), unless `--only` names their kind or them.
+fn unneeded_preflight(
+    changes: &[Change],
+    spec: &RunSpec,
+    in_scope: &dyn Fn(&crate::plan::Address) -> bool,
+) -> Vec<crate::plan::Address> {
+    changes
+        .iter()
+        .filter(|c| c.preflight)
+        .filter(|c| {
+            let mut users = changes.iter().filter(|d| d.depends_on.contains(&c.address));
+            let named = spec
+                .only
+                .iter()
+                .any(|s| s.kind() == c.address.kind && s.matches(&c.address));
+            let has_users = users.clone().next().is_some();
+            has_users && !named && !users.any(|u| in_scope(&u.address))
+        })
+        .map(|c| c.address.clone())
+        .collect()
 }
 
 fn describe(error: BoxError, redactor: &Redactor) -> String {

@@ -100,6 +100,7 @@ impl System for Files {
             Ok(SystemPlan {
                 changes,
                 warnings: Vec::new(),
+                blockers: Vec::new(),
             })
         })
     }
