@@ -263,7 +263,9 @@ fn replace_reason(
 
 /// A declared network the container is not attached to as it is now: an
 /// engine refuses to start a container whose network was removed, even
-/// when one of the same name was created since.
+/// when one of the same name was created since. A container that never
+/// ran is not attached yet (no id): the engine finds its networks by name
+/// when it starts.
 fn lost_network(
     context: &Context,
     container: &DockerContainer,
@@ -276,8 +278,12 @@ fn lost_network(
             .networks
             .get(network)
             .and_then(|n| n.id.as_deref());
-        let attached = existing.networks.get(&engine_name).map(String::as_str);
-        (now.is_none() || attached != now).then_some(engine_name)
+        let lost = match existing.networks.get(&engine_name).map(String::as_str) {
+            None => true,
+            Some("") => false,
+            attached => now.is_none() || attached != now,
+        };
+        lost.then_some(engine_name)
     })
 }
 
