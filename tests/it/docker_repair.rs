@@ -99,7 +99,7 @@ fn a_service_that_exited_0_when_stopped_by_hand_is_started_again() {
 }
 
 #[test]
-fn a_one_shot_job_that_completed_is_done_but_one_that_never_ran_is_started() {
+fn a_one_shot_job_that_completed_is_left_done() {
     let project = Project::new();
     let text = format!(
         r#"
@@ -357,4 +357,26 @@ fn an_excluded_container_does_not_gate_the_plan() {
     }
     assert_eq!(project.inspect("db", "{{.State.Running}}"), "true");
     assert!(!project.exists("web"));
+}
+
+#[test]
+fn the_image_of_an_excluded_container_is_not_pulled() {
+    let project = Project::new();
+    let unreachable = "localhost:5999/geosync/absent:1";
+    // web's image comes from a registry nobody serves: pulling it fails.
+    let mut parts = manifest(&project, None, "dev")
+        .splitn(2, "name = \"web\"")
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    parts[1] = parts[1].replacen(
+        &format!("image = \"{}\"\npull = \"never\"", busybox_image()),
+        &format!("image = \"{unreachable}\""),
+        1,
+    );
+    let ws = Workspace::new();
+    ws.write("geosync.toml", &parts.join("name = \"web\""));
+    let run = ws.geosync(&["apply", "--auto-approve", "--exclude", "docker.container:web"]);
+    run.assert_code(0);
+    assert!(!run.stdout.contains(unreachable), "{}", run.stdout);
+    assert_eq!(project.inspect("db", "{{.State.Running}}"), "true");
 }

@@ -56,7 +56,7 @@ pub struct ContainerOp {
 #[derive(Debug, Clone)]
 pub enum ContainerStep {
     /// Create (replacing `replaces`) and start.
-    Run(RunContainer),
+    Run(Box<RunContainer>),
     /// Keep the container: give it its name back, start it if it should run.
     Keep {
         rename_from: Option<String>,
@@ -633,6 +633,127 @@ mod tests {
                 "{state:?}"
             );
         }
+    }
+
+    fn container_op<'a>(planned: &'a Planned, address: &str) -> &'a ContainerOp {
+        let change = planned
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == address)
+            .unwrap();
+        match change.operation.as_ref().and_then(|o| o.downcast::<DockerOp>()) {
+            Some(DockerOp::Container(op)) => op,
+            other => panic!("{address}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_renamed_container_or_a_leftover_replacement_is_kept_and_named_back() {
+        let web = container("web", "x");
+        for name in ["p-web-moved", "p-web-geosync-new"] {
+            let mut found = in_state(&web, RunState::Created);
+            found.engine_name = name.into();
+            let observed = observed_with(vec![("web", found)]);
+            let planned = plan(
+                &docker(vec![web.clone()]),
+                &observed,
+                &BTreeMap::new(),
+                PlanOptions::default(),
+            );
+            assert_eq!(action_of(&planned, "docker.container:web"), Action::Update);
+            let op = container_op(&planned, "docker.container:web");
+            assert!(op.remove_first.is_empty());
+            assert!(
+                matches!(&op.step, ContainerStep::Keep { rename_from: Some(from), start: true } if from == name),
+                "{:?}",
+                op.step
+            );
+        }
+    }
+
+    #[test]
+    fn a_leftover_of_an_older_configuration_is_removed_before_the_new_one_is_created() {
+        let mut leftover = in_state(&container("web", "old"), RunState::Created);
+        leftover.engine_name = "p-web-geosync-new".into();
+        let observed = observed_with(vec![("web", leftover)]);
+        let planned = plan(
+            &docker(vec![container("web", "new")]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert_eq!(action_of(&planned, "docker.container:web"), Action::Replace);
+        let op = container_op(&planned, "docker.container:web");
+        assert_eq!(op.remove_first, vec!["p-web-geosync-new".to_string()]);
+        assert!(matches!(&op.step, ContainerStep::Run(run) if run.replaces.is_none()));
+    }
+
+    #[test]
+    fn strays_go_a_leftover_always_a_duplicate_only_with_prune() {
+        let web = container("web", "x");
+        let mut found = running(&web, true, 0);
+        found.strays = vec!["p-web-geosync-new".into(), "p-web-copy".into()];
+        let observed = observed_with(vec![("web", found)]);
+        let planned = plan(
+            &docker(vec![web.clone()]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        let op = container_op(&planned, "docker.container:web");
+        assert_eq!(op.remove_first, vec!["p-web-geosync-new".to_string()]);
+        let change = planned.changes.iter().find(|c| c.address.name == "web").unwrap();
+        assert!(change
+            .reason
+            .message
+            .contains("p-web-copy is labelled as this container too"));
+
+        let prune = PlanOptions {
+            prune: true,
+            ..Default::default()
+        };
+        let planned = plan(&docker(vec![web]), &observed, &BTreeMap::new(), prune);
+        let op = container_op(&planned, "docker.container:web");
+        assert_eq!(op.remove_first.len(), 2);
+    }
+
+    #[test]
+    fn a_container_whose_network_was_removed_is_replaced_unless_it_never_ran() {
+        let mut web = container("web", "x");
+        web.networks.insert("back".into(), Vec::new());
+        let mut observed = observed_with(vec![("web", running(&web, false, 0))]);
+        observed.networks.insert(
+            "back".into(),
+            ObservedObject {
+                labelled: true,
+                disposable: true,
+                id: Some("new-id".into()),
+            },
+        );
+        let with_attachment = |state, id: &str| {
+            let mut observed = observed.clone();
+            let found = observed.containers.get_mut("web").unwrap();
+            found.state = state;
+            found.networks.insert("p_back".into(), id.into());
+            observed
+        };
+        let desired = docker(vec![web]);
+        let action = |observed: &Observed| {
+            action_of(
+                &plan(&desired, observed, &BTreeMap::new(), PlanOptions::default()),
+                "docker.container:web",
+            )
+        };
+        assert_eq!(
+            action(&with_attachment(RunState::Exited(0), "old-id")),
+            Action::Replace
+        );
+        assert_eq!(action(&observed), Action::Replace, "not attached at all");
+        assert_eq!(
+            action(&with_attachment(RunState::Running, "new-id")),
+            Action::NoOp
+        );
+        assert_eq!(action(&with_attachment(RunState::Created, "")), Action::Update);
     }
 
     #[test]

@@ -98,12 +98,12 @@ pub(super) fn plan_container(context: &Context, container: &DockerContainer, pla
 
 fn run(container: &DockerContainer, replaces: Option<String>) -> ContainerStep {
     let (config, hash) = config_of(container);
-    ContainerStep::Run(RunContainer {
+    ContainerStep::Run(Box::new(RunContainer {
         container: container.clone(),
         config_hash: hash,
         config_json: config.to_string(),
         replaces,
-    })
+    }))
 }
 
 fn created(context: &Context, container: &DockerContainer) -> Decision {
