@@ -10,13 +10,13 @@ use serde_json::{json, Value};
 
 use super::names;
 use super::observed::{Observed, ObservedObject};
-use crate::manifest::model::{
-    Condition, Docker, DockerContainer, DockerNetwork, DockerVolume, EnvValue, PullPolicy,
-};
-use crate::manifest::{CONTAINER_KIND, NETWORK_KIND, VOLUME_KIND};
 use crate::plan::{
     fingerprint, Action, Address, Change, FieldChange, Operation, PlanOptions, Reason, Warning,
 };
+use crate::systems::docker::manifest::{
+    Condition, Docker, DockerContainer, DockerNetwork, DockerVolume, EnvValue, PullPolicy,
+};
+use crate::systems::docker::manifest::{CONTAINER_KIND, NETWORK_KIND, VOLUME_KIND};
 
 mod containers;
 
@@ -31,7 +31,7 @@ pub enum DockerOp {
     Pull(String),
     Build {
         image: String,
-        build: crate::manifest::model::Build,
+        build: crate::systems::docker::manifest::Build,
         context_hash: String,
     },
     /// Converge one declared container.
@@ -464,8 +464,8 @@ fn config_fields(before: Option<&Value>, after: &Value) -> Vec<FieldChange> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::model::{Docker, DockerContainer, PullPolicy};
     use crate::manifest::source::Location;
+    use crate::systems::docker::manifest::{Docker, DockerContainer, PullPolicy};
     use crate::systems::docker::observed::{ForeignContainer, ObservedContainer, ObservedImage, RunState};
 
     fn container(name: &str, mode: &str) -> DockerContainer {

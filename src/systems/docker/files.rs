@@ -11,10 +11,10 @@ use std::collections::HashMap;
 use bollard::query_parameters::ListContainersOptionsBuilder;
 
 use super::{engine, names, DockerSystem, DockerSystemError};
-use crate::manifest::model::{DockerFile, MountSource, OnChange};
-use crate::manifest::CONTAINER_KIND;
 use crate::placement::ContainerFile;
 use crate::plan::{Action, Address, Change};
+use crate::systems::docker::manifest::CONTAINER_KIND;
+use crate::systems::docker::manifest::{DockerFile, MountSource, OnChange};
 use crate::systems::files::diff::{ObservedFile, WriteFile};
 
 impl DockerSystem {

@@ -6,6 +6,7 @@ mod diff;
 mod files;
 mod health;
 mod images;
+pub mod manifest;
 mod names;
 mod observed;
 mod spec;
@@ -17,12 +18,14 @@ use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use futures::future::BoxFuture;
 use tokio::sync::OnceCell;
 
-use crate::manifest::model::{Docker as DesiredDocker, DockerFile};
-use crate::manifest::{Manifest, ManifestErrors, CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
+use crate::manifest::ManifestErrors;
 use crate::placement::{connect_docker, ContainerFileError};
 use crate::plan::{Address, Change, PlanOptions};
+use crate::systems::docker::manifest::{Docker as DesiredDocker, DockerFile};
+use crate::systems::docker::manifest::{CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
 use crate::systems::files::diff::{DesiredFile, WriteFile};
 use crate::systems::files::render;
+use crate::systems::Manifest;
 use crate::systems::{Blocker, BoxError, System, SystemPlan};
 use diff::DockerOp;
 

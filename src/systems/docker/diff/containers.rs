@@ -7,9 +7,9 @@ use super::{
     change, config_of, ContainerOp, ContainerStep, Context, DockerOp, Planned, RunContainer, WaitFor,
     IMAGE_KIND,
 };
-use crate::manifest::model::{Condition, DockerContainer, MountSource};
-use crate::manifest::{CONTAINER_KIND, NETWORK_KIND, VOLUME_KIND};
 use crate::plan::{Action, Address, FieldChange, Reason, Warning};
+use crate::systems::docker::manifest::{Condition, DockerContainer, MountSource};
+use crate::systems::docker::manifest::{CONTAINER_KIND, NETWORK_KIND, VOLUME_KIND};
 use crate::systems::docker::names;
 use crate::systems::docker::observed::{ObservedContainer, RunState};
 
