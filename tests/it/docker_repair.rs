@@ -99,7 +99,7 @@ fn a_service_that_exited_0_when_stopped_by_hand_is_started_again() {
 }
 
 #[test]
-fn a_one_shot_job_that_completed_is_left_done() {
+fn a_one_shot_job_that_completed_is_left_done_and_one_restarted_forever_is_refused() {
     let project = Project::new();
     let text = format!(
         r#"
@@ -120,6 +120,14 @@ pull = "never"
 command = ["sleep", "3600"]
 depends_on = {{ init = "completed" }}
 
+[[docker.container]]
+name = "seed"
+image = "{image}"
+pull = "never"
+command = ["sh", "-c", "echo seeded >> /state/seeds"]
+volumes = ["state:/state"]
+job = true
+
 [[docker.volume]]
 name = "state"
 "#,
@@ -129,11 +137,33 @@ name = "state"
     let ws = Workspace::new();
     ws.write("geosync.toml", &text);
     ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
-    assert_eq!(
-        project.inspect("init", "{{.State.Status}} {{.State.ExitCode}}"),
-        "exited 0"
-    );
+    for job in ["init", "seed"] {
+        assert_eq!(
+            project.inspect(job, "{{.State.Status}} {{.State.ExitCode}}"),
+            "exited 0"
+        );
+    }
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    let volume = format!("{}_state:/s", project.name);
+    let seeds = cli(&["run", "--rm", "-v", &volume, busybox_image(), "cat", "/s/seeds"]);
+    assert_eq!(seeds, "seeded", "the job ran once");
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+
+    // A job restarted forever would never be done.
+    ws.write(
+        "geosync.toml",
+        &text.replace("job = true", "job = true\nrestart = \"always\""),
+    );
+    let refused = ws.geosync(&["validate"]);
+    refused.assert_code(1);
+    assert!(
+        refused.stderr.contains("geosync.toml:")
+            && refused
+                .stderr
+                .contains("a job (job = true) runs once: restart = \"always\" would start it forever"),
+        "{}",
+        refused.stderr
+    );
 }
 
 #[test]

@@ -489,6 +489,7 @@ mod tests {
             user: None,
             working_dir: None,
             wait_timeout_ms: 1000,
+            job: false,
         }
     }
 
@@ -633,6 +634,18 @@ mod tests {
                 "{state:?}"
             );
         }
+
+        // A job declared as such, that nothing waits on.
+        let mut declared = container("seed", "x");
+        declared.job = true;
+        let observed = observed_with(vec![("seed", in_state(&declared, RunState::Exited(0)))]);
+        let planned = plan(
+            &docker(vec![declared]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert_eq!(action_of(&planned, "docker.container:seed"), Action::NoOp);
     }
 
     fn container_op<'a>(planned: &'a Planned, address: &str) -> &'a ContainerOp {

@@ -155,15 +155,16 @@ fn wait_for(context: &Context, container: &DockerContainer) -> Vec<WaitFor> {
         .collect()
 }
 
-/// A one-shot job: a container another one waits on to have `completed`.
-/// Only such a container is done when it exited 0; any other is started
-/// again, as `docker compose up` does.
+/// A one-shot job: declared `job = true`, or waited on by another
+/// container to have `completed`. Only such a container is done when it
+/// exited 0; any other is started again, as `docker compose up` does.
 fn is_job(context: &Context, container: &DockerContainer) -> bool {
-    context
-        .desired
-        .containers
-        .iter()
-        .any(|c| c.depends_on.get(&container.name) == Some(&Condition::Completed))
+    container.job
+        || context
+            .desired
+            .containers
+            .iter()
+            .any(|c| c.depends_on.get(&container.name) == Some(&Condition::Completed))
 }
 
 /// The container exists (found by its labels): `holder` is a container

@@ -165,4 +165,6 @@ pub struct RawDockerContainer {
     /// How long dependents wait for this container's condition (default:
     /// what its healthcheck allows, or 60s).
     pub wait_timeout: Option<Text>,
+    /// A one-shot job: done once it exited 0, never started again.
+    pub job: Option<Spanned<bool>>,
 }
