@@ -586,7 +586,7 @@ mod tests {
     }
 
     #[test]
-    fn a_service_that_exited_0_or_never_started_is_started_but_a_completed_job_is_left_alone() {
+    fn a_service_that_exited_0_or_never_started_is_started() {
         let service = container("web", "x");
         for state in [RunState::Exited(0), RunState::Exited(137), RunState::Created] {
             let observed = observed_with(vec![("web", in_state(&service, state))]);
@@ -602,7 +602,10 @@ mod tests {
                 "{state:?}"
             );
         }
+    }
 
+    #[test]
+    fn a_job_that_exited_0_is_done_but_one_that_failed_or_never_ran_is_started() {
         // A job: another container waits for it to have completed.
         let job = container("init", "x");
         let mut waits = container("app", "x");

@@ -21,7 +21,7 @@ use tokio::sync::OnceCell;
 use crate::manifest::ManifestErrors;
 use crate::placement::{connect_docker, ContainerFileError};
 use crate::plan::{Address, Change, PlanOptions};
-use crate::systems::docker::manifest::{Docker as DesiredDocker, DockerFile};
+use crate::systems::docker::manifest::{Docker as DesiredDocker, DockerFile, DockerNetwork};
 use crate::systems::docker::manifest::{CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
 use crate::systems::files::diff::{DesiredFile, WriteFile};
 use crate::systems::files::render;
@@ -127,23 +127,7 @@ impl DockerSystem {
         let docker = self.client().await?;
         let project = &self.desired.project;
         match op {
-            DockerOp::CreateNetwork(network) => {
-                let name = names::network(project, &network.name);
-                docker
-                    .create_network(NetworkCreateRequest {
-                        name: name.clone(),
-                        driver: Some(network.driver.clone()),
-                        internal: Some(network.internal),
-                        labels: Some(HashMap::from([
-                            (names::PROJECT.to_string(), project.clone()),
-                            (names::RESOURCE.to_string(), network.name.clone()),
-                        ])),
-                        ..Default::default()
-                    })
-                    .await
-                    .map(|_| ())
-                    .map_err(engine(format!("creating network {name}")))
-            }
+            DockerOp::CreateNetwork(network) => create_network(docker, project, network).await,
             DockerOp::CreateVolume(volume) => {
                 let name = names::volume(project, &volume.name);
                 docker
@@ -185,6 +169,28 @@ impl DockerSystem {
             }
         }
     }
+}
+
+async fn create_network(
+    docker: &bollard::Docker,
+    project: &str,
+    network: &DockerNetwork,
+) -> Result<(), DockerSystemError> {
+    let name = names::network(project, &network.name);
+    docker
+        .create_network(NetworkCreateRequest {
+            name: name.clone(),
+            driver: Some(network.driver.clone()),
+            internal: Some(network.internal),
+            labels: Some(HashMap::from([
+                (names::PROJECT.to_string(), project.to_string()),
+                (names::RESOURCE.to_string(), network.name.clone()),
+            ])),
+            ..Default::default()
+        })
+        .await
+        .map(|_| ())
+        .map_err(engine(format!("creating network {name}")))
 }
 
 impl System for DockerSystem {

@@ -11,7 +11,7 @@ use crate::plan::{Action, Address, FieldChange, Reason, Warning};
 use crate::systems::docker::manifest::{Condition, DockerContainer, MountSource};
 use crate::systems::docker::manifest::{CONTAINER_KIND, NETWORK_KIND, VOLUME_KIND};
 use crate::systems::docker::names;
-use crate::systems::docker::observed::{ObservedContainer, RunState};
+use crate::systems::docker::observed::{ForeignContainer, ObservedContainer, RunState};
 
 /// A container's planned change, before it is put in its envelope.
 struct Decision {
@@ -37,46 +37,25 @@ impl Decision {
 pub(super) fn plan_container(context: &Context, container: &DockerContainer, planned: &mut Planned) {
     let address = Address::new(CONTAINER_KIND, &container.name);
     let observed = context.observed;
-    let decision = match (
-        observed.containers.get(&container.name),
-        observed.foreign.get(&container.name),
-    ) {
+    let existing = observed.containers.get(&container.name);
+    let foreign = observed.foreign.get(&container.name);
+    let decision = match (existing, foreign) {
         (Some(existing), foreign) => {
             let holder = foreign.map(|f| f.engine_name.as_str());
-            match existing_decision(context, container, existing, holder) {
-                Ok(decision) => decision,
-                Err(warning) => {
-                    planned.warnings.push(Warning {
-                        address: Some(address),
-                        message: warning,
-                    });
-                    return;
-                }
-            }
+            existing_decision(context, container, existing, holder)
         }
-        (None, Some(foreign)) => {
-            let origin = match &foreign.compose {
-                Some((p, s)) => format!(
-                    "{} was created by Docker Compose (project {p}, service {s})",
-                    foreign.engine_name
-                ),
-                None => format!("{} exists and was not created by geosync", foreign.engine_name),
-            };
-            if !context.options.adopt {
-                planned.warnings.push(Warning {
-                    address: Some(address),
-                    message: format!("{origin}: left alone (--adopt replaces it)"),
-                });
-                return;
-            }
-            Decision::new(
-                Action::Replace,
-                Reason::new("adopt", format!("{origin}: replaced (--adopt)")),
-                Vec::new(),
-                Some(run(container, Some(foreign.engine_name.clone()))),
-            )
+        (None, Some(foreign)) => foreign_decision(context, container, foreign),
+        (None, None) => Ok(created(context, container)),
+    };
+    let decision = match decision {
+        Ok(decision) => decision,
+        Err(message) => {
+            planned.warnings.push(Warning {
+                address: Some(address),
+                message,
+            });
+            return;
         }
-        (None, None) => created(context, container),
     };
     let op = decision.step.map(|step| {
         DockerOp::Container(Box::new(ContainerOp {
@@ -94,6 +73,31 @@ pub(super) fn plan_container(context: &Context, container: &DockerContainer, pla
         dependencies(container),
         op,
     ));
+}
+
+/// A container geosync did not create holds the name: replaced only with
+/// `--adopt`, else Err is the warning that says so.
+fn foreign_decision(
+    context: &Context,
+    container: &DockerContainer,
+    foreign: &ForeignContainer,
+) -> Result<Decision, String> {
+    let origin = match &foreign.compose {
+        Some((p, s)) => format!(
+            "{} was created by Docker Compose (project {p}, service {s})",
+            foreign.engine_name
+        ),
+        None => format!("{} exists and was not created by geosync", foreign.engine_name),
+    };
+    if !context.options.adopt {
+        return Err(format!("{origin}: left alone (--adopt replaces it)"));
+    }
+    Ok(Decision::new(
+        Action::Replace,
+        Reason::new("adopt", format!("{origin}: replaced (--adopt)")),
+        Vec::new(),
+        Some(run(container, Some(foreign.engine_name.clone()))),
+    ))
 }
 
 fn run(container: &DockerContainer, replaces: Option<String>) -> ContainerStep {
@@ -297,12 +301,25 @@ fn repair(
     engine_name: &str,
     remove_first: &[String],
 ) -> Decision {
-    let leftover = names::replacement(&context.desired.project, &container.name);
     let renamed = existing.engine_name != engine_name;
     let start = match existing.state {
         RunState::Running => false,
         RunState::Created => true,
         RunState::Exited(code) => !(code == 0 && is_job(context, container)),
+    };
+    let leftover = names::replacement(&context.desired.project, &container.name);
+    let Some(reason) = repair_reason(existing, engine_name, &leftover, start, remove_first) else {
+        let state = if existing.state == RunState::Running {
+            "running"
+        } else {
+            "completed"
+        };
+        return Decision::new(
+            Action::NoOp,
+            Reason::new("in_sync", format!("{state}, as declared")),
+            Vec::new(),
+            None,
+        );
     };
     let mut fields = Vec::new();
     if renamed {
@@ -318,7 +335,26 @@ fn repair(
     if !remove_first.is_empty() {
         fields.push(FieldChange::new("leftovers", Some(json!(remove_first)), None));
     }
-    let reason = if renamed && existing.engine_name == leftover {
+    let rename_from = renamed.then(|| existing.engine_name.clone());
+    Decision::new(
+        Action::Update,
+        reason,
+        fields,
+        Some(ContainerStep::Keep { rename_from, start }),
+    )
+}
+
+/// Why a container with the right configuration needs work; None when it
+/// does not.
+fn repair_reason(
+    existing: &ObservedContainer,
+    engine_name: &str,
+    leftover: &str,
+    start: bool,
+    remove_first: &[String],
+) -> Option<Reason> {
+    let renamed = existing.engine_name != engine_name;
+    Some(if renamed && existing.engine_name == leftover {
         Reason::new(
             "interrupted_replace",
             format!("an interrupted apply left it as {leftover}: renamed and started"),
@@ -338,23 +374,6 @@ fn repair(
     } else if !remove_first.is_empty() {
         Reason::new("leftovers", format!("{} removed", remove_first.join(", ")))
     } else {
-        let state = if existing.state == RunState::Running {
-            "running"
-        } else {
-            "completed"
-        };
-        return Decision::new(
-            Action::NoOp,
-            Reason::new("in_sync", format!("{state}, as declared")),
-            Vec::new(),
-            None,
-        );
-    };
-    let rename_from = renamed.then(|| existing.engine_name.clone());
-    Decision::new(
-        Action::Update,
-        reason,
-        fields,
-        Some(ContainerStep::Keep { rename_from, start }),
-    )
+        return None;
+    })
 }
