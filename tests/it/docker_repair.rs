@@ -264,6 +264,29 @@ fn killed_after_the_old_container_was_removed_during_a_replace_the_next_run_fini
 }
 
 #[test]
+fn killed_while_stopping_the_old_container_during_a_replace_the_next_run_finishes_it() {
+    let project = Project::new();
+    let ws = applied(&project, "dev");
+    let proxy = EngineProxy::holding(&format!("/containers/{}/stop", project.container("web")));
+    ws.write("geosync.toml", &manifest(&project, Some(&proxy.host()), "prod"));
+    proxy.kill_when_held(ws.spawn_geosync(&["apply", "--auto-approve"]));
+    let leftover = format!("{}-geosync-new", project.container("web"));
+    assert_eq!(
+        labelled(&project, "web"),
+        vec![project.container("web"), leftover]
+    );
+
+    ws.write("geosync.toml", &manifest(&project, None, "prod"));
+    ws.geosync(&["apply", "--auto-approve", "--break-lock"])
+        .assert_code(0);
+    assert_eq!(labelled(&project, "web"), vec![project.container("web")]);
+    assert!(project
+        .inspect("web", "{{json .Config.Env}}")
+        .contains("MODE=prod"));
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+}
+
+#[test]
 fn a_leftover_of_a_killed_replace_is_seen_by_prune() {
     let project = Project::new();
     let ws = applied(&project, "dev");
