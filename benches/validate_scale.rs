@@ -34,7 +34,11 @@ fn main() {
             let file = format!("compose-{size}.yml");
             let (compose_time, compose_rss) =
                 measure(&["docker-compose", "-f", &file, "config", "-q"], dir.path(), RUNS);
-            print_row(&format!("docker-compose config -q ({size} services)"), compose_time, compose_rss);
+            print_row(
+                &format!("docker-compose config -q ({size} services)"),
+                compose_time,
+                compose_rss,
+            );
             println!(
                 "ratio geosync / docker-compose at {size}: time {:.2}, memory {:.2}",
                 time.as_secs_f64() / compose_time.as_secs_f64(),
@@ -59,11 +63,19 @@ fn write_inputs(dir: &Path, size: usize) {
     let mut compose = String::from("services:\n");
     let mut manifest = String::from("[vars]\ntag = \"1.0\"\n\n[docker]\nproject = \"bench\"\n");
     for i in 0..size {
-        let depends = if i == 0 { String::new() } else { format!("    depends_on: [svc{}]\n", i - 1) };
+        let depends = if i == 0 {
+            String::new()
+        } else {
+            format!("    depends_on: [svc{}]\n", i - 1)
+        };
         compose.push_str(&format!(
             "  svc{i}:\n    image: busybox:${{TAG:-1.0}}\n    command: [\"sleep\", \"3600\"]\n    environment:\n      INDEX: \"{i}\"\n{depends}"
         ));
-        let depends = if i == 0 { String::new() } else { format!("depends_on = {{ svc{} = \"started\" }}\n", i - 1) };
+        let depends = if i == 0 {
+            String::new()
+        } else {
+            format!("depends_on = {{ svc{} = \"started\" }}\n", i - 1)
+        };
         manifest.push_str(&format!(
             "\n[[docker.container]]\nname = \"svc{i}\"\nimage = \"busybox:${{tag}}\"\ncommand = [\"sleep\", \"3600\"]\nenv = {{ INDEX = \"{i}\" }}\n{depends}"
         ));

@@ -44,4 +44,3 @@ pub fn run(command: &[&str], dir: &Path) -> (Duration, i64) {
     assert!(code == 0, "{command:?} exited with {code}");
     (started.elapsed(), usage.ru_maxrss)
 }
-

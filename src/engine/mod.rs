@@ -83,15 +83,8 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> 
             Ok(plan) => {
                 changes.extend(plan.changes);
                 warnings.extend(plan.warnings);
-                // What is left out of the run does not stop it.
-                let blocking: Vec<String> = plan
-                    .blockers
-                    .into_iter()
-                    .filter(|b| b.addresses.iter().any(in_scope))
-                    .map(|b| b.message)
-                    .collect();
-                if !blocking.is_empty() {
-                    failures.push((system.name(), blocking.join("\n  ")));
+                if let Some(message) = blocking(plan.blockers, &in_scope, &loaded.manifest.redactor) {
+                    failures.push((system.name(), message));
                 }
             }
             Err(error) => failures.push((system.name(), describe(error, &loaded.manifest.redactor))),
@@ -139,6 +132,21 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> 
         changes,
         warnings,
     ))
+}
+
+/// The blockers about resources in the run's scope, as one message: what
+/// a run leaves out does not stop it.
+fn blocking(
+    blockers: Vec<systems::Blocker>,
+    in_scope: &dyn Fn(&crate::plan::Address) -> bool,
+    redactor: &Redactor,
+) -> Option<String> {
+    let messages: Vec<String> = blockers
+        .into_iter()
+        .filter(|b| b.addresses.iter().any(in_scope))
+        .map(|b| redactor.redact(&b.message))
+        .collect();
+    (!messages.is_empty()).then(|| messages.join("\n  "))
 }
 
 /// Preflight changes (images) are fetched for the changes that depend on
