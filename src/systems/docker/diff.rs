@@ -688,6 +688,42 @@ mod tests {
     }
 
     #[test]
+    fn a_foreign_container_that_took_the_name_of_a_renamed_one_is_removed_only_with_adopt() {
+        let web = container("web", "x");
+        let mut found = running(&web, true, 0);
+        found.engine_name = "p-web-moved".into();
+        let mut observed = observed_with(vec![("web", found)]);
+        observed.foreign.insert(
+            "web".into(),
+            ForeignContainer {
+                engine_name: "p-web".into(),
+                compose: None,
+            },
+        );
+        let planned = plan(
+            &docker(vec![web.clone()]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert!(planned.changes.iter().all(|c| c.address.kind != CONTAINER_KIND));
+        assert!(planned.warnings[0]
+            .message
+            .contains("p-web, not created by geosync, holds its name"));
+
+        let adopt = PlanOptions {
+            adopt: true,
+            ..Default::default()
+        };
+        let planned = plan(&docker(vec![web]), &observed, &BTreeMap::new(), adopt);
+        let op = container_op(&planned, "docker.container:web");
+        assert_eq!(op.remove_first, vec!["p-web".to_string()]);
+        assert!(
+            matches!(&op.step, ContainerStep::Keep { rename_from: Some(from), start: false } if from == "p-web-moved")
+        );
+    }
+
+    #[test]
     fn a_leftover_of_an_older_configuration_is_removed_before_the_new_one_is_created() {
         let mut leftover = in_state(&container("web", "old"), RunState::Created);
         leftover.engine_name = "p-web-geosync-new".into();
