@@ -7,6 +7,8 @@ mod cli;
 mod compose_import;
 mod docker;
 mod docker_engine;
+mod docker_repair;
+mod engine_proxy;
 mod files;
 mod journal;
 mod locks;

@@ -219,7 +219,6 @@ impl Lowerer<'_> {
                 .iter()
                 .map(|(k, v)| (k.clone(), self.text(v)))
                 .collect(),
-            restart,
             healthcheck,
             depends_on,
             memory: raw.memory.as_ref().and_then(|m| self.size(m, &subject)),
@@ -230,6 +229,8 @@ impl Lowerer<'_> {
                 .as_ref()
                 .and_then(|w| self.duration(w, &subject))
                 .unwrap_or(wait_default),
+            job: self.job(raw, &restart, &subject),
+            restart,
             name,
         }
     }
@@ -402,6 +403,21 @@ impl Lowerer<'_> {
                 (dependency.clone(), condition)
             })
             .collect()
+    }
+
+    /// `job = true`: a restart policy that starts it again would never let
+    /// it be done.
+    fn job(&mut self, raw: &RawDockerContainer, restart: &str, subject: &str) -> bool {
+        let Some(job) = &raw.job else { return false };
+        let restarted = ["always", "unless-stopped"].contains(&restart);
+        if *job.get_ref() && restarted {
+            self.invalid(
+                &job.span(),
+                subject,
+                format!("a job (job = true) runs once: restart = \"{restart}\" would start it forever"),
+            );
+        }
+        *job.get_ref()
     }
 
     /// `[IP:][HOST:]CONTAINER[/PROTO]`, as compose writes ports.
