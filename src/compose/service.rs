@@ -1,0 +1,328 @@
+//! One compose service as a `[[docker.container]]` table. Each compose key
+//! is either carried over, or named in a note (dropped) or an error
+//! (refused): never dropped silently.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use serde_yaml_ng::Value;
+
+use super::environment::{environment, scalar, Environment};
+use super::interpolate::Vars;
+use super::mounts::{FileKind, Mounts};
+use super::paths::Paths;
+use super::ports::ports;
+use super::toml_out::{inline_table, quote, quote_list};
+
+/// Keys this module carries over (or that the importer handled before).
+const CARRIED: &[&str] = &[
+    "image", "build", "command", "entrypoint", "user", "working_dir", "restart", "env_file",
+    "environment", "volumes", "secrets", "configs", "ports", "networks", "labels", "healthcheck",
+    "depends_on", "mem_limit", "deploy", "profiles", "scale", "pull_policy",
+];
+
+/// Keys whose absence would make the container behave differently in a
+/// way the user cannot miss: refused rather than noted.
+const REFUSED: &[&str] = &["network_mode", "volumes_from", "pid", "ipc", "links", "external_links"];
+
+/// What a translated service adds to the import.
+pub struct Translated {
+    pub toml: String,
+    pub env: Environment,
+    pub notes: Vec<String>,
+}
+
+pub struct Context<'a> {
+    pub root: &'a Value,
+    pub paths: &'a Paths,
+    /// Services that are not imported (profiles, providers): dependencies
+    /// on them are dropped with a note.
+    pub skipped: &'a BTreeSet<String>,
+}
+
+pub fn translate(name: &str, service: &Value, cx: &Context, vars: &mut Vars) -> Result<Translated, String> {
+    for key in REFUSED {
+        if service.get(*key).is_some() {
+            return Err(format!("`{key}` is not supported by geosync"));
+        }
+    }
+    let mut out = Translated {
+        toml: String::new(),
+        env: Environment::default(),
+        notes: Vec::new(),
+    };
+    let toml = &mut out.toml;
+    let _ = writeln!(toml, "\n[[docker.container]]\nname = {}", quote(name));
+    image_and_build(name, service, cx.paths, toml)?;
+    for key in ["command", "entrypoint"] {
+        if let Some(value) = service.get(key) {
+            let _ = writeln!(toml, "{key} = {}", quote_list(&command(value)));
+        }
+    }
+    for key in ["user", "working_dir", "restart"] {
+        if let Some(value) = service.get(key).and_then(scalar) {
+            let _ = writeln!(toml, "{key} = {}", quote(&value));
+        }
+    }
+    if let Some(pull) = service.get("pull_policy").and_then(scalar) {
+        match pull.as_str() {
+            "always" | "missing" | "never" => {
+                let _ = writeln!(toml, "pull = {}", quote(&pull));
+            }
+            "if_not_present" => {
+                let _ = writeln!(toml, "pull = \"missing\"");
+            }
+            other => out.notes.push(format!(
+                "service `{name}`: `pull_policy: {other}` has no geosync equivalent; the default (missing) applies"
+            )),
+        }
+    }
+    env_files(service.get("env_file"), cx.paths, vars, toml)?;
+    out.env = environment(name, service.get("environment"), vars);
+    if !out.env.entries.is_empty() {
+        let entries = out.env.entries.iter().map(|(k, v)| (k.as_str(), v.clone()));
+        let _ = writeln!(toml, "env = {}", inline_table(entries));
+    }
+    let mut mounts = Mounts::default();
+    mounts.volumes(name, service.get("volumes"), cx.paths)?;
+    mounts.files(FileKind::Secret, name, service.get("secrets"), cx.root.get("secrets"), cx.paths)?;
+    mounts.files(FileKind::Config, name, service.get("configs"), cx.root.get("configs"), cx.paths)?;
+    out.notes.append(&mut mounts.notes);
+    if !mounts.volumes.is_empty() {
+        let _ = writeln!(toml, "volumes = {}", quote_list(&mounts.volumes));
+    }
+    let ports = ports(service.get("ports"))?;
+    if !ports.is_empty() {
+        let _ = writeln!(toml, "ports = {}", quote_list(&ports));
+    }
+    networks(name, service.get("networks"), toml, &mut out.notes);
+    if let Some(Value::Mapping(labels)) = service.get("labels") {
+        let entries: Vec<(String, String)> = labels
+            .iter()
+            .filter_map(|(k, v)| Some((scalar(k)?, quote(&scalar(v).unwrap_or_default()))))
+            .collect();
+        let _ = writeln!(toml, "labels = {}", inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone()))));
+    }
+    healthcheck(name, service.get("healthcheck"), toml, &mut out.notes);
+    depends_on(name, service.get("depends_on"), cx.skipped, toml, &mut out.notes);
+    memory(name, service, toml, &mut out.notes);
+    for (key, _) in service.as_mapping().into_iter().flatten() {
+        let Some(key) = key.as_str() else { continue };
+        if !CARRIED.contains(&key) && key != "extends" && !key.starts_with("x-") {
+            out.notes.push(format!(
+                "service `{name}`: `{key}` is not supported by geosync and was not imported"
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn image_and_build(name: &str, service: &Value, paths: &Paths, toml: &mut String) -> Result<(), String> {
+    let image = service.get("image").and_then(scalar);
+    let build = service.get("build");
+    // Compose names a built image `<project>-<service>`; any stable local name works.
+    let image = match (image, build) {
+        (Some(image), _) => image,
+        (None, Some(_)) => format!("{name}:local"),
+        (None, None) => return Err("neither `image` nor `build`: geosync has nothing to run".into()),
+    };
+    let _ = writeln!(toml, "image = {}", quote(&image));
+    let Some(build) = build else { return Ok(()) };
+    let (context, dockerfile) = match build {
+        Value::Mapping(_) => (
+            build.get("context").and_then(scalar).unwrap_or_else(|| ".".into()),
+            build.get("dockerfile").and_then(scalar),
+        ),
+        other => (scalar(other).ok_or("`build` is neither a folder nor a mapping")?, None),
+    };
+    if context.contains("://") || context.starts_with("git@") {
+        return Err(format!("`build` from `{context}`: geosync builds only from a local folder"));
+    }
+    let dockerfile = dockerfile
+        .map(|d| format!(", dockerfile = {}", quote(&d)))
+        .unwrap_or_default();
+    let _ = writeln!(toml, "build = {{ context = {}{dockerfile} }}", quote(&paths.for_manifest(&context)));
+    Ok(())
+}
+
+/// A command as a list: compose splits a string like a shell would.
+fn command(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => shlex::split(s).unwrap_or_else(|| vec![s.clone()]),
+        Value::Sequence(items) => items.iter().filter_map(scalar).collect(),
+        other => scalar(other).into_iter().collect(),
+    }
+}
+
+/// `env_file:` (a path, a list of paths or of `{ path, required }`).
+/// A required file that does not exist is refused, as compose refuses it.
+fn env_files(value: Option<&Value>, paths: &Paths, vars: &Vars, toml: &mut String) -> Result<(), String> {
+    let items: Vec<&Value> = match value {
+        None => return Ok(()),
+        Some(Value::Sequence(items)) => items.iter().collect(),
+        Some(one) => vec![one],
+    };
+    let mut entries = Vec::new();
+    for item in items {
+        let (path, required) = match item {
+            Value::Mapping(_) => (
+                item.get("path").and_then(scalar).ok_or("an `env_file` without `path`")?,
+                item.get("required").and_then(Value::as_bool).unwrap_or(true),
+            ),
+            other => (scalar(other).ok_or("an `env_file` that is not a path")?, true),
+        };
+        let on_disk = paths.on_disk(&vars.resolve(&path));
+        if required && !on_disk.is_file() {
+            return Err(format!(
+                "env file `{path}` does not exist ({}); mark it `required: false` if it is optional",
+                on_disk.display()
+            ));
+        }
+        let path = quote(&paths.for_manifest(&path));
+        entries.push(if required {
+            path
+        } else {
+            format!("{{ path = {path}, required = false }}")
+        });
+    }
+    let _ = writeln!(toml, "env_file = [{}]", entries.join(", "));
+    Ok(())
+}
+
+fn networks(name: &str, value: Option<&Value>, toml: &mut String, notes: &mut Vec<String>) {
+    match value {
+        None => {
+            let _ = writeln!(toml, "networks = [\"default\"]");
+        }
+        Some(Value::Mapping(map)) => {
+            let mut entries = Vec::new();
+            for (network, options) in map {
+                let Some(network) = scalar(network) else { continue };
+                let aliases: Vec<String> = match options.get("aliases") {
+                    Some(Value::Sequence(a)) => a.iter().filter_map(scalar).collect(),
+                    _ => Vec::new(),
+                };
+                for (key, _) in options.as_mapping().into_iter().flatten() {
+                    if key.as_str() != Some("aliases") {
+                        notes.push(format!(
+                            "service `{name}`: `{}` on network `{network}` is not supported by geosync and was not imported",
+                            key.as_str().unwrap_or("?")
+                        ));
+                    }
+                }
+                entries.push((network, format!("{{ aliases = {} }}", quote_list(&aliases))));
+            }
+            let _ = writeln!(toml, "networks = {}", inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone()))));
+        }
+        Some(other) => {
+            let names = command(other);
+            let _ = writeln!(toml, "networks = {}", quote_list(&names));
+        }
+    }
+}
+
+fn healthcheck(name: &str, value: Option<&Value>, toml: &mut String, notes: &mut Vec<String>) {
+    let Some(health) = value else { return };
+    let disabled = health.get("disable").and_then(Value::as_bool) == Some(true);
+    let test = match health.get("test") {
+        _ if disabled => vec!["NONE".to_string()],
+        Some(Value::String(s)) => vec!["CMD-SHELL".to_string(), s.clone()],
+        Some(other) => command(other),
+        None => {
+            notes.push(format!(
+                "service `{name}`: a healthcheck without `test` only tunes the image's own, which geosync does not do: not imported"
+            ));
+            return;
+        }
+    };
+    let mut parts = vec![format!("test = {}", quote_list(&test))];
+    for key in ["interval", "timeout", "start_period"] {
+        if let Some(v) = health.get(key).and_then(scalar) {
+            parts.push(format!("{key} = {}", quote(&v)));
+        }
+    }
+    if let Some(retries) = health.get("retries").and_then(Value::as_u64) {
+        parts.push(format!("retries = {retries}"));
+    }
+    if health.get("start_interval").is_some() {
+        notes.push(format!(
+            "service `{name}`: healthcheck `start_interval` is not supported by geosync and was dropped"
+        ));
+    }
+    let _ = writeln!(toml, "healthcheck = {{ {} }}", parts.join(", "));
+}
+
+fn depends_on(
+    name: &str,
+    value: Option<&Value>,
+    skipped: &BTreeSet<String>,
+    toml: &mut String,
+    notes: &mut Vec<String>,
+) {
+    let pairs: Vec<(String, String)> = match value {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(scalar)
+            .map(|d| (d, "started".to_string()))
+            .collect(),
+        Some(Value::Mapping(map)) => map
+            .iter()
+            .filter_map(|(k, v)| {
+                let condition = match v.get("condition").and_then(scalar).as_deref() {
+                    Some("service_healthy") => "healthy",
+                    Some("service_completed_successfully") => "completed",
+                    _ => "started",
+                };
+                for extra in ["restart", "required"] {
+                    if v.get(extra).is_some() {
+                        notes.push(format!(
+                            "service `{name}`: `{extra}` of its dependency on `{}` is not supported by geosync and was dropped",
+                            k.as_str().unwrap_or("?")
+                        ));
+                    }
+                }
+                Some((scalar(k)?, condition.to_string()))
+            })
+            .collect(),
+        _ => return,
+    };
+    let mut entries = Vec::new();
+    for (dependency, condition) in pairs {
+        if skipped.contains(&dependency) {
+            notes.push(format!(
+                "service `{name}`: its dependency on `{dependency}`, which is not imported, was dropped"
+            ));
+        } else {
+            entries.push((dependency, quote(&condition)));
+        }
+    }
+    if !entries.is_empty() {
+        let _ = writeln!(toml, "depends_on = {}", inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone()))));
+    }
+}
+
+fn memory(name: &str, service: &Value, toml: &mut String, notes: &mut Vec<String>) {
+    let deploy = service.get("deploy");
+    let limit = service.get("mem_limit").and_then(scalar).or_else(|| {
+        deploy?.get("resources")?.get("limits")?.get("memory").and_then(scalar)
+    });
+    if let Some(memory) = limit {
+        let _ = writeln!(toml, "memory = {}", quote(&memory));
+    }
+    if let Some(Value::Mapping(deploy)) = deploy {
+        for (key, value) in deploy {
+            let key = key.as_str().unwrap_or("?");
+            let only_memory = key == "resources"
+                && value.get("reservations").is_none()
+                && value
+                    .get("limits")
+                    .and_then(Value::as_mapping)
+                    .is_none_or(|l| l.keys().all(|k| k.as_str() == Some("memory")));
+            if !only_memory {
+                notes.push(format!(
+                    "service `{name}`: `deploy.{key}` is not supported by geosync (only `deploy.resources.limits.memory` is) and was not imported"
+                ));
+            }
+        }
+    }
+}
