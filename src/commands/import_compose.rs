@@ -33,9 +33,8 @@ pub fn run(args: &ImportComposeArgs, printer: &Printer) -> anyhow::Result<Exit> 
         printer.note(&format!("note: {note}"));
     }
     if !imported.secrets.is_empty() {
-        let mut text = String::from(
-            "Values replaced by secret references; set these variables before `geosync apply`:",
-        );
+        let mut text =
+            String::from("Values replaced by secret references; set these variables before `geosync apply`:");
         for s in &imported.secrets {
             text.push_str(&format!(
                 "\n  {}  (service `{}`, env `{}`: {})",
@@ -45,9 +44,8 @@ pub fn run(args: &ImportComposeArgs, printer: &Printer) -> anyhow::Result<Exit> 
         printer.note(&text);
     }
     if !imported.missing_vars.is_empty() {
-        let mut text = String::from(
-            "Variables without a value; give them with `--var NAME=VALUE` or in [vars]:",
-        );
+        let mut text =
+            String::from("Variables without a value; give them with `--var NAME=VALUE` or in [vars]:");
         for (name, reason) in &imported.missing_vars {
             text.push_str(&format!("\n  {name}  ({reason})"));
         }

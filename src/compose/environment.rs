@@ -57,9 +57,7 @@ fn pass_through(service: &str, key: &str, vars: &mut Vars, out: &mut Environment
             origin: "passed through from the environment, as compose does".into(),
         });
     } else if vars.dotenv(key).is_some() {
-        let marked = vars
-            .interpolate(&format!("${{{key}}}"))
-            .unwrap_or_default();
+        let marked = vars.interpolate(&format!("${{{key}}}")).unwrap_or_default();
         out.entries.push((key.to_string(), quote(&marked)));
     } else {
         out.notes.push(format!(
@@ -96,7 +94,11 @@ fn literal_or_reference(service: &str, key: &str, text: &str, vars: &Vars, out: 
             } else {
                 format!(
                     "a value built from {}: set the whole value",
-                    names.iter().map(|n| format!("`${{{n}}}`")).collect::<Vec<_>>().join(", ")
+                    names
+                        .iter()
+                        .map(|n| format!("`${{{n}}}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             },
         ),
@@ -117,7 +119,13 @@ fn env_reference(variable: &str) -> String {
 /// An environment variable name made of a service or key name.
 pub fn env_name(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -136,7 +144,12 @@ mod tests {
     use super::*;
 
     fn import(yaml: &str, dotenv: &[(&str, &str)]) -> Environment {
-        let mut vars = Vars::new(dotenv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        let mut vars = Vars::new(
+            dotenv
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
         let mut value: Value = serde_yaml_ng::from_str(yaml).unwrap();
         vars.interpolate_tree(&mut value).unwrap();
         environment("db-1", Some(&value), &mut vars)
@@ -165,15 +178,27 @@ mod tests {
             ]
         );
         let variables: Vec<&str> = env.secrets.iter().map(|s| s.variable.as_str()).collect();
-        assert_eq!(variables, vec!["DB_1_MYSQL_ROOT_PASSWORD", "POSTGRES_PW", "DB_1_URL"]);
+        assert_eq!(
+            variables,
+            vec!["DB_1_MYSQL_ROOT_PASSWORD", "POSTGRES_PW", "DB_1_URL"]
+        );
         assert!(!rendered.concat().contains("changeit"));
     }
 
     #[test]
     fn keys_without_value_pass_through() {
-        let env = import("{API_TOKEN: null, FROM_DOTENV: null, FROM_SHELL: null}", &[("FROM_DOTENV", "x")]);
+        let env = import(
+            "{API_TOKEN: null, FROM_DOTENV: null, FROM_SHELL: null}",
+            &[("FROM_DOTENV", "x")],
+        );
         let rendered: Vec<String> = env.entries.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        assert_eq!(rendered, vec!["API_TOKEN={ env = \"API_TOKEN\" }", "FROM_DOTENV=\"${FROM_DOTENV}\""]);
+        assert_eq!(
+            rendered,
+            vec![
+                "API_TOKEN={ env = \"API_TOKEN\" }",
+                "FROM_DOTENV=\"${FROM_DOTENV}\""
+            ]
+        );
         assert_eq!(env.notes.len(), 1, "{:?}", env.notes);
     }
 }

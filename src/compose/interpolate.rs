@@ -47,8 +47,14 @@ pub struct InterpolationError {
 enum Form {
     Plain,
     /// `:-` (colon: an empty value counts as unset) or `-`.
-    Default { colon: bool, text: String },
-    Required { colon: bool, message: String },
+    Default {
+        colon: bool,
+        text: String,
+    },
+    Required {
+        colon: bool,
+        message: String,
+    },
 }
 
 impl Vars {
@@ -183,7 +189,9 @@ impl Vars {
             },
         };
         match self.vars.get(name) {
-            Some(existing) if existing.value.is_some() && var.value.is_some() && existing.value != var.value => {
+            Some(existing)
+                if existing.value.is_some() && var.value.is_some() && existing.value != var.value =>
+            {
                 // `${A:-x}` and `${A:-y}` with A unset: A cannot be both.
                 let value = var.value.unwrap_or_default();
                 self.notes.push(format!(
@@ -347,7 +355,10 @@ mod tests {
         assert_eq!(v.vars["PORT"].value.as_deref(), Some("8080"));
         assert_eq!(v.vars["MODE"].value.as_deref(), Some("dev"));
         assert_eq!(v.vars["NEED"].value, None);
-        assert_eq!(v.vars["NEED"].missing.as_deref(), Some("`NEED` is required: give it"));
+        assert_eq!(
+            v.vars["NEED"].missing.as_deref(),
+            Some("`NEED` is required: give it")
+        );
     }
 
     #[test]
@@ -380,9 +391,7 @@ mod tests {
 
     #[test]
     fn dotenv_reads_like_compose() {
-        let env = parse_dotenv(
-            "# c\nexport A=1\nB=\"${A}-two\"\nC='${A}'\nD=${IMAGE:-backend} # note\n",
-        );
+        let env = parse_dotenv("# c\nexport A=1\nB=\"${A}-two\"\nC='${A}'\nD=${IMAGE:-backend} # note\n");
         assert_eq!(env["A"], "1");
         assert_eq!(env["B"], "1-two");
         assert_eq!(env["C"], "${A}");

@@ -29,12 +29,13 @@ pub fn load(path: &Path, paths: &Paths) -> Result<Loaded, ComposeError> {
         let originals = services.clone();
         for name in names {
             let service = &originals[&name];
-            let merged = resolve_extends(service, &originals, path, &mut vars, 0)
-                .map_err(|message| ComposeError::Service {
+            let merged = resolve_extends(service, &originals, path, &mut vars, 0).map_err(|message| {
+                ComposeError::Service {
                     path: display.clone(),
                     service: name.as_str().unwrap_or_default().to_string(),
                     message,
-                })?;
+                }
+            })?;
             services.insert(name, merged);
         }
         for (_, service) in services.iter_mut() {
@@ -93,7 +94,11 @@ fn resolve_extends(
         ),
     };
     let (base, base_siblings, base_path) = match base_file {
-        None => (siblings.get(base_name.as_str()).cloned(), siblings.clone(), file.to_path_buf()),
+        None => (
+            siblings.get(base_name.as_str()).cloned(),
+            siblings.clone(),
+            file.to_path_buf(),
+        ),
         Some(other) => {
             let other_path = file.parent().unwrap_or(Path::new(".")).join(&other);
             if other_path.parent() != file.parent() {
@@ -158,7 +163,10 @@ fn normalize(service: &mut Value) {
             for item in items {
                 let text = match item {
                     Value::String(s) => s.clone(),
-                    other => serde_yaml_ng::to_string(other).unwrap_or_default().trim().to_string(),
+                    other => serde_yaml_ng::to_string(other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
                 };
                 match text.split_once('=') {
                     Some((k, v)) => map.insert(Value::String(k.to_string()), Value::String(v.to_string())),

@@ -21,8 +21,8 @@ use std::path::Path;
 
 use serde_yaml_ng::Value;
 
-pub use environment::SecretReference;
 use environment::scalar;
+pub use environment::SecretReference;
 use interpolate::{InterpolationError, Vars};
 use paths::Paths;
 use service::Context;
@@ -92,11 +92,18 @@ pub fn import(path: &Path, options: &Options) -> Result<Imported, ComposeError> 
                 .collect(),
             other => scalar(other).into_iter().collect(),
         };
-        notes.push(format!("`include: {}` is not imported: import those files too", files.join(", ")));
+        notes.push(format!(
+            "`include: {}` is not imported: import those files too",
+            files.join(", ")
+        ));
     }
     let _ = writeln!(body, "\n[docker]\nproject = {}", quote(options.project));
 
-    let services = root.get("services").and_then(Value::as_mapping).cloned().unwrap_or_default();
+    let services = root
+        .get("services")
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default();
     let active = active_profiles(options.profiles, &vars);
     let mut skipped = BTreeSet::new();
     let mut imported = Vec::new();
@@ -119,13 +126,12 @@ pub fn import(path: &Path, options: &Options) -> Result<Imported, ComposeError> 
     };
     let mut secrets = Vec::new();
     for (name, service) in imported {
-        let translated = service::translate(&name, service, &cx, &mut vars).map_err(|message| {
-            ComposeError::Service {
+        let translated =
+            service::translate(&name, service, &cx, &mut vars).map_err(|message| ComposeError::Service {
                 path: display.clone(),
                 service: name.clone(),
                 message,
-            }
-        })?;
+            })?;
         body.push_str(&translated.toml);
         notes.extend(translated.notes);
         notes.extend(translated.env.notes);
@@ -191,7 +197,11 @@ fn top_level(root: &Value, imported: &[(String, &Value)], body: &mut String, not
     let mut networks: Vec<(String, Value)> = root
         .get("networks")
         .and_then(Value::as_mapping)
-        .map(|m| m.iter().filter_map(|(k, v)| Some((scalar(k)?, v.clone()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((scalar(k)?, v.clone())))
+                .collect()
+        })
         .unwrap_or_default();
     let needs_default = imported.iter().any(|(_, s)| s.get("networks").is_none());
     if needs_default && !networks.iter().any(|(n, _)| n == "default") {
@@ -207,7 +217,12 @@ fn top_level(root: &Value, imported: &[(String, &Value)], body: &mut String, not
         }
         object_notes("network", &name, &definition, &["driver", "internal"], notes);
     }
-    for (name, definition) in root.get("volumes").and_then(Value::as_mapping).into_iter().flatten() {
+    for (name, definition) in root
+        .get("volumes")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+    {
         let Some(name) = scalar(name) else { continue };
         let _ = writeln!(body, "\n[[docker.volume]]\nname = {}", quote(&name));
         if let Some(driver) = definition.get("driver").and_then(scalar) {
@@ -236,9 +251,9 @@ fn object_notes(kind: &str, name: &str, definition: &Value, carried: &[&str], no
     }
 }
 
-/// The manifest's header and `[vars]`: every variable the body refers to,
-/// with its value; secret-like ones and those without a value are left
-/// for `--var` (listed in the second value).
+/// `[vars]`: every variable the body refers to, with its value. Secret-like
+/// ones and those without a value are declared empty, to be given with
+/// `--var` (which sets only declared variables), and listed.
 fn vars_section(body: &str, vars: &Vars) -> (String, Vec<(String, String)>) {
     let mut header = String::new();
     let used: BTreeSet<&str> = referenced(body);
@@ -252,7 +267,7 @@ fn vars_section(body: &str, vars: &Vars) -> (String, Vec<(String, String)>) {
         match var.and_then(|v| v.value.as_deref()) {
             Some(_) if crate::manifest::secret::looks_secret(name) => {
                 let reason = format!("`{name}` looks like a secret: its value is not written here");
-                let _ = writeln!(header, "# {name} = \"…\"   # {reason}");
+                let _ = writeln!(header, "{name} = \"\"   # {reason}; give it with --var");
                 missing.push((name.to_string(), reason));
             }
             Some(value) => {
@@ -262,7 +277,7 @@ fn vars_section(body: &str, vars: &Vars) -> (String, Vec<(String, String)>) {
                 let reason = var
                     .and_then(|v| v.missing.clone())
                     .unwrap_or_else(|| format!("`{name}` has no value"));
-                let _ = writeln!(header, "# {name} = \"\"   # {reason}");
+                let _ = writeln!(header, "{name} = \"\"   # {reason}; give it with --var");
                 missing.push((name.to_string(), reason));
             }
         }

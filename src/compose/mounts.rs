@@ -53,8 +53,15 @@ impl Mounts {
     }
 
     /// `{ type, source, target, read_only }`: None for what is skipped.
-    fn long_volume(&mut self, service: &str, item: &Value) -> Result<Option<(Option<String>, String, String)>, String> {
-        let kind = item.get("type").and_then(scalar).unwrap_or_else(|| "volume".into());
+    fn long_volume(
+        &mut self,
+        service: &str,
+        item: &Value,
+    ) -> Result<Option<(Option<String>, String, String)>, String> {
+        let kind = item
+            .get("type")
+            .and_then(scalar)
+            .unwrap_or_else(|| "volume".into());
         let target = item
             .get("target")
             .and_then(scalar)
@@ -77,7 +84,11 @@ impl Mounts {
             return Err(format!("the bind mount on `{target}` has no `source`"));
         }
         let read_only = item.get("read_only").and_then(Value::as_bool).unwrap_or(false);
-        Ok(Some((source, target, if read_only { "ro".into() } else { String::new() })))
+        Ok(Some((
+            source,
+            target,
+            if read_only { "ro".into() } else { String::new() },
+        )))
     }
 
     /// `secrets:` or `configs:` of a service, from the top-level ones.
@@ -104,7 +115,9 @@ impl Mounts {
                         }
                     }
                     (
-                        item.get("source").and_then(scalar).ok_or(format!("a {word} without `source`"))?,
+                        item.get("source")
+                            .and_then(scalar)
+                            .ok_or(format!("a {word} without `source`"))?,
                         item.get("target").and_then(scalar),
                     )
                 }
@@ -124,7 +137,8 @@ impl Mounts {
             };
             let target = kind.target(&name, target.as_deref());
             // `file:` is always a path relative to the compose file, with or without `./`.
-            self.volumes.push(format!("{}:{target}:ro", paths.for_manifest(&file)));
+            self.volumes
+                .push(format!("{}:{target}:ro", paths.for_manifest(&file)));
         }
         Ok(())
     }
@@ -216,13 +230,19 @@ mod tests {
 
     #[test]
     fn secret_and_config_files_are_relative_to_the_compose_file() {
-        let declared: Value =
-            serde_yaml_ng::from_str("{s: {file: not-so-secret.txt}, c: {file: ./my-config.txt}, e: {external: true}}").unwrap();
+        let declared: Value = serde_yaml_ng::from_str(
+            "{s: {file: not-so-secret.txt}, c: {file: ./my-config.txt}, e: {external: true}}",
+        )
+        .unwrap();
         let mut mounts = Mounts::default();
         let list: Value = serde_yaml_ng::from_str("[s, {source: s, target: other}]").unwrap();
-        mounts.files(FileKind::Secret, "b", Some(&list), Some(&declared), &paths()).unwrap();
+        mounts
+            .files(FileKind::Secret, "b", Some(&list), Some(&declared), &paths())
+            .unwrap();
         let list: Value = serde_yaml_ng::from_str("[c, {source: c, target: /etc/c.txt}]").unwrap();
-        mounts.files(FileKind::Config, "a", Some(&list), Some(&declared), &paths()).unwrap();
+        mounts
+            .files(FileKind::Config, "a", Some(&list), Some(&declared), &paths())
+            .unwrap();
         assert_eq!(
             mounts.volumes,
             vec![
@@ -236,6 +256,9 @@ mod tests {
         let err = mounts
             .files(FileKind::Config, "a", Some(&list), Some(&declared), &paths())
             .unwrap_err();
-        assert_eq!(err, "config `e` is `external`: geosync mounts only configs backed by a `file`");
+        assert_eq!(
+            err,
+            "config `e` is `external`: geosync mounts only configs backed by a `file`"
+        );
     }
 }

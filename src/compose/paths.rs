@@ -60,10 +60,7 @@ impl Paths {
 
 fn expand_home(path: &str) -> PathBuf {
     match path.strip_prefix('~') {
-        Some(rest) => PathBuf::from(format!(
-            "{}{rest}",
-            std::env::var("HOME").unwrap_or_default()
-        )),
+        Some(rest) => PathBuf::from(format!("{}{rest}", std::env::var("HOME").unwrap_or_default())),
         None => PathBuf::from(path),
     }
 }

@@ -15,7 +15,9 @@ pub fn ports(list: Option<&Value>) -> Result<Vec<String>, String> {
             Value::Mapping(_) => (
                 item.get("host_ip").and_then(scalar),
                 item.get("published").and_then(scalar),
-                item.get("target").and_then(scalar).ok_or("a port without `target`")?,
+                item.get("target")
+                    .and_then(scalar)
+                    .ok_or("a port without `target`")?,
                 item.get("protocol").and_then(scalar),
             ),
             other => short(&scalar(other).ok_or("a port that is neither text nor a mapping")?)?,
@@ -24,7 +26,9 @@ pub fn ports(list: Option<&Value>) -> Result<Vec<String>, String> {
         let published = published.map(|p| range(&p)).transpose()?;
         if let Some(p) = &published {
             if p.len() != targets.len() && p.len() != 1 {
-                return Err(format!("port range `{target}` and its published range differ in length"));
+                return Err(format!(
+                    "port range `{target}` and its published range differ in length"
+                ));
             }
         }
         for (i, container) in targets.iter().enumerate() {
@@ -59,7 +63,9 @@ fn short(text: &str) -> Result<Parts, String> {
     };
     let (ip, rest) = match spec.strip_prefix('[') {
         Some(v6) => {
-            let (ip, rest) = v6.split_once("]:").ok_or(format!("port `{text}`: unclosed `[`"))?;
+            let (ip, rest) = v6
+                .split_once("]:")
+                .ok_or(format!("port `{text}`: unclosed `[`"))?;
             (Some(format!("[{ip}]")), rest)
         }
         None => (None, spec),

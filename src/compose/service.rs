@@ -16,14 +16,40 @@ use super::toml_out::{inline_table, quote, quote_list};
 
 /// Keys this module carries over (or that the importer handled before).
 const CARRIED: &[&str] = &[
-    "image", "build", "command", "entrypoint", "user", "working_dir", "restart", "env_file",
-    "environment", "volumes", "secrets", "configs", "ports", "networks", "labels", "healthcheck",
-    "depends_on", "mem_limit", "deploy", "profiles", "scale", "pull_policy",
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "user",
+    "working_dir",
+    "restart",
+    "env_file",
+    "environment",
+    "volumes",
+    "secrets",
+    "configs",
+    "ports",
+    "networks",
+    "labels",
+    "healthcheck",
+    "depends_on",
+    "mem_limit",
+    "deploy",
+    "profiles",
+    "scale",
+    "pull_policy",
 ];
 
 /// Keys whose absence would make the container behave differently in a
 /// way the user cannot miss: refused rather than noted.
-const REFUSED: &[&str] = &["network_mode", "volumes_from", "pid", "ipc", "links", "external_links"];
+const REFUSED: &[&str] = &[
+    "network_mode",
+    "volumes_from",
+    "pid",
+    "ipc",
+    "links",
+    "external_links",
+];
 
 /// What a translated service adds to the import.
 pub struct Translated {
@@ -85,8 +111,20 @@ pub fn translate(name: &str, service: &Value, cx: &Context, vars: &mut Vars) -> 
     }
     let mut mounts = Mounts::default();
     mounts.volumes(name, service.get("volumes"), cx.paths)?;
-    mounts.files(FileKind::Secret, name, service.get("secrets"), cx.root.get("secrets"), cx.paths)?;
-    mounts.files(FileKind::Config, name, service.get("configs"), cx.root.get("configs"), cx.paths)?;
+    mounts.files(
+        FileKind::Secret,
+        name,
+        service.get("secrets"),
+        cx.root.get("secrets"),
+        cx.paths,
+    )?;
+    mounts.files(
+        FileKind::Config,
+        name,
+        service.get("configs"),
+        cx.root.get("configs"),
+        cx.paths,
+    )?;
     out.notes.append(&mut mounts.notes);
     if !mounts.volumes.is_empty() {
         let _ = writeln!(toml, "volumes = {}", quote_list(&mounts.volumes));
@@ -101,7 +139,11 @@ pub fn translate(name: &str, service: &Value, cx: &Context, vars: &mut Vars) -> 
             .iter()
             .filter_map(|(k, v)| Some((scalar(k)?, quote(&scalar(v).unwrap_or_default()))))
             .collect();
-        let _ = writeln!(toml, "labels = {}", inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone()))));
+        let _ = writeln!(
+            toml,
+            "labels = {}",
+            inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone())))
+        );
     }
     healthcheck(name, service.get("healthcheck"), toml, &mut out.notes);
     depends_on(name, service.get("depends_on"), cx.skipped, toml, &mut out.notes);
@@ -130,18 +172,30 @@ fn image_and_build(name: &str, service: &Value, paths: &Paths, toml: &mut String
     let Some(build) = build else { return Ok(()) };
     let (context, dockerfile) = match build {
         Value::Mapping(_) => (
-            build.get("context").and_then(scalar).unwrap_or_else(|| ".".into()),
+            build
+                .get("context")
+                .and_then(scalar)
+                .unwrap_or_else(|| ".".into()),
             build.get("dockerfile").and_then(scalar),
         ),
-        other => (scalar(other).ok_or("`build` is neither a folder nor a mapping")?, None),
+        other => (
+            scalar(other).ok_or("`build` is neither a folder nor a mapping")?,
+            None,
+        ),
     };
     if context.contains("://") || context.starts_with("git@") {
-        return Err(format!("`build` from `{context}`: geosync builds only from a local folder"));
+        return Err(format!(
+            "`build` from `{context}`: geosync builds only from a local folder"
+        ));
     }
     let dockerfile = dockerfile
         .map(|d| format!(", dockerfile = {}", quote(&d)))
         .unwrap_or_default();
-    let _ = writeln!(toml, "build = {{ context = {}{dockerfile} }}", quote(&paths.for_manifest(&context)));
+    let _ = writeln!(
+        toml,
+        "build = {{ context = {}{dockerfile} }}",
+        quote(&paths.for_manifest(&context))
+    );
     Ok(())
 }
 
@@ -166,7 +220,9 @@ fn env_files(value: Option<&Value>, paths: &Paths, vars: &Vars, toml: &mut Strin
     for item in items {
         let (path, required) = match item {
             Value::Mapping(_) => (
-                item.get("path").and_then(scalar).ok_or("an `env_file` without `path`")?,
+                item.get("path")
+                    .and_then(scalar)
+                    .ok_or("an `env_file` without `path`")?,
                 item.get("required").and_then(Value::as_bool).unwrap_or(true),
             ),
             other => (scalar(other).ok_or("an `env_file` that is not a path")?, true),
@@ -212,7 +268,11 @@ fn networks(name: &str, value: Option<&Value>, toml: &mut String, notes: &mut Ve
                 }
                 entries.push((network, format!("{{ aliases = {} }}", quote_list(&aliases))));
             }
-            let _ = writeln!(toml, "networks = {}", inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone()))));
+            let _ = writeln!(
+                toml,
+                "networks = {}",
+                inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone())))
+            );
         }
         Some(other) => {
             let names = command(other);
@@ -297,14 +357,22 @@ fn depends_on(
         }
     }
     if !entries.is_empty() {
-        let _ = writeln!(toml, "depends_on = {}", inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone()))));
+        let _ = writeln!(
+            toml,
+            "depends_on = {}",
+            inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone())))
+        );
     }
 }
 
 fn memory(name: &str, service: &Value, toml: &mut String, notes: &mut Vec<String>) {
     let deploy = service.get("deploy");
     let limit = service.get("mem_limit").and_then(scalar).or_else(|| {
-        deploy?.get("resources")?.get("limits")?.get("memory").and_then(scalar)
+        deploy?
+            .get("resources")?
+            .get("limits")?
+            .get("memory")
+            .and_then(scalar)
     });
     if let Some(memory) = limit {
         let _ = writeln!(toml, "memory = {}", quote(&memory));

@@ -10,7 +10,7 @@ use super::model::{
     EnvValue, Healthcheck, Mount, MountSource, OnChange, PortBinding, PullPolicy,
 };
 use super::raw::{RawDocker, RawDockerContainer, RawEnvValue, RawNetworks, Text};
-use super::secret::{looks_secret, Redactor, Secret};
+use super::secret::{looks_secret, plainly_not_secret, Redactor, Secret};
 use super::source::Location;
 
 pub const CONTAINER_KIND: &str = "docker.container";
@@ -193,8 +193,9 @@ impl Lowerer<'_> {
             }
         };
         let mut env = BTreeMap::new();
-        for file in &raw.env_file {
-            let path = self.path(file);
+        for entry in &raw.env_file {
+            let file = toml::Spanned::new(entry.span(), entry.get_ref().path().to_string());
+            let path = self.path(&file);
             match std::fs::read_to_string(&path) {
                 Ok(text) => {
                     let mut known: BTreeMap<String, String> = env
@@ -205,7 +206,7 @@ impl Lowerer<'_> {
                         // Compose expands ${NAME} from earlier lines.
                         let value = expand_env_refs(&value, &known);
                         known.insert(key.clone(), value.clone());
-                        let value = if looks_secret(&key) && !value.is_empty() {
+                        let value = if looks_secret(&key) && !plainly_not_secret(&value) {
                             EnvValue::Secret(Secret::from_env_file(value))
                         } else {
                             EnvValue::Plain(value)
@@ -213,6 +214,8 @@ impl Lowerer<'_> {
                         env.insert(key, value);
                     }
                 }
+                // `required = false`: an absent file is no file, as in compose.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !entry.get_ref().required() => {}
                 Err(e) => self.invalid(
                     &file.span(),
                     &subject,
@@ -222,7 +225,7 @@ impl Lowerer<'_> {
         }
         for (key, value) in &raw.env {
             let lowered = match value.get_ref() {
-                RawEnvValue::Text(text) if looks_secret(key) && !text.is_empty() => {
+                RawEnvValue::Text(text) if looks_secret(key) && !plainly_not_secret(text) => {
                     self.invalid(
                         &value.span(),
                         &subject,
@@ -420,18 +423,21 @@ impl Lowerer<'_> {
     }
 
     /// `VOLUME:/path[:ro]` or `./dir:/path[:ro]` (a bind mount, relative to
-    /// the manifest) or `/dir:/path[:ro]`.
+    /// the manifest) or `/dir:/path[:ro]`, or `/path[:ro]` (anonymous).
     fn mount(&mut self, text: &Text, subject: &str) -> Option<Mount> {
         let value = self.text(text);
         let parts: Vec<&str> = value.split(':').collect();
         let (source, target, mode) = match parts.as_slice() {
+            // `/data` or `/data:ro`: an anonymous volume, as in compose.
+            [t] if t.starts_with('/') => ("", *t, "rw"),
+            [t, m] if t.starts_with('/') && (*m == "ro" || *m == "rw") => ("", *t, *m),
             [s, t] => (*s, *t, "rw"),
             [s, t, m] => (*s, *t, *m),
             _ => {
                 self.invalid(
                     &text.span(),
                     subject,
-                    format!("volume `{value}` is not SOURCE:TARGET[:ro]"),
+                    format!("volume `{value}` is not [SOURCE:]TARGET[:ro]"),
                 );
                 return None;
             }
@@ -444,7 +450,9 @@ impl Lowerer<'_> {
             );
             return None;
         }
-        let source = if source.starts_with('/') || source.starts_with('.') {
+        let source = if source.is_empty() {
+            MountSource::Anonymous
+        } else if source.starts_with('/') || source.starts_with('.') {
             let anchored = toml::Spanned::new(text.span(), source.to_string());
             MountSource::Bind(self.path_unexpanded(&anchored))
         } else {

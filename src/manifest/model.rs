@@ -404,6 +404,9 @@ pub enum MountSource {
     /// A volume of the project (its engine name is `<project>_<name>`).
     Volume(String),
     Bind(PathBuf),
+    /// A volume the engine creates for this container alone (compose's
+    /// `- /data`); kept across a replacement, as compose keeps it.
+    Anonymous,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

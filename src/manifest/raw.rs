@@ -376,6 +376,39 @@ pub enum RawEnvValue {
     Secret(crate::manifest::secret::SecretRef),
 }
 
+/// An `env_file` entry: a path, or `{ path, required = false }` for a file
+/// that may be absent (compose's long form).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawEnvFile {
+    // Spans do not survive untagged enums: the outer span locates the value.
+    Path(String),
+    Detailed {
+        path: String,
+        #[serde(default = "required_default")]
+        required: bool,
+    },
+}
+
+fn required_default() -> bool {
+    true
+}
+
+impl RawEnvFile {
+    pub fn path(&self) -> &str {
+        match self {
+            RawEnvFile::Path(path) | RawEnvFile::Detailed { path, .. } => path,
+        }
+    }
+
+    pub fn required(&self) -> bool {
+        match self {
+            RawEnvFile::Path(_) => true,
+            RawEnvFile::Detailed { required, .. } => *required,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum RawNetworks {
@@ -420,7 +453,7 @@ pub struct RawDockerContainer {
     #[serde(default)]
     pub env: BTreeMap<String, Spanned<RawEnvValue>>,
     #[serde(default)]
-    pub env_file: Vec<Text>,
+    pub env_file: Vec<Spanned<RawEnvFile>>,
     #[serde(default)]
     pub ports: Vec<Text>,
     #[serde(default)]

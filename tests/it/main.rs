@@ -4,6 +4,7 @@
 //! each other.
 
 mod cli;
+mod compose_corpus;
 mod compose_import;
 mod docker;
 mod docker_engine;

@@ -349,7 +349,7 @@ fn plan_container(
         .collect();
     depends_on.extend(container.mounts.iter().filter_map(|m| match &m.source {
         crate::manifest::model::MountSource::Volume(v) => Some(Address::new(VOLUME_KIND, v)),
-        crate::manifest::model::MountSource::Bind(_) => None,
+        crate::manifest::model::MountSource::Bind(_) | crate::manifest::model::MountSource::Anonymous => None,
     }));
     depends_on.push(Address::new(IMAGE_KIND, &container.image));
     depends_on.extend(

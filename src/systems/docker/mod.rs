@@ -1,6 +1,7 @@
 //! Docker Engine: networks, volumes, images and containers of the project,
 //! through the Engine API (bollard), never the docker CLI.
 
+mod anonymous;
 mod diff;
 mod health;
 mod images;
@@ -219,7 +220,11 @@ impl DockerSystem {
             .id
             .unwrap_or_default();
         let project = &self.desired.project;
-        let body = spec::create_body(run, project, &image_id);
+        let inherited = match &run.replaces {
+            Some(old) => anonymous::volumes_of(docker, old).await?,
+            None => Default::default(),
+        };
+        let body = spec::create_body(run, project, &image_id, &inherited);
         let create_as = match &run.replaces {
             Some(_) => names::replacement(project, &run.container.name),
             None => run.engine_name.clone(),

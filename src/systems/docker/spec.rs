@@ -1,6 +1,6 @@
 //! The Engine API body that creates a container from its manifest entry.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType, NetworkingConfig,
@@ -11,7 +11,14 @@ use super::diff::RunContainer;
 use super::names;
 use crate::manifest::model::MountSource;
 
-pub fn create_body(run: &RunContainer, project: &str, image_id: &str) -> ContainerCreateBody {
+/// `inherited`: the anonymous volumes of the container this one replaces,
+/// by mount path (see `anonymous.rs`).
+pub fn create_body(
+    run: &RunContainer,
+    project: &str,
+    image_id: &str,
+    inherited: &BTreeMap<String, String>,
+) -> ContainerCreateBody {
     let container = &run.container;
     let mut labels: HashMap<String, String> = container.labels.clone().into_iter().collect();
     labels.insert(names::PROJECT.into(), project.into());
@@ -31,23 +38,37 @@ pub fn create_body(run: &RunContainer, project: &str, image_id: &str) -> Contain
                 host_port: port.host_port.map(|p| p.to_string()),
             });
     }
-    let mounts = container
+    let mut mounts: Vec<Mount> = container
         .mounts
         .iter()
         .map(|mount| Mount {
             target: Some(mount.target.clone()),
-            source: Some(match &mount.source {
-                MountSource::Volume(volume) => names::volume(project, volume),
-                MountSource::Bind(path) => path.display().to_string(),
-            }),
+            source: match &mount.source {
+                MountSource::Volume(volume) => Some(names::volume(project, volume)),
+                MountSource::Bind(path) => Some(path.display().to_string()),
+                // None: the engine creates a new one.
+                MountSource::Anonymous => inherited.get(&mount.target).cloned(),
+            },
             typ: Some(match mount.source {
-                MountSource::Volume(_) => MountType::VOLUME,
+                MountSource::Volume(_) | MountSource::Anonymous => MountType::VOLUME,
                 MountSource::Bind(_) => MountType::BIND,
             }),
             read_only: Some(mount.read_only),
             ..Default::default()
         })
         .collect();
+    // The replaced container's anonymous volumes at paths the manifest does
+    // not mount (an image's VOLUME) carry over too, as compose does.
+    for (target, volume) in inherited {
+        if !container.mounts.iter().any(|m| &m.target == target) {
+            mounts.push(Mount {
+                target: Some(target.clone()),
+                source: Some(volume.clone()),
+                typ: Some(MountType::VOLUME),
+                ..Default::default()
+            });
+        }
+    }
     let (policy, retries) = match container.restart.split_once(':') {
         Some((name, count)) => (name, count.parse().ok()),
         None => (container.restart.as_str(), None),
