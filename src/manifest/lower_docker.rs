@@ -454,7 +454,14 @@ impl Lowerer<'_> {
             MountSource::Anonymous
         } else if source.starts_with('/') || source.starts_with('.') {
             let anchored = toml::Spanned::new(text.span(), source.to_string());
-            MountSource::Bind(self.path_unexpanded(&anchored))
+            // The engine takes only absolute sources; a manifest given as
+            // `geosync.toml` has a relative folder.
+            let path = self.path_unexpanded(&anchored);
+            MountSource::Bind(if path.is_relative() {
+                std::env::current_dir().map(|d| d.join(&path)).unwrap_or(path)
+            } else {
+                path
+            })
         } else {
             MountSource::Volume(source.to_string())
         };

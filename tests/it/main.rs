@@ -6,6 +6,7 @@
 mod cli;
 mod compose_corpus;
 mod compose_import;
+mod compose_roundtrip;
 mod docker;
 mod docker_engine;
 mod files;
