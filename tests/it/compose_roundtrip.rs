@@ -245,6 +245,8 @@ fn round_trip(file: &str, vars: &[(&str, &str)]) {
         same_environment(service, resolved, &container);
         same_mounts(service, resolved, &container, &project_label);
         same_healthcheck(service, resolved, &container);
+        // -v: its anonymous volumes carry no project label to be swept by.
+        cli(&["rm", "-f", "-v", &project.container(service)]);
     }
 }
 

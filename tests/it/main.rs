@@ -3,6 +3,7 @@
 //! real services tests/run starts, so tests run in parallel without seeing
 //! each other.
 
+mod anonymous_volumes;
 mod cli;
 mod compose_corpus;
 mod compose_import;
