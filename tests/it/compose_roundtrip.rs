@@ -3,10 +3,10 @@
 //! containers; each container has the environment, mounts and healthcheck
 //! compose resolved. No registry is reachable, so the copies the test uses
 //! run every service on the locally built busybox image, without `build`,
-//! `command` and `entrypoint` (programs busybox lacks), `ports` (published
-//! ports would listen beyond loopback) or `depends_on` (busybox cannot pass
-//! the original images' health checks): the rest of each file is the
-//! corpus file as written.
+//! `command` and `entrypoint` (programs busybox lacks) or `depends_on`
+//! (busybox cannot pass the original images' health checks), and publish
+//! ports on 127.0.0.1 with a port the engine picks (`127.0.0.1::TARGET`):
+//! the rest of each file is the corpus file as written.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,8 +26,13 @@ fn on_busybox(file: &str) -> (Workspace, std::path::PathBuf) {
     let mut root: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&source).unwrap()).unwrap();
     for (_, service) in root["services"].as_mapping_mut().unwrap().iter_mut() {
         let service = service.as_mapping_mut().unwrap();
-        for key in ["build", "ports", "depends_on", "command", "entrypoint"] {
+        for key in ["build", "depends_on", "command", "entrypoint"] {
             service.remove(key);
+        }
+        if let Some(Value::Sequence(ports)) = service.get_mut("ports") {
+            for port in ports.iter_mut() {
+                *port = loopback(port).into();
+            }
         }
         service.insert("image".into(), busybox_image().into());
     }
@@ -45,6 +50,20 @@ fn on_busybox(file: &str) -> (Workspace, std::path::PathBuf) {
     }
     let compose = ws.join(&name);
     (ws, compose)
+}
+
+/// A published port moved to loopback, on a host port the engine picks.
+fn loopback(port: &Value) -> String {
+    let text = match port {
+        Value::Number(n) => n.to_string(),
+        other => other.as_str().unwrap().to_string(),
+    };
+    let (spec, protocol) = match text.split_once('/') {
+        Some((s, p)) => (s.to_string(), format!("/{p}")),
+        None => (text.clone(), String::new()),
+    };
+    let target = spec.rsplit(':').next().unwrap();
+    format!("127.0.0.1::{target}{protocol}")
 }
 
 fn copy_tree(from: &Path, ws: &Workspace, to: &str) {
@@ -187,6 +206,26 @@ fn same_mounts(service: &str, resolved: &Value, container: &serde_json::Value, p
     }
 }
 
+/// The ports compose resolved are published, on the same address.
+fn same_ports(service: &str, resolved: &Value, container: &serde_json::Value) {
+    let bindings = container["HostConfig"]["PortBindings"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let ports = resolved["ports"].as_sequence().cloned().unwrap_or_default();
+    assert_eq!(bindings.len(), ports.len(), "{service}: {bindings:?}");
+    for port in ports {
+        let text = port.as_str().unwrap();
+        let (spec, protocol) = text.split_once('/').unwrap_or((text, "tcp"));
+        let parts: Vec<&str> = spec.split(':').collect();
+        let (ip, target) = (parts[0], parts[parts.len() - 1]);
+        let binding = &bindings
+            .get(&format!("{target}/{protocol}"))
+            .unwrap_or_else(|| panic!("{service}: {text} not published: {bindings:?}"))[0];
+        assert_eq!(binding["HostIp"].as_str(), Some(ip), "{service}: {text}");
+    }
+}
+
 fn nanos(text: &str) -> i64 {
     let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
     let n: i64 = digits.parse().unwrap();
@@ -245,6 +284,7 @@ fn round_trip(file: &str, vars: &[(&str, &str)]) {
         same_environment(service, resolved, &container);
         same_mounts(service, resolved, &container, &project_label);
         same_healthcheck(service, resolved, &container);
+        same_ports(service, resolved, &container);
         // -v: its anonymous volumes carry no project label to be swept by.
         cli(&["rm", "-f", "-v", &project.container(service)]);
     }
@@ -263,6 +303,11 @@ fn a_variable_bind_source_mounts_what_compose_mounts() {
 #[test]
 fn healthchecks_and_interpolated_labels_match_compose() {
     round_trip("docker-compose-e2e/restart-test/compose-depends-on.yaml", &[]);
+}
+
+#[test]
+fn udp_ports_dotted_variables_and_shell_healthchecks_match_compose() {
+    round_trip("awesome-compose/elasticsearch-logstash-kibana/compose.yaml", &[]);
 }
 
 #[test]
