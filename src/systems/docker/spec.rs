@@ -9,7 +9,7 @@ use bollard::models::{
 
 use super::diff::RunContainer;
 use super::names;
-use crate::manifest::model::MountSource;
+use crate::systems::docker::manifest::MountSource;
 
 /// `inherited`: the anonymous volumes of the container this one replaces,
 /// by mount path (see `anonymous.rs`).
