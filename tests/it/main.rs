@@ -3,11 +3,11 @@
 //! real services tests/run starts, so tests run in parallel without seeing
 //! each other.
 
-mod anonymous_volumes;
 mod cli;
 mod compose_corpus;
 mod compose_import;
 mod compose_roundtrip;
+mod compose_semantics;
 mod docker;
 mod docker_engine;
 mod files;
