@@ -33,7 +33,10 @@ pub fn environment(service: &str, env: Option<&Value>, vars: &mut Vars) -> Envir
         return out;
     };
     for (key, value) in map {
-        let Some(key) = scalar(key) else { continue };
+        // A key interpolated in list form takes its value: keys are not interpolated in a manifest.
+        let Some(key) = scalar(key).map(|k| vars.resolve(&k)) else {
+            continue;
+        };
         match value {
             Value::Null => pass_through(service, &key, vars, &mut out),
             other => {

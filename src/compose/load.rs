@@ -93,28 +93,7 @@ fn resolve_extends(
             other.get("file").and_then(Value::as_str).map(str::to_string),
         ),
     };
-    let (base, base_siblings, base_path) = match base_file {
-        None => (
-            siblings.get(base_name.as_str()).cloned(),
-            siblings.clone(),
-            file.to_path_buf(),
-        ),
-        Some(other) => {
-            let other_path = file.parent().unwrap_or(Path::new(".")).join(&other);
-            if other_path.parent() != file.parent() {
-                return Err(format!(
-                    "`extends` a service of {other}, in another folder: its relative paths would need rewriting, which import-compose does not do; copy that service here"
-                ));
-            }
-            let root = read_yaml(&other_path, vars).map_err(|e| e.to_string())?;
-            let services = root
-                .get("services")
-                .and_then(Value::as_mapping)
-                .cloned()
-                .unwrap_or_default();
-            (services.get(base_name.as_str()).cloned(), services, other_path)
-        }
-    };
+    let (base, base_siblings, base_path) = find_base(&base_name, base_file.as_deref(), siblings, file, vars)?;
     let base = base.ok_or_else(|| format!("`extends` names service `{base_name}`, which does not exist"))?;
     let base = resolve_extends(&base, &base_siblings, &base_path, vars, depth + 1)?;
     let mut own = service.clone();
@@ -125,6 +104,35 @@ fn resolve_extends(
     normalize(&mut base);
     normalize(&mut own);
     Ok(merge(base, own))
+}
+
+/// The service `extends` names, the services of its file, and that file.
+fn find_base(
+    name: &str,
+    other: Option<&str>,
+    siblings: &Mapping,
+    file: &Path,
+    vars: &mut Vars,
+) -> Result<(Option<Value>, Mapping, std::path::PathBuf), String> {
+    let Some(other) = other else {
+        return Ok((siblings.get(name).cloned(), siblings.clone(), file.to_path_buf()));
+    };
+    let other_path = file.parent().unwrap_or(Path::new(".")).join(other);
+    if other_path.parent() != file.parent() {
+        return Err(format!(
+            "`extends` a service of {other}, in another folder: its relative paths would need rewriting, which import-compose does not do; copy that service here"
+        ));
+    }
+    let root = read_yaml(&other_path, vars).map_err(|e| match std::error::Error::source(&e) {
+        Some(cause) => format!("`extends`: {e}: {cause}"),
+        None => format!("`extends`: {e}"),
+    })?;
+    let services = root
+        .get("services")
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default();
+    Ok((services.get(name).cloned(), services, other_path))
 }
 
 /// Compose's merge: mappings key by key, sequences appended (volumes and

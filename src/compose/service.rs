@@ -80,6 +80,36 @@ pub fn translate(name: &str, service: &Value, cx: &Context, vars: &mut Vars) -> 
     let toml = &mut out.toml;
     let _ = writeln!(toml, "\n[[docker.container]]\nname = {}", quote(name));
     image_and_build(name, service, cx.paths, toml)?;
+    process(name, service, toml, &mut out.notes);
+    env_files(service.get("env_file"), cx.paths, vars, toml)?;
+    out.env = environment(name, service.get("environment"), vars);
+    if !out.env.entries.is_empty() {
+        let entries = out.env.entries.iter().map(|(k, v)| (k.as_str(), v.clone()));
+        let _ = writeln!(toml, "env = {}", inline_table(entries));
+    }
+    mounts(name, service, cx, toml, &mut out.notes)?;
+    let ports = ports(service.get("ports"))?;
+    if !ports.is_empty() {
+        let _ = writeln!(toml, "ports = {}", quote_list(&ports));
+    }
+    networks(name, service.get("networks"), toml, &mut out.notes);
+    labels(service.get("labels"), vars, toml);
+    healthcheck(name, service.get("healthcheck"), toml, &mut out.notes);
+    depends_on(name, service.get("depends_on"), cx.skipped, toml, &mut out.notes);
+    memory(name, service, toml, &mut out.notes);
+    for (key, _) in service.as_mapping().into_iter().flatten() {
+        let Some(key) = key.as_str() else { continue };
+        if !CARRIED.contains(&key) && key != "extends" && !key.starts_with("x-") {
+            out.notes.push(format!(
+                "service `{name}`: `{key}` is not supported by geosync and was not imported"
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// What runs and how: command, entrypoint, user, folder, restart, pull.
+fn process(name: &str, service: &Value, toml: &mut String, notes: &mut Vec<String>) {
     for key in ["command", "entrypoint"] {
         if let Some(value) = service.get(key) {
             let _ = writeln!(toml, "{key} = {}", quote_list(&command(value)));
@@ -98,65 +128,48 @@ pub fn translate(name: &str, service: &Value, cx: &Context, vars: &mut Vars) -> 
             "if_not_present" => {
                 let _ = writeln!(toml, "pull = \"missing\"");
             }
-            other => out.notes.push(format!(
+            other => notes.push(format!(
                 "service `{name}`: `pull_policy: {other}` has no geosync equivalent; the default (missing) applies"
             )),
         }
     }
-    env_files(service.get("env_file"), cx.paths, vars, toml)?;
-    out.env = environment(name, service.get("environment"), vars);
-    if !out.env.entries.is_empty() {
-        let entries = out.env.entries.iter().map(|(k, v)| (k.as_str(), v.clone()));
-        let _ = writeln!(toml, "env = {}", inline_table(entries));
-    }
+}
+
+/// `volumes`, `secrets` and `configs` as one `volumes` list.
+fn mounts(
+    name: &str,
+    service: &Value,
+    cx: &Context,
+    toml: &mut String,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
     let mut mounts = Mounts::default();
     mounts.volumes(name, service.get("volumes"), cx.paths)?;
-    mounts.files(
-        FileKind::Secret,
-        name,
-        service.get("secrets"),
-        cx.root.get("secrets"),
-        cx.paths,
-    )?;
-    mounts.files(
-        FileKind::Config,
-        name,
-        service.get("configs"),
-        cx.root.get("configs"),
-        cx.paths,
-    )?;
-    out.notes.append(&mut mounts.notes);
+    for (kind, key) in [(FileKind::Secret, "secrets"), (FileKind::Config, "configs")] {
+        mounts.files(kind, name, service.get(key), cx.root.get(key), cx.paths)?;
+    }
+    notes.append(&mut mounts.notes);
     if !mounts.volumes.is_empty() {
         let _ = writeln!(toml, "volumes = {}", quote_list(&mounts.volumes));
     }
-    let ports = ports(service.get("ports"))?;
-    if !ports.is_empty() {
-        let _ = writeln!(toml, "ports = {}", quote_list(&ports));
-    }
-    networks(name, service.get("networks"), toml, &mut out.notes);
-    if let Some(Value::Mapping(labels)) = service.get("labels") {
-        let entries: Vec<(String, String)> = labels
-            .iter()
-            .filter_map(|(k, v)| Some((scalar(k)?, quote(&scalar(v).unwrap_or_default()))))
-            .collect();
-        let _ = writeln!(
-            toml,
-            "labels = {}",
-            inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone())))
-        );
-    }
-    healthcheck(name, service.get("healthcheck"), toml, &mut out.notes);
-    depends_on(name, service.get("depends_on"), cx.skipped, toml, &mut out.notes);
-    memory(name, service, toml, &mut out.notes);
-    for (key, _) in service.as_mapping().into_iter().flatten() {
-        let Some(key) = key.as_str() else { continue };
-        if !CARRIED.contains(&key) && key != "extends" && !key.starts_with("x-") {
-            out.notes.push(format!(
-                "service `{name}`: `{key}` is not supported by geosync and was not imported"
-            ));
-        }
-    }
-    Ok(out)
+    Ok(())
+}
+
+/// Labels; a key interpolated in list form (`- "$VAR=x"`) takes its value
+/// at import, since manifest keys are not interpolated.
+fn labels(value: Option<&Value>, vars: &Vars, toml: &mut String) {
+    let Some(Value::Mapping(labels)) = value else {
+        return;
+    };
+    let entries: Vec<(String, String)> = labels
+        .iter()
+        .filter_map(|(k, v)| Some((vars.resolve(&scalar(k)?), quote(&scalar(v).unwrap_or_default()))))
+        .collect();
+    let _ = writeln!(
+        toml,
+        "labels = {}",
+        inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone())))
+    );
 }
 
 fn image_and_build(name: &str, service: &Value, paths: &Paths, toml: &mut String) -> Result<(), String> {
@@ -327,22 +340,7 @@ fn depends_on(
             .collect(),
         Some(Value::Mapping(map)) => map
             .iter()
-            .filter_map(|(k, v)| {
-                let condition = match v.get("condition").and_then(scalar).as_deref() {
-                    Some("service_healthy") => "healthy",
-                    Some("service_completed_successfully") => "completed",
-                    _ => "started",
-                };
-                for extra in ["restart", "required"] {
-                    if v.get(extra).is_some() {
-                        notes.push(format!(
-                            "service `{name}`: `{extra}` of its dependency on `{}` is not supported by geosync and was dropped",
-                            k.as_str().unwrap_or("?")
-                        ));
-                    }
-                }
-                Some((scalar(k)?, condition.to_string()))
-            })
+            .filter_map(|(k, v)| Some((scalar(k)?, condition(name, k, v, notes))))
             .collect(),
         _ => return,
     };
@@ -363,6 +361,24 @@ fn depends_on(
             inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone())))
         );
     }
+}
+
+/// A long-form dependency's condition, noting what geosync drops.
+fn condition(name: &str, dependency: &Value, options: &Value, notes: &mut Vec<String>) -> String {
+    for extra in ["restart", "required"] {
+        if options.get(extra).is_some() {
+            notes.push(format!(
+                "service `{name}`: `{extra}` of its dependency on `{}` is not supported by geosync and was dropped",
+                dependency.as_str().unwrap_or("?")
+            ));
+        }
+    }
+    match options.get("condition").and_then(scalar).as_deref() {
+        Some("service_healthy") => "healthy",
+        Some("service_completed_successfully") => "completed",
+        _ => "started",
+    }
+    .to_string()
 }
 
 fn memory(name: &str, service: &Value, toml: &mut String, notes: &mut Vec<String>) {
