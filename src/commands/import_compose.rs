@@ -9,14 +9,10 @@ use crate::compose;
 use crate::output::Printer;
 
 pub fn run(args: &ImportComposeArgs, printer: &Printer) -> anyhow::Result<Exit> {
-    let project = match &args.project {
-        Some(project) => project.clone(),
-        None => default_project(&args.file),
-    };
     let imported = compose::import(
         &args.file,
         &compose::Options {
-            project: &project,
+            project: args.project.as_deref(),
             profiles: &args.profile,
             output: args.output.as_deref(),
         },
@@ -52,31 +48,4 @@ pub fn run(args: &ImportComposeArgs, printer: &Printer) -> anyhow::Result<Exit> 
         printer.note(&text);
     }
     Ok(Exit::Success)
-}
-/// Compose's own default: the name of the folder holding the file.
-fn default_project(file: &std::path::Path) -> String {
-    let folder = std::fs::canonicalize(file)
-        .ok()
-        .and_then(|p| {
-            p.parent()
-                .and_then(|d| d.file_name())
-                .map(|n| n.to_string_lossy().into_owned())
-        })
-        .unwrap_or_else(|| "geosync".into());
-    let cleaned: String = folder
-        .to_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if cleaned.is_empty() {
-        "geosync".into()
-    } else {
-        cleaned
-    }
 }

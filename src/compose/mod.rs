@@ -58,7 +58,8 @@ pub enum ComposeError {
 
 /// What the import is asked for.
 pub struct Options<'a> {
-    pub project: &'a str,
+    /// The project name; None: compose's own choice (see [`project_name`]).
+    pub project: Option<&'a str>,
     /// Profiles to import besides the services without profiles (and those
     /// of `COMPOSE_PROFILES` in .env), as `docker compose --profile`.
     pub profiles: &'a [String],
@@ -84,7 +85,11 @@ pub fn import(path: &Path, options: &Options) -> Result<Imported, ComposeError> 
     let display = path.display().to_string();
     let mut notes = std::mem::take(&mut vars.notes);
     notes.extend(include_note(&root));
-    let mut body = format!("\n[docker]\nproject = {}\n", quote(options.project));
+    let project = match options.project {
+        Some(project) => project.to_string(),
+        None => project_name(&root, &vars, &paths),
+    };
+    let mut body = format!("\n[docker]\nproject = {}\n", quote(&project));
     let services = root
         .get("services")
         .and_then(Value::as_mapping)
@@ -129,6 +134,32 @@ pub fn import(path: &Path, options: &Options) -> Result<Imported, ComposeError> 
         secrets,
         missing_vars,
     })
+}
+
+/// The project name compose would use: COMPOSE_PROJECT_NAME in .env, the
+/// file's top-level `name`, else its folder's name.
+fn project_name(root: &Value, vars: &Vars, paths: &Paths) -> String {
+    let chosen = vars
+        .dotenv("COMPOSE_PROJECT_NAME")
+        .map(str::to_string)
+        .or_else(|| root.get("name").and_then(scalar).map(|n| vars.resolve(&n)))
+        .unwrap_or_else(|| {
+            paths
+                .compose_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+    // As compose: lowercase, only [a-z0-9_-], not starting with - or _.
+    let cleaned: String = chosen
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    match cleaned.trim_start_matches(['-', '_']) {
+        "" => "geosync".into(),
+        name => name.to_string(),
+    }
 }
 
 /// `include:` is not followed: said, with the files to import too.
@@ -304,4 +335,24 @@ fn referenced(body: &str) -> BTreeSet<&str> {
         rest = &tail[end..];
     }
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_project_is_named_as_compose_names_it() {
+        let paths = Paths {
+            compose_dir: "/srv/.My App".into(),
+            manifest_dir: "/srv".into(),
+        };
+        let none = Value::Null;
+        let named: Value = serde_yaml_ng::from_str("name: Geo_Stack").unwrap();
+        let vars = Vars::new(Default::default());
+        assert_eq!(project_name(&none, &vars, &paths), "myapp");
+        assert_eq!(project_name(&named, &vars, &paths), "geo_stack");
+        let dotenv = Vars::new([("COMPOSE_PROJECT_NAME".to_string(), "site".to_string())].into());
+        assert_eq!(project_name(&named, &dotenv, &paths), "site");
+    }
 }

@@ -39,7 +39,8 @@ impl Paths {
     /// they are, relative ones from the manifest's folder, starting with
     /// `./` or `../` (a manifest reads a bare name as a volume).
     pub fn for_manifest(&self, path: &str) -> String {
-        if path.starts_with('/') {
+        // `${DIR}/x`: the variable decides at validate time, as in compose.
+        if path.starts_with('/') || path.starts_with(super::interpolate::MARK_OPEN) {
             return path.to_string();
         }
         if path.starts_with('~') {

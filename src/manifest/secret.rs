@@ -309,6 +309,26 @@ impl Redactor {
 mod tests {
     use super::*;
 
+    #[test]
+    fn flags_empty_values_and_secret_paths_are_plainly_not_secrets() {
+        for plain in [
+            "",
+            "yes",
+            "No",
+            "TRUE",
+            "false",
+            "on",
+            "0",
+            "1",
+            "/run/secrets/db-password",
+        ] {
+            assert!(plainly_not_secret(plain), "{plain:?}");
+        }
+        for secret in ["somewordpress", "yes-really", "10", "/etc/passwd"] {
+            assert!(!plainly_not_secret(secret), "{secret:?}");
+        }
+    }
+
     #[derive(Deserialize, Debug)]
     struct Holder {
         password: SecretRef,
