@@ -5,12 +5,28 @@ use serde_yaml_ng::Value;
 
 use super::environment::scalar;
 
-pub fn ports(list: Option<&Value>) -> Result<Vec<String>, String> {
+/// The manifest's ports, and notes on what was dropped.
+pub fn ports(service: &str, list: Option<&Value>, notes: &mut Vec<String>) -> Result<Vec<String>, String> {
     let Some(Value::Sequence(items)) = list else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for item in items {
+        for key in ["name", "app_protocol"]
+            .into_iter()
+            .filter(|k| item.get(*k).is_some())
+        {
+            notes.push(format!(
+                "service `{service}`: port `{key}` is only a description and was not imported"
+            ));
+        }
+        if item
+            .get("mode")
+            .and_then(Value::as_str)
+            .is_some_and(|m| m != "host")
+        {
+            return Err("port `mode: ingress` is a swarm feature, not supported by geosync".into());
+        }
         let (host_ip, published, target, protocol) = match item {
             Value::Mapping(_) => (
                 item.get("host_ip").and_then(scalar),
@@ -105,7 +121,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            ports(Some(&yaml)).unwrap(),
+            ports("s", Some(&yaml), &mut Vec::new()).unwrap(),
             vec![
                 "80",
                 "8080:80",
@@ -119,6 +135,6 @@ mod tests {
             ]
         );
         let bad: Value = serde_yaml_ng::from_str("['a:b:c:d']").unwrap();
-        assert!(ports(Some(&bad)).is_err());
+        assert!(ports("s", Some(&bad), &mut Vec::new()).is_err());
     }
 }

@@ -80,6 +80,7 @@ pub fn translate(name: &str, service: &Value, cx: &Context, vars: &mut Vars) -> 
     let toml = &mut out.toml;
     let _ = writeln!(toml, "\n[[docker.container]]\nname = {}", quote(name));
     image_and_build(name, service, cx.paths, toml)?;
+    out.notes.extend(build_notes(name, service.get("build")));
     process(name, service, toml, &mut out.notes);
     env_files(service.get("env_file"), cx.paths, vars, toml)?;
     out.env = environment(name, service.get("environment"), vars);
@@ -88,7 +89,7 @@ pub fn translate(name: &str, service: &Value, cx: &Context, vars: &mut Vars) -> 
         let _ = writeln!(toml, "env = {}", inline_table(entries));
     }
     mounts(name, service, cx, toml, &mut out.notes)?;
-    let ports = ports(service.get("ports"))?;
+    let ports = ports(name, service.get("ports"), &mut out.notes)?;
     if !ports.is_empty() {
         let _ = writeln!(toml, "ports = {}", quote_list(&ports));
     }
@@ -212,6 +213,21 @@ fn image_and_build(name: &str, service: &Value, paths: &Paths, toml: &mut String
     Ok(())
 }
 
+/// `build` keys beyond `context` and `dockerfile` are not carried over.
+fn build_notes(name: &str, build: Option<&Value>) -> Vec<String> {
+    let Some(Value::Mapping(build)) = build else {
+        return Vec::new();
+    };
+    build
+        .keys()
+        .filter_map(Value::as_str)
+        .filter(|k| !["context", "dockerfile"].contains(k))
+        .map(|k| {
+            format!("service `{name}`: build `{k}` is not supported by geosync and was not imported (the image is built without it)")
+        })
+        .collect()
+}
+
 /// A command as a list: compose splits a string like a shell would.
 fn command(value: &Value) -> Vec<String> {
     match value {
@@ -231,6 +247,9 @@ fn env_files(value: Option<&Value>, paths: &Paths, vars: &Vars, toml: &mut Strin
     };
     let mut entries = Vec::new();
     for item in items {
+        if item.get("format").is_some() {
+            return Err("`env_file` with `format` is not supported by geosync (it reads env files like compose's default format)".into());
+        }
         let (path, required) = match item {
             Value::Mapping(_) => (
                 item.get("path")
