@@ -8,6 +8,9 @@ pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
 
+#[cfg(test)]
+mod mutation_tests;
+
 pub use manifest::{load as load_manifest, Manifest};
 
 use futures::future::BoxFuture;
