@@ -26,6 +26,74 @@ networks = ["default"]
     )
 }
 
+/// The busybox image with a `VOLUME /cache`, built once per run.
+fn image_with_volume() -> &'static str {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    const IMAGE: &str = "geosync-compose-test-volume:1";
+    BUILT.get_or_init(|| {
+        let context = tempfile::tempdir().unwrap();
+        std::fs::write(
+            context.path().join("Dockerfile"),
+            format!("FROM {}\nVOLUME /cache\n", busybox_image()),
+        )
+        .unwrap();
+        let status = std::process::Command::new("docker")
+            .args(["build", "-q", "-t", IMAGE])
+            .arg(context.path())
+            .env("DOCKER_BUILDKIT", "0")
+            .status()
+            .unwrap();
+        assert!(status.success(), "building {IMAGE}");
+    });
+    IMAGE
+}
+
+fn container(project: &Project, image: &str, mode: &str, volumes: &str) -> String {
+    format!(
+        "[docker]\nproject = \"{}\"\n\n[[docker.network]]\nname = \"default\"\n\n[[docker.container]]\nname = \"app\"\nimage = \"{image}\"\npull = \"never\"\nenv = {{ MODE = \"{mode}\" }}\nvolumes = [{volumes}]\nnetworks = [\"default\"]\n",
+        project.name
+    )
+}
+
+fn mounts(project: &Project) -> String {
+    project.inspect("app", "{{range .Mounts}}{{.Destination}}={{.Name}} {{end}}")
+}
+
+#[test]
+fn an_image_volume_is_kept_across_a_replacement_and_a_dropped_anonymous_one_is_not() {
+    let project = Project::new();
+    let ws = Workspace::new();
+    let image = image_with_volume();
+    ws.write("geosync.toml", &container(&project, image, "one", "\"/data\""));
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    let name = project.container("app");
+    cli(&[
+        "exec",
+        &name,
+        "sh",
+        "-c",
+        "echo kept > /cache/file && echo gone > /data/file",
+    ]);
+    let before = mounts(&project);
+
+    // /data leaves the manifest: compose would not carry it over either.
+    ws.write("geosync.toml", &container(&project, image, "two", ""));
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    let after = mounts(&project);
+    let cache = |m: &str| {
+        m.split(' ')
+            .find(|e| e.starts_with("/cache="))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(cache(&after), cache(&before));
+    assert!(!after.contains("/data="), "{after}");
+    assert_eq!(cli(&["exec", &name, "cat", "/cache/file"]), "kept");
+    let dropped = before.split(' ').find(|e| e.starts_with("/data=")).unwrap();
+    cli(&["rm", "-f", "-v", &name]);
+    cli(&["volume", "rm", &dropped["/data=".len()..]]);
+}
+
 #[test]
 fn an_anonymous_volume_keeps_its_data_across_a_replacement() {
     let project = Project::new();

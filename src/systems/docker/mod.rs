@@ -216,15 +216,14 @@ impl DockerSystem {
         for wait in &run.wait_for {
             health::wait(docker, wait).await?;
         }
-        let image_id = docker
+        let image = docker
             .inspect_image(&run.container.image)
             .await
-            .map_err(engine(format!("image {}", run.container.image)))?
-            .id
-            .unwrap_or_default();
+            .map_err(engine(format!("image {}", run.container.image)))?;
+        let image_id = image.id.clone().unwrap_or_default();
         let project = &self.desired.project;
         let inherited = match &run.replaces {
-            Some(old) => anonymous::volumes_of(docker, old).await?,
+            Some(old) => anonymous::inherited(docker, old, &run.container.mounts, &image).await?,
             None => Default::default(),
         };
         let body = spec::create_body(run, project, &image_id, &inherited);
