@@ -6,6 +6,7 @@
 //! secrets become `{ env = "NAME" }` references, each one listed: the
 //! manifest that lands in git holds none.
 
+mod build;
 mod environment;
 mod interpolate;
 mod load;

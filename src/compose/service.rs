@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use serde_yaml_ng::Value;
 
+use super::build::image_and_build;
 use super::environment::{environment, scalar, Environment};
 use super::interpolate::Vars;
 use super::mounts::{FileKind, Mounts};
@@ -79,8 +80,8 @@ pub fn translate(name: &str, service: &Value, cx: &Context, vars: &mut Vars) -> 
     };
     let toml = &mut out.toml;
     let _ = writeln!(toml, "\n[[docker.container]]\nname = {}", quote(name));
-    image_and_build(name, service, cx.paths, toml)?;
-    out.notes.extend(build_notes(name, service.get("build")));
+    out.notes
+        .extend(image_and_build(name, service, cx.paths, vars, toml)?);
     process(name, service, toml, &mut out.notes);
     env_files(service.get("env_file"), cx.paths, vars, toml)?;
     out.env = environment(name, service.get("environment"), vars);
@@ -171,61 +172,6 @@ fn labels(value: Option<&Value>, vars: &Vars, toml: &mut String) {
         "labels = {}",
         inline_table(entries.iter().map(|(k, v)| (k.as_str(), v.clone())))
     );
-}
-
-fn image_and_build(name: &str, service: &Value, paths: &Paths, toml: &mut String) -> Result<(), String> {
-    let image = service.get("image").and_then(scalar);
-    let build = service.get("build");
-    // Compose names a built image `<project>-<service>`; any stable local name works.
-    let image = match (image, build) {
-        (Some(image), _) => image,
-        (None, Some(_)) => format!("{name}:local"),
-        (None, None) => return Err("neither `image` nor `build`: geosync has nothing to run".into()),
-    };
-    let _ = writeln!(toml, "image = {}", quote(&image));
-    let Some(build) = build else { return Ok(()) };
-    let (context, dockerfile) = match build {
-        Value::Mapping(_) => (
-            build
-                .get("context")
-                .and_then(scalar)
-                .unwrap_or_else(|| ".".into()),
-            build.get("dockerfile").and_then(scalar),
-        ),
-        other => (
-            scalar(other).ok_or("`build` is neither a folder nor a mapping")?,
-            None,
-        ),
-    };
-    if context.contains("://") || context.starts_with("git@") {
-        return Err(format!(
-            "`build` from `{context}`: geosync builds only from a local folder"
-        ));
-    }
-    let dockerfile = dockerfile
-        .map(|d| format!(", dockerfile = {}", quote(&d)))
-        .unwrap_or_default();
-    let _ = writeln!(
-        toml,
-        "build = {{ context = {}{dockerfile} }}",
-        quote(&paths.for_manifest(&context))
-    );
-    Ok(())
-}
-
-/// `build` keys beyond `context` and `dockerfile` are not carried over.
-fn build_notes(name: &str, build: Option<&Value>) -> Vec<String> {
-    let Some(Value::Mapping(build)) = build else {
-        return Vec::new();
-    };
-    build
-        .keys()
-        .filter_map(Value::as_str)
-        .filter(|k| !["context", "dockerfile"].contains(k))
-        .map(|k| {
-            format!("service `{name}`: build `{k}` is not supported by geosync and was not imported (the image is built without it)")
-        })
-        .collect()
 }
 
 /// A command as a list: compose splits a string like a shell would.

@@ -176,3 +176,57 @@ fn flags_under_secret_like_names_stay_plain_values() {
     );
     assert!(!plan.stdout.contains("(sensitive)"), "{}", plan.stdout);
 }
+
+#[test]
+fn build_target_and_arguments_are_built_and_a_changed_argument_rebuilds() {
+    let project = Project::new();
+    let ws = Workspace::new();
+    let image = format!("{}-built:1", project.name);
+    ws.write(
+        "Dockerfile",
+        &format!(
+            "FROM {} AS base\nARG GREETING=none\nRUN echo \"$GREETING\" > /greeting\nFROM base AS development\nRUN echo dev > /stage\nFROM base AS production\nRUN echo prod > /stage\n",
+            busybox_image()
+        ),
+    );
+    let compose = |greeting: &str| {
+        format!("services:\n  app:\n    image: {image}\n    build:\n      context: .\n      target: development\n      args:\n        GREETING: {greeting}\n")
+    };
+    ws.write("compose.yaml", &compose("hello"));
+    let import = ws.geosync(&[
+        "import-compose",
+        "compose.yaml",
+        "--project",
+        &project.name,
+        "-o",
+        "geosync.toml",
+    ]);
+    import.assert_code(0);
+    assert!(!import.stderr.contains("build `"), "{}", import.stderr);
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    let name = project.container("app");
+    assert_eq!(cli(&["exec", &name, "cat", "/stage", "/greeting"]), "dev\nhello");
+    let first = cli(&["image", "inspect", "--format", "{{.Id}}", &image]);
+
+    ws.write("compose.yaml", &compose("bonjour"));
+    ws.geosync(&[
+        "import-compose",
+        "compose.yaml",
+        "--project",
+        &project.name,
+        "-o",
+        "geosync.toml",
+    ])
+    .assert_code(0);
+    let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
+    plan.assert_code(2);
+    assert!(
+        plan.stdout.contains(&format!("docker.image:{image}")),
+        "{}",
+        plan.stdout
+    );
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    assert_eq!(cli(&["exec", &name, "cat", "/greeting"]), "bonjour");
+    cli(&["rm", "-f", "-v", &name]);
+    cli(&["rmi", &image, &first]);
+}

@@ -399,7 +399,7 @@ impl System for DockerSystem {
             let mut context_hashes = BTreeMap::new();
             for container in &self.desired.containers {
                 if let Some(build) = &container.build {
-                    let hash = images::context_hash(&build.context)
+                    let hash = images::context_hash(build)
                         .map_err(|source| images::ImageError::Context {
                             context: build.context.display().to_string(),
                             source,

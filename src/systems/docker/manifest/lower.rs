@@ -343,6 +343,8 @@ impl Lowerer<'_> {
                     .dockerfile
                     .as_ref()
                     .map_or_else(|| "Dockerfile".into(), |d| self.text(d)),
+                target: b.target.as_ref().map(|t| self.text(t)),
+                args: b.args.iter().map(|(k, v)| (k.clone(), self.text(v))).collect(),
             }),
             command: raw
                 .command

@@ -146,6 +146,8 @@ pub struct Healthcheck {
 pub struct Build {
     pub context: PathBuf,
     pub dockerfile: String,
+    pub target: Option<String>,
+    pub args: BTreeMap<String, String>,
 }
 
 /// One container. Its serde form (secrets redacted) is the configuration

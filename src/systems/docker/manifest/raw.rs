@@ -164,6 +164,11 @@ pub struct RawHealthcheck {
 pub struct RawBuild {
     pub context: Text,
     pub dockerfile: Option<Text>,
+    /// The stage of a multi-stage Dockerfile to build (compose's `target`).
+    pub target: Option<Text>,
+    /// Build arguments (`ARG`), as compose's `args`.
+    #[serde(default)]
+    pub args: BTreeMap<String, Text>,
 }
 
 #[derive(Debug, Deserialize)]
