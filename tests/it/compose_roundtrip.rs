@@ -38,16 +38,6 @@ fn on_busybox(file: &str) -> (Workspace, std::path::PathBuf) {
     }
     let name = source.file_name().unwrap().to_string_lossy().into_owned();
     ws.write(&name, &serde_yaml_ng::to_string(&root).unwrap());
-    // Compose creates a missing bind source folder; geosync refuses one
-    // (the corpus leaves out the samples' application sources).
-    for (_, service) in root["services"].as_mapping().unwrap() {
-        for volume in service["volumes"].as_sequence().into_iter().flatten() {
-            let source = volume.as_str().unwrap_or_default().split(':').next().unwrap();
-            if source.starts_with("./") && !ws.exists(source) {
-                std::fs::create_dir_all(ws.join(source)).unwrap();
-            }
-        }
-    }
     let compose = ws.join(&name);
     (ws, compose)
 }

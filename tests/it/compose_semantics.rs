@@ -230,3 +230,31 @@ fn build_target_and_arguments_are_built_and_a_changed_argument_rebuilds() {
     cli(&["rm", "-f", "-v", &name]);
     cli(&["rmi", &image, &first]);
 }
+
+#[test]
+fn a_missing_bind_source_folder_is_created_as_compose_creates_it() {
+    let project = Project::new();
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        &container(
+            &project,
+            busybox_image(),
+            "one",
+            "\"./not-yet/here:/x\", \"./file.txt:/f.txt:ro\"",
+        ),
+    );
+    ws.write("file.txt", "content");
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    assert!(ws.join("not-yet/here").is_dir());
+    let name = project.container("app");
+    cli(&["exec", &name, "sh", "-c", "echo written > /x/out"]);
+    assert_eq!(ws.read("not-yet/here/out"), "written\n");
+    assert_eq!(cli(&["exec", &name, "cat", "/f.txt"]), "content");
+    let denied = std::process::Command::new("docker")
+        .args(["exec", &name, "sh", "-c", "echo no > /f.txt"])
+        .output()
+        .unwrap();
+    assert!(!denied.status.success(), "a read-only bind was written");
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+}
