@@ -216,6 +216,23 @@ fn same_ports(service: &str, resolved: &Value, container: &serde_json::Value) {
     }
 }
 
+/// Each compose secret is a read-only bind of its file at /run/secrets.
+fn same_secrets(service: &str, resolved: &Value, config: &Value, container: &serde_json::Value) {
+    for secret in resolved["secrets"].as_sequence().into_iter().flatten() {
+        let source = secret["source"].as_str().unwrap();
+        let target = secret.get("target").and_then(Value::as_str).unwrap_or(source);
+        let file = config["secrets"][source]["file"].as_str().unwrap();
+        let mount = container["Mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["Destination"] == format!("/run/secrets/{target}"))
+            .unwrap_or_else(|| panic!("{service}: secret {source} not mounted"));
+        assert_eq!(mount["Source"].as_str(), Some(file), "{service}: {source}");
+        assert_eq!(mount["RW"].as_bool(), Some(false), "{service}: {source}");
+    }
+}
+
 fn nanos(text: &str) -> i64 {
     let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
     let n: i64 = digits.parse().unwrap();
@@ -275,6 +292,7 @@ fn round_trip(file: &str, vars: &[(&str, &str)]) {
         same_mounts(service, resolved, &container, &project_label);
         same_healthcheck(service, resolved, &container);
         same_ports(service, resolved, &container);
+        same_secrets(service, resolved, &config, &container);
         // -v: its anonymous volumes carry no project label to be swept by.
         cli(&["rm", "-f", "-v", &project.container(service)]);
     }
