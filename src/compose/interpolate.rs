@@ -38,8 +38,10 @@ pub struct Vars {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("invalid interpolation `{text}`: {reason}")]
+#[error("{at}: invalid interpolation `{text}`: {reason}")]
 pub struct InterpolationError {
+    /// Where in the file (`services.web.image`); empty until known.
+    pub at: String,
     pub text: String,
     pub reason: String,
 }
@@ -70,21 +72,32 @@ impl Vars {
     }
 
     /// Interpolates every string of a YAML tree in place (values, not keys,
-    /// as compose does).
+    /// as compose does); an error names where (`services.web.image`).
     pub fn interpolate_tree(&mut self, value: &mut Value) -> Result<(), InterpolationError> {
+        self.interpolate_at(value, "")
+    }
+
+    fn interpolate_at(&mut self, value: &mut Value, at: &str) -> Result<(), InterpolationError> {
+        let child = |key: String| if at.is_empty() { key } else { format!("{at}.{key}") };
         match value {
-            Value::String(s) => *s = self.interpolate(s)?,
+            Value::String(s) => {
+                *s = self.interpolate(s).map_err(|mut e| {
+                    e.at = at.to_string();
+                    e
+                })?
+            }
             Value::Sequence(items) => {
-                for item in items {
-                    self.interpolate_tree(item)?;
+                for (i, item) in items.iter_mut().enumerate() {
+                    self.interpolate_at(item, &child(i.to_string()))?;
                 }
             }
             Value::Mapping(map) => {
-                for (_, item) in map.iter_mut() {
-                    self.interpolate_tree(item)?;
+                for (key, item) in map.iter_mut() {
+                    let key = key.as_str().map(str::to_string).unwrap_or_default();
+                    self.interpolate_at(item, &child(key))?;
                 }
             }
-            Value::Tagged(tagged) => self.interpolate_tree(&mut tagged.value)?,
+            Value::Tagged(tagged) => self.interpolate_at(&mut tagged.value, at)?,
             _ => {}
         }
         Ok(())
@@ -102,6 +115,7 @@ impl Vars {
                 rest = after;
             } else if let Some(inner) = tail.strip_prefix('{') {
                 let end = closing_brace(inner).ok_or_else(|| InterpolationError {
+                    at: String::new(),
                     text: text.to_string(),
                     reason: "unterminated `${`".into(),
                 })?;
@@ -127,6 +141,7 @@ impl Vars {
         let len = name_len(body);
         let (name, op) = body.split_at(len);
         let invalid = |reason: &str| InterpolationError {
+            at: String::new(),
             text: whole.to_string(),
             reason: reason.to_string(),
         };
@@ -379,6 +394,16 @@ mod tests {
         assert_eq!(v.resolve(&out), "bee-x/dee");
         assert_eq!(references(&out), vec!["A", "C"]);
         assert_eq!(only_reference(&marker("A")), Some("A"));
+    }
+
+    #[test]
+    fn an_invalid_form_is_refused_with_its_place() {
+        let mut tree: Value = serde_yaml_ng::from_str("services: {web: {ports: [80, '${P/a/b}']}}").unwrap();
+        let err = vars(&[]).interpolate_tree(&mut tree).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "services.web.ports.1: invalid interpolation `${P/a/b}`: compose supports only :-, -, :? and ? after a variable name"
+        );
     }
 
     #[test]
