@@ -13,8 +13,11 @@ mod load;
 mod mounts;
 mod paths;
 mod ports;
+mod selection;
 mod service;
 mod toml_out;
+mod top_level;
+mod vars_section;
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -96,12 +99,12 @@ pub fn import(path: &Path, options: &Options) -> Result<Imported, ComposeError> 
         .and_then(Value::as_mapping)
         .cloned()
         .unwrap_or_default();
-    let active = active_profiles(options.profiles, &vars);
+    let active = selection::active_profiles(options.profiles, &vars);
     let mut skipped = BTreeSet::new();
     let mut imported = Vec::new();
     for (name, service) in &services {
         let Some(name) = scalar(name) else { continue };
-        match skip_reason(&name, service, &active) {
+        match selection::skip_reason(&name, service, &active) {
             Some(reason) => {
                 notes.push(reason);
                 skipped.insert(name);
@@ -109,7 +112,7 @@ pub fn import(path: &Path, options: &Options) -> Result<Imported, ComposeError> 
             None => imported.push((name, service)),
         }
     }
-    top_level(&root, &imported, &mut body, &mut notes);
+    top_level::top_level(&root, &imported, &mut body, &mut notes);
     let cx = Context {
         root: &root,
         paths: &paths,
@@ -128,7 +131,7 @@ pub fn import(path: &Path, options: &Options) -> Result<Imported, ComposeError> 
         notes.extend(translated.env.notes);
         secrets.extend(translated.env.secrets);
     }
-    let (vars_toml, missing_vars) = vars_section(&body, &vars);
+    let (vars_toml, missing_vars) = vars_section::vars_section(&body, &vars);
     Ok(Imported {
         manifest: assemble(&display, &notes, &vars_toml, &body),
         notes,
@@ -188,154 +191,6 @@ fn assemble(compose: &str, notes: &[String], vars_toml: &str, body: &str) -> Str
     manifest.push_str(vars_toml);
     manifest.push_str(body);
     manifest
-}
-
-/// Profiles asked for, plus `COMPOSE_PROFILES` from .env.
-fn active_profiles(asked: &[String], vars: &Vars) -> BTreeSet<String> {
-    let from_env = vars.dotenv("COMPOSE_PROFILES").unwrap_or_default();
-    asked
-        .iter()
-        .map(String::as_str)
-        .chain(from_env.split(','))
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// Why a service is not imported, said as a note; None to import it.
-fn skip_reason(name: &str, service: &Value, active: &BTreeSet<String>) -> Option<String> {
-    if let Some(provider) = service.get("provider") {
-        let kind = provider.get("type").and_then(scalar).unwrap_or_default();
-        return Some(format!(
-            "service `{name}` is run by the `{kind}` provider, which geosync cannot run: not imported (the variables it gives its dependents are not set either)"
-        ));
-    }
-    if service.get("scale").and_then(Value::as_u64) == Some(0) {
-        return Some(format!("service `{name}` has scale: 0 and is not imported"));
-    }
-    let profiles: Vec<String> = match service.get("profiles") {
-        Some(Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
-        _ => return None,
-    };
-    if profiles.iter().any(|p| active.contains(p) || p == "*") || profiles.is_empty() {
-        return None;
-    }
-    Some(format!(
-        "service `{name}` is in profile {} only, which is not enabled: not imported (pass `--profile {}` to import it)",
-        profiles.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
-        profiles[0]
-    ))
-}
-
-/// `[[docker.network]]` and `[[docker.volume]]` from the top level; compose's
-/// implicit `default` network when an imported service has no `networks`.
-fn top_level(root: &Value, imported: &[(String, &Value)], body: &mut String, notes: &mut Vec<String>) {
-    let mut networks: Vec<(String, Value)> = root
-        .get("networks")
-        .and_then(Value::as_mapping)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((scalar(k)?, v.clone())))
-                .collect()
-        })
-        .unwrap_or_default();
-    let needs_default = imported.iter().any(|(_, s)| s.get("networks").is_none());
-    if needs_default && !networks.iter().any(|(n, _)| n == "default") {
-        networks.push(("default".into(), Value::Null));
-    }
-    for (name, definition) in networks {
-        let _ = writeln!(body, "\n[[docker.network]]\nname = {}", quote(&name));
-        if let Some(driver) = definition.get("driver").and_then(scalar) {
-            let _ = writeln!(body, "driver = {}", quote(&driver));
-        }
-        if definition.get("internal").and_then(Value::as_bool) == Some(true) {
-            let _ = writeln!(body, "internal = true");
-        }
-        object_notes("network", &name, &definition, &["driver", "internal"], notes);
-    }
-    for (name, definition) in root
-        .get("volumes")
-        .and_then(Value::as_mapping)
-        .into_iter()
-        .flatten()
-    {
-        let Some(name) = scalar(name) else { continue };
-        let _ = writeln!(body, "\n[[docker.volume]]\nname = {}", quote(&name));
-        if let Some(driver) = definition.get("driver").and_then(scalar) {
-            let _ = writeln!(body, "driver = {}", quote(&driver));
-        }
-        object_notes("volume", &name, definition, &["driver"], notes);
-    }
-}
-
-fn object_notes(kind: &str, name: &str, definition: &Value, carried: &[&str], notes: &mut Vec<String>) {
-    for (key, value) in definition.as_mapping().into_iter().flatten() {
-        let Some(key) = key.as_str() else { continue };
-        if carried.contains(&key) {
-            continue;
-        }
-        notes.push(match key {
-            "name" => format!(
-                "{kind} `{name}` is named `{}` on the engine by compose; geosync names it `<project>_{name}`: move its data or rename it",
-                scalar(value).unwrap_or_default()
-            ),
-            "external" => format!(
-                "{kind} `{name}` is external: geosync uses `<project>_{name}`, creating it if absent"
-            ),
-            other => format!("{kind} `{name}`: `{other}` is not supported by geosync and was not imported"),
-        });
-    }
-}
-
-/// `[vars]`: every variable the body refers to, with its value. Secret-like
-/// ones and those without a value are declared empty, to be given with
-/// `--var` (which sets only declared variables), and listed.
-fn vars_section(body: &str, vars: &Vars) -> (String, Vec<(String, String)>) {
-    let mut header = String::new();
-    let used: BTreeSet<&str> = referenced(body);
-    let mut missing = Vec::new();
-    if used.is_empty() {
-        return (header, missing);
-    }
-    header.push_str("\n[vars]\n");
-    for name in used {
-        let var = vars.vars.get(name);
-        match var.and_then(|v| v.value.as_deref()) {
-            Some(_) if crate::manifest::secret::looks_secret(name) => {
-                let reason = format!("`{name}` looks like a secret: its value is not written here");
-                let _ = writeln!(header, "{name} = \"\"   # {reason}; give it with --var");
-                missing.push((name.to_string(), reason));
-            }
-            Some(value) => {
-                let _ = writeln!(header, "{name} = {}", toml::Value::String(value.to_string()));
-            }
-            None => {
-                let reason = var
-                    .and_then(|v| v.missing.clone())
-                    .unwrap_or_else(|| format!("`{name}` has no value"));
-                let _ = writeln!(header, "{name} = \"\"   # {reason}; give it with --var");
-                missing.push((name.to_string(), reason));
-            }
-        }
-    }
-    (header, missing)
-}
-
-/// Names written as `${NAME}` (not `$${`) in generated TOML.
-fn referenced(body: &str) -> BTreeSet<&str> {
-    let mut names = BTreeSet::new();
-    let mut rest = body;
-    while let Some(at) = rest.find("${") {
-        let escaped = at > 0 && rest.as_bytes()[at - 1] == b'$';
-        let tail = &rest[at + 2..];
-        let end = tail.find('}').unwrap_or(tail.len());
-        if !escaped {
-            names.insert(&tail[..end]);
-        }
-        rest = &tail[end..];
-    }
-    names
 }
 
 #[cfg(test)]
