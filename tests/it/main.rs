@@ -4,7 +4,10 @@
 //! each other.
 
 mod cli;
+mod compose_corpus;
 mod compose_import;
+mod compose_roundtrip;
+mod compose_semantics;
 mod docker;
 mod docker_engine;
 mod docker_repair;

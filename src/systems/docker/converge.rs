@@ -72,13 +72,17 @@ async fn create(
     name: &str,
     run: &RunContainer,
 ) -> Result<(), DockerSystemError> {
-    let image_id = docker
+    let image = docker
         .inspect_image(&run.container.image)
         .await
-        .map_err(engine(format!("image {}", run.container.image)))?
-        .id
-        .unwrap_or_default();
-    let body = spec::create_body(run, project, &image_id);
+        .map_err(engine(format!("image {}", run.container.image)))?;
+    let image_id = image.id.clone().unwrap_or_default();
+    // Anonymous volumes outlive a replace where compose keeps them.
+    let inherited = match &run.replaces {
+        Some(old) => super::anonymous::inherited(docker, old, &run.container.mounts, &image).await?,
+        None => Default::default(),
+    };
+    let body = spec::create_body(run, project, &image_id, &inherited);
     docker
         .create_container(
             Some(CreateContainerOptionsBuilder::default().name(name).build()),

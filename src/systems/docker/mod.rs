@@ -1,6 +1,7 @@
 //! Docker Engine: networks, volumes, images and containers of the project,
 //! through the Engine API (bollard), never the docker CLI.
 
+mod anonymous;
 mod converge;
 mod diff;
 mod files;
@@ -211,7 +212,7 @@ impl System for DockerSystem {
             let mut context_hashes = BTreeMap::new();
             for container in &self.desired.containers {
                 if let Some(build) = &container.build {
-                    let hash = images::context_hash(&build.context)
+                    let hash = images::context_hash(build)
                         .map_err(|source| images::ImageError::Context {
                             context: build.context.display().to_string(),
                             source,

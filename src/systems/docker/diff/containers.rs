@@ -130,7 +130,7 @@ fn dependencies(container: &DockerContainer) -> Vec<Address> {
         .collect();
     depends_on.extend(container.mounts.iter().filter_map(|m| match &m.source {
         MountSource::Volume(v) => Some(Address::new(VOLUME_KIND, v)),
-        MountSource::Bind(_) => None,
+        MountSource::Bind(_) | MountSource::Anonymous => None,
     }));
     depends_on.push(Address::new(IMAGE_KIND, &container.image));
     depends_on.extend(
