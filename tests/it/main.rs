@@ -3,13 +3,16 @@
 //! real services tests/run starts, so tests run in parallel without seeing
 //! each other.
 
+mod chromium;
 mod cli;
 mod compose_import;
 mod docker;
 mod docker_engine;
 mod files;
+mod loopback_http;
 mod manifest_errors;
 mod mviewer;
+mod mviewer_browser;
 mod pg;
 mod pg_hba;
 mod postgres;
