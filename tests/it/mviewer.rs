@@ -195,15 +195,48 @@ fn unwritable_target_fails_clearly_and_writes_nothing() {
     assert_eq!(listing(ws.path()), [".geosync", "blocker", "geosync.toml"]);
 }
 
-/// Mviewer reads the structure of its reference config: the output must use
+/// A logo or help page is resolved against Mviewer's index.html: when the
+/// apps folder sits in an Mviewer install, a missing one is warned about.
+#[test]
+fn a_logo_or_help_missing_from_the_mviewer_install_is_warned_about() {
+    let ws = Workspace::new();
+    ws.write("mviewer/index.html", "<html></html>");
+    ws.write("mviewer/js/mviewer.js", "");
+    ws.write("mviewer/img/logo.png", "png");
+    let manifest = manifest("Portail")
+        .replace("target_dir = \"apps\"", "target_dir = \"mviewer/apps\"")
+        .replace(
+            "title = \"Portail\"",
+            "title = \"Portail\"\nlogo = \"img/logo.png\"\nhelp = \"aide.html\"",
+        );
+    ws.write("geosync.toml", &manifest);
+
+    let plan = ws.geosync(&["plan"]);
+    plan.assert_code(0);
+    assert!(
+        plan.stdout.contains(
+            "warning: mviewer.app:salins: help `aide.html` does not exist where Mviewer serves the app (mviewer/aide.html)"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("logo `"), "{}", plan.stdout);
+
+    ws.write("mviewer/aide.html", "<p>aide</p>");
+    let plan = ws.geosync(&["plan"]);
+    assert!(!plan.stdout.contains("warning:"), "{}", plan.stdout);
+}
+
+/// Mviewer reads the structure of its reference config (apps/default.xml
+/// of the Mviewer under test, see mviewer_browser.rs): the output must use
 /// the same elements, and only attributes Mviewer's own config uses.
 #[test]
 fn output_has_the_structure_of_mviewers_reference_config() {
-    let reference = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/mviewer/default.xml"
-    ))
-    .expect("the shared Mviewer fixture");
+    let Some(mviewer) = crate::mviewer_browser::mviewer_dir() else {
+        return;
+    };
+    let reference =
+        std::fs::read_to_string(mviewer.join("apps/default.xml")).expect("Mviewer's apps/default.xml");
     let ws = Workspace::new();
     let example =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/mviewer.toml")).unwrap();

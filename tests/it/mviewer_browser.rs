@@ -24,7 +24,7 @@ const PROBE: &str = include_str!("../fixtures/mviewer/probe.js");
 const BUDGET_MS: u32 = 20_000;
 
 /// The Mviewer folder to test against, or None (the test is skipped).
-fn mviewer_dir() -> Option<PathBuf> {
+pub fn mviewer_dir() -> Option<PathBuf> {
     match std::env::var_os("GEOSYNC_MVIEWER_DIR") {
         Some(dir) => {
             let dir = PathBuf::from(dir);

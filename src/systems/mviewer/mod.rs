@@ -16,7 +16,7 @@ use crate::manifest::{Manifest, ManifestErrors, CONTAINER_KIND};
 use crate::placement::{connect_docker, ContainerFileError, ContainerFolder, HostDir, PlacementError};
 use crate::plan::{Address, Change};
 use crate::systems::{BoxError, PlanOptions, System, SystemPlan};
-use diff::{DesiredApp, MviewerOp};
+use diff::{Asset, DesiredApp, MviewerOp};
 use observed::{ObservedDir, ObservedFile};
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +74,10 @@ impl Mviewer {
                     name: app.name.clone(),
                     file_name: format!("{}.xml", app.name),
                     content,
+                    assets: [("logo", &app.logo), ("help", &app.help)]
+                        .into_iter()
+                        .filter_map(|(attribute, value)| Asset::local(attribute, value.as_deref()?))
+                        .collect(),
                 }),
                 Err(error) => errors.push(error),
             }
@@ -111,7 +115,13 @@ impl Mviewer {
         match (&self.target, self.folder().await?) {
             (AppsDir::Host(dir), _) => {
                 let dir = dir.clone();
-                let observed = tokio::task::spawn_blocking(move || observed::observe(&dir))
+                let assets = self
+                    .apps
+                    .iter()
+                    .flat_map(|a| &a.assets)
+                    .map(|a| a.path.clone())
+                    .collect();
+                let observed = tokio::task::spawn_blocking(move || observed::observe(&dir, &assets))
                     .await
                     .expect("observation does not panic")?;
                 Ok(observed)
@@ -129,7 +139,11 @@ impl Mviewer {
                         )
                     })
                     .collect();
-                Ok(ObservedDir { files })
+                // Whether a container's Mviewer has the logo is not looked up.
+                Ok(ObservedDir {
+                    files,
+                    served_from: None,
+                })
             }
             (AppsDir::Container { .. }, None) => Ok(ObservedDir::default()),
         }
