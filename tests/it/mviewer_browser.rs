@@ -347,8 +347,80 @@ fn assert_app_matches(probe: &Value, app: &toml::Value) {
     assert_eq!(baselayers, wanted, "base layers: {probe:#}");
 }
 
+/// Every layer attribute of the manifest, as Mviewer read it from the config.
+fn assert_layers_match(probe: &Value, app: &toml::Value, geoserver_url: Option<&str>) {
+    let overlays = probe["overlays"].as_object().expect("the probe lists overlays");
+    let mut manifest_layers = Vec::new();
+    for theme in app["theme"].as_array().unwrap() {
+        manifest_layers.extend(
+            theme
+                .get("layer")
+                .and_then(|l| l.as_array())
+                .into_iter()
+                .flatten(),
+        );
+        for group in theme
+            .get("group")
+            .and_then(|g| g.as_array())
+            .into_iter()
+            .flatten()
+        {
+            manifest_layers.extend(group["layer"].as_array().unwrap());
+        }
+    }
+    assert_eq!(overlays.len(), manifest_layers.len(), "overlays: {overlays:#?}");
+    for layer in manifest_layers {
+        let id = layer["layer"].as_str().unwrap();
+        let mut seen = overlays
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} is not a layer of the app: {overlays:#?}"))
+            .clone();
+        // JSON keeps 1 and 1.0 apart; the opacity is a number either way.
+        seen["opacity"] = serde_json::json!(seen["opacity"].as_f64());
+        let text = |key: &str| layer.get(key).and_then(|v| v.as_str());
+        let flag = |key: &str, default: bool| layer.get(key).and_then(|v| v.as_bool()).unwrap_or(default);
+        let url = match (text("url"), id.split_once(':')) {
+            (Some(url), _) => url.to_string(),
+            (None, Some((workspace, _))) => format!("{}/{workspace}/wms", geoserver_url.unwrap()),
+            (None, None) => unreachable!("geosync refuses such a layer"),
+        };
+        if text("legendurl").is_none() {
+            // Mviewer asks the layer's WMS for a legend then.
+            let legend = seen["legendurl"].as_str().unwrap_or_default().to_string();
+            assert!(
+                legend.starts_with(&url) && legend.contains("REQUEST=GetLegendGraphic"),
+                "{id}: legend {legend}"
+            );
+            seen["legendurl"] = Value::Null;
+        }
+        let expected = serde_json::json!({
+            "name": text("name"),
+            "url": url,
+            "visible": flag("visible", false),
+            "opacity": Some(layer.get("opacity").and_then(|v| v.as_float()).unwrap_or(1.0)),
+            "queryable": flag("queryable", true),
+            "tiled": flag("tiled", false),
+            "style": text("style"),
+            "legendurl": text("legendurl"),
+            "metadata": text("metadata"),
+            "metadatacsw": text("metadata-csw"),
+            "infoformat": text("infoformat").unwrap_or("application/vnd.ogc.gml"),
+            "featurecount": layer.get("featurecount").map(|v| v.as_integer().unwrap().to_string()),
+            "attribution": text("attribution"),
+        });
+        assert_eq!(seen, expected, "layer {id}");
+    }
+}
+
+/// The manifest's apps, with its `[vars]` expanded as geosync expands them.
 fn apps_of(manifest: &str) -> Vec<toml::Value> {
     let value: toml::Value = toml::from_str(manifest).unwrap();
+    let mut text = manifest.to_string();
+    for (name, var) in value.get("vars").and_then(|v| v.as_table()).into_iter().flatten() {
+        let var = var.as_str().map_or_else(|| var.to_string(), str::to_string);
+        text = text.replace(&format!("${{{name}}}"), &var);
+    }
+    let value: toml::Value = toml::from_str(&text).unwrap();
     value["mviewer"]["app"].as_array().unwrap().clone()
 }
 
@@ -379,6 +451,7 @@ fn the_reference_manifest_initialises_in_mviewer() {
     for app in apps_of(&manifest) {
         let (_, probe) = site.open(&server, app["name"].as_str().unwrap());
         assert_app_matches(&probe, &app);
+        assert_layers_match(&probe, &app, Some("https://georchestra.example.org/geoserver"));
     }
 }
 
@@ -407,6 +480,7 @@ fn every_base_layer_type_and_layer_attribute_draws_from_a_loopback_wms() {
         let before = server.requests().len();
         let (_, probe) = site.open(&server, name);
         assert_app_matches(&probe, &app);
+        assert_layers_match(&probe, &app, Some(&server.url("/geoserver")));
         assert!(
             probe["map"]["wmsPixels"].as_u64().unwrap() > 0,
             "{name}: no pixel of the loopback WMS layer on the map: {probe:#}"
