@@ -28,6 +28,7 @@ pub async fn run(args: &ApplyArgs, printer: &Printer, redactor: &Redactor) -> an
             only: saved.only.clone(),
             exclude: saved.exclude.clone(),
             options: saved.options,
+            secrets: Default::default(),
         },
         None => run_spec(&args.manifest, Some(&args.scope)),
     };

@@ -41,6 +41,7 @@ fn run_spec(manifest: &ManifestArgs, scope: Option<&ScopeArgs>) -> RunSpec {
             adopt: scope.is_some_and(|s| s.adopt),
             allow_drop: scope.is_some_and(|s| s.allow_drop),
         },
+        secrets: Default::default(),
     }
 }
 

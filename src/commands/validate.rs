@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{run_spec, Exit};
 use crate::cli::ManifestArgs;
 use crate::engine;
+use crate::manifest::secret::SecretMode;
 use crate::output::Printer;
 
 pub fn run(
@@ -13,13 +14,15 @@ pub fn run(
     printer: &Printer,
     redactor: &crate::manifest::secret::Redactor,
 ) -> anyhow::Result<Exit> {
-    let spec = run_spec(args, None);
+    let mut spec = run_spec(args, None);
+    spec.secrets = SecretMode::Placeholder;
     let loaded = engine::load(&spec, redactor)?;
     let count = loaded.manifest.resource_count();
+    let notes = &loaded.manifest.unresolved_secrets;
     if args.json {
         printer.result(&format!(
             "{}\n",
-            json!({ "valid": true, "manifests": spec.manifests, "resources": count })
+            json!({ "valid": true, "manifests": spec.manifests, "resources": count, "unresolved_secrets": notes })
         ));
     } else {
         printer.result(&format!(
@@ -28,6 +31,9 @@ pub fn run(
             if spec.manifests.len() == 1 { "" } else { "s" },
             if count == 1 { "" } else { "s" },
         ));
+        for note in notes {
+            printer.note(&format!("{note} (plan and apply will need it)"));
+        }
     }
     Ok(Exit::Success)
 }

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use futures::future::join_all;
 
 use crate::manifest::secret::Redactor;
-use crate::manifest::{self, Manifest, ManifestErrors};
+use crate::manifest::ManifestErrors;
 use crate::plan::{Change, Plan, PlannedManifest, Selector, Warning};
+use crate::systems::Manifest;
 use crate::systems::{self, BoxError, PlanOptions, System};
 
 pub use executor::{ApplyReport, Executor, Outcome};
@@ -25,6 +26,8 @@ pub struct RunSpec {
     pub only: Vec<Selector>,
     pub exclude: Vec<Selector>,
     pub options: PlanOptions,
+    /// `validate` needs no secret; `plan` and `apply` need them all.
+    pub secrets: crate::manifest::secret::SecretMode,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +62,8 @@ pub fn load(spec: &RunSpec, redactor: &Redactor) -> Result<Loaded, EngineError> 
             });
         }
     }
-    let manifest = manifest::load(&spec.manifests, &spec.var_overrides, redactor)?;
+    let manifest =
+        crate::systems::load_manifest(&spec.manifests, &spec.var_overrides, redactor, spec.secrets)?;
     let systems = systems::from_manifest(&manifest)?;
     Ok(Loaded { manifest, systems })
 }

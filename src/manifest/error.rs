@@ -6,12 +6,8 @@ use super::source::Location;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("{path}: cannot read manifest")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: cannot read manifest: {reason}")]
+    Read { path: PathBuf, reason: String },
 
     #[error("{at}: {message}{}", hint_suffix(.hint))]
     Syntax {
@@ -63,6 +59,23 @@ pub enum ManifestError {
     },
 }
 
+impl ManifestError {
+    /// Where the problem is, when it is in a file.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            ManifestError::Syntax { at, .. }
+            | ManifestError::UndefinedVar { at, .. }
+            | ManifestError::Invalid { at, .. }
+            | ManifestError::Duplicate { at, .. }
+            | ManifestError::MissingSecret { at, .. }
+            | ManifestError::Template { at, .. } => Some(at),
+            ManifestError::Read { .. }
+            | ManifestError::UnknownOverride { .. }
+            | ManifestError::MalformedOverride(_) => None,
+        }
+    }
+}
+
 fn hint_suffix(hint: &Option<String>) -> String {
     match hint {
         Some(h) => format!(" ({h})"),
@@ -92,9 +105,100 @@ impl std::fmt::Display for ManifestErrors {
 
 impl std::error::Error for ManifestErrors {}
 
+impl ManifestErrors {
+    /// Orders the problems as a person reads the files: file by file in
+    /// the order given, top to bottom; problems without a place first.
+    pub fn in_reading_order(mut self, files: &[std::path::PathBuf]) -> Self {
+        self.0.sort_by_key(|error| {
+            error.location().map(|at| {
+                let file = files.iter().position(|f| *f == at.file).unwrap_or(usize::MAX);
+                (file, at.line, at.column)
+            })
+        });
+        self
+    }
+}
+
 impl From<ManifestError> for ManifestErrors {
     fn from(error: ManifestError) -> Self {
         ManifestErrors(vec![error])
+    }
+}
+
+/// Rewrites serde's wording ("invalid type: string \"11\", expected i64")
+/// in the manifest's ("zoom must be an integer, found the string \"11\"").
+/// `key` is the key the value is written under, when known.
+pub fn in_manifest_words(message: &str, key: Option<&str>) -> String {
+    let subject = key.map_or_else(|| "the value".to_string(), str::to_string);
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            return format!(
+                "{subject} must be {}, found {}",
+                expected_words(expected),
+                found_words(found)
+            );
+        }
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            return format!(
+                "{subject} must be {}, found {}",
+                expected_words(expected),
+                found_words(found)
+            );
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        return format!("unknown key {}", rest.split(',').next().unwrap_or(rest));
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return format!("missing key {rest}");
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        return match rest.split_once(", expected ") {
+            Some((found, expected)) => format!("{subject} must be {expected}, found {found}"),
+            None => format!("{subject}: unknown value {rest}"),
+        };
+    }
+    if message.starts_with("data did not match any variant of untagged enum") {
+        return format!("{subject} has none of the forms it accepts (see the manifest reference)");
+    }
+    message.to_string()
+}
+
+fn expected_words(expected: &str) -> String {
+    match expected {
+        "i64" | "i32" | "i16" | "i8" | "isize" => "an integer".into(),
+        "u64" | "u32" | "u16" | "u8" | "usize" => "an integer of 0 or more".into(),
+        "f64" | "f32" => "a number".into(),
+        "a boolean" | "bool" => "true or false".into(),
+        "a string" | "a borrowed string" | "string" | "a character" => "a string".into(),
+        "a sequence" => "an array".into(),
+        "a map" => "a table".into(),
+        other if other.starts_with("struct ") => "a table".into(),
+        other if other.starts_with("a sequence") => "an array".into(),
+        other => other.into(),
+    }
+}
+
+fn found_words(found: &str) -> String {
+    let strip = |s: &str| s.trim_matches('`').to_string();
+    if let Some(s) = found.strip_prefix("string ") {
+        return format!("the string {s}");
+    }
+    if let Some(n) = found.strip_prefix("integer ") {
+        return format!("the integer {}", strip(n));
+    }
+    if let Some(n) = found.strip_prefix("floating point ") {
+        return format!("the number {}", strip(n));
+    }
+    if let Some(b) = found.strip_prefix("boolean ") {
+        return strip(b);
+    }
+    match found {
+        "sequence" => "an array".into(),
+        "map" => "a table".into(),
+        other => other.into(),
     }
 }
 
@@ -111,7 +215,27 @@ pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -
 
 #[cfg(test)]
 mod tests {
-    use super::closest;
+    use super::{closest, in_manifest_words};
+
+    #[test]
+    fn serde_wording_becomes_the_manifests() {
+        assert_eq!(
+            in_manifest_words("invalid type: string \"11\", expected i64", Some("zoom")),
+            "zoom must be an integer, found the string \"11\""
+        );
+        assert_eq!(
+            in_manifest_words("invalid type: integer `3`, expected a string", Some("id")),
+            "id must be a string, found the integer 3"
+        );
+        assert_eq!(
+            in_manifest_words("unknown field `titel`, expected one of `name`, `title`", None),
+            "unknown key `titel`"
+        );
+        assert_eq!(
+            in_manifest_words("missing field `name`", None),
+            "missing key `name`"
+        );
+    }
 
     #[test]
     fn suggests_a_close_key_and_nothing_for_nonsense() {

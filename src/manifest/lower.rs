@@ -1,4 +1,4 @@
-//! Turns the raw TOML of one file into desired state: expands variables,
+//! The toolkit systems lower their raw TOML with: expands variables,
 //! anchors paths at the manifest's folder, checks values, and collects every
 //! problem with its location instead of stopping at the first.
 
@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use super::error::ManifestError;
-use super::model::{BaseLayer, FileSource, Layer, ManagedFile, MapOptions, MviewerApp, Theme};
-use super::raw::{BaseLayerKind, RawBaseLayer, RawFile, RawLayer, RawMviewerApp, RawTheme, Text};
-use super::secret::Redactor;
+use super::model::{FileSource, ManagedFile};
+use super::raw::{RawFile, Text};
+use super::secret::{Secret, SecretMode, SecretRef, SecretResolver};
 use super::source::{Location, SourceFile};
 use super::vars::Vars;
 
@@ -21,9 +21,11 @@ pub struct Lowerer<'a> {
     pub errors: &'a mut Vec<ManifestError>,
 }
 
-const DEFAULT_INFOFORMAT: &str = "application/vnd.ogc.gml";
+impl<'a> Lowerer<'a> {
+    pub fn new(source: &'a SourceFile, vars: &'a Vars, errors: &'a mut Vec<ManifestError>) -> Self {
+        Lowerer { source, vars, errors }
+    }
 
-impl Lowerer<'_> {
     pub fn at(&self, span: &Range<usize>) -> Location {
         self.source.span_location(span)
     }
@@ -62,8 +64,39 @@ impl Lowerer<'_> {
         }
     }
 
-    fn opt(&mut self, text: &Option<Text>) -> Option<String> {
+    pub fn opt(&mut self, text: &Option<Text>) -> Option<String> {
         text.as_ref().map(|t| self.text(t))
+    }
+
+    /// Resolves a secret reference, or reports why it cannot be. Under
+    /// `validate` an unavailable secret is a note and a placeholder.
+    pub fn secret(
+        &mut self,
+        reference: &Spanned<SecretRef>,
+        subject: &str,
+        resolver: &SecretResolver,
+    ) -> Option<Secret> {
+        let anchored = reference.get_ref().clone().anchored_at(self.manifest_dir());
+        let reason = match resolver.resolve(&anchored) {
+            Ok(secret) => return Some(secret),
+            Err(reason) => reason,
+        };
+        let problem = ManifestError::MissingSecret {
+            at: self.at(&reference.span()),
+            subject: subject.to_string(),
+            reference: anchored.to_string(),
+            reason: reason.to_string(),
+        };
+        match resolver.mode {
+            SecretMode::Require => {
+                self.errors.push(problem);
+                None
+            }
+            SecretMode::Placeholder => {
+                resolver.note(problem.to_string());
+                Some(Secret::placeholder())
+            }
+        }
     }
 
     pub fn invalid(&mut self, span: &Range<usize>, subject: &str, message: impl Into<String>) {
@@ -74,7 +107,7 @@ impl Lowerer<'_> {
         });
     }
 
-    fn small_int(&mut self, value: &Spanned<i64>, subject: &str, what: &str, max: i64) -> u8 {
+    pub fn small_int(&mut self, value: &Spanned<i64>, subject: &str, what: &str, max: i64) -> u8 {
         let v = *value.get_ref();
         if !(0..=max).contains(&v) {
             self.invalid(
@@ -86,39 +119,7 @@ impl Lowerer<'_> {
         v.clamp(0, max) as u8
     }
 
-    pub fn mviewer_app(&mut self, raw: &RawMviewerApp, geoserver_url: Option<&str>) -> MviewerApp {
-        let name = self.text(&raw.name);
-        let subject = format!("{}:{name}", MviewerApp::KIND);
-        if !is_file_stem(&name) {
-            self.invalid(
-                &raw.name.span(),
-                &subject,
-                "the name becomes the file name <name>.xml: use letters, digits, '-' and '_'",
-            );
-        }
-        let map = self.map_options(&raw.map, &subject);
-        let baselayers = self.baselayers(&raw.baselayer, &raw.map.span(), &subject);
-        let themes = self.themes(&raw.theme, geoserver_url, &subject);
-        MviewerApp {
-            at: self.at(&raw.name.span()),
-            template: raw.template.as_ref().map(|t| self.path(t)),
-            title: self.text(&raw.title),
-            logo: self.opt(&raw.logo),
-            help: self.opt(&raw.help),
-            mouseposition: raw.mouseposition.unwrap_or(false),
-            measuretools: raw.measuretools.unwrap_or(true),
-            mapprint: raw.mapprint.unwrap_or(true),
-            exportpng: raw.exportpng.unwrap_or(true),
-            name,
-            map,
-            baselayers,
-            themes,
-        }
-    }
-
-    /// Resolves the file's secrets now: a missing one is reported before
-    /// any system is touched.
-    pub fn managed_file(&mut self, raw: &RawFile, kind: &str, redactor: &Redactor) -> ManagedFile {
+    pub fn managed_file(&mut self, raw: &RawFile, kind: &str, resolver: &SecretResolver) -> ManagedFile {
         let name = self.text(&raw.name);
         let subject = format!("{kind}:{name}");
         let source = match (&raw.template, &raw.content) {
@@ -152,20 +153,8 @@ impl Lowerer<'_> {
             .collect();
         let mut secrets = BTreeMap::new();
         for (key, reference) in &raw.secrets {
-            let reference = reference.get_ref().clone().anchored_at(self.manifest_dir());
-            match reference.resolve(redactor) {
-                Ok(secret) => {
-                    secrets.insert(key.clone(), secret);
-                }
-                Err(reason) => {
-                    let at = self.at(&raw.secrets[key].span());
-                    self.errors.push(ManifestError::MissingSecret {
-                        at,
-                        subject: format!("{subject}: secrets.{key}"),
-                        reference: reference.to_string(),
-                        reason: reason.to_string(),
-                    });
-                }
+            if let Some(secret) = self.secret(reference, &format!("{subject}: secrets.{key}"), resolver) {
+                secrets.insert(key.clone(), secret);
             }
         }
         ManagedFile {
@@ -178,232 +167,11 @@ impl Lowerer<'_> {
             secrets,
         }
     }
-
-    fn map_options(&mut self, raw: &Spanned<super::raw::RawMapOptions>, subject: &str) -> MapOptions {
-        let map = raw.get_ref();
-        let projection = match &map.projection {
-            Some(p) => {
-                let value = self.text(p);
-                if !is_epsg_code(&value) {
-                    self.invalid(
-                        &p.span(),
-                        subject,
-                        format!("projection `{value}` is not of the form EPSG:<code>"),
-                    );
-                }
-                value
-            }
-            None => "EPSG:3857".to_string(),
-        };
-        let center = match map.center.get_ref().as_slice() {
-            [x, y] => [*x, *y],
-            _ => {
-                self.invalid(
-                    &map.center.span(),
-                    subject,
-                    "center takes two numbers: [x, y] in the map projection",
-                );
-                [0.0, 0.0]
-            }
-        };
-        let projextent = map.projextent.as_ref().map(|e| match e.get_ref().as_slice() {
-            [a, b, c, d] => [*a, *b, *c, *d],
-            _ => {
-                self.invalid(
-                    &e.span(),
-                    subject,
-                    "projextent takes four numbers: [minx, miny, maxx, maxy]",
-                );
-                [0.0; 4]
-            }
-        });
-        let zoom = self.small_int(&map.zoom, subject, "zoom", 30);
-        let maxzoom = map
-            .maxzoom
-            .as_ref()
-            .map(|m| self.small_int(m, subject, "maxzoom", 30));
-        if let (Some(max), Some(raw_max)) = (maxzoom, &map.maxzoom) {
-            if max < zoom {
-                self.invalid(
-                    &raw_max.span(),
-                    subject,
-                    format!("maxzoom {max} is below the initial zoom {zoom}"),
-                );
-            }
-        }
-        MapOptions {
-            projection,
-            center,
-            zoom,
-            maxzoom,
-            projextent,
-        }
-    }
-
-    fn baselayers(
-        &mut self,
-        raw: &[Spanned<RawBaseLayer>],
-        app_span: &Range<usize>,
-        subject: &str,
-    ) -> Vec<BaseLayer> {
-        let mut seen = BTreeMap::new();
-        let mut layers = Vec::new();
-        for spanned in raw {
-            let b = spanned.get_ref();
-            let id = self.text(&b.id);
-            if let Some(first) = seen.insert(id.clone(), self.at(&b.id.span())) {
-                self.errors.push(ManifestError::Duplicate {
-                    at: self.at(&b.id.span()),
-                    first,
-                    subject: format!("{subject}: baselayer `{id}`"),
-                });
-            }
-            if matches!(b.kind, BaseLayerKind::Wms | BaseLayerKind::Wmts) && b.layers.is_none() {
-                self.invalid(
-                    &spanned.span(),
-                    subject,
-                    format!("baselayer `{id}`: a WMS or WMTS base layer needs `layers`"),
-                );
-            }
-            if b.kind == BaseLayerKind::Wmts && b.matrixset.is_none() {
-                self.invalid(
-                    &spanned.span(),
-                    subject,
-                    format!("baselayer `{id}`: a WMTS base layer needs `matrixset`"),
-                );
-            }
-            let label = self.text(&b.label);
-            layers.push(BaseLayer {
-                kind: b.kind,
-                title: b.title.as_ref().map_or_else(|| label.clone(), |t| self.text(t)),
-                label,
-                url: self.text(&b.url),
-                layers: self.opt(&b.layers),
-                format: self.opt(&b.format),
-                visible: b.visible,
-                attribution: self.opt(&b.attribution),
-                thumbgallery: self.opt(&b.thumbgallery),
-                style: self.opt(&b.style),
-                matrixset: self.opt(&b.matrixset),
-                maxzoom: b.maxzoom.map(|z| z.clamp(0, 30) as u8),
-                maxscale: b.maxscale.map(|s| s.max(0) as u64),
-                id,
-            });
-        }
-        // Mviewer opens on exactly one base layer.
-        let visible = layers.iter().filter(|l| l.visible).count();
-        if visible != 1 {
-            let span = raw.first().map_or(app_span.clone(), |b| b.span());
-            self.invalid(
-                &span,
-                subject,
-                format!("exactly one baselayer must have visible = true (found {visible})"),
-            );
-        }
-        layers
-    }
-
-    fn themes(
-        &mut self,
-        raw: &[Spanned<RawTheme>],
-        geoserver_url: Option<&str>,
-        subject: &str,
-    ) -> Vec<Theme> {
-        let mut theme_ids = BTreeMap::new();
-        let mut layer_ids = BTreeMap::new();
-        let mut themes = Vec::new();
-        for spanned in raw {
-            let t = spanned.get_ref();
-            let id = self.text(&t.id);
-            if let Some(first) = theme_ids.insert(id.clone(), self.at(&t.id.span())) {
-                self.errors.push(ManifestError::Duplicate {
-                    at: self.at(&t.id.span()),
-                    first,
-                    subject: format!("{subject}: theme `{id}`"),
-                });
-            }
-            let mut layers = Vec::new();
-            for layer in &t.layer {
-                let lowered = self.layer(layer, geoserver_url, subject);
-                let at = self.at(&layer.get_ref().layer.span());
-                if let Some(first) = layer_ids.insert(lowered.id.clone(), at.clone()) {
-                    self.errors.push(ManifestError::Duplicate {
-                        at,
-                        first,
-                        subject: format!("{subject}: layer `{}`", lowered.id),
-                    });
-                }
-                layers.push(lowered);
-            }
-            themes.push(Theme {
-                id,
-                name: self.text(&t.name),
-                icon: self.opt(&t.icon),
-                collapsed: t.collapsed,
-                layers,
-            });
-        }
-        themes
-    }
-
-    fn layer(&mut self, spanned: &Spanned<RawLayer>, geoserver_url: Option<&str>, subject: &str) -> Layer {
-        let l = spanned.get_ref();
-        let id = self.text(&l.layer);
-        let url = match (&l.url, id.split_once(':'), geoserver_url) {
-            (Some(url), _, _) => self.text(url),
-            (None, Some((workspace, name)), Some(base)) if !workspace.is_empty() && !name.is_empty() => {
-                format!("{}/{workspace}/wms", base.trim_end_matches('/'))
-            }
-            (None, Some(_), None) => {
-                self.invalid(
-                    &l.layer.span(),
-                    subject,
-                    format!("layer `{id}` is served by the platform's GeoServer, but [mviewer] geoserver_url is not set"),
-                );
-                String::new()
-            }
-            (None, _, _) => {
-                self.invalid(
-                    &l.layer.span(),
-                    subject,
-                    format!("layer `{id}`: write `workspace:layer` for a layer of the platform's GeoServer, or give `url`"),
-                );
-                String::new()
-            }
-        };
-        if let Some(opacity) = &l.opacity {
-            if !(0.0..=1.0).contains(opacity.get_ref()) {
-                self.invalid(
-                    &opacity.span(),
-                    subject,
-                    format!("layer `{id}`: opacity must be between 0 and 1"),
-                );
-            }
-        }
-        Layer {
-            name: self.text(&l.name),
-            url,
-            visible: l.visible,
-            queryable: l.queryable,
-            tiled: l.tiled,
-            opacity: l.opacity.as_ref().map(|o| *o.get_ref()),
-            style: self.opt(&l.style),
-            legendurl: self.opt(&l.legendurl),
-            metadata: self.opt(&l.metadata),
-            metadata_csw: self.opt(&l.metadata_csw),
-            infoformat: self
-                .opt(&l.infoformat)
-                .unwrap_or_else(|| DEFAULT_INFOFORMAT.to_string()),
-            featurecount: l.featurecount,
-            attribution: self.opt(&l.attribution),
-            id,
-        }
-    }
 }
 
 /// Resolves `.` and `..` without touching the disk (the path may not exist
 /// yet), so plans show `out/apps`, not `manifests/../out/apps`.
-fn normalize(path: &Path) -> PathBuf {
+pub fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for component in path.components() {
@@ -424,20 +192,6 @@ fn normalize(path: &Path) -> PathBuf {
         out.push(".");
     }
     out
-}
-
-fn is_file_stem(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with(['-', '.'])
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-fn is_epsg_code(value: &str) -> bool {
-    value
-        .strip_prefix("EPSG:")
-        .is_some_and(|code| !code.is_empty() && code.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]

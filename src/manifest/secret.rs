@@ -118,6 +118,83 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Whether a run needs the secrets' values. `plan` and `apply` do;
+/// `validate` runs where no secret is (a manifest repository's CI, a
+/// pre-commit hook) and only checks that every reference is well-formed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SecretMode {
+    #[default]
+    Require,
+    /// An unavailable secret becomes a placeholder and a note.
+    Placeholder,
+}
+
+/// Resolves the secret references of one load, in its [`SecretMode`].
+pub struct SecretResolver {
+    redactor: Redactor,
+    pub mode: SecretMode,
+    /// The references that could not be resolved in placeholder mode.
+    notes: std::sync::Mutex<Vec<String>>,
+}
+
+impl SecretResolver {
+    pub fn new(redactor: &Redactor, mode: SecretMode) -> Self {
+        SecretResolver {
+            redactor: redactor.clone(),
+            mode,
+            notes: Default::default(),
+        }
+    }
+
+    pub fn note(&self, note: String) {
+        self.notes.lock().expect("notes lock poisoned").push(note);
+    }
+
+    pub fn notes(&self) -> Vec<String> {
+        self.notes.lock().expect("notes lock poisoned").clone()
+    }
+
+    pub fn resolve(&self, reference: &SecretRef) -> Result<Secret, SecretError> {
+        reference.resolve(&self.redactor)
+    }
+}
+
+/// Stands for a secret that `validate` could not read; templates render
+/// with it. It is never registered for redaction (it is no secret).
+pub const PLACEHOLDER: &str = "geosync-validate-placeholder";
+
+impl Secret {
+    pub fn placeholder() -> Secret {
+        Secret(PLACEHOLDER.to_string())
+    }
+}
+
+/// A secret file is read whole into memory: refuse anything that is not a
+/// small regular file (a FIFO or a device would block or never end).
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+fn read_secret_file(path: &Path) -> Result<String, SecretError> {
+    let fail = |source: std::io::Error| SecretError::File {
+        path: path.to_path_buf(),
+        source,
+    };
+    let metadata = std::fs::metadata(path).map_err(fail)?;
+    if !metadata.is_file() {
+        return Err(SecretError::NotAFile(path.to_path_buf()));
+    }
+    if metadata.len() > MAX_SECRET_FILE_BYTES {
+        return Err(SecretError::TooLarge(path.to_path_buf()));
+    }
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(fail)?
+        .take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(fail)?;
+    Ok(text)
+}
+
 /// Why a secret could not be resolved; never contains the value.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -129,6 +206,10 @@ pub enum SecretError {
     File { path: PathBuf, source: std::io::Error },
     #[error("file {0} is empty")]
     FileEmpty(PathBuf),
+    #[error("{0} is not a regular file")]
+    NotAFile(PathBuf),
+    #[error("{0} is larger than 64 KiB: not a secret")]
+    TooLarge(PathBuf),
 }
 
 impl SecretRef {
@@ -151,10 +232,7 @@ impl SecretRef {
                 value
             }
             SecretRef::File(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| SecretError::File {
-                    path: path.clone(),
-                    source,
-                })?;
+                let text = read_secret_file(path)?;
                 // A trailing newline is how editors save files, not part of the secret.
                 let value = text.trim_end_matches(['\n', '\r']).to_string();
                 if value.is_empty() {

@@ -41,9 +41,8 @@ impl Vars {
     /// Expands the references in a manifest string.
     pub fn expand(&self, value: &Spanned<String>, source: &SourceFile) -> Result<String, ManifestError> {
         let text = value.get_ref();
-        // The span covers the opening quote; offsets inside the string are
-        // exact for the basic strings manifests use.
-        let base = value.span().start + 1;
+        let place =
+            |needle: &str, before: &str| locate(source, value.span(), needle, before.matches(needle).count());
         let mut out = String::with_capacity(text.len());
         let mut rest = text.as_str();
         let mut consumed = 0;
@@ -57,7 +56,7 @@ impl Vars {
             } else if tail.starts_with("${") {
                 let Some(end) = tail.find('}') else {
                     return Err(ManifestError::Syntax {
-                        at: source.location(base + consumed + at),
+                        at: place("${", &text[..consumed + at]),
                         message: "unterminated `${` in string".into(),
                         hint: Some("write `$${` for a literal `${`".into()),
                     });
@@ -67,7 +66,7 @@ impl Vars {
                     Some(v) => out.push_str(v),
                     None => {
                         return Err(ManifestError::UndefinedVar {
-                            at: source.location(base + consumed + at),
+                            at: place(&tail[..=end], &text[..consumed + at]),
                             name: name.to_string(),
                             hint: closest(name, self.names()).map(|c| format!("did you mean `{c}`?")),
                         })
@@ -86,6 +85,24 @@ impl Vars {
     }
 }
 
+/// Where the `nth` `needle` of a string value is written in the file.
+/// Escapes (`\"`) and multi-byte characters make offsets in the parsed value
+/// differ from the file's, so the reference is looked up in the source text
+/// of the value itself; the value's start when it cannot be found.
+fn locate(
+    source: &SourceFile,
+    span: std::ops::Range<usize>,
+    needle: &str,
+    nth: usize,
+) -> super::source::Location {
+    let written = source.text.get(span.clone()).unwrap_or("");
+    let offset = written
+        .match_indices(needle)
+        .nth(nth)
+        .map_or(span.start, |(i, _)| span.start + i);
+    source.location(offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,10 +114,7 @@ mod tests {
     }
 
     fn expand(text: &str) -> Result<String, ManifestError> {
-        let source = SourceFile {
-            path: "m.toml".into(),
-            text: text.into(),
-        };
+        let source = SourceFile::new("m.toml".into(), text.into());
         let t: T = toml::from_str(text).unwrap();
         let vars = Vars::new(BTreeMap::from([
             ("domain".to_string(), "geo.example.org".to_string()),
@@ -124,5 +138,13 @@ mod tests {
             err,
             "m.toml:2:8: undefined variable `${domian}` (did you mean `domain`?)"
         );
+    }
+
+    #[test]
+    fn escapes_and_accents_before_a_reference_keep_its_column_exact() {
+        let err = expand("s = \"Portail \\\"Salins\\\" été ${anne}\"")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "m.toml:1:29: undefined variable `${anne}`");
     }
 }

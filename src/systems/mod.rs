@@ -4,12 +4,15 @@
 
 pub mod docker;
 pub mod files;
+pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
 
+pub use manifest::{load as load_manifest, Manifest};
+
 use futures::future::BoxFuture;
 
-use crate::manifest::{Manifest, ManifestErrors};
+use crate::manifest::ManifestErrors;
 pub use crate::plan::PlanOptions;
 use crate::plan::{Change, Warning};
 
@@ -37,10 +40,7 @@ pub trait System: Send + Sync {
 
 /// Every resource kind geosync knows, for checking `--only`/`--exclude`.
 pub fn kinds() -> Vec<&'static str> {
-    let mut kinds = vec![
-        crate::manifest::model::ManagedFile::KIND,
-        crate::manifest::model::MviewerApp::KIND,
-    ];
+    let mut kinds = vec![files::manifest::KIND, mviewer::manifest::MviewerApp::KIND];
     kinds.extend_from_slice(postgres::KINDS);
     kinds.extend_from_slice(docker::KINDS);
     kinds

@@ -18,3 +18,4 @@ mod pg_hba;
 mod postgres;
 mod saved_plans;
 mod support;
+mod validate;

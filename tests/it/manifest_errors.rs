@@ -20,7 +20,7 @@ fn malformed_toml_names_file_line_and_column() {
     ws.write("geosync.toml", "[vars]\ndomain = \"geo.example.org\n");
     insta::assert_snapshot!(rejected(&ws), @r###"
     error: 1 problem in the manifest:
-      geosync.toml:2:26: invalid basic string
+      geosync.toml:2:26: invalid basic string, expected `"`
     "###);
 }
 
@@ -33,7 +33,7 @@ fn misspelt_key_gets_the_closest_valid_one() {
     );
     let stderr = rejected(&ws);
     assert!(
-        stderr.contains("geosync.toml:11:1: unknown field `titel`"),
+        stderr.contains("geosync.toml:11:1: unknown key `titel`"),
         "{stderr}"
     );
     assert!(stderr.contains("(did you mean `title`?)"), "{stderr}");
@@ -48,7 +48,7 @@ fn wrong_type_names_its_place() {
     );
     let stderr = rejected(&ws);
     assert!(
-        stderr.contains("geosync.toml:15:8: invalid type: string \"eleven\", expected i64"),
+        stderr.contains("geosync.toml:15:8: zoom must be an integer, found the string \"eleven\""),
         "{stderr}"
     );
 }
@@ -84,6 +84,70 @@ fn every_problem_is_reported_at_once() {
     assert!(stderr.contains("opacity must be between 0 and 1"), "{stderr}");
     assert!(
         stderr.contains("exactly one baselayer must have visible = true (found 0)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn misspelt_keys_and_an_undefined_variable_are_all_reported_in_one_run() {
+    let ws = Workspace::new();
+    let bad = manifest("Portail")
+        .replace("opacity = 0.5", "opacty = 0.5\nfeaturcount = 3")
+        .replace("zoom = 11", "zoom = \"11\"")
+        .replace("https://${domain}/geoserver", "https://${domian}/geoserver");
+    ws.write("geosync.toml", &bad);
+    let stderr = rejected(&ws);
+    for expected in [
+        "4 problems in the manifest",
+        "geosync.toml:7:26: undefined variable `${domian}` (did you mean `domain`?)",
+        "geosync.toml:15:8: zoom must be an integer, found the string \"11\"",
+        "geosync.toml:34:1: unknown key `opacty` (did you mean `opacity`?)",
+        "geosync.toml:35:1: unknown key `featurcount` (did you mean `featurecount`?)",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in\n{stderr}");
+    }
+}
+
+#[test]
+fn problems_in_every_file_are_reported_together() {
+    let ws = Workspace::new();
+    ws.write("a.toml", "[vars]\nx = \"1\"\ny = = 2\n");
+    ws.write("b.toml", "[vars\n");
+    let run = ws.geosync(&["validate", "-f", "a.toml", "-f", "b.toml"]);
+    run.assert_code(1);
+    let stderr = ws.scrub(&run.stderr);
+    assert!(stderr.contains("a.toml:3:"), "{stderr}");
+    assert!(stderr.contains("b.toml:1:"), "{stderr}");
+}
+
+#[test]
+fn escapes_and_accents_before_a_reference_neither_panic_nor_shift_the_column() {
+    let ws = Workspace::new();
+    let bad = manifest("Portail").replace(
+        "title = \"Portail\"",
+        "title = \"Portail \\\"Salins\\\" été ${anne}\"",
+    );
+    ws.write("geosync.toml", &bad);
+    let stderr = rejected(&ws);
+    assert!(
+        stderr.contains("geosync.toml:11:33: undefined variable `${anne}`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The manifest itself is not echoed back.
+    assert!(!stderr.contains("geoserver_url"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_section_gets_the_closest_one() {
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        &format!("{}\n[postgress]\nhost = \"x\"\n", manifest("Portail")),
+    );
+    let stderr = rejected(&ws);
+    assert!(
+        stderr.contains("unknown section `postgress` (did you mean `postgres`?)"),
         "{stderr}"
     );
 }
@@ -174,7 +238,31 @@ fn a_missing_manifest_file_is_named() {
     let run = ws.geosync(&["validate"]);
     run.assert_code(1);
     assert!(
-        run.stderr.contains("geosync.toml: cannot read manifest"),
+        run.stderr.contains(
+            "geosync.toml: cannot read manifest: not found (geosync.toml is the default manifest; name others with -f FILE)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_unreadable_manifest_says_why() {
+    let ws = Workspace::new();
+    std::fs::write(ws.join("latin1.toml"), b"[vars]\nx = \"caf\xe9\"\n").unwrap();
+    let run = ws.geosync(&["validate", "-f", "latin1.toml"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("latin1.toml: cannot read manifest: not UTF-8: invalid byte at offset 15"),
+        "{}",
+        run.stderr
+    );
+    std::fs::create_dir(ws.join("dir.toml")).unwrap();
+    let run = ws.geosync(&["validate", "-f", "dir.toml"]);
+    assert!(
+        run.stderr
+            .contains("dir.toml: cannot read manifest: not a regular file"),
         "{}",
         run.stderr
     );

@@ -9,13 +9,13 @@ use serde_json::{json, Value};
 
 use super::names;
 use super::observed::Observed;
-use crate::manifest::model::{
-    Condition, Docker, DockerContainer, DockerNetwork, DockerVolume, EnvValue, PullPolicy,
-};
-use crate::manifest::{CONTAINER_KIND, NETWORK_KIND, VOLUME_KIND};
 use crate::plan::{
     fingerprint, Action, Address, Change, FieldChange, Operation, PlanOptions, Reason, Warning,
 };
+use crate::systems::docker::manifest::{
+    Condition, Docker, DockerContainer, DockerNetwork, DockerVolume, EnvValue, PullPolicy,
+};
+use crate::systems::docker::manifest::{CONTAINER_KIND, NETWORK_KIND, VOLUME_KIND};
 
 pub const IMAGE_KIND: &str = "docker.image";
 
@@ -28,7 +28,7 @@ pub enum DockerOp {
     Pull(String),
     Build {
         image: String,
-        build: crate::manifest::model::Build,
+        build: crate::systems::docker::manifest::Build,
         context_hash: String,
     },
     /// Create (or replace) and start a container, once its dependencies
@@ -348,8 +348,8 @@ fn plan_container(
         .map(|n| Address::new(NETWORK_KIND, n))
         .collect();
     depends_on.extend(container.mounts.iter().filter_map(|m| match &m.source {
-        crate::manifest::model::MountSource::Volume(v) => Some(Address::new(VOLUME_KIND, v)),
-        crate::manifest::model::MountSource::Bind(_) => None,
+        crate::systems::docker::manifest::MountSource::Volume(v) => Some(Address::new(VOLUME_KIND, v)),
+        crate::systems::docker::manifest::MountSource::Bind(_) => None,
     }));
     depends_on.push(Address::new(IMAGE_KIND, &container.image));
     depends_on.extend(
@@ -536,8 +536,8 @@ fn config_fields(before: Option<&Value>, after: &Value) -> Vec<FieldChange> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::model::{Docker, DockerContainer, PullPolicy};
     use crate::manifest::source::Location;
+    use crate::systems::docker::manifest::{Docker, DockerContainer, PullPolicy};
     use crate::systems::docker::observed::{ForeignContainer, ObservedContainer, ObservedImage};
 
     fn container(name: &str, mode: &str) -> DockerContainer {

@@ -8,7 +8,7 @@ use bollard::models::{ContainerStateStatusEnum, HealthStatusEnum};
 use bollard::Docker;
 
 use super::diff::WaitFor;
-use crate::manifest::model::Condition;
+use crate::systems::docker::manifest::Condition;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WaitError {

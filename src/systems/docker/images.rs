@@ -9,7 +9,7 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::names;
-use crate::manifest::model::Build;
+use crate::systems::docker::manifest::Build;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {

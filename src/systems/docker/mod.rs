@@ -4,6 +4,7 @@
 mod diff;
 mod health;
 mod images;
+pub mod manifest;
 mod names;
 mod observed;
 mod spec;
@@ -19,12 +20,14 @@ use bollard::query_parameters::{
 use futures::future::BoxFuture;
 use tokio::sync::OnceCell;
 
-use crate::manifest::model::{Docker as DesiredDocker, DockerFile, OnChange};
-use crate::manifest::{Manifest, ManifestErrors, CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
+use crate::manifest::ManifestErrors;
 use crate::placement::{connect_docker, ContainerFile, ContainerFileError};
 use crate::plan::{Action, Address, Change, PlanOptions};
+use crate::systems::docker::manifest::{Docker as DesiredDocker, DockerFile, OnChange};
+use crate::systems::docker::manifest::{CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
 use crate::systems::files::diff::{DesiredFile, ObservedFile, WriteFile};
 use crate::systems::files::render;
+use crate::systems::Manifest;
 use crate::systems::{BoxError, System, SystemPlan};
 use diff::{DockerOp, RunContainer};
 

@@ -10,7 +10,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 
 use super::names;
-use crate::manifest::model::Docker as DesiredDocker;
+use crate::systems::docker::manifest::Docker as DesiredDocker;
 
 #[derive(Debug, Default, Clone)]
 pub struct Observed {

@@ -9,7 +9,7 @@ use bollard::models::{
 
 use super::diff::RunContainer;
 use super::names;
-use crate::manifest::model::MountSource;
+use crate::systems::docker::manifest::MountSource;
 
 pub fn create_body(run: &RunContainer, project: &str, image_id: &str) -> ContainerCreateBody {
     let container = &run.container;

@@ -3,6 +3,7 @@
 //! owning its content: geosync creates and updates it, and never deletes it.
 
 pub(crate) mod diff;
+pub mod manifest;
 pub(crate) mod render;
 
 use std::path::Path;
@@ -11,9 +12,10 @@ use futures::future::BoxFuture;
 
 use crate::manifest::model::ManagedFile;
 use crate::manifest::secret::Redactor;
-use crate::manifest::{Manifest, ManifestErrors};
+use crate::manifest::ManifestErrors;
 use crate::placement::{HostDir, PlacementError};
 use crate::plan::Change;
+use crate::systems::Manifest;
 use crate::systems::{BoxError, PlanOptions, System, SystemPlan};
 use diff::{DesiredFile, ObservedFile, WriteFile};
 
@@ -71,7 +73,7 @@ fn target(file: &ManagedFile, rendered: render::Rendered) -> Target {
         dir: HostDir::new(parent.to_path_buf()),
         file_name,
         desired: DesiredFile {
-            change_address: file.address(),
+            change_address: crate::plan::Address::new(manifest::KIND, &file.name),
             path: file.path.display().to_string(),
             content: rendered.content,
             display: rendered.display,
@@ -83,7 +85,7 @@ fn target(file: &ManagedFile, rendered: render::Rendered) -> Target {
 
 impl System for Files {
     fn name(&self) -> &'static str {
-        ManagedFile::KIND
+        manifest::KIND
     }
 
     fn concurrency(&self) -> usize {

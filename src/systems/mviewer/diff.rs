@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::observed::ObservedDir;
-use crate::manifest::model::MviewerApp;
 use crate::plan::{fingerprint, unified_diff, Action, Address, Change, Operation, Reason, Warning};
+use crate::systems::mviewer::manifest::MviewerApp;
 use crate::systems::{PlanOptions, SystemPlan};
 
 /// An app config as it must be on disk.

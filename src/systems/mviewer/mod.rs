@@ -3,6 +3,7 @@
 //! on the host, or inside a container or volume of the project.
 
 mod diff;
+pub mod manifest;
 mod observed;
 mod render;
 
@@ -11,10 +12,12 @@ use std::path::PathBuf;
 
 use futures::future::BoxFuture;
 
-use crate::manifest::model::ContainerDir;
-use crate::manifest::{Manifest, ManifestErrors, CONTAINER_KIND};
+use crate::manifest::ManifestErrors;
 use crate::placement::{connect_docker, ContainerFileError, ContainerFolder, HostDir, PlacementError};
 use crate::plan::{Address, Change};
+use crate::systems::docker::manifest::CONTAINER_KIND;
+use crate::systems::mviewer::manifest::ContainerDir;
+use crate::systems::Manifest;
 use crate::systems::{BoxError, PlanOptions, System, SystemPlan};
 use diff::{Asset, DesiredApp, MviewerOp};
 use observed::{ObservedDir, ObservedFile};

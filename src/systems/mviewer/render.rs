@@ -5,9 +5,9 @@
 use minijinja::context;
 use quick_xml::events::Event;
 
-use crate::manifest::model::MviewerApp;
 use crate::manifest::vars::Vars;
 use crate::manifest::ManifestError;
+use crate::systems::mviewer::manifest::MviewerApp;
 use crate::template::{self, Escape};
 
 const BUILTIN_NAME: &str = "templates/mviewer/app.xml.j2";

@@ -6,7 +6,7 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, Config};
 
 use super::tls::{self, TlsError};
-use crate::manifest::model::{PgConnection, TlsMode};
+use crate::systems::postgres::manifest::{PgConnection, TlsMode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {

@@ -8,12 +8,12 @@ use serde_json::json;
 use super::client::{ident, literal};
 use super::observed::{Inside, Observed, ObservedRole};
 use super::scram;
-use crate::manifest::model::{GrantTarget, PgDatabase, PgGrant, PgRole, Postgres};
 use crate::manifest::secret::Secret;
-use crate::manifest::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
 use crate::plan::{
     fingerprint, Action, Address, Change, FieldChange, Operation, PlanOptions, Reason, Warning,
 };
+use crate::systems::postgres::manifest::{GrantTarget, PgDatabase, PgGrant, PgRole, Postgres};
+use crate::systems::postgres::manifest::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
 
 pub const EXTENSION_KIND: &str = "postgres.extension";
 pub const SCHEMA_KIND: &str = "postgres.schema";
@@ -968,8 +968,8 @@ fn sorted(names: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::model::{PgConnection, PgSchema, TlsMode};
     use crate::manifest::source::Location;
+    use crate::systems::postgres::manifest::{PgConnection, PgSchema, TlsMode};
     use crate::systems::postgres::observed::{ObservedDatabase, ObservedTable};
 
     fn at() -> Location {

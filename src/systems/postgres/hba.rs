@@ -5,8 +5,8 @@
 
 use std::net::IpAddr;
 
-use crate::manifest::model::{HbaRule, PgConnection};
 use crate::plan::{fingerprint, unified_diff, Action, Address, Change, Operation, Reason};
+use crate::systems::postgres::manifest::{HbaRule, PgConnection};
 
 pub const KIND: &str = "postgres.hba";
 const BEGIN: &str = "# BEGIN geosync managed block: edits between these lines are overwritten";
@@ -331,7 +331,7 @@ mod tests {
     /// An administrator connecting over TCP without a password.
     fn admin() -> PgConnection {
         PgConnection {
-            tls: crate::manifest::model::TlsMode::Disable,
+            tls: crate::systems::postgres::manifest::TlsMode::Disable,
             ..PgConnection::default()
         }
     }

@@ -4,6 +4,7 @@
 mod client;
 mod diff;
 mod hba;
+pub mod manifest;
 mod observed;
 mod scram;
 mod tls;
@@ -14,10 +15,11 @@ use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
 
-use crate::manifest::model::Postgres as DesiredPostgres;
-use crate::manifest::{Manifest, DATABASE_KIND, GRANT_KIND, ROLE_KIND};
 use crate::placement::{connect_docker, ContainerFile, ContainerFileError, HostDir, PlacementError};
 use crate::plan::{Change, PlanOptions};
+use crate::systems::postgres::manifest::Postgres as DesiredPostgres;
+use crate::systems::postgres::manifest::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
+use crate::systems::Manifest;
 use crate::systems::{BoxError, System, SystemPlan};
 use client::{connect, ident, literal, ConnectError};
 use diff::{SqlOp, Statement};

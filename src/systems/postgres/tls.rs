@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::manifest::model::TlsMode;
+use crate::systems::postgres::manifest::TlsMode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {

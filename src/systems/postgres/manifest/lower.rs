@@ -1,20 +1,17 @@
 //! Lowering of `[postgres]`: connection, roles, databases, grants and
 //! pg_hba rules, with their cross-references checked.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use super::error::ManifestError;
-use super::lower::Lowerer;
-use super::model::{
+use super::raw::{Ensure, RawPgDatabase, RawPgExtension, RawPgGrant, RawPgRole, RawPgSchema, RawPostgres};
+use super::{
     GrantTarget, HbaRule, PgConnection, PgDatabase, PgExtension, PgGrant, PgRole, PgSchema, Postgres, TlsMode,
 };
-use super::raw::{Ensure, RawPgDatabase, RawPgExtension, RawPgGrant, RawPgRole, RawPgSchema, RawPostgres};
-use super::secret::Redactor;
-use super::source::Location;
-
-pub const ROLE_KIND: &str = "postgres.role";
-pub const DATABASE_KIND: &str = "postgres.database";
-pub const GRANT_KIND: &str = "postgres.grant";
+use super::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
+use crate::manifest::error::ManifestError;
+use crate::manifest::lower::Lowerer;
+use crate::manifest::secret::SecretResolver;
+use crate::manifest::source::Location;
 
 const HBA_TYPES: &[&str] = &[
     "local",
@@ -62,7 +59,7 @@ pub struct PostgresPart {
 }
 
 impl Lowerer<'_> {
-    pub fn postgres_part(&mut self, raw: &RawPostgres, redactor: &Redactor) -> PostgresPart {
+    pub fn postgres_part(&mut self, raw: &RawPostgres, resolver: &SecretResolver) -> PostgresPart {
         let sets_connection = raw.host.is_some()
             || raw.port.is_some()
             || raw.user.is_some()
@@ -72,13 +69,13 @@ impl Lowerer<'_> {
             || raw.sslrootcert.is_some()
             || raw.hba_file.is_some()
             || raw.hba_container.is_some();
-        let connection = sets_connection.then(|| self.pg_connection(raw, redactor));
+        let connection = sets_connection.then(|| self.pg_connection(raw, resolver));
         PostgresPart {
             connection,
             roles: raw
                 .role
                 .iter()
-                .map(|r| self.pg_role(r.get_ref(), redactor))
+                .map(|r| self.pg_role(r.get_ref(), resolver))
                 .collect(),
             databases: raw
                 .database
@@ -101,7 +98,7 @@ impl Lowerer<'_> {
     fn pg_connection(
         &mut self,
         raw: &RawPostgres,
-        redactor: &Redactor,
+        resolver: &SecretResolver,
     ) -> (PgConnection, Location, Option<String>, Option<String>) {
         let defaults = PgConnection::default();
         let subject = "[postgres]";
@@ -150,7 +147,7 @@ impl Lowerer<'_> {
         let password = raw
             .password
             .as_ref()
-            .and_then(|p| self.secret(p, subject, "password", redactor));
+            .and_then(|p| self.secret(p, &format!("{subject}: password"), resolver));
         let connection = PgConnection {
             host: raw
                 .host
@@ -174,7 +171,7 @@ impl Lowerer<'_> {
         (connection, at, hba_file, hba_container)
     }
 
-    fn pg_role(&mut self, raw: &RawPgRole, redactor: &Redactor) -> PgRole {
+    fn pg_role(&mut self, raw: &RawPgRole, resolver: &SecretResolver) -> PgRole {
         let name = self.text(&raw.name);
         let subject = format!("{ROLE_KIND}:{name}");
         let connection_limit = match &raw.connection_limit {
@@ -190,6 +187,13 @@ impl Lowerer<'_> {
             None => -1,
         };
         self.check_identifier(&raw.name.span(), &subject, &name);
+        if let Some(why) = reserved_role(&name) {
+            self.invalid(&raw.name.span(), &subject, why);
+        }
+        for parent in &raw.member_of {
+            let parent_name = self.text(parent);
+            self.check_identifier(&parent.span(), &subject, &parent_name);
+        }
         PgRole {
             at: self.at(&raw.name.span()),
             present: raw.ensure == Ensure::Present,
@@ -200,7 +204,7 @@ impl Lowerer<'_> {
             password: raw
                 .password
                 .as_ref()
-                .and_then(|p| self.secret(p, &subject, "password", redactor)),
+                .and_then(|p| self.secret(p, &format!("{subject}: password"), resolver)),
             member_of: raw.member_of.iter().map(|m| self.text(m)).collect(),
             name,
         }
@@ -236,6 +240,10 @@ impl Lowerer<'_> {
                     format!("extension `{}` is listed twice", extension.name),
                 );
             }
+            self.check_identifier(&ext.span(), &subject, &extension.name);
+            if let Some(schema) = &extension.schema {
+                self.check_identifier(&ext.span(), &subject, schema);
+            }
             extensions.push(extension);
         }
         let mut schemas = Vec::new();
@@ -258,13 +266,23 @@ impl Lowerer<'_> {
                 );
             }
             self.check_identifier(&schema.span(), &subject, &schema_value.name);
+            if let Some(owner) = &schema_value.owner {
+                self.check_identifier(&schema.span(), &subject, owner);
+            }
+            if let Some(why) = reserved_schema(&schema_value.name) {
+                self.invalid(&schema.span(), &subject, why);
+            }
             schemas.push(schema_value);
+        }
+        let owner = raw.owner.as_ref().map(|o| (self.text(o), o.span()));
+        if let Some((owner, span)) = &owner {
+            self.check_identifier(span, &subject, owner);
         }
         PgDatabase {
             at: self.at(&raw.name.span()),
             present: raw.ensure == Ensure::Present,
-            owner: raw.owner.as_ref().map(|o| self.text(o)),
-            encoding: raw.encoding.as_ref().map(|e| self.text(e)),
+            owner: owner.map(|(owner, _)| owner),
+            encoding: raw.encoding.as_ref().map(|e| canonical_encoding(&self.text(e))),
             lc_collate: raw.lc_collate.as_ref().map(|e| self.text(e)),
             lc_ctype: raw.lc_ctype.as_ref().map(|e| self.text(e)),
             template: raw.template.as_ref().map(|e| self.text(e)),
@@ -278,6 +296,12 @@ impl Lowerer<'_> {
         let role = self.text(&raw.role);
         let database = self.text(&raw.database);
         let subject = format!("{GRANT_KIND}:{role}@{database}");
+        self.check_identifier(&raw.role.span(), &subject, &role);
+        self.check_identifier(&raw.database.span(), &subject, &database);
+        if let Some(schema) = &raw.schema {
+            let name = self.text(schema);
+            self.check_identifier(&schema.span(), &subject, &name);
+        }
         let target = match (&raw.schema, raw.tables) {
             (None, false) => GrantTarget::Database,
             (Some(schema), false) => GrantTarget::Schema(self.text(schema)),
@@ -378,33 +402,18 @@ impl Lowerer<'_> {
         }
     }
 
-    fn secret(
-        &mut self,
-        reference: &toml::Spanned<super::secret::SecretRef>,
-        subject: &str,
-        field: &str,
-        redactor: &Redactor,
-    ) -> Option<super::secret::Secret> {
-        let anchored = reference.get_ref().clone().anchored_at(self.manifest_dir());
-        match anchored.resolve(redactor) {
-            Ok(secret) => Some(secret),
-            Err(reason) => {
-                self.errors.push(ManifestError::MissingSecret {
-                    at: self.at(&reference.span()),
-                    subject: format!("{subject}: {field}"),
-                    reference: anchored.to_string(),
-                    reason: reason.to_string(),
-                });
-                None
-            }
-        }
-    }
-
     /// PostgreSQL takes any name once quoted, but not an empty one, a NUL
     /// or more than 63 bytes (it would silently truncate it).
     fn check_identifier(&mut self, span: &std::ops::Range<usize>, subject: &str, name: &str) {
         if name.is_empty() || name.contains('\0') || name.len() > 63 {
-            self.invalid(span, subject, "a PostgreSQL name has 1 to 63 bytes and no NUL");
+            self.invalid(
+                span,
+                subject,
+                format!(
+                    "`{name}` has {} bytes: a PostgreSQL name has 1 to 63 bytes (the server cuts longer ones) and no NUL",
+                    name.len()
+                ),
+            );
         }
     }
 }
@@ -462,7 +471,12 @@ pub fn merge(parts: Vec<PostgresPart>, errors: &mut Vec<ManifestError>) -> Optio
             });
         }
     }
-    let present_role = |name: &str| roles.iter().any(|r| r.name == name && r.present);
+    let present_roles: HashSet<&str> = roles
+        .iter()
+        .filter(|r| r.present)
+        .map(|r| r.name.as_str())
+        .collect();
+    let present_role = |name: &str| present_roles.contains(name);
     let mut grant_at: BTreeMap<(String, String, GrantTarget), Location> = BTreeMap::new();
     for grant in &grants {
         let subject = format!("{GRANT_KIND}:{}@{}", grant.role, grant.database);
@@ -479,6 +493,13 @@ pub fn merge(parts: Vec<PostgresPart>, errors: &mut Vec<ManifestError>) -> Optio
                 grant.role
             ));
         }
+        if let GrantTarget::Tables { default_for, .. } = &grant.target {
+            for creator in default_for.iter().filter(|r| !present_role(r)) {
+                invalid(format!(
+                    "default_for role `{creator}` is not declared in [[postgres.role]]: default privileges are set for roles geosync manages"
+                ));
+            }
+        }
         match database_at.get(grant.database.as_str()) {
             Some(database) if database.present => {
                 let schema = match &grant.target {
@@ -486,7 +507,7 @@ pub fn merge(parts: Vec<PostgresPart>, errors: &mut Vec<ManifestError>) -> Optio
                     GrantTarget::Schema(s) | GrantTarget::Tables { schema: s, .. } => Some(s),
                 };
                 if let Some(schema) = schema {
-                    if schema != "public" && !database.schemas.iter().any(|s| &s.name == schema) {
+                    if schema != "public" && !database.schemas.iter().any(|s| s.name == *schema) {
                         invalid(format!(
                             "schema `{schema}` is not declared in the schemas of database `{}`",
                             grant.database
@@ -517,4 +538,78 @@ pub fn merge(parts: Vec<PostgresPart>, errors: &mut Vec<ManifestError>) -> Optio
         grants,
         hba: (!hba.is_empty()).then_some(hba),
     })
+}
+
+/// Why PostgreSQL refuses a role name (it says "role name … is reserved").
+fn reserved_role(name: &str) -> Option<String> {
+    let keyword = ["public", "none", "current_user", "session_user", "current_role"];
+    if keyword.contains(&name.to_ascii_lowercase().as_str()) || name.starts_with("pg_") {
+        return Some(format!(
+            "role name `{name}` is reserved by PostgreSQL (public, none, current_user, session_user, current_role and names starting with pg_)"
+        ));
+    }
+    None
+}
+
+/// Why a schema name cannot be managed: `pg_` names are PostgreSQL's, and
+/// `public` and `information_schema` exist in every database already.
+fn reserved_schema(name: &str) -> Option<String> {
+    if name.starts_with("pg_") || name == "information_schema" {
+        return Some(format!("schema name `{name}` is reserved by PostgreSQL"));
+    }
+    if name == "public" {
+        return Some(
+            "schema `public` exists in every database: grants on it need no declaration here".into(),
+        );
+    }
+    None
+}
+
+/// PostgreSQL's own name of an encoding. It matches names case-blind and
+/// ignoring punctuation ("UTF-8" is UTF8) and reports the canonical one:
+/// comparing that avoids a false difference on every plan. Names it does
+/// not list are kept for the server to judge.
+fn canonical_encoding(written: &str) -> String {
+    let key: String = written
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let canonical = match key.as_str() {
+        "utf8" | "unicode" => "UTF8",
+        "sqlascii" => "SQL_ASCII",
+        "latin1" | "iso88591" => "LATIN1",
+        "latin2" | "iso88592" => "LATIN2",
+        "latin9" | "iso885915" => "LATIN9",
+        "win1250" | "windows1250" => "WIN1250",
+        "win1251" | "windows1251" => "WIN1251",
+        "win1252" | "windows1252" => "WIN1252",
+        "eucjp" => "EUC_JP",
+        "euckr" => "EUC_KR",
+        "koi8r" | "koi8" => "KOI8R",
+        _ => return written.to_ascii_uppercase(),
+    };
+    canonical.to_string()
+}
+
+#[cfg(test)]
+mod checks {
+    use super::*;
+
+    #[test]
+    fn encodings_are_compared_by_postgres_name() {
+        assert_eq!(canonical_encoding("UTF-8"), "UTF8");
+        assert_eq!(canonical_encoding("utf8"), "UTF8");
+        assert_eq!(canonical_encoding("ISO-8859-1"), "LATIN1");
+        assert_eq!(canonical_encoding("mule_internal"), "MULE_INTERNAL");
+    }
+
+    #[test]
+    fn reserved_names_are_named() {
+        assert!(reserved_role("public").is_some());
+        assert!(reserved_role("pg_monitor").is_some());
+        assert!(reserved_role("geosync").is_none());
+        assert!(reserved_schema("pg_temp").is_some());
+        assert!(reserved_schema("data").is_none());
+    }
 }

@@ -3,25 +3,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::error::ManifestError;
-use super::lower::Lowerer;
-use super::model::{
-    Build, Condition, ContainerDir, Docker, DockerContainer, DockerFile, DockerNetwork, DockerVolume,
-    EnvValue, Healthcheck, Mount, MountSource, OnChange, PortBinding, PullPolicy,
+use super::raw::{RawDocker, RawDockerContainer, RawEnvValue, RawNetworks};
+use super::{
+    Build, Condition, Docker, DockerContainer, DockerFile, DockerNetwork, DockerVolume, EnvValue,
+    Healthcheck, Mount, MountSource, OnChange, PortBinding, PullPolicy,
 };
-use super::raw::{RawDocker, RawDockerContainer, RawEnvValue, RawNetworks, Text};
-use super::secret::{looks_secret, Redactor, Secret};
-use super::source::Location;
-
-pub const CONTAINER_KIND: &str = "docker.container";
-pub const NETWORK_KIND: &str = "docker.network";
-pub const VOLUME_KIND: &str = "docker.volume";
-pub const FILE_KIND: &str = "docker.file";
+use super::{CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
+use crate::manifest::error::ManifestError;
+use crate::manifest::lower::Lowerer;
+use crate::manifest::raw::Text;
+use crate::manifest::secret::{looks_secret, Secret, SecretResolver};
+use crate::manifest::source::Location;
 
 const DEFAULT_WAIT_MS: u64 = 60_000;
 
 impl Lowerer<'_> {
-    pub fn docker(&mut self, raw: &RawDocker, redactor: &Redactor) -> (Docker, Option<Location>) {
+    pub fn docker(&mut self, raw: &RawDocker, resolver: &SecretResolver) -> (Docker, Option<Location>) {
         let project = match &raw.project {
             Some(p) => {
                 let project = self.text(p);
@@ -74,15 +71,15 @@ impl Lowerer<'_> {
             containers: raw
                 .container
                 .iter()
-                .map(|c| self.container(c.get_ref(), redactor))
+                .map(|c| self.container(c.get_ref(), resolver))
                 .collect(),
-            files: raw.file.iter().map(|f| self.docker_file(f, redactor)).collect(),
+            files: raw.file.iter().map(|f| self.docker_file(f, resolver)).collect(),
         };
         (docker, project_at)
     }
 
-    fn docker_file(&mut self, raw: &super::raw::RawDockerFile, redactor: &Redactor) -> DockerFile {
-        let mut file = self.managed_file(&raw.as_file(), FILE_KIND, redactor);
+    fn docker_file(&mut self, raw: &super::raw::RawDockerFile, resolver: &SecretResolver) -> DockerFile {
+        let mut file = self.managed_file(&raw.as_file(), FILE_KIND, resolver);
         let subject = format!("{FILE_KIND}:{}", file.name);
         // The path is inside the container or volume: not anchored at the manifest.
         let path = self.text(&raw.path);
@@ -175,7 +172,7 @@ impl Lowerer<'_> {
         value
     }
 
-    fn container(&mut self, raw: &RawDockerContainer, redactor: &Redactor) -> DockerContainer {
+    fn container(&mut self, raw: &RawDockerContainer, resolver: &SecretResolver) -> DockerContainer {
         let name = self.object_name(&raw.name, CONTAINER_KIND);
         let subject = format!("{CONTAINER_KIND}:{name}");
         let pull = match raw.pull.as_ref().map(|p| (self.text(p), p.span())) {
@@ -236,18 +233,10 @@ impl Lowerer<'_> {
                 RawEnvValue::Number(n) => EnvValue::Plain(n.to_string()),
                 RawEnvValue::Bool(b) => EnvValue::Plain(b.to_string()),
                 RawEnvValue::Secret(reference) => {
-                    let anchored = reference.clone().anchored_at(self.manifest_dir());
-                    match anchored.resolve(redactor) {
-                        Ok(secret) => EnvValue::Secret(secret),
-                        Err(reason) => {
-                            self.errors.push(ManifestError::MissingSecret {
-                                at: self.at(&value.span()),
-                                subject: format!("{subject}: env.{key}"),
-                                reference: anchored.to_string(),
-                                reason: reason.to_string(),
-                            });
-                            EnvValue::Plain(String::new())
-                        }
+                    let reference = toml::Spanned::new(value.span(), reference.clone());
+                    match self.secret(&reference, &format!("{subject}: env.{key}"), resolver) {
+                        Some(secret) => EnvValue::Secret(secret),
+                        None => EnvValue::Plain(String::new()),
                     }
                 }
             };
@@ -669,7 +658,7 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
     // A file in a volume is written through a container that mounts it.
     for file in docker.files.iter_mut() {
         let Some(volume) = &file.volume else { continue };
-        match container_mounting(&docker.containers, volume) {
+        match super::container_mounting(&docker.containers, volume) {
             Some((container, target)) => {
                 file.container = container;
                 file.file.path = std::path::Path::new(&target).join(&file.file.path);
@@ -717,61 +706,6 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
         }
     }
     Some(docker)
-}
-
-/// The first container that mounts a volume read-write, and where: geosync
-/// writes into a volume through it.
-fn container_mounting(containers: &[DockerContainer], volume: &str) -> Option<(String, String)> {
-    containers.iter().find_map(|c| {
-        c.mounts.iter().find_map(|m| match &m.source {
-            MountSource::Volume(v) if v == volume && !m.read_only => Some((c.name.clone(), m.target.clone())),
-            _ => None,
-        })
-    })
-}
-
-/// Points a folder declared in a volume at the container that mounts it,
-/// and checks that the container is one of the project's.
-pub fn resolve_container_dir(
-    target: &mut ContainerDir,
-    docker: Option<&Docker>,
-    errors: &mut Vec<ManifestError>,
-) {
-    let invalid = |message: String| ManifestError::Invalid {
-        at: target.at.clone(),
-        subject: "[mviewer]".into(),
-        message,
-    };
-    let Some(docker) = docker else {
-        errors.push(invalid("a container or volume target needs [docker]".into()));
-        return;
-    };
-    match &target.volume {
-        Some(volume) => {
-            match container_mounting(&docker.containers, volume) {
-                Some((container, mount)) => {
-                    target.container = container;
-                    target.dir = format!("{}/{}", mount.trim_end_matches('/'), target.dir.trim_start_matches('/'));
-                }
-                None => errors.push(invalid(format!(
-                    "no [[docker.container]] mounts volume `{volume}` read-write: geosync writes into a volume through one"
-                ))),
-            }
-        }
-        None => {
-            if !docker.containers.iter().any(|c| c.name == target.container) {
-                errors.push(invalid(format!(
-                    "target_container `{}`: no such [[docker.container]]",
-                    target.container
-                )));
-            }
-            if !target.dir.starts_with('/') {
-                errors.push(invalid(
-                    "target_dir inside a container is an absolute path".into(),
-                ));
-            }
-        }
-    }
 }
 
 fn dependency_cycle(containers: &[DockerContainer]) -> Option<Vec<String>> {

@@ -1,0 +1,149 @@
+//! The whole desired state: every system's section of every manifest file,
+//! lowered and checked together. This is the one place that knows which
+//! sections a manifest may have; src/manifest/ only provides the machinery.
+
+use std::path::PathBuf;
+
+use crate::manifest::document::Document;
+use crate::manifest::error::closest;
+use crate::manifest::model::{ManagedFile, ManifestSource};
+use crate::manifest::secret::{Redactor, SecretMode, SecretResolver};
+use crate::manifest::vars::Vars;
+use crate::manifest::{self, ManifestError, ManifestErrors};
+
+use super::docker::manifest::Docker;
+use super::mviewer::manifest::{ContainerDir, Mviewer};
+use super::postgres::manifest::Postgres;
+use super::{docker, files, mviewer, postgres};
+
+/// The top-level keys of a manifest file.
+pub const SECTIONS: &[&str] = &["vars", "file", "mviewer", "postgres", "docker"];
+
+#[derive(Debug)]
+pub struct Manifest {
+    pub sources: Vec<ManifestSource>,
+    pub vars: Vars,
+    pub mviewer: Mviewer,
+    pub files: Vec<ManagedFile>,
+    pub postgres: Option<Postgres>,
+    pub docker: Option<Docker>,
+    /// Knows every secret resolved for this manifest, to keep them out of output.
+    pub redactor: Redactor,
+    /// Under `validate`, the secrets that could not be read, as notes.
+    pub unresolved_secrets: Vec<String>,
+}
+
+impl Manifest {
+    /// How many resources the manifests declare, as `validate` reports it.
+    pub fn resource_count(&self) -> usize {
+        let postgres = self.postgres.as_ref().map_or(0, |p| {
+            let inside: usize = p
+                .databases
+                .iter()
+                .map(|d| d.extensions.len() + d.schemas.len())
+                .sum();
+            p.roles.len() + p.databases.len() + inside + p.grants.len() + usize::from(p.hba.is_some())
+        });
+        let docker = self.docker.as_ref().map_or(0, |d| {
+            d.networks.len() + d.volumes.len() + d.containers.len() + d.files.len()
+        });
+        self.mviewer.apps.len() + self.files.len() + postgres + docker
+    }
+}
+
+/// Loads and validates a set of manifest files, with `--var name=value`
+/// overrides. Every problem of every file is reported at once; syntax
+/// errors first, since what follows them cannot be read reliably.
+pub fn load(
+    paths: &[PathBuf],
+    overrides: &[String],
+    redactor: &Redactor,
+    secrets: SecretMode,
+) -> Result<Manifest, ManifestErrors> {
+    let resolver = SecretResolver::new(redactor, secrets);
+    let mut errors = Vec::new();
+    let documents = manifest::read_documents(paths, &mut errors);
+    if !errors.is_empty() {
+        return Err(ManifestErrors(errors));
+    }
+    check_sections(&documents, &mut errors);
+    let vars = manifest::collect_vars(&documents, overrides, &mut errors);
+    let files = files::manifest::lower(&documents, &vars, &resolver, &mut errors);
+    let mut mviewer = mviewer::manifest::lower(&documents, &vars, &mut errors);
+    let postgres = postgres::manifest::lower(&documents, &vars, &resolver, &mut errors);
+    let docker = docker::manifest::lower(&documents, &vars, &resolver, &mut errors);
+    if let Some(target) = mviewer.in_container.as_mut() {
+        resolve_container_dir(target, docker.as_ref(), &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(ManifestErrors(errors).in_reading_order(paths));
+    }
+    Ok(Manifest {
+        sources: documents.iter().map(|d| ManifestSource::of(&d.source)).collect(),
+        vars,
+        mviewer,
+        files,
+        postgres,
+        docker,
+        redactor: redactor.clone(),
+        unresolved_secrets: resolver.notes(),
+    })
+}
+
+fn check_sections(documents: &[Document], errors: &mut Vec<ManifestError>) {
+    for doc in documents {
+        for (key, at) in doc.top_level_keys() {
+            if !SECTIONS.contains(&key.as_str()) {
+                errors.push(ManifestError::Syntax {
+                    at,
+                    message: format!("unknown section `{key}`"),
+                    hint: closest(&key, SECTIONS.iter().copied()).map(|c| format!("did you mean `{c}`?")),
+                });
+            }
+        }
+    }
+}
+
+/// Points a folder declared in a volume at the container that mounts it,
+/// and checks that the container is one of the project's.
+fn resolve_container_dir(
+    target: &mut ContainerDir,
+    docker: Option<&Docker>,
+    errors: &mut Vec<ManifestError>,
+) {
+    let invalid = |message: String| ManifestError::Invalid {
+        at: target.at.clone(),
+        subject: "[mviewer]".into(),
+        message,
+    };
+    let Some(docker) = docker else {
+        errors.push(invalid("a container or volume target needs [docker]".into()));
+        return;
+    };
+    match &target.volume {
+        Some(volume) => {
+            match docker.container_mounting(volume) {
+                Some((container, mount)) => {
+                    target.container = container;
+                    target.dir = format!("{}/{}", mount.trim_end_matches('/'), target.dir.trim_start_matches('/'));
+                }
+                None => errors.push(invalid(format!(
+                    "no [[docker.container]] mounts volume `{volume}` read-write: geosync writes into a volume through one"
+                ))),
+            }
+        }
+        None => {
+            if !docker.containers.iter().any(|c| c.name == target.container) {
+                errors.push(invalid(format!(
+                    "target_container `{}`: no such [[docker.container]]",
+                    target.container
+                )));
+            }
+            if !target.dir.starts_with('/') {
+                errors.push(invalid(
+                    "target_dir inside a container is an absolute path".into(),
+                ));
+            }
+        }
+    }
+}
