@@ -32,6 +32,8 @@ label = "OpenStreetMap"
 url = "https://tile.geobretagne.fr/osm/service"
 layers = "osm:grey"
 format = "image/png"
+thumbgallery = "img/basemap/osm.png"
+attribution = "GéoBretagne, OpenStreetMap"
 visible = true
 
 [[mviewer.app.theme]]
@@ -252,6 +254,9 @@ fn output_has_the_structure_of_mviewers_reference_config() {
         "config/mapoptions",
         "config/baselayers/baselayer",
         "config/themes/theme/layer",
+        "config/themes/theme/group/layer",
+        "config/olscompletion",
+        "config/searchparameters",
     ] {
         assert!(our_paths.contains(path), "missing {path}");
     }
@@ -260,6 +265,21 @@ fn output_has_the_structure_of_mviewers_reference_config() {
         unknown.is_empty(),
         "elements Mviewer's config does not have: {unknown:?}"
     );
+    // Search options Mviewer documents (docs/doc_tech/config_search) that
+    // its reference config leaves at their defaults.
+    let documented = [
+        "config/searchparameters@animate",
+        "config/searchparameters@closeafterclick",
+        "config/searchparameters@duration",
+        "config/searchparameters@inputlabel",
+        "config/searchparameters@marker",
+        "config/searchparameters@querymaponclick",
+        "config/searchparameters@searchmaxzoomlevel",
+    ];
+    let ref_attrs: BTreeSet<String> = ref_attrs
+        .into_iter()
+        .chain(documented.map(String::from))
+        .collect();
     let unknown: Vec<_> = our_attrs.difference(&ref_attrs).collect();
     assert!(
         unknown.is_empty(),
@@ -284,15 +304,9 @@ fn structure(xml: &str) -> (BTreeSet<String>, BTreeSet<String>) {
             Event::Eof => break,
             _ => continue,
         };
-        // Mviewer groups layers of a theme; geosync does not write groups yet.
         let name = String::from_utf8_lossy(element.name().as_ref()).into_owned();
         stack.push(name);
-        let path = stack
-            .iter()
-            .filter(|n| *n != "group")
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("/");
+        let path = stack.join("/");
         for attribute in element.attributes() {
             let attribute = attribute.expect("well-formed attribute");
             attrs.insert(format!(

@@ -345,6 +345,29 @@ fn assert_app_matches(probe: &Value, app: &toml::Value) {
         .collect();
     wanted.sort();
     assert_eq!(baselayers, wanted, "base layers: {probe:#}");
+    assert_search_matches(probe, app);
+}
+
+/// The search box shows exactly when an address service is configured,
+/// with the configured placeholder.
+fn assert_search_matches(probe: &Value, app: &toml::Value) {
+    let params = app.get("searchparameters");
+    let localities = params
+        .and_then(|p| p.get("localities"))
+        .and_then(|l| l.as_bool())
+        .unwrap_or(app.get("olscompletion").is_some());
+    if !localities {
+        assert_eq!(
+            probe["search"],
+            Value::Null,
+            "a search box without search: {probe:#}"
+        );
+        return;
+    }
+    assert!(probe["search"].is_object(), "no search box: {probe:#}");
+    if let Some(label) = params.and_then(|p| p.get("inputlabel")).and_then(|l| l.as_str()) {
+        assert_eq!(probe["search"]["placeholder"].as_str(), Some(label), "{probe:#}");
+    }
 }
 
 /// Every layer attribute of the manifest, as Mviewer read it from the config.
@@ -601,7 +624,11 @@ attribution = "Parcelles : test"
 id = "bati"
 name = "Bâti"
 
-[[mviewer.app.theme.layer]]
+[[mviewer.app.theme.group]]
+id = "constructions"
+name = "Constructions"
+
+[[mviewer.app.theme.group.layer]]
 layer = "batiments"
 url = "{base_url}/wms"
 name = "Bâtiments"
@@ -609,6 +636,22 @@ visible = true
 queryable = false
 tiled = true
 opacity = 0.5
+
+[[mviewer.app.theme.layer]]
+layer = "fond"
+url = "{base_url}/wms"
+name = "Fond en couche"
+
+[mviewer.app.olscompletion]
+url = "{base_url}/geocodage/completion"
+attribution = "Adresses sur loopback"
+
+[mviewer.app.searchparameters]
+inputlabel = "Chercher une adresse"
+closeafterclick = true
+animate = true
+duration = 500
+searchmaxzoomlevel = 16
 "#,
         wms = on("wms"),
         wmts = on("wmts"),

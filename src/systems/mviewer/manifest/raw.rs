@@ -39,6 +39,46 @@ pub struct RawMviewerApp {
     pub baselayer: Vec<Spanned<RawBaseLayer>>,
     #[serde(default)]
     pub theme: Vec<Spanned<RawTheme>>,
+    /// The address search service behind the search box.
+    pub olscompletion: Option<Spanned<RawOlsCompletion>>,
+    /// How the search box behaves.
+    pub searchparameters: Option<Spanned<RawSearchParameters>>,
+}
+
+/// Mviewer's `<olscompletion>`: an IGN-style geocoding service.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOlsCompletion {
+    pub url: Text,
+    #[serde(rename = "type")]
+    pub kind: Option<OlsCompletionKind>,
+    pub attribution: Option<Text>,
+}
+
+/// The two request shapes Mviewer 4.1 documents for `<olscompletion>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OlsCompletionKind {
+    /// `?text=...` (the IGN completion service).
+    #[default]
+    Completion,
+    /// `?q=...` (the IGN or BAN search service).
+    Search,
+}
+
+/// Mviewer's `<searchparameters>`, for the address search geosync configures.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSearchParameters {
+    pub localities: Option<bool>,
+    pub bbox: Option<bool>,
+    pub inputlabel: Option<Text>,
+    pub marker: Option<bool>,
+    pub querymaponclick: Option<bool>,
+    pub closeafterclick: Option<bool>,
+    pub animate: Option<bool>,
+    pub duration: Option<Spanned<i64>>,
+    pub searchmaxzoomlevel: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +130,18 @@ pub struct RawTheme {
     pub icon: Option<Text>,
     #[serde(default = "default_true")]
     pub collapsed: bool,
+    #[serde(default)]
+    pub layer: Vec<Spanned<RawLayer>>,
+    #[serde(default)]
+    pub group: Vec<Spanned<RawGroup>>,
+}
+
+/// A group of layers inside a theme (one level, as in Mviewer).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    pub id: Text,
+    pub name: Text,
     #[serde(default)]
     pub layer: Vec<Spanned<RawLayer>>,
 }
