@@ -198,7 +198,7 @@ fn mapfile_text(pg_port: u16, database: &str) -> String {
   WEB METADATA
     "wms_title" "geosync browser test"
     "wms_onlineresource" "http://127.0.0.1/wms?"
-    "wms_srs" "EPSG:3857 EPSG:4326"
+    "wms_srs" "EPSG:3857 EPSG:4326 EPSG:2154"
     "wms_enable_request" "*"
   END END
 {}{}{}END
@@ -480,7 +480,7 @@ fn the_reference_manifest_initialises_in_mviewer() {
 
 /// Every base layer type and every layer attribute geosync writes, against
 /// MapServer on loopback: one app per visible base layer, since Mviewer only
-/// loads the visible one.
+/// loads the visible one, and one in Lambert-93 (EPSG:2154).
 #[test]
 fn every_base_layer_type_and_layer_attribute_draws_from_a_loopback_wms() {
     let Some(mviewer) = mviewer_dir() else { return };
@@ -497,6 +497,7 @@ fn every_base_layer_type_and_layer_attribute_draws_from_a_loopback_wms() {
         ("loopback_wms", "LAYERS=fond"),
         ("loopback_wmts", "/wmts?"),
         ("loopback_osm", "/osm/12/"),
+        ("loopback_l93", "SRS=EPSG%3A2154"),
     ];
     for app in apps_of(&manifest) {
         let name = app["name"].as_str().unwrap();
@@ -539,30 +540,34 @@ geoserver_url = "{base_url}/geoserver"
 "#,
         apps = apps_dir.display()
     );
+    let web_mercator =
+        "projection = \"EPSG:3857\"\ncenter = [658000.0, 5920000.0]\nzoom = 12\nmaxzoom = 18\n\
+        projextent = [-20037508.342789244, -20037508.342789244, 20037508.342789244, 20037508.342789244]";
     for visible in ["wms", "wmts", "osm"] {
-        manifest.push_str(&loopback_app(visible, base_url));
+        manifest.push_str(&loopback_app(visible, visible, web_mercator, "PM", base_url));
     }
+    // Lambert-93, which Mviewer builds from projextent: the same place.
+    let lambert = "projection = \"EPSG:2154\"\ncenter = [921694.0, 6644578.0]\nzoom = 8\n\
+        projextent = [-357823.2365, 6037008.6939, 1313632.3628, 7230727.3772]";
+    manifest.push_str(&loopback_app("l93", "wms", lambert, "EPSG:2154", base_url));
     manifest
 }
 
-fn loopback_app(visible: &str, base_url: &str) -> String {
+/// An app over the loopback layers; `visible` names its visible base layer.
+fn loopback_app(name: &str, visible: &str, map: &str, matrixset: &str, base_url: &str) -> String {
     let on = |id: &str| id == visible;
     format!(
         r#"
 [[mviewer.app]]
-name = "loopback_{visible}"
-title = "Loopback {visible}"
+name = "loopback_{name}"
+title = "Loopback {name}"
 mouseposition = true
 measuretools = false
 mapprint = false
 exportpng = false
 
 [mviewer.app.map]
-projection = "EPSG:3857"
-center = [658000.0, 5920000.0]
-zoom = 12
-maxzoom = 18
-projextent = [-20037508.342789244, -20037508.342789244, 20037508.342789244, 20037508.342789244]
+{map}
 
 [[mviewer.app.baselayer]]
 id = "wms"
@@ -585,7 +590,7 @@ url = "{base_url}/wmts"
 layers = "tuiles"
 format = "image/png"
 style = "normal"
-matrixset = "PM"
+matrixset = "{matrixset}"
 visible = {wmts}
 thumbgallery = "img/basemap/ortho.jpg"
 attribution = "Tiles on loopback"
