@@ -15,15 +15,21 @@ pub struct Page {
     pub dom: String,
     /// Console messages, uncaught exceptions included (Chromium logs them there).
     pub console: Vec<String>,
+    /// Everything Chromium logged, for a failure's message.
+    log: String,
 }
 
 impl Page {
     /// The JSON the probe (tests/fixtures/mviewer/probe.js) left in the DOM.
     pub fn probe(&self) -> serde_json::Value {
-        let start = self
-            .dom
-            .find("<pre id=\"geosync-probe\"")
-            .unwrap_or_else(|| panic!("the page holds no probe output:\n{}", self.excerpt()));
+        let start = self.dom.find("<pre id=\"geosync-probe\"").unwrap_or_else(|| {
+            panic!(
+                "the page holds no probe output; console:\n{:#?}\nbrowser log:\n{}\npage:\n{}",
+                self.console,
+                self.log,
+                self.excerpt()
+            )
+        });
         let text = &self.dom[start..];
         let text = &text[text.find('>').unwrap() + 1..];
         let text = &text[..text.find("</pre>").unwrap()];
@@ -33,6 +39,10 @@ impl Page {
             .replace("&quot;", "\"")
             .replace("&amp;", "&");
         serde_json::from_str(&json).unwrap_or_else(|e| panic!("probe output {json}: {e}"))
+    }
+
+    pub fn has_probe(&self) -> bool {
+        self.dom.contains("<pre id=\"geosync-probe\"")
     }
 
     /// Uncaught exceptions the console saw.
@@ -95,5 +105,5 @@ pub fn open(url: &str, profile: &Path, budget_ms: u32) -> Page {
         .filter(|l| l.contains(":CONSOLE"))
         .map(|l| l.split_once("] ").map_or(l, |(_, m)| m).to_string())
         .collect();
-    Page { dom, console }
+    Page { dom, console, log }
 }

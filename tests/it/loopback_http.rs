@@ -117,7 +117,9 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     if method != "HEAD" {
         out.write_all(&body)?;
     }
-    out.flush()
+    out.flush()?;
+    // A graceful close: the browser reads the whole answer before the end.
+    out.shutdown(std::net::Shutdown::Write)
 }
 
 fn static_file(root: &Path, path: &str) -> (u16, String, Vec<u8>) {

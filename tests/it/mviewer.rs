@@ -197,8 +197,9 @@ fn unwritable_target_fails_clearly_and_writes_nothing() {
     assert_eq!(listing(ws.path()), [".geosync", "blocker", "geosync.toml"]);
 }
 
-/// A logo or help page is resolved against Mviewer's index.html: when the
-/// apps folder sits in an Mviewer install, a missing one is warned about.
+/// A logo, help page or base layer thumbnail is resolved against Mviewer's
+/// index.html: when the apps folder sits in an Mviewer install, a missing
+/// one is warned about.
 #[test]
 fn a_logo_or_help_missing_from_the_mviewer_install_is_warned_about() {
     let ws = Workspace::new();
@@ -223,8 +224,16 @@ fn a_logo_or_help_missing_from_the_mviewer_install_is_warned_about() {
         plan.stdout
     );
     assert!(!plan.stdout.contains("logo `"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains(
+            "warning: mviewer.app:salins: baselayer `osm` thumbgallery `img/basemap/osm.png` does not exist where Mviewer serves the app"
+        ),
+        "{}",
+        plan.stdout
+    );
 
     ws.write("mviewer/aide.html", "<p>aide</p>");
+    ws.write("mviewer/img/basemap/osm.png", "png");
     let plan = ws.geosync(&["plan"]);
     assert!(!plan.stdout.contains("warning:"), "{}", plan.stdout);
 }

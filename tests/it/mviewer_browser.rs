@@ -81,7 +81,11 @@ impl Site {
             profile.path(),
             BUDGET_MS,
         );
+        if !page.has_probe() {
+            eprintln!("requests the server saw: {:#?}", server.requests());
+        }
         let probe = page.probe();
+        assert!(probe.get("probeError").is_none(), "the probe failed: {probe:#}");
         assert!(
             page.uncaught().is_empty(),
             "uncaught exceptions: {:#?}",

@@ -22,19 +22,19 @@ pub struct DesiredApp {
 /// A file a config names by a path relative to Mviewer's index.html.
 #[derive(Debug, Clone)]
 pub struct Asset {
-    /// The attribute that names it (`logo`, `help`).
-    pub attribute: &'static str,
+    /// What names it (`logo`, `help`, `baselayer `osm` thumbgallery`).
+    pub attribute: String,
     pub path: String,
 }
 
 impl Asset {
     /// Only a relative path can be looked up: a URL or an absolute path
     /// is served by something geosync does not see.
-    pub fn local(attribute: &'static str, value: &str) -> Option<Self> {
+    pub fn local(attribute: impl Into<String>, value: &str) -> Option<Self> {
         let path = value.split(['?', '#']).next().unwrap_or("");
         let remote = path.contains("://") || path.starts_with('/') || path.starts_with("data:");
         (!path.is_empty() && !remote).then(|| Asset {
-            attribute,
+            attribute: attribute.into(),
             path: path.to_string(),
         })
     }

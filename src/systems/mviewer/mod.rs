@@ -16,7 +16,7 @@ use crate::manifest::ManifestErrors;
 use crate::placement::{connect_docker, ContainerFileError, ContainerFolder, HostDir, PlacementError};
 use crate::plan::{Address, Change};
 use crate::systems::docker::manifest::CONTAINER_KIND;
-use crate::systems::mviewer::manifest::ContainerDir;
+use crate::systems::mviewer::manifest::{ContainerDir, MviewerApp};
 use crate::systems::Manifest;
 use crate::systems::{BoxError, PlanOptions, System, SystemPlan};
 use diff::{Asset, DesiredApp, MviewerOp};
@@ -77,10 +77,7 @@ impl Mviewer {
                     name: app.name.clone(),
                     file_name: format!("{}.xml", app.name),
                     content,
-                    assets: [("logo", &app.logo), ("help", &app.help)]
-                        .into_iter()
-                        .filter_map(|(attribute, value)| Asset::local(attribute, value.as_deref()?))
-                        .collect(),
+                    assets: assets_of(app),
                 }),
                 Err(error) => errors.push(error),
             }
@@ -242,4 +239,18 @@ fn apply_on_host(dir: &HostDir, op: MviewerOp, address: String) -> Result<(), Mv
             Ok(dir.remove(&file_name)?)
         }
     }
+}
+
+/// The files an app's config names relative to Mviewer's index.html.
+fn assets_of(app: &MviewerApp) -> Vec<Asset> {
+    let pages = [("logo", &app.logo), ("help", &app.help)]
+        .into_iter()
+        .filter_map(|(attribute, value)| Asset::local(attribute, value.as_deref()?));
+    let thumbnails = app.baselayers.iter().filter_map(|b| {
+        Asset::local(
+            format!("baselayer `{}` thumbgallery", b.id),
+            b.thumbgallery.as_deref()?,
+        )
+    });
+    pages.chain(thumbnails).collect()
 }
