@@ -12,6 +12,7 @@ pub mod error;
 pub mod lower;
 pub mod model;
 pub mod raw;
+pub mod schema;
 pub mod secret;
 pub mod source;
 pub mod vars;

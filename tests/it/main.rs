@@ -17,5 +17,7 @@ mod pg;
 mod pg_hba;
 mod postgres;
 mod saved_plans;
+mod schema;
 mod support;
+mod terraform_cli;
 mod validate;

@@ -175,157 +175,18 @@ impl Lowerer<'_> {
     fn container(&mut self, raw: &RawDockerContainer, resolver: &SecretResolver) -> DockerContainer {
         let name = self.object_name(&raw.name, CONTAINER_KIND);
         let subject = format!("{CONTAINER_KIND}:{name}");
-        let pull = match raw.pull.as_ref().map(|p| (self.text(p), p.span())) {
-            None => PullPolicy::Missing,
-            Some((p, _)) if p == "missing" => PullPolicy::Missing,
-            Some((p, _)) if p == "always" => PullPolicy::Always,
-            Some((p, _)) if p == "never" => PullPolicy::Never,
-            Some((p, span)) => {
-                self.invalid(
-                    &span,
-                    &subject,
-                    format!("pull `{p}` is not one of missing, always, never"),
-                );
-                PullPolicy::Missing
-            }
-        };
-        let mut env = BTreeMap::new();
-        for file in &raw.env_file {
-            let path = self.path(file);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => {
-                    let mut known: BTreeMap<String, String> = env
-                        .iter()
-                        .map(|(k, v): (&String, &EnvValue)| (k.clone(), v.expose().to_string()))
-                        .collect();
-                    for (key, value) in parse_env_file(&text) {
-                        // Compose expands ${NAME} from earlier lines.
-                        let value = expand_env_refs(&value, &known);
-                        known.insert(key.clone(), value.clone());
-                        let value = if looks_secret(&key) && !value.is_empty() {
-                            EnvValue::Secret(Secret::from_env_file(value))
-                        } else {
-                            EnvValue::Plain(value)
-                        };
-                        env.insert(key, value);
-                    }
-                }
-                Err(e) => self.invalid(
-                    &file.span(),
-                    &subject,
-                    format!("cannot read env file {}: {e}", path.display()),
-                ),
-            }
-        }
-        for (key, value) in &raw.env {
-            let lowered = match value.get_ref() {
-                RawEnvValue::Text(text) if looks_secret(key) && !text.is_empty() => {
-                    self.invalid(
-                        &value.span(),
-                        &subject,
-                        format!("env.{key} looks like a secret: a literal is refused here; write {{ env = \"NAME\" }} or {{ file = \"path\" }}"),
-                    );
-                    EnvValue::Plain(String::new())
-                }
-                RawEnvValue::Text(text) => {
-                    EnvValue::Plain(self.text(&toml::Spanned::new(value.span(), text.clone())))
-                }
-                RawEnvValue::Number(n) => EnvValue::Plain(n.to_string()),
-                RawEnvValue::Bool(b) => EnvValue::Plain(b.to_string()),
-                RawEnvValue::Secret(reference) => {
-                    let reference = toml::Spanned::new(value.span(), reference.clone());
-                    match self.secret(&reference, &format!("{subject}: env.{key}"), resolver) {
-                        Some(secret) => EnvValue::Secret(secret),
-                        None => EnvValue::Plain(String::new()),
-                    }
-                }
-            };
-            env.insert(key.clone(), lowered);
-        }
+        let pull = self.pull_policy(raw, &subject);
+        let env = self.container_env(raw, &subject, resolver);
         let ports = raw.ports.iter().filter_map(|p| self.port(p, &subject)).collect();
         let mounts = raw
             .volumes
             .iter()
             .filter_map(|v| self.mount(v, &subject))
             .collect();
-        let networks = match &raw.networks {
-            None => BTreeMap::new(),
-            Some(spanned) => {
-                let span = spanned.span();
-                let mut expand = |text: &String| self.text(&toml::Spanned::new(span.clone(), text.clone()));
-                match spanned.get_ref() {
-                    RawNetworks::Names(names) => names.iter().map(|n| (expand(n), Vec::new())).collect(),
-                    RawNetworks::WithAliases(map) => map
-                        .iter()
-                        .map(|(n, a)| (n.clone(), a.aliases.iter().map(&mut expand).collect()))
-                        .collect(),
-                }
-            }
-        };
-        let restart = raw.restart.as_ref().map_or_else(
-            || "no".to_string(),
-            |r| {
-                let value = self.text(r);
-                let base = value.split(':').next().unwrap_or("");
-                if !["no", "always", "unless-stopped", "on-failure"].contains(&base) {
-                    self.invalid(
-                        &r.span(),
-                        &subject,
-                        format!("restart `{value}` is not one of no, always, unless-stopped, on-failure[:N]"),
-                    );
-                }
-                value
-            },
-        );
-        let healthcheck = raw.healthcheck.as_ref().map(|h| {
-            let span = h.span();
-            let h = h.get_ref();
-            let test: Vec<String> = h.test.iter().map(|t| self.text(t)).collect();
-            if !matches!(
-                test.first().map(String::as_str),
-                Some("CMD" | "CMD-SHELL" | "NONE")
-            ) {
-                self.invalid(
-                    &span,
-                    &subject,
-                    "healthcheck test starts with CMD, CMD-SHELL or NONE",
-                );
-            }
-            let mut duration = |d: &Option<Text>, default: u64| match d {
-                Some(text) => self.duration(text, &subject).unwrap_or(default),
-                None => default,
-            };
-            Healthcheck {
-                test,
-                interval_ms: duration(&h.interval, 30_000),
-                timeout_ms: duration(&h.timeout, 30_000),
-                start_period_ms: duration(&h.start_period, 0),
-                retries: h.retries.unwrap_or(3),
-            }
-        });
-        let depends_on = raw
-            .depends_on
-            .iter()
-            .map(|(dependency, condition)| {
-                let text = self.text(condition);
-                let condition = match text.as_str() {
-                    "started" | "service_started" => Condition::Started,
-                    "healthy" | "service_healthy" => Condition::Healthy,
-                    "completed" | "service_completed_successfully" => Condition::Completed,
-                    _ => {
-                        self.invalid(
-                            &condition.span(),
-                            &subject,
-                            format!(
-                                "depends_on condition `{text}` is not one of started, healthy, completed"
-                            ),
-                        );
-                        Condition::Started
-                    }
-                };
-                (dependency.clone(), condition)
-            })
-            .collect();
+        let networks = self.networks(raw);
+        let restart = self.restart(raw, &subject);
+        let healthcheck = self.healthcheck(raw, &subject);
+        let depends_on = self.depends_on(raw, &subject);
         let wait_default = healthcheck
             .as_ref()
             .map(|h| h.start_period_ms + (h.interval_ms + h.timeout_ms) * u64::from(h.retries.max(1)))
@@ -371,6 +232,176 @@ impl Lowerer<'_> {
                 .unwrap_or(wait_default),
             name,
         }
+    }
+
+    fn pull_policy(&mut self, raw: &RawDockerContainer, subject: &str) -> PullPolicy {
+        match raw.pull.as_ref().map(|p| (self.text(p), p.span())) {
+            None => PullPolicy::Missing,
+            Some((p, _)) if p == "missing" => PullPolicy::Missing,
+            Some((p, _)) if p == "always" => PullPolicy::Always,
+            Some((p, _)) if p == "never" => PullPolicy::Never,
+            Some((p, span)) => {
+                self.invalid(
+                    &span,
+                    subject,
+                    format!("pull `{p}` is not one of missing, always, never"),
+                );
+                PullPolicy::Missing
+            }
+        }
+    }
+
+    /// The environment: env files first (each line may use earlier ones, as
+    /// compose does), then `env`, which wins.
+    fn container_env(
+        &mut self,
+        raw: &RawDockerContainer,
+        subject: &str,
+        resolver: &SecretResolver,
+    ) -> BTreeMap<String, EnvValue> {
+        let mut env = BTreeMap::new();
+        for file in &raw.env_file {
+            let path = self.path(file);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    let mut known: BTreeMap<String, String> = env
+                        .iter()
+                        .map(|(k, v): (&String, &EnvValue)| (k.clone(), v.expose().to_string()))
+                        .collect();
+                    for (key, value) in parse_env_file(&text) {
+                        // Compose expands ${NAME} from earlier lines.
+                        let value = expand_env_refs(&value, &known);
+                        known.insert(key.clone(), value.clone());
+                        let value = if looks_secret(&key) && !value.is_empty() {
+                            EnvValue::Secret(Secret::from_env_file(value))
+                        } else {
+                            EnvValue::Plain(value)
+                        };
+                        env.insert(key, value);
+                    }
+                }
+                Err(e) => self.invalid(
+                    &file.span(),
+                    subject,
+                    format!("cannot read env file {}: {e}", path.display()),
+                ),
+            }
+        }
+        for (key, value) in &raw.env {
+            let lowered = match value.get_ref() {
+                RawEnvValue::Text(text) if looks_secret(key) && !text.is_empty() => {
+                    self.invalid(
+                        &value.span(),
+                        subject,
+                        format!("env.{key} looks like a secret: a literal is refused here; write {{ env = \"NAME\" }} or {{ file = \"path\" }}"),
+                    );
+                    EnvValue::Plain(String::new())
+                }
+                RawEnvValue::Text(text) => {
+                    EnvValue::Plain(self.text(&toml::Spanned::new(value.span(), text.clone())))
+                }
+                RawEnvValue::Number(n) => EnvValue::Plain(n.to_string()),
+                RawEnvValue::Bool(b) => EnvValue::Plain(b.to_string()),
+                RawEnvValue::Secret(reference) => {
+                    let reference = toml::Spanned::new(value.span(), reference.clone());
+                    match self.secret(&reference, &format!("{subject}: env.{key}"), resolver) {
+                        Some(secret) => EnvValue::Secret(secret),
+                        None => EnvValue::Plain(String::new()),
+                    }
+                }
+            };
+            env.insert(key.clone(), lowered);
+        }
+        env
+    }
+
+    fn networks(&mut self, raw: &RawDockerContainer) -> BTreeMap<String, Vec<String>> {
+        match &raw.networks {
+            None => BTreeMap::new(),
+            Some(spanned) => {
+                let span = spanned.span();
+                let mut expand = |text: &String| self.text(&toml::Spanned::new(span.clone(), text.clone()));
+                match spanned.get_ref() {
+                    RawNetworks::Names(names) => names.iter().map(|n| (expand(n), Vec::new())).collect(),
+                    RawNetworks::WithAliases(map) => map
+                        .iter()
+                        .map(|(n, a)| (n.clone(), a.aliases.iter().map(&mut expand).collect()))
+                        .collect(),
+                }
+            }
+        }
+    }
+
+    fn restart(&mut self, raw: &RawDockerContainer, subject: &str) -> String {
+        raw.restart.as_ref().map_or_else(
+            || "no".to_string(),
+            |r| {
+                let value = self.text(r);
+                let base = value.split(':').next().unwrap_or("");
+                if !["no", "always", "unless-stopped", "on-failure"].contains(&base) {
+                    self.invalid(
+                        &r.span(),
+                        subject,
+                        format!("restart `{value}` is not one of no, always, unless-stopped, on-failure[:N]"),
+                    );
+                }
+                value
+            },
+        )
+    }
+
+    fn healthcheck(&mut self, raw: &RawDockerContainer, subject: &str) -> Option<Healthcheck> {
+        raw.healthcheck.as_ref().map(|h| {
+            let span = h.span();
+            let h = h.get_ref();
+            let test: Vec<String> = h.test.iter().map(|t| self.text(t)).collect();
+            if !matches!(
+                test.first().map(String::as_str),
+                Some("CMD" | "CMD-SHELL" | "NONE")
+            ) {
+                self.invalid(
+                    &span,
+                    subject,
+                    "healthcheck test starts with CMD, CMD-SHELL or NONE",
+                );
+            }
+            let mut duration = |d: &Option<Text>, default: u64| match d {
+                Some(text) => self.duration(text, subject).unwrap_or(default),
+                None => default,
+            };
+            Healthcheck {
+                test,
+                interval_ms: duration(&h.interval, 30_000),
+                timeout_ms: duration(&h.timeout, 30_000),
+                start_period_ms: duration(&h.start_period, 0),
+                retries: h.retries.unwrap_or(3),
+            }
+        })
+    }
+
+    fn depends_on(&mut self, raw: &RawDockerContainer, subject: &str) -> BTreeMap<String, Condition> {
+        raw.depends_on
+            .iter()
+            .map(|(dependency, condition)| {
+                let text = self.text(condition);
+                let condition = match text.as_str() {
+                    "started" | "service_started" => Condition::Started,
+                    "healthy" | "service_healthy" => Condition::Healthy,
+                    "completed" | "service_completed_successfully" => Condition::Completed,
+                    _ => {
+                        self.invalid(
+                            &condition.span(),
+                            subject,
+                            format!(
+                                "depends_on condition `{text}` is not one of started, healthy, completed"
+                            ),
+                        );
+                        Condition::Started
+                    }
+                };
+                (dependency.clone(), condition)
+            })
+            .collect()
     }
 
     /// `[IP:][HOST:]CONTAINER[/PROTO]`, as compose writes ports.
@@ -569,7 +600,43 @@ pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
 }
 
 /// Checks names between the docker objects of every file.
+/// Joins the `[docker]` parts of every file and checks the names between
+/// them: one project, declared networks, volumes and dependencies, files
+/// placed in a container or volume of the project, no dependency cycle.
 pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestError>) -> Option<Docker> {
+    let mut docker = join(parts, errors)?;
+    if docker.project.is_empty() {
+        if let Some(first) = docker.containers.first() {
+            invalid(
+                errors,
+                &first.at,
+                "[docker]".into(),
+                "`project` is not set: it names every object geosync creates".into(),
+            );
+        }
+    }
+    check_container_references(&docker, errors);
+    place_volume_files(&mut docker, errors);
+    check_files(&docker, errors);
+    if let Some(cycle) = dependency_cycle(&docker.containers) {
+        let at = docker
+            .containers
+            .iter()
+            .find(|c| c.name == cycle[0])
+            .map(|c| c.at.clone());
+        if let Some(at) = at {
+            invalid(
+                errors,
+                &at,
+                CONTAINER_KIND.into(),
+                format!("depends_on forms a cycle: {}", cycle.join(" -> ")),
+            );
+        }
+    }
+    Some(docker)
+}
+
+fn join(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestError>) -> Option<Docker> {
     let mut iter = parts.into_iter();
     let (mut docker, mut project_at) = iter.next()?;
     for (part, at) in iter {
@@ -592,23 +659,18 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
         docker.containers.extend(part.containers);
         docker.files.extend(part.files);
     }
-    fn invalid(errors: &mut Vec<ManifestError>, at: &Location, subject: String, message: String) {
-        errors.push(ManifestError::Invalid {
-            at: at.clone(),
-            subject,
-            message,
-        })
-    }
-    if docker.project.is_empty() {
-        if let Some(first) = docker.containers.first() {
-            invalid(
-                errors,
-                &first.at,
-                "[docker]".into(),
-                "`project` is not set: it names every object geosync creates".into(),
-            );
-        }
-    }
+    Some(docker)
+}
+
+fn invalid(errors: &mut Vec<ManifestError>, at: &Location, subject: String, message: String) {
+    errors.push(ManifestError::Invalid {
+        at: at.clone(),
+        subject,
+        message,
+    })
+}
+
+fn check_container_references(docker: &Docker, errors: &mut Vec<ManifestError>) {
     let networks: BTreeSet<&str> = docker.networks.iter().map(|n| n.name.as_str()).collect();
     let volumes: BTreeSet<&str> = docker.volumes.iter().map(|v| v.name.as_str()).collect();
     let containers: BTreeSet<&str> = docker.containers.iter().map(|c| c.name.as_str()).collect();
@@ -655,7 +717,10 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
             }
         }
     }
-    // A file in a volume is written through a container that mounts it.
+}
+
+/// A file in a volume is written through a container that mounts it.
+fn place_volume_files(docker: &mut Docker, errors: &mut Vec<ManifestError>) {
     for file in docker.files.iter_mut() {
         let Some(volume) = &file.volume else { continue };
         match super::container_mounting(&docker.containers, volume) {
@@ -671,6 +736,10 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
             ),
         }
     }
+}
+
+fn check_files(docker: &Docker, errors: &mut Vec<ManifestError>) {
+    let containers: BTreeSet<&str> = docker.containers.iter().map(|c| c.name.as_str()).collect();
     let mut file_at = BTreeMap::new();
     for file in &docker.files {
         let subject = format!("{FILE_KIND}:{}", file.file.name);
@@ -690,22 +759,6 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
             );
         }
     }
-    if let Some(cycle) = dependency_cycle(&docker.containers) {
-        let at = docker
-            .containers
-            .iter()
-            .find(|c| c.name == cycle[0])
-            .map(|c| c.at.clone());
-        if let Some(at) = at {
-            invalid(
-                errors,
-                &at,
-                CONTAINER_KIND.into(),
-                format!("depends_on forms a cycle: {}", cycle.join(" -> ")),
-            );
-        }
-    }
-    Some(docker)
 }
 
 fn dependency_cycle(containers: &[DockerContainer]) -> Option<Vec<String>> {
