@@ -126,6 +126,7 @@ attribution = "Adresses sur loopback"
 
 [mviewer.app.searchparameters]
 inputlabel = "Chercher une adresse"
+bbox = true
 closeafterclick = true
 animate = true
 duration = 500

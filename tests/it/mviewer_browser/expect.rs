@@ -164,6 +164,23 @@ fn assert_search_matches(probe: &Value, app: &toml::Value) {
     if let Some(label) = params.and_then(|p| p.get("inputlabel")).and_then(|l| l.as_str()) {
         assert_eq!(probe["search"]["placeholder"].as_str(), Some(label), "{probe:#}");
     }
+    let options = &probe["search"]["options"];
+    for (key, default) in [
+        ("localities", true),
+        ("bbox", false),
+        ("querymaponclick", false),
+        ("closeafterclick", false),
+    ] {
+        let wanted = params
+            .and_then(|p| p.get(key))
+            .and_then(|v| v.as_bool())
+            .unwrap_or(default);
+        assert_eq!(
+            options[key].as_bool(),
+            Some(wanted),
+            "search option {key}: {probe:#}"
+        );
+    }
 }
 
 /// Every layer attribute of the manifest, as Mviewer read it from the config.

@@ -70,7 +70,7 @@ fn the_reference_manifest_initialises_in_mviewer() {
 
     let server = LoopbackServer::start(&site.root, None);
     for app in apps_of(&manifest) {
-        let (_, probe) = site.open(&server, app["name"].as_str().unwrap());
+        let (_, probe) = site.open(&server, app["name"].as_str().unwrap(), None);
         assert_app_matches(&probe, &app);
         assert_layers_match(&probe, &app, Some("https://georchestra.example.org/geoserver"));
     }
@@ -86,6 +86,12 @@ fn every_base_layer_type_and_layer_attribute_draws_from_a_loopback_wms() {
     let wms = LoopbackWms::new();
     let server = LoopbackServer::start(&site.root, Some(wms.cgi.clone()));
     let manifest = loopback_manifest(&site.apps(), &server.url(""));
+    // The address service's answer, in the shape of IGN's completion
+    // service (results with x, y in degrees, kind, fulltext): a static file.
+    site.write(
+        "geocodage/completion",
+        r#"{"status":"OK","results":[{"x":5.8797,"y":46.9377,"kind":"municipality","fulltext":"Salins-les-Bains"}]}"#,
+    );
     let ws = Workspace::new();
     ws.write("geosync.toml", &manifest);
     ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
@@ -100,7 +106,7 @@ fn every_base_layer_type_and_layer_attribute_draws_from_a_loopback_wms() {
     for app in apps_of(&manifest) {
         let name = app["name"].as_str().unwrap();
         let before = server.requests().len();
-        let (_, probe) = site.open(&server, name);
+        let (_, probe) = site.open(&server, name, Some("Salins"));
         assert_app_matches(&probe, &app);
         assert_layers_match(&probe, &app, Some(&server.url("/geoserver")));
         assert!(
@@ -121,6 +127,20 @@ fn every_base_layer_type_and_layer_attribute_draws_from_a_loopback_wms() {
                 "{name}: no GetMap for {layer}: {requests:#?}"
             );
         }
+        // The typed text went to the configured address service, as a
+        // completion request limited to the map's extent, and its answer
+        // is listed.
+        assert!(
+            requests.iter().any(|r| r.starts_with("/geocodage/completion?")
+                && r.contains("text=Salins")
+                && r.contains("bbox=")),
+            "{name}: no address search request: {requests:#?}"
+        );
+        assert_eq!(
+            probe["search"]["results"],
+            serde_json::json!(["Salins-les-Bains"]),
+            "{name}: {probe:#}"
+        );
         assert!(
             requests.iter().any(|r| r.contains("STYLES=rouge")),
             "{name}: the layer style was not requested: {requests:#?}"

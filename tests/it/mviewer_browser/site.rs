@@ -36,18 +36,26 @@ impl Site {
         Site { _dir: dir, root }
     }
 
+    /// Adds a file to the served copy.
+    pub fn write(&self, relative: &str, content: &str) {
+        let path = self.root.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
     pub fn apps(&self) -> PathBuf {
         self.root.join("apps")
     }
 
     /// Opens `apps/NAME.xml` in Chromium and checks it initialised.
-    pub fn open(&self, server: &LoopbackServer, app: &str) -> (Page, Value) {
+    /// `search`: text the probe types into the search box once the app shows.
+    pub fn open(&self, server: &LoopbackServer, app: &str, search: Option<&str>) -> (Page, Value) {
         let profile = tempfile::tempdir().unwrap();
-        let page = chromium::open(
-            &server.url(&format!("/index.html?config=apps/{app}.xml")),
-            profile.path(),
-            BUDGET_MS,
-        );
+        let mut url = server.url(&format!("/index.html?config=apps/{app}.xml"));
+        if let Some(text) = search {
+            url.push_str(&format!("&probe_search={text}"));
+        }
+        let page = chromium::open(&url, profile.path(), BUDGET_MS);
         if !page.has_probe() {
             eprintln!("requests the server saw: {:#?}", server.requests());
         }
