@@ -14,8 +14,9 @@ pub struct ObservedDir {
     pub served_from: Option<ServedFrom>,
 }
 
-/// The folder Mviewer's index.html is in: paths in a config (logo, help)
-/// are relative to it, since the browser resolves them against the page.
+/// The folder Mviewer's index.html is in: paths in a config (logo, help,
+/// base layer thumbnails) are relative to it, since the browser resolves
+/// them against the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServedFrom {
     pub root: PathBuf,
@@ -28,12 +29,26 @@ pub struct ObservedFile {
     pub content: String,
     /// The app geosync wrote this file for; none for a file it did not write.
     pub owner: Option<String>,
+    /// Where it points, when it is a symbolic link: never geosync's.
+    pub link: Option<PathBuf>,
 }
 
 impl ObservedFile {
     pub fn new(content: String) -> Self {
         let owner = owner_of(&content).map(str::to_string);
-        ObservedFile { content, owner }
+        ObservedFile {
+            content,
+            owner,
+            link: None,
+        }
+    }
+
+    fn link(target: PathBuf) -> Self {
+        ObservedFile {
+            content: String::new(),
+            owner: None,
+            link: Some(target),
+        }
     }
 }
 
@@ -41,6 +56,10 @@ impl ObservedFile {
 pub fn observe(dir: &HostDir, assets: &BTreeSet<String>) -> Result<ObservedDir, PlacementError> {
     let mut files = BTreeMap::new();
     for name in dir.list()?.into_iter().filter(|n| n.ends_with(".xml")) {
+        if let Some(target) = dir.link_target(&name)? {
+            files.insert(name, ObservedFile::link(target));
+            continue;
+        }
         // Gone between listing and reading: it is simply not there.
         if let Some(bytes) = dir.read(&name)? {
             files.insert(
