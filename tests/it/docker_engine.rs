@@ -566,3 +566,60 @@ fn a_saved_plan_is_refused_when_a_secret_of_an_env_file_changed() {
         ""
     );
 }
+
+/// SIGTERM while changes run (a service manager stopping geosync): the
+/// running change finishes, nothing new starts, and the report says what
+/// was not run because of the interruption, and only that.
+#[test]
+fn sigterm_during_an_apply_lets_running_changes_finish_and_reports_the_rest() {
+    let project = Project::new();
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        &format!(
+            r#"
+[docker]
+project = "{project}"
+
+[[docker.container]]
+name = "a-never-healthy"
+image = "{image}"
+pull = "never"
+command = ["sleep", "3600"]
+healthcheck = {{ test = ["CMD-SHELL", "false"], interval = "1s", timeout = "1s", retries = 1000 }}
+wait_timeout = "15s"
+
+[[docker.container]]
+name = "b-waits"
+image = "{image}"
+pull = "never"
+command = ["sleep", "3600"]
+depends_on = {{ a-never-healthy = "healthy" }}
+
+[[docker.container]]
+name = "c-after"
+image = "{image}"
+pull = "never"
+command = ["sleep", "3600"]
+depends_on = {{ b-waits = "started" }}
+"#,
+            project = project.name,
+            image = busybox_image(),
+        ),
+    );
+    let apply = crate::process::Running::start(&ws, &["apply", "--auto-approve"]);
+    // The first container runs: the second is now waiting for its health.
+    let started = crate::process::poll(std::time::Duration::from_secs(60), || {
+        project.exists("a-never-healthy")
+            && project.inspect("a-never-healthy", "{{.State.Running}}") == "true"
+    });
+    assert!(started, "{}", apply.output());
+    let output = apply.kill(libc::SIGTERM);
+    assert!(
+        output.contains("  not run    docker.container:c-after (interrupted)"),
+        "{output}"
+    );
+    assert!(!project.exists("c-after"));
+    let journal = ws.read(".geosync/journal.jsonl");
+    assert!(journal.contains("\"event\":\"run_finished\""), "{journal}");
+}
