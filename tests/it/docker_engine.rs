@@ -623,3 +623,44 @@ depends_on = {{ b-waits = "started" }}
     let journal = ws.read(".geosync/journal.jsonl");
     assert!(journal.contains("\"event\":\"run_finished\""), "{journal}");
 }
+
+/// In a volume too, a symbolic link named like an app is not geosync's:
+/// reported, never replaced nor followed.
+#[test]
+fn a_symlink_named_like_an_app_in_a_volume_is_left_alone() {
+    let project = Project::new();
+    let apps = crate::mviewer::manifest("Portail").replace(
+        "target_dir = \"apps\"",
+        "target_dir = \"apps\"\ntarget_volume = \"data\"",
+    );
+    let docker = manifest(&project, "dev");
+    let ws = workspace(&format!("{docker}\n{apps}"));
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    let db = project.container("db");
+    cli(&[
+        "exec",
+        &db,
+        "sh",
+        "-c",
+        "echo admin > /data/admin.xml && rm /data/apps/salins.xml && ln -s /data/admin.xml /data/apps/salins.xml",
+    ]);
+
+    ws.write(
+        "geosync.toml",
+        &format!("{docker}\n{}", apps.replace("\"Portail\"", "\"Portail 2\"")),
+    );
+    let run = ws.geosync(&["apply", "--auto-approve"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(
+            "apps/salins.xml is a symbolic link (to /data/admin.xml) that geosync did not create: left alone"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        cli(&["exec", &db, "readlink", "/data/apps/salins.xml"]),
+        "/data/admin.xml"
+    );
+    assert_eq!(cli(&["exec", &db, "cat", "/data/admin.xml"]), "admin");
+}

@@ -120,9 +120,9 @@ impl Mviewer {
                 Ok(observed)
             }
             (AppsDir::Container { .. }, Some(folder)) => {
-                let files: BTreeMap<String, ObservedFile> = folder
-                    .read_all()
-                    .await?
+                let listing = folder.read_all().await?;
+                let mut files: BTreeMap<String, ObservedFile> = listing
+                    .files
                     .into_iter()
                     .filter(|(name, _)| name.ends_with(".xml"))
                     .map(|(name, bytes)| {
@@ -132,6 +132,9 @@ impl Mviewer {
                         )
                     })
                     .collect();
+                for (name, target) in listing.links.into_iter().filter(|(n, _)| n.ends_with(".xml")) {
+                    files.insert(name, ObservedFile::link(target));
+                }
                 Ok(ObservedDir { files })
             }
             (AppsDir::Container { .. }, None) => Ok(ObservedDir::default()),
