@@ -33,6 +33,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Translate a Docker Compose file into a geosync manifest.
     ImportCompose(ImportComposeArgs),
+    /// Print the JSON Schema of the manifest language, for editors and CI.
+    Schema,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ use crate::engine::journal::Journal;
 use crate::engine::key::FingerprintKey;
 use crate::engine::lock::Lock;
 use crate::engine::{self, ApplyReport, Executor, Outcome, RunSpec};
+use crate::escape::escape;
 use crate::manifest::secret::Redactor;
 use crate::output::Printer;
 use crate::plan::{self, render, Plan};
@@ -47,7 +48,9 @@ pub async fn run(args: &ApplyArgs, printer: &Printer, redactor: &Redactor) -> an
         ensure_still_valid(saved, &plan)?;
     }
 
-    if !args.manifest.json {
+    // -q prints results only: the report, not the plan (unless it is the
+    // whole result: nothing to do).
+    if !(args.manifest.json || printer.quiet() && plan.has_changes()) {
         printer.result(&render::human(&plan, printer.verbose()));
     }
     if !plan.has_changes() {
@@ -268,11 +271,16 @@ fn report_text(report: &ApplyReport) -> String {
     }
     let mut text = String::new();
     for (address, outcome) in &report.results {
+        // Names and errors may hold control characters: one line each.
+        let address = escape(&address.to_string()).into_owned();
         let line = match outcome {
             Outcome::Succeeded => format!("  done       {address}\n"),
-            Outcome::Failed { error } => format!("  FAILED     {address}: {error}\n"),
+            Outcome::Failed { error } => format!("  FAILED     {address}: {}\n", escape(error)),
             Outcome::Skipped { because } => {
-                format!("  skipped    {address} (depends on {because})\n")
+                format!(
+                    "  skipped    {address} (depends on {})\n",
+                    escape(&because.to_string())
+                )
             }
             Outcome::NotStarted => format!("  not run    {address} (interrupted)\n"),
         };

@@ -38,7 +38,7 @@ pub enum EngineError {
     Manifest(#[from] ManifestErrors),
     #[error("--only/--exclude {selector}: no resource kind `{}` (known: {known})", selector.kind())]
     UnknownSelector { selector: Selector, known: String },
-    #[error("cannot read the platform's state:\n{}", .0.iter().map(|(s, e)| format!("  {s}: {e}")).collect::<Vec<_>>().join("\n"))]
+    #[error("cannot read the platform's state:\n{}", .0.iter().map(|(s, e)| format!("  {s}: {}", crate::escape::escape(e))).collect::<Vec<_>>().join("\n"))]
     Observe(Vec<(&'static str, String)>),
     #[error("{0}: {1}")]
     PlatformLock(&'static str, String),

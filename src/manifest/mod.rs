@@ -9,9 +9,11 @@
 
 pub mod document;
 pub mod error;
+pub mod line;
 pub mod lower;
 pub mod model;
 pub mod raw;
+pub mod schema;
 pub mod secret;
 pub mod source;
 pub mod vars;

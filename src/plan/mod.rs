@@ -5,6 +5,7 @@ mod address;
 mod change;
 pub mod render;
 mod text;
+mod word_diff;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

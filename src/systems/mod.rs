@@ -7,6 +7,7 @@ pub mod files;
 pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
+pub mod schema;
 
 #[cfg(test)]
 mod mutation_tests;

@@ -57,7 +57,7 @@ fn creates_from_empty_then_has_nothing_to_do_and_keeps_secrets_out() {
     let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
     plan.assert_code(2);
     assert!(
-        plan.stdout.contains("~ env.DB_PASSWORD: (sensitive)"),
+        plan.stdout.contains("+ env.DB_PASSWORD: (sensitive)"),
         "{}",
         plan.stdout
     );

@@ -201,9 +201,9 @@ fn unwritable_target_fails_clearly_and_writes_nothing() {
 fn output_has_the_structure_of_mviewers_reference_config() {
     let reference = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/mviewer/default.xml"
+        "/tests/fixtures/mviewer/default.xml"
     ))
-    .expect("the shared Mviewer fixture");
+    .expect("Mviewer's reference config in tests/fixtures");
     let ws = Workspace::new();
     let example =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/mviewer.toml")).unwrap();

@@ -600,7 +600,43 @@ pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
 }
 
 /// Checks names between the docker objects of every file.
+/// Joins the `[docker]` parts of every file and checks the names between
+/// them: one project, declared networks, volumes and dependencies, files
+/// placed in a container or volume of the project, no dependency cycle.
 pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestError>) -> Option<Docker> {
+    let mut docker = join(parts, errors)?;
+    if docker.project.is_empty() {
+        if let Some(first) = docker.containers.first() {
+            invalid(
+                errors,
+                &first.at,
+                "[docker]".into(),
+                "`project` is not set: it names every object geosync creates".into(),
+            );
+        }
+    }
+    check_container_references(&docker, errors);
+    place_volume_files(&mut docker, errors);
+    check_files(&docker, errors);
+    if let Some(cycle) = dependency_cycle(&docker.containers) {
+        let at = docker
+            .containers
+            .iter()
+            .find(|c| c.name == cycle[0])
+            .map(|c| c.at.clone());
+        if let Some(at) = at {
+            invalid(
+                errors,
+                &at,
+                CONTAINER_KIND.into(),
+                format!("depends_on forms a cycle: {}", cycle.join(" -> ")),
+            );
+        }
+    }
+    Some(docker)
+}
+
+fn join(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestError>) -> Option<Docker> {
     let mut iter = parts.into_iter();
     let (mut docker, mut project_at) = iter.next()?;
     for (part, at) in iter {
@@ -623,23 +659,18 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
         docker.containers.extend(part.containers);
         docker.files.extend(part.files);
     }
-    fn invalid(errors: &mut Vec<ManifestError>, at: &Location, subject: String, message: String) {
-        errors.push(ManifestError::Invalid {
-            at: at.clone(),
-            subject,
-            message,
-        })
-    }
-    if docker.project.is_empty() {
-        if let Some(first) = docker.containers.first() {
-            invalid(
-                errors,
-                &first.at,
-                "[docker]".into(),
-                "`project` is not set: it names every object geosync creates".into(),
-            );
-        }
-    }
+    Some(docker)
+}
+
+fn invalid(errors: &mut Vec<ManifestError>, at: &Location, subject: String, message: String) {
+    errors.push(ManifestError::Invalid {
+        at: at.clone(),
+        subject,
+        message,
+    })
+}
+
+fn check_container_references(docker: &Docker, errors: &mut Vec<ManifestError>) {
     let networks: BTreeSet<&str> = docker.networks.iter().map(|n| n.name.as_str()).collect();
     let volumes: BTreeSet<&str> = docker.volumes.iter().map(|v| v.name.as_str()).collect();
     let containers: BTreeSet<&str> = docker.containers.iter().map(|c| c.name.as_str()).collect();
@@ -686,7 +717,10 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
             }
         }
     }
-    // A file in a volume is written through a container that mounts it.
+}
+
+/// A file in a volume is written through a container that mounts it.
+fn place_volume_files(docker: &mut Docker, errors: &mut Vec<ManifestError>) {
     for file in docker.files.iter_mut() {
         let Some(volume) = &file.volume else { continue };
         match super::container_mounting(&docker.containers, volume) {
@@ -702,6 +736,10 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
             ),
         }
     }
+}
+
+fn check_files(docker: &Docker, errors: &mut Vec<ManifestError>) {
+    let containers: BTreeSet<&str> = docker.containers.iter().map(|c| c.name.as_str()).collect();
     let mut file_at = BTreeMap::new();
     for file in &docker.files {
         let subject = format!("{FILE_KIND}:{}", file.file.name);
@@ -721,22 +759,6 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
             );
         }
     }
-    if let Some(cycle) = dependency_cycle(&docker.containers) {
-        let at = docker
-            .containers
-            .iter()
-            .find(|c| c.name == cycle[0])
-            .map(|c| c.at.clone());
-        if let Some(at) = at {
-            invalid(
-                errors,
-                &at,
-                CONTAINER_KIND.into(),
-                format!("depends_on forms a cycle: {}", cycle.join(" -> ")),
-            );
-        }
-    }
-    Some(docker)
 }
 
 fn dependency_cycle(containers: &[DockerContainer]) -> Option<Vec<String>> {
