@@ -127,9 +127,9 @@ impl Mviewer {
                 Ok(observed)
             }
             (AppsDir::Container { .. }, Some(folder)) => {
-                let files: BTreeMap<String, ObservedFile> = folder
-                    .read_all()
-                    .await?
+                let listing = folder.read_all().await?;
+                let mut files: BTreeMap<String, ObservedFile> = listing
+                    .files
                     .into_iter()
                     .filter(|(name, _)| name.ends_with(".xml"))
                     .map(|(name, bytes)| {
@@ -139,6 +139,9 @@ impl Mviewer {
                         )
                     })
                     .collect();
+                for (name, target) in listing.links.into_iter().filter(|(n, _)| n.ends_with(".xml")) {
+                    files.insert(name, ObservedFile::link(target));
+                }
                 // Whether a container's Mviewer has the logo is not looked up.
                 Ok(ObservedDir {
                     files,

@@ -43,7 +43,7 @@ impl ObservedFile {
         }
     }
 
-    fn link(target: PathBuf) -> Self {
+    pub fn link(target: PathBuf) -> Self {
         ObservedFile {
             content: String::new(),
             owner: None,
