@@ -3,6 +3,7 @@
 
 pub mod executor;
 pub mod journal;
+pub mod key;
 pub mod lock;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ use crate::manifest::secret::Redactor;
 use crate::manifest::ManifestErrors;
 use crate::plan::{Change, Plan, PlannedManifest, Selector, Warning};
 use crate::systems::Manifest;
-use crate::systems::{self, BoxError, PlanOptions, System};
+use crate::systems::{self, BoxError, LockHeld, PlanOptions, PlatformLock, System};
+use key::FingerprintKey;
 
 pub use executor::{ApplyReport, Executor, Outcome};
 
@@ -38,6 +40,8 @@ pub enum EngineError {
     UnknownSelector { selector: Selector, known: String },
     #[error("cannot read the platform's state:\n{}", .0.iter().map(|(s, e)| format!("  {s}: {}", crate::escape::escape(e))).collect::<Vec<_>>().join("\n"))]
     Observe(Vec<(&'static str, String)>),
+    #[error("{0}: {1}")]
+    PlatformLock(&'static str, String),
 }
 
 /// A validated manifest and the systems it involves.
@@ -68,8 +72,48 @@ pub fn load(spec: &RunSpec, redactor: &Redactor) -> Result<Loaded, EngineError> 
     Ok(Loaded { manifest, systems })
 }
 
+/// Takes every system's platform-wide apply lock (PostgreSQL's advisory
+/// lock), held until the returned guards drop. A lock held by another
+/// apply is waited for up to `timeout`, after telling `waiting` who holds it.
+pub async fn lock_platform(
+    loaded: &Loaded,
+    break_held: bool,
+    timeout: std::time::Duration,
+    waiting: &dyn Fn(&str),
+) -> Result<Vec<PlatformLock>, EngineError> {
+    let me = lock::Holder::me();
+    let holder = format!("geosync apply pid {} of {} on {}", me.pid, me.user, me.host);
+    let mut held = Vec::new();
+    for system in &loaded.systems {
+        let zero = std::time::Duration::ZERO;
+        let mut result = system.lock_platform(&holder, break_held, zero).await;
+        if let Err(busy) = &result {
+            if let (Some(LockHeld(who)), false) = (busy.downcast_ref::<LockHeld>(), timeout.is_zero()) {
+                waiting(&format!(
+                    "{who}; waiting up to {}s (--lock-timeout)",
+                    timeout.as_secs()
+                ));
+                result = system.lock_platform(&holder, false, timeout).await;
+            }
+        }
+        match result {
+            Ok(Some(lock)) => held.push(lock),
+            Ok(None) => {}
+            Err(error) => {
+                return Err(EngineError::PlatformLock(
+                    system.name(),
+                    describe(error, &loaded.manifest.redactor),
+                ))
+            }
+        }
+    }
+    Ok(held)
+}
+
 /// Observes every system in parallel and gathers the changes in scope.
-pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> {
+/// Every digest in the plan is keyed with `key`: the plan can be saved
+/// and shown without letting anyone test a guessed secret against it.
+pub async fn plan(loaded: &Loaded, spec: &RunSpec, key: &FingerprintKey) -> Result<Plan, EngineError> {
     let results = join_all(loaded.systems.iter().map(|s| s.plan(spec.options))).await;
     let mut changes: Vec<Change> = Vec::new();
     let mut warnings: Vec<Warning> = Vec::new();
@@ -111,7 +155,10 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> 
             }
         }
     }
-    Ok(Plan::new(
+    for change in &mut changes {
+        change.fingerprint = key.seal(change.fingerprint.as_bytes());
+    }
+    let mut plan = Plan::new(
         loaded
             .manifest
             .sources
@@ -127,7 +174,10 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> 
         spec.options,
         changes,
         warnings,
-    ))
+    );
+    plan.key_id = key.seal(b"geosync fingerprint key");
+    plan.secrets = loaded.manifest.redactor.sealed_secrets(|value| key.seal(value));
+    Ok(plan)
 }
 
 fn describe(error: BoxError, redactor: &Redactor) -> String {

@@ -72,8 +72,39 @@ pub struct Planned {
     pub errors: Vec<DockerPlanError>,
 }
 
-/// The recorded configuration (secrets redacted) and the hash of the real one.
+/// The recorded configuration (secrets redacted) and its hash, recorded in
+/// labels. Neither covers a secret's value: labels are read by anyone who
+/// lists containers (and exported by monitoring), and a plain digest of a
+/// secret lets them test guesses. A changed secret is found by comparing
+/// the live environment instead ([`changed_secrets`]).
 pub fn config_of(container: &DockerContainer) -> (Value, String) {
+    let config = serde_json::to_value(container).expect("a container serializes");
+    let hash = fingerprint(&[config.to_string().as_bytes()]);
+    (config, hash)
+}
+
+/// The secret variables whose live value differs from the manifest's.
+fn changed_secrets(
+    container: &DockerContainer,
+    existing: &super::observed::ObservedContainer,
+) -> Vec<FieldChange> {
+    container
+        .env
+        .iter()
+        .filter_map(|(key, value)| match value {
+            EnvValue::Secret(secret)
+                if existing.env.get(key).map(String::as_str) != Some(secret.expose()) =>
+            {
+                Some(FieldChange::sensitive(&format!("env.{key}")))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The hash older versions recorded, which covered secret values: a
+/// container labelled with it is recreated once, without it.
+fn legacy_hash(container: &DockerContainer) -> String {
     let config = serde_json::to_value(container).expect("a container serializes");
     let mut parts: Vec<Vec<u8>> = vec![config.to_string().into_bytes()];
     for (key, value) in &container.env {
@@ -82,7 +113,7 @@ pub fn config_of(container: &DockerContainer) -> (Value, String) {
         }
     }
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    (config, fingerprint(&refs))
+    fingerprint(&refs)
 }
 
 fn change(
@@ -389,12 +420,31 @@ fn plan_container(
         .map(|i| i.id.clone());
 
     let (action, reason, fields, op) = if let Some(existing) = observed.containers.get(&container.name) {
-        if existing.config_hash.as_deref() != Some(hash.as_str()) {
+        let secrets = changed_secrets(container, existing);
+        let has_secrets = container.env.values().any(|v| matches!(v, EnvValue::Secret(_)));
+        if has_secrets && existing.config_hash.as_deref() == Some(legacy_hash(container).as_str()) {
+            (
+                Action::Replace,
+                Reason::new(
+                    "label_digest",
+                    "its labels hold a digest of its secrets (written by an older geosync): recreated once without it",
+                ),
+                Vec::new(),
+                Some(run(Some(existing.engine_name.clone()))),
+            )
+        } else if existing.config_hash.as_deref() != Some(hash.as_str()) {
             let fields = config_fields(existing.config.as_ref(), &config);
             (
                 Action::Replace,
                 Reason::new("config_changed", "its configuration changed"),
                 fields,
+                Some(run(Some(existing.engine_name.clone()))),
+            )
+        } else if !secrets.is_empty() {
+            (
+                Action::Replace,
+                Reason::new("secret_changed", "a secret of its environment changed"),
+                secrets,
                 Some(run(Some(existing.engine_name.clone()))),
             )
         } else if image_will_change {
@@ -585,6 +635,17 @@ mod tests {
             config_hash: Some(hash),
             config: Some(config),
             image_id: Some("sha256:1".into()),
+            env: c
+                .env
+                .iter()
+                .map(|(k, v)| {
+                    let value = match v {
+                        EnvValue::Plain(p) => p.clone(),
+                        EnvValue::Secret(s) => s.expose().to_string(),
+                    };
+                    (k.clone(), value)
+                })
+                .collect(),
         }
     }
 
@@ -732,21 +793,47 @@ mod tests {
     }
 
     #[test]
-    fn a_secret_changes_the_hash_but_never_the_recorded_config() {
+    fn a_secret_never_reaches_the_labels_and_a_changed_one_recreates() {
         let redactor = crate::manifest::secret::Redactor::default();
-        let with = |value: &str| {
+        let with = |variable: &str, value: &str| {
             let mut c = container("db", "x");
-            std::env::set_var("GEOSYNC_UNIT_SECRET", value);
-            let secret = crate::manifest::secret::SecretRef::Env("GEOSYNC_UNIT_SECRET".into())
+            std::env::set_var(variable, value);
+            let secret = crate::manifest::secret::SecretRef::Env(variable.into())
                 .resolve(&redactor)
                 .unwrap();
             c.env.insert("PASSWORD".into(), EnvValue::Secret(secret));
-            config_of(&c)
+            c
         };
-        let (config_a, hash_a) = with("first-secret");
-        let (config_b, hash_b) = with("second-secret");
-        assert_eq!(config_a, config_b);
-        assert_ne!(hash_a, hash_b);
+        let first = with("GEOSYNC_UNIT_SECRET_A", "first-secret");
+        let second = with("GEOSYNC_UNIT_SECRET_B", "second-secret");
+        let ((config_a, hash_a), (config_b, hash_b)) = (config_of(&first), config_of(&second));
+        assert_eq!(
+            (config_a.clone(), hash_a),
+            (config_b, hash_b),
+            "a label depends on a secret"
+        );
         assert!(!config_a.to_string().contains("first-secret"));
+
+        let observed = observed_with(vec![("db", running(&first, true, 0))]);
+        let planned = plan(
+            &docker(vec![second]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        let change = planned
+            .changes
+            .iter()
+            .find(|c| c.address == Address::new(CONTAINER_KIND, "db"))
+            .unwrap();
+        assert_eq!(change.action, Action::Replace);
+        assert_eq!(change.fields, vec![FieldChange::sensitive("env.PASSWORD")]);
+        let planned = plan(
+            &docker(vec![first]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert_eq!(action_of(&planned, "docker.container:db"), Action::NoOp);
     }
 }

@@ -165,7 +165,7 @@ impl DockerSystem {
         let mut out = text.to_string();
         for (entry, _) in &self.files {
             for secret in entry.file.secrets.values() {
-                if secret.expose().len() >= 4 {
+                if crate::manifest::secret::worth_scrubbing(secret.expose()) {
                     out = out.replace(secret.expose(), crate::manifest::secret::SENSITIVE);
                 }
             }

@@ -35,6 +35,9 @@ pub struct ObservedContainer {
     pub config_hash: Option<String>,
     pub config: Option<serde_json::Value>,
     pub image_id: Option<String>,
+    /// Its live environment: a secret's drift is found by comparing values
+    /// here, in memory, so that no label has to hold a digest of one.
+    pub env: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,9 +86,18 @@ pub async fn observe(docker: &Docker, desired: &DesiredDocker) -> Result<Observe
             continue;
         }
         let state = summary.state.map(|s| s.to_string()).unwrap_or_default();
-        let exit_code = match docker.inspect_container(&engine_name, None).await {
-            Ok(inspect) => inspect.state.and_then(|s| s.exit_code).unwrap_or(0),
-            Err(_) => 0,
+        let (exit_code, env) = match docker.inspect_container(&engine_name, None).await {
+            Ok(inspect) => (
+                inspect.state.and_then(|s| s.exit_code).unwrap_or(0),
+                inspect
+                    .config
+                    .and_then(|c| c.env)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|pair| pair.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                    .collect(),
+            ),
+            Err(_) => (0, BTreeMap::new()),
         };
         observed.containers.insert(
             resource.clone(),
@@ -98,6 +110,7 @@ pub async fn observe(docker: &Docker, desired: &DesiredDocker) -> Result<Observe
                     .get(names::CONFIG)
                     .and_then(|c| serde_json::from_str(c).ok()),
                 image_id: labels.get(names::IMAGE_ID).cloned(),
+                env,
             },
         );
     }

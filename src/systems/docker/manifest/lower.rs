@@ -12,7 +12,7 @@ use super::{CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
 use crate::manifest::error::ManifestError;
 use crate::manifest::lower::Lowerer;
 use crate::manifest::raw::Text;
-use crate::manifest::secret::{looks_secret, Secret, SecretResolver};
+use crate::manifest::secret::{looks_secret, SecretResolver};
 use crate::manifest::source::Location;
 
 const DEFAULT_WAIT_MS: u64 = 60_000;
@@ -273,7 +273,7 @@ impl Lowerer<'_> {
                         let value = expand_env_refs(&value, &known);
                         known.insert(key.clone(), value.clone());
                         let value = if looks_secret(&key) && !value.is_empty() {
-                            EnvValue::Secret(Secret::from_env_file(value))
+                            EnvValue::Secret(resolver.env_file_secret(&path, &key, value))
                         } else {
                             EnvValue::Plain(value)
                         };
