@@ -48,6 +48,10 @@ pub struct ImportComposeArgs {
     /// Write the manifest here instead of printing it.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also import the services of this profile (repeatable), as
+    /// `docker compose --profile`; COMPOSE_PROFILES in .env counts too.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Vec<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -118,11 +118,18 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec, key: &FingerprintKey) -> Resu
     let mut changes: Vec<Change> = Vec::new();
     let mut warnings: Vec<Warning> = Vec::new();
     let mut failures = Vec::new();
+    let in_scope = |address: &crate::plan::Address| {
+        (spec.only.is_empty() || spec.only.iter().any(|s| s.matches(address)))
+            && !spec.exclude.iter().any(|s| s.matches(address))
+    };
     for (system, result) in loaded.systems.iter().zip(results) {
         match result {
             Ok(plan) => {
                 changes.extend(plan.changes);
                 warnings.extend(plan.warnings);
+                if let Some(message) = blocking(plan.blockers, &in_scope, &loaded.manifest.redactor) {
+                    failures.push((system.name(), message));
+                }
             }
             Err(error) => failures.push((system.name(), describe(error, &loaded.manifest.redactor))),
         }
@@ -130,11 +137,8 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec, key: &FingerprintKey) -> Resu
     if !failures.is_empty() {
         return Err(EngineError::Observe(failures));
     }
-    let in_scope = |address: &crate::plan::Address| {
-        (spec.only.is_empty() || spec.only.iter().any(|s| s.matches(address)))
-            && !spec.exclude.iter().any(|s| s.matches(address))
-    };
-    changes.retain(|c| in_scope(&c.address));
+    let unneeded = unneeded_preflight(&changes, spec, &in_scope);
+    changes.retain(|c| in_scope(&c.address) && !unneeded.contains(&c.address));
     warnings.retain(|w| w.address.as_ref().is_none_or(in_scope));
     // A change whose dependency is pending but out of scope would run
     // against a platform that is not ready for it: say so.
@@ -178,6 +182,46 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec, key: &FingerprintKey) -> Resu
     plan.key_id = key.seal(b"geosync fingerprint key");
     plan.secrets = loaded.manifest.redactor.sealed_secrets(|value| key.seal(value));
     Ok(plan)
+}
+
+/// The blockers about resources in the run's scope, as one message: what
+/// a run leaves out does not stop it.
+fn blocking(
+    blockers: Vec<systems::Blocker>,
+    in_scope: &dyn Fn(&crate::plan::Address) -> bool,
+    redactor: &Redactor,
+) -> Option<String> {
+    let messages: Vec<String> = blockers
+        .into_iter()
+        .filter(|b| b.addresses.iter().any(in_scope))
+        .map(|b| redactor.redact(&b.message))
+        .collect();
+    (!messages.is_empty()).then(|| messages.join("\n  "))
+}
+
+/// Preflight changes (images) are fetched for the changes that depend on
+/// them: when the run leaves all of those out, they are left out too (an
+/// excluded container's image that cannot be pulled must not stop the
+/// run), unless `--only` names their kind or them.
+fn unneeded_preflight(
+    changes: &[Change],
+    spec: &RunSpec,
+    in_scope: &dyn Fn(&crate::plan::Address) -> bool,
+) -> Vec<crate::plan::Address> {
+    changes
+        .iter()
+        .filter(|c| c.preflight)
+        .filter(|c| {
+            let mut users = changes.iter().filter(|d| d.depends_on.contains(&c.address));
+            let named = spec
+                .only
+                .iter()
+                .any(|s| s.kind() == c.address.kind && s.matches(&c.address));
+            let has_users = users.clone().next().is_some();
+            has_users && !named && !users.any(|u| in_scope(&u.address))
+        })
+        .map(|c| c.address.clone())
+        .collect()
 }
 
 fn describe(error: BoxError, redactor: &Redactor) -> String {

@@ -98,6 +98,19 @@ pub fn looks_secret(name: &str) -> bool {
     .any(|word| upper.contains(word))
 }
 
+/// Whether a value under a secret-like name is plainly not a secret: a
+/// flag (`MYSQL_ALLOW_EMPTY_PASSWORD: "yes"`, `true`, `0`), an empty value,
+/// or the path of a mounted secret (`/run/secrets/db-password`). Such
+/// values stay literal: turning them into references would make users
+/// export variables that hold nothing secret.
+pub fn plainly_not_secret(value: &str) -> bool {
+    const FLAGS: [&str; 10] = ["yes", "no", "true", "false", "on", "off", "y", "n", "0", "1"];
+    let value = value.trim();
+    value.is_empty()
+        || FLAGS.iter().any(|f| value.eq_ignore_ascii_case(f))
+        || value.starts_with("/run/secrets/")
+}
+
 impl Secret {
     /// A value read from an env file under a secret-like name. It is kept
     /// out of plans by its type, but not given to the redactor: env files
@@ -385,6 +398,26 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_empty_values_and_secret_paths_are_plainly_not_secrets() {
+        for plain in [
+            "",
+            "yes",
+            "No",
+            "TRUE",
+            "false",
+            "on",
+            "0",
+            "1",
+            "/run/secrets/db-password",
+        ] {
+            assert!(plainly_not_secret(plain), "{plain:?}");
+        }
+        for secret in ["somewordpress", "yes-really", "10", "/etc/passwd"] {
+            assert!(!plainly_not_secret(secret), "{secret:?}");
+        }
+    }
 
     #[derive(Deserialize, Debug)]
     struct Holder {

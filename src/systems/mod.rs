@@ -18,7 +18,7 @@ use futures::future::BoxFuture;
 
 use crate::manifest::ManifestErrors;
 pub use crate::plan::PlanOptions;
-use crate::plan::{Change, Warning};
+use crate::plan::{Address, Change, Warning};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -35,6 +35,16 @@ pub struct SystemPlan {
     /// Every managed resource, unchanged ones included as no-ops.
     pub changes: Vec<Change>,
     pub warnings: Vec<Warning>,
+    /// Problems that stop the plan, each about some resources: it stops the
+    /// plan only when one of them is in the run's scope (a missing image of
+    /// a container `--exclude`d from the run does not).
+    pub blockers: Vec<Blocker>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Blocker {
+    pub addresses: Vec<Address>,
+    pub message: String,
 }
 
 pub trait System: Send + Sync {

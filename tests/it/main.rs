@@ -4,9 +4,14 @@
 //! each other.
 
 mod cli;
+mod compose_corpus;
 mod compose_import;
+mod compose_roundtrip;
+mod compose_semantics;
 mod docker;
 mod docker_engine;
+mod docker_repair;
+mod engine_proxy;
 mod files;
 mod journal;
 mod locks;

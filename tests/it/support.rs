@@ -192,3 +192,22 @@ pub fn peer_env(name: &str) -> String {
         panic!("{name} is not set: run the suite with `bash tests/run`, which starts the real services")
     })
 }
+
+impl Workspace {
+    /// Starts geosync in the workspace without waiting for it, stdout and
+    /// stderr captured: for tests that kill it midway.
+    pub fn spawn_geosync(&self, args: &[&str]) -> std::process::Child {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_geosync"));
+        command
+            .args(args)
+            .current_dir(self.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env_remove("RUST_LOG");
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        command.spawn().expect("geosync starts")
+    }
+}

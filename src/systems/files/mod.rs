@@ -123,7 +123,11 @@ impl System for Files {
                 let observed = observe(target, &self.redactor).map_err(FileError::Placement)?;
                 changes.push(diff::diff(&target.desired, observed.as_ref()));
             }
-            Ok(SystemPlan { changes, warnings })
+            Ok(SystemPlan {
+                changes,
+                warnings,
+                blockers: Vec::new(),
+            })
         })
     }
 

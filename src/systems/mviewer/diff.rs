@@ -131,7 +131,11 @@ pub fn diff(desired: &[DesiredApp], observed: &ObservedDir, options: PlanOptions
             address,
         });
     }
-    SystemPlan { changes, warnings }
+    SystemPlan {
+        changes,
+        warnings,
+        blockers: Vec::new(),
+    }
 }
 
 fn change_fingerprint(address: &Address, action: Action, before: &str, after: &str) -> String {

@@ -431,6 +431,7 @@ impl System for Postgres {
             Ok(SystemPlan {
                 changes,
                 warnings: planned.warnings,
+                blockers: Vec::new(),
             })
         })
     }

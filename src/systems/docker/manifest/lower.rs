@@ -12,7 +12,7 @@ use super::{CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
 use crate::manifest::error::ManifestError;
 use crate::manifest::lower::Lowerer;
 use crate::manifest::raw::Text;
-use crate::manifest::secret::{looks_secret, SecretResolver};
+use crate::manifest::secret::{looks_secret, plainly_not_secret, SecretResolver};
 use crate::manifest::source::Location;
 
 const DEFAULT_WAIT_MS: u64 = 60_000;
@@ -201,6 +201,8 @@ impl Lowerer<'_> {
                     .dockerfile
                     .as_ref()
                     .map_or_else(|| "Dockerfile".into(), |d| self.text(d)),
+                target: b.target.as_ref().map(|t| self.text(t)),
+                args: b.args.iter().map(|(k, v)| (k.clone(), self.text(v))).collect(),
             }),
             command: raw
                 .command
@@ -219,7 +221,6 @@ impl Lowerer<'_> {
                 .iter()
                 .map(|(k, v)| (k.clone(), self.text(v)))
                 .collect(),
-            restart,
             healthcheck,
             depends_on,
             memory: raw.memory.as_ref().and_then(|m| self.size(m, &subject)),
@@ -230,6 +231,8 @@ impl Lowerer<'_> {
                 .as_ref()
                 .and_then(|w| self.duration(w, &subject))
                 .unwrap_or(wait_default),
+            job: self.job(raw, &restart, &subject),
+            restart,
             name,
         }
     }
@@ -251,17 +254,17 @@ impl Lowerer<'_> {
         }
     }
 
-    /// The environment: env files first (each line may use earlier ones, as
-    /// compose does), then `env`, which wins.
-    fn container_env(
+    /// The variables of the env files, in order, as compose reads them.
+    fn env_files(
         &mut self,
         raw: &RawDockerContainer,
         subject: &str,
         resolver: &SecretResolver,
     ) -> BTreeMap<String, EnvValue> {
         let mut env = BTreeMap::new();
-        for file in &raw.env_file {
-            let path = self.path(file);
+        for entry in &raw.env_file {
+            let file = toml::Spanned::new(entry.span(), entry.get_ref().path().to_string());
+            let path = self.path(&file);
             match std::fs::read_to_string(&path) {
                 Ok(text) => {
                     let mut known: BTreeMap<String, String> = env
@@ -272,7 +275,7 @@ impl Lowerer<'_> {
                         // Compose expands ${NAME} from earlier lines.
                         let value = expand_env_refs(&value, &known);
                         known.insert(key.clone(), value.clone());
-                        let value = if looks_secret(&key) && !value.is_empty() {
+                        let value = if looks_secret(&key) && !plainly_not_secret(&value) {
                             EnvValue::Secret(resolver.env_file_secret(&path, &key, value))
                         } else {
                             EnvValue::Plain(value)
@@ -280,6 +283,8 @@ impl Lowerer<'_> {
                         env.insert(key, value);
                     }
                 }
+                // `required = false`: an absent file is no file, as in compose.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !entry.get_ref().required() => {}
                 Err(e) => self.invalid(
                     &file.span(),
                     subject,
@@ -287,9 +292,21 @@ impl Lowerer<'_> {
                 ),
             }
         }
+        env
+    }
+
+    /// The environment: env files first (each line may use earlier ones, as
+    /// compose does), then `env`, which wins.
+    fn container_env(
+        &mut self,
+        raw: &RawDockerContainer,
+        subject: &str,
+        resolver: &SecretResolver,
+    ) -> BTreeMap<String, EnvValue> {
+        let mut env = self.env_files(raw, subject, resolver);
         for (key, value) in &raw.env {
             let lowered = match value.get_ref() {
-                RawEnvValue::Text(text) if looks_secret(key) && !text.is_empty() => {
+                RawEnvValue::Text(text) if looks_secret(key) && !plainly_not_secret(text) => {
                     self.invalid(
                         &value.span(),
                         subject,
@@ -404,6 +421,21 @@ impl Lowerer<'_> {
             .collect()
     }
 
+    /// `job = true`: a restart policy that starts it again would never let
+    /// it be done.
+    fn job(&mut self, raw: &RawDockerContainer, restart: &str, subject: &str) -> bool {
+        let Some(job) = &raw.job else { return false };
+        let restarted = ["always", "unless-stopped"].contains(&restart);
+        if *job.get_ref() && restarted {
+            self.invalid(
+                &job.span(),
+                subject,
+                format!("a job (job = true) runs once: restart = \"{restart}\" would start it forever"),
+            );
+        }
+        *job.get_ref()
+    }
+
     /// `[IP:][HOST:]CONTAINER[/PROTO]`, as compose writes ports.
     fn port(&mut self, text: &Text, subject: &str) -> Option<PortBinding> {
         let value = self.text(text);
@@ -440,18 +472,21 @@ impl Lowerer<'_> {
     }
 
     /// `VOLUME:/path[:ro]` or `./dir:/path[:ro]` (a bind mount, relative to
-    /// the manifest) or `/dir:/path[:ro]`.
+    /// the manifest) or `/dir:/path[:ro]`, or `/path[:ro]` (anonymous).
     fn mount(&mut self, text: &Text, subject: &str) -> Option<Mount> {
         let value = self.text(text);
         let parts: Vec<&str> = value.split(':').collect();
         let (source, target, mode) = match parts.as_slice() {
+            // `/data` or `/data:ro`: an anonymous volume, as in compose.
+            [t] if t.starts_with('/') => ("", *t, "rw"),
+            [t, m] if t.starts_with('/') && (*m == "ro" || *m == "rw") => ("", *t, *m),
             [s, t] => (*s, *t, "rw"),
             [s, t, m] => (*s, *t, *m),
             _ => {
                 self.invalid(
                     &text.span(),
                     subject,
-                    format!("volume `{value}` is not SOURCE:TARGET[:ro]"),
+                    format!("volume `{value}` is not [SOURCE:]TARGET[:ro]"),
                 );
                 return None;
             }
@@ -464,9 +499,18 @@ impl Lowerer<'_> {
             );
             return None;
         }
-        let source = if source.starts_with('/') || source.starts_with('.') {
+        let source = if source.is_empty() {
+            MountSource::Anonymous
+        } else if source.starts_with('/') || source.starts_with('.') {
             let anchored = toml::Spanned::new(text.span(), source.to_string());
-            MountSource::Bind(self.path_unexpanded(&anchored))
+            // The engine takes only absolute sources; a manifest given as
+            // `geosync.toml` has a relative folder.
+            let path = self.path_unexpanded(&anchored);
+            MountSource::Bind(if path.is_relative() {
+                std::env::current_dir().map(|d| d.join(&path)).unwrap_or(path)
+            } else {
+                path
+            })
         } else {
             MountSource::Volume(source.to_string())
         };

@@ -142,6 +142,44 @@ pub enum RawEnvValue {
     Secret(crate::manifest::secret::SecretRef),
 }
 
+/// An `env_file` entry: a path, or `{ path, required = false }` for a file
+/// that may be absent (compose's long form).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawEnvFile {
+    // Spans do not survive untagged enums: the outer span locates the value.
+    /// The env file's path, relative to the manifest; it must exist.
+    Path(String),
+    /// An env file that may be absent.
+    Detailed {
+        /// The env file's path, relative to the manifest.
+        path: String,
+        /// false: an absent file is skipped, as compose's `required: false`.
+        #[serde(default = "required_default")]
+        #[schemars(extend("default" = true))]
+        required: bool,
+    },
+}
+
+fn required_default() -> bool {
+    true
+}
+
+impl RawEnvFile {
+    pub fn path(&self) -> &str {
+        match self {
+            RawEnvFile::Path(path) | RawEnvFile::Detailed { path, .. } => path,
+        }
+    }
+
+    pub fn required(&self) -> bool {
+        match self {
+            RawEnvFile::Path(_) => true,
+            RawEnvFile::Detailed { required, .. } => *required,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawNetworks {
@@ -190,6 +228,13 @@ pub struct RawBuild {
     #[schemars(with = "Option<String>")]
     #[schemars(extend("default" = "Dockerfile"))]
     pub dockerfile: Option<Text>,
+    /// The stage of a multi-stage Dockerfile to build (compose's `target`).
+    #[schemars(with = "Option<String>")]
+    pub target: Option<Text>,
+    /// Build arguments (`ARG`), as compose's `args`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub args: BTreeMap<String, Text>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -217,15 +262,15 @@ pub struct RawDockerContainer {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, RawEnvValue>")]
     pub env: BTreeMap<String, Spanned<RawEnvValue>>,
-    /// Env files read like compose (${VAR} from earlier lines), relative to the manifest.
+    /// Env files read like compose (${VAR} from earlier lines), relative to the manifest; { path, required = false } may be absent.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub env_file: Vec<Text>,
+    #[schemars(with = "Vec<RawEnvFile>")]
+    pub env_file: Vec<Spanned<RawEnvFile>>,
     /// [IP:][HOST:]CONTAINER[/tcp|udp].
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub ports: Vec<Text>,
-    /// VOLUME:PATH[:ro] or ./HOST_PATH:PATH[:ro].
+    /// VOLUME:PATH[:ro], ./HOST_PATH:PATH[:ro], or PATH[:ro] alone (an anonymous volume).
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub volumes: Vec<Text>,
@@ -260,6 +305,10 @@ pub struct RawDockerContainer {
     /// what its healthcheck allows, or 60s).
     #[schemars(with = "Option<String>")]
     pub wait_timeout: Option<Text>,
+    /// A one-shot job: done once it exited 0, never started again.
+    #[schemars(with = "Option<bool>")]
+    #[schemars(extend("default" = false))]
+    pub job: Option<Spanned<bool>>,
 }
 
 crate::schema_string!(
