@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::engine::EngineError;
 use crate::escape::escape;
+use crate::manifest::secret::Redactor;
 use crate::manifest::source::Location;
 use crate::manifest::ManifestErrors;
 
@@ -36,8 +37,11 @@ pub fn text(error: &anyhow::Error) -> String {
 }
 
 /// The error document: every problem of a manifest, or each system that
-/// could not be read, or the error as one problem.
-pub fn document(error: &anyhow::Error, validating: bool) -> Value {
+/// could not be read, or the error as one problem. Messages may quote a
+/// system's own (a connection error): they are scrubbed of known secrets,
+/// as errors on stderr are, since the printer leaves results as they are.
+pub fn document(error: &anyhow::Error, validating: bool, redactor: &Redactor) -> Value {
+    let problem = |at: Option<Location>, message: String| problem(at, redactor.redact(&message));
     let problems: Vec<Value> = if let Some(errors) = manifest_errors(error) {
         errors.0.iter().map(|e| problem(e.place(), e.message())).collect()
     } else if let Some(EngineError::Observe(failures)) = error.downcast_ref::<EngineError>() {

@@ -63,7 +63,7 @@ fn main() -> std::process::ExitCode {
         printer.error(&failure::text(&error));
         if wants_json(&cli.command) {
             let validating = matches!(cli.command, Command::Validate(_));
-            printer.result(&format!("{}\n", failure::document(&error, validating)));
+            printer.result(&format!("{}\n", failure::document(&error, validating, &redactor)));
         }
         Exit::Failure
     });

@@ -28,7 +28,17 @@ pub fn run(
     if args.json {
         printer.result(&format!(
             "{}\n",
-            json!({ "valid": true, "manifests": spec.manifests, "resources": count, "unresolved_secrets": notes, "warnings": weak })
+            // The shape of the error document (crate::failure), with no error.
+            json!({
+                "format_version": crate::failure::FORMAT_VERSION,
+                "valid": true,
+                "error_count": 0,
+                "errors": [],
+                "manifests": spec.manifests,
+                "resources": count,
+                "unresolved_secrets": notes,
+                "warnings": weak,
+            })
         ));
     } else {
         for warning in &weak {

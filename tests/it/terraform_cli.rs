@@ -82,6 +82,15 @@ fn json_runs_print_every_problem_as_a_json_document() {
     let doc: serde_json::Value = serde_json::from_str(&ws.geosync(&["validate", "--json"]).stdout).unwrap();
     assert_eq!(doc["valid"], false);
 
+    // A valid manifest gives the same document, without errors.
+    ws.write("geosync.toml", &manifest("Portail"));
+    let doc: serde_json::Value = serde_json::from_str(&ws.geosync(&["validate", "--json"]).stdout).unwrap();
+    assert_eq!(
+        (&doc["format_version"], &doc["valid"], &doc["error_count"]),
+        (&1.into(), &true.into(), &0.into()),
+        "{doc}"
+    );
+
     // A file that cannot be read is a problem of that file, with no line.
     let run = ws.geosync(&["plan", "--json", "-f", "absent.toml"]);
     run.assert_code(1);
