@@ -201,18 +201,25 @@ fn read_secret_file(path: &Path) -> Result<String, SecretError> {
         path: path.to_path_buf(),
         source,
     };
-    let metadata = std::fs::metadata(path).map_err(fail)?;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Opened without blocking (a FIFO's open waits for a writer), then
+    // checked through the handle itself: a path swapped for a FIFO after a
+    // check by name cannot make the read block.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(fail)?;
+    let metadata = file.metadata().map_err(fail)?;
     if !metadata.is_file() {
         return Err(SecretError::NotAFile(path.to_path_buf()));
     }
     if metadata.len() > MAX_SECRET_FILE_BYTES {
         return Err(SecretError::TooLarge(path.to_path_buf()));
     }
-    use std::io::Read;
     let mut text = String::new();
-    std::fs::File::open(path)
-        .map_err(fail)?
-        .take(MAX_SECRET_FILE_BYTES + 1)
+    file.take(MAX_SECRET_FILE_BYTES + 1)
         .read_to_string(&mut text)
         .map_err(fail)?;
     Ok(text)

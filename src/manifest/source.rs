@@ -74,7 +74,12 @@ pub fn read_manifest_text(path: &Path) -> Result<String, super::ManifestError> {
     let bytes = std::fs::read(path).map_err(|e| fail(io_reason(&e, path)))?;
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
-        fail(format!("not UTF-8: invalid byte at offset {offset}"))
+        let valid = String::from_utf8_lossy(&e.as_bytes()[..offset]).into_owned();
+        let at = SourceFile::new(path.to_path_buf(), valid).location(offset);
+        fail(format!(
+            "not UTF-8: invalid byte at line {}, column {} (byte offset {offset})",
+            at.line, at.column
+        ))
     })
 }
 

@@ -253,8 +253,9 @@ fn an_unreadable_manifest_says_why() {
     let run = ws.geosync(&["validate", "-f", "latin1.toml"]);
     run.assert_code(1);
     assert!(
-        run.stderr
-            .contains("latin1.toml: cannot read manifest: not UTF-8: invalid byte at offset 15"),
+        run.stderr.contains(
+            "latin1.toml: cannot read manifest: not UTF-8: invalid byte at line 2, column 9 (byte offset 15)"
+        ),
         "{}",
         run.stderr
     );
