@@ -1,7 +1,9 @@
-//! The one place that prints. Everything goes through the redactor first,
-//! so a secret that slipped into a message from a system still does not
-//! reach the terminal, then through `escape_lines`, so no control character
-//! reaches it either (names and values are escaped where they are put into
+//! The one place that prints. Results (plans, reports, JSON) are built from
+//! typed values where secrets are already `(sensitive)`, and are not
+//! scrubbed by substring, which could only corrupt them. Notes and errors,
+//! which may quote a system's message, are scrubbed as a last resort.
+//! Everything goes through `escape_lines`, so no control character reaches
+//! the terminal (names and values are escaped where they are put into
 //! text; this is the last line of defence). Results go to stdout,
 //! everything else to stderr.
 
@@ -46,7 +48,7 @@ impl Printer {
     /// The command's result (a plan, a report, JSON): always printed.
     pub fn result(&self, text: &str) {
         let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(self.safe(text).as_bytes());
+        let _ = stdout.write_all(escape_lines(text).as_bytes());
         let _ = stdout.flush();
     }
 

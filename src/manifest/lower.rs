@@ -99,6 +99,14 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// Refuses a value that would not stay on its one line of a
+    /// line-oriented file (see [`super::line`]).
+    pub fn single_line(&mut self, span: &Range<usize>, subject: &str, field: &str, value: &str) {
+        if let Some(problem) = super::line::single_line_problem(value) {
+            self.invalid(span, subject, format!("`{field}` {problem}"));
+        }
+    }
+
     pub fn invalid(&mut self, span: &Range<usize>, subject: &str, message: impl Into<String>) {
         self.errors.push(ManifestError::Invalid {
             at: self.at(span),

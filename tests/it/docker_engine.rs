@@ -137,7 +137,7 @@ fn a_new_secret_value_recreates_without_showing_it() {
     plan.assert_code(2);
     assert!(
         plan.stdout.contains(
-            "-/+ docker.container:db (replace: its configuration changed)\n      ~ env: (sensitive)\n"
+            "-/+ docker.container:db (replace: a secret of its environment changed)\n      ~ env.DB_PASSWORD: (sensitive)\n"
         ),
         "{}",
         plan.stdout
@@ -505,4 +505,64 @@ fn changing_the_pull_policy_alone_recreates_nothing() {
         &manifest(&project, "dev").replace("pull = \"never\"", "pull = \"missing\""),
     );
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+}
+
+/// Labels are read by whoever lists containers (and exported by
+/// monitoring): they must not let anyone test a guessed secret. Two
+/// containers that differ only by their secret carry the same labels, and
+/// a changed secret is still noticed, from the live environment.
+#[test]
+fn labels_tell_nothing_of_a_secret_and_a_changed_one_still_recreates() {
+    let project = Project::new();
+    let mut ws = workspace(&manifest(&project, "dev"));
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    let labels = |p: &Project| p.inspect("db", "{{json .Config.Labels}}");
+    let first_labels = labels(&project);
+    let first_id = project.inspect("db", "{{.Id}}");
+
+    ws.set_env("GEOSYNC_TEST_DB_PW", "another-Db-Password-value");
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    assert_ne!(project.inspect("db", "{{.Id}}"), first_id);
+    assert!(project
+        .inspect("db", "{{json .Config.Env}}")
+        .contains("DB_PASSWORD=another-Db-Password-value"));
+    assert_eq!(labels(&project), first_labels, "a label depends on the secret");
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+}
+
+/// A secret-like value of an env file is no manifest, yet a saved plan
+/// covers it: changed since the plan, the plan is refused.
+#[test]
+fn a_saved_plan_is_refused_when_a_secret_of_an_env_file_changed() {
+    let project = Project::new();
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        &format!(
+            "[docker]\nproject = \"{}\"\n\n[[docker.container]]\nname = \"db\"\nimage = \"{}\"\npull = \"never\"\ncommand = [\"sleep\", \"3600\"]\nenv_file = [\"db.env\"]\n",
+            project.name,
+            busybox_image()
+        ),
+    );
+    ws.write("db.env", "POSTGRES_PASSWORD=first-Env-File-secret\n");
+    ws.geosync(&["plan", "--out", "plan.json"]).assert_code(0);
+    ws.write("db.env", "POSTGRES_PASSWORD=second-Env-File-secret\n");
+    let run = ws.geosync(&["apply", "plan.json"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("stale plan: the secret POSTGRES_PASSWORD of the env file")
+            && !run.all().contains("Env-File-secret"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        cli(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("name={}", project.container("db"))
+        ]),
+        ""
+    );
 }

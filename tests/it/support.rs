@@ -79,16 +79,76 @@ impl Workspace {
 
     /// Runs geosync in the workspace, stdin closed (not a terminal).
     pub fn geosync(&self, args: &[&str]) -> Run {
+        let mut command = self.command(args);
+        command.stdin(Stdio::null());
+        Run::from(command.output().expect("geosync runs"))
+    }
+
+    /// The geosync command, to run in the workspace with its environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_geosync"));
+        command.args(args).current_dir(self.path()).env_remove("RUST_LOG");
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        command
+    }
+
+    /// Runs geosync from another directory than the workspace.
+    pub fn geosync_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let mut command = self.command(args);
+        command.current_dir(dir).stdin(Stdio::null());
+        Run::from(command.output().expect("geosync runs"))
+    }
+
+    /// Starts geosync in the workspace with `extra` environment, stderr
+    /// piped, for tests that kill it midway.
+    pub fn spawn(&self, args: &[&str], extra: &[(&str, &str)]) -> std::process::Child {
         let mut command = Command::new(env!("CARGO_BIN_EXE_geosync"));
         command
             .args(args)
             .current_dir(self.path())
             .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .env_remove("RUST_LOG");
         for (name, value) in &self.env {
             command.env(name, value);
         }
-        Run::from(command.output().expect("geosync runs"))
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        command.spawn().expect("geosync starts")
+    }
+
+    /// Runs geosync until it reports reaching `step` (GEOSYNC_TEST_PAUSE_AT),
+    /// then kills it with SIGKILL, as a crash or `kill -9` would.
+    pub fn kill_at(&self, args: &[&str], step: &str) {
+        use std::io::BufRead;
+        let mut child = self.spawn(args, &[("GEOSYNC_TEST_PAUSE_AT", step)]);
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let wanted = format!("geosync: paused at {step}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line == wanted => break,
+                Ok(line) => seen.push(line),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("geosync never reached {step}; stderr:\n{}", seen.join("\n"));
+                }
+            }
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().unwrap();
     }
 
     /// Replaces the workspace's path in output, for stable snapshots.
@@ -131,4 +191,23 @@ pub fn peer_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the suite with `bash tests/run`, which starts the real services")
     })
+}
+
+impl Workspace {
+    /// Starts geosync in the workspace without waiting for it, stdout and
+    /// stderr captured: for tests that kill it midway.
+    pub fn spawn_geosync(&self, args: &[&str]) -> std::process::Child {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_geosync"));
+        command
+            .args(args)
+            .current_dir(self.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env_remove("RUST_LOG");
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        command.spawn().expect("geosync starts")
+    }
 }

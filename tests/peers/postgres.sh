@@ -6,8 +6,9 @@
 # its role geosync_tls_admin may only connect over TLS.
 # Exports GEOSYNC_TEST_PG_PORT, GEOSYNC_TEST_PG_HBA_PORT, GEOSYNC_TEST_PG_HBA_FILE,
 # GEOSYNC_TEST_PG_HBA_PRISTINE (that file as initdb wrote it),
-# GEOSYNC_TEST_PG_CA (the test CA) and GEOSYNC_TEST_PG_OTHER_CA (a CA that
-# signed nothing the server holds).
+# GEOSYNC_TEST_PG_CA (the test CA), GEOSYNC_TEST_PG_OTHER_CA (a CA that
+# signed nothing the server holds) and GEOSYNC_TEST_PG_SOCKET_DIR (the
+# folder of main's Unix socket).
 
 PG_BIN=/usr/lib/postgresql/15/bin
 
@@ -52,6 +53,7 @@ postgres_start() {
   export GEOSYNC_TEST_PG_CA="$certs/ca.crt" GEOSYNC_TEST_PG_OTHER_CA="$certs/other-ca.crt"
   _pg_cluster_start main "$GEOSYNC_TEST_PG_PORT" \
     "-c ssl=on -c ssl_cert_file=$certs/server.crt -c ssl_key_file=$certs/server.key"
+  export GEOSYNC_TEST_PG_SOCKET_DIR="$PEERS_STATE_DIR/pg-main"
   _pg_cluster_start hba "$GEOSYNC_TEST_PG_HBA_PORT"
   GEOSYNC_TEST_PG_HBA_FILE="$PEERS_STATE_DIR/pg-hba/data/pg_hba.conf"
   # Each hba test starts from initdb's file, whatever an earlier one left.

@@ -47,6 +47,16 @@ pub fn diff(desired: &[DesiredApp], observed: &ObservedDir, options: PlanOptions
                 Reason::new("absent", format!("{path} does not exist")),
                 "",
             ),
+            Some(file) if file.link.is_some() => {
+                let target = file.link.as_ref().expect("matched above").display();
+                warnings.push(Warning {
+                    address: Some(address.clone()),
+                    message: format!(
+                        "{path} is a symbolic link (to {target}) that geosync did not create: left alone, even with --adopt"
+                    ),
+                });
+                continue;
+            }
             Some(file) if file.content == app.content => (
                 Action::NoOp,
                 Reason::new("in_sync", format!("{path} is up to date")),
@@ -121,7 +131,11 @@ pub fn diff(desired: &[DesiredApp], observed: &ObservedDir, options: PlanOptions
             address,
         });
     }
-    SystemPlan { changes, warnings }
+    SystemPlan {
+        changes,
+        warnings,
+        blockers: Vec::new(),
+    }
 }
 
 fn change_fingerprint(address: &Address, action: Action, before: &str, after: &str) -> String {

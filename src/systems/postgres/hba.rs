@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use super::observed::ObservedHba;
 use crate::plan::{fingerprint, unified_diff, Action, Address, Change, Operation, Reason};
 use crate::systems::postgres::manifest::{HbaRule, PgConnection};
 
@@ -24,16 +25,47 @@ pub enum HbaPlanError {
 /// changed since the plan is not overwritten.
 #[derive(Debug, Clone)]
 pub struct HbaWrite {
-    pub expected: String,
-    pub content: String,
+    pub expected: Vec<u8>,
+    pub content: Vec<u8>,
     /// 1-based line number in `content` -> the rule's place in the manifest.
     pub rule_lines: Vec<(usize, String)>,
 }
 
-/// One rule as a pg_hba.conf line, columns aligned like the stock file.
+impl HbaWrite {
+    /// A line PostgreSQL refused, with where it comes from.
+    pub fn describe_line(&self, line: usize) -> String {
+        let text = self
+            .content
+            .split(|b| *b == b'\n')
+            .nth(line.saturating_sub(1))
+            .map(|l| String::from_utf8_lossy(l).trim().to_string())
+            .unwrap_or_default();
+        let origin = self.rule_lines.iter().find(|(l, _)| *l == line).map_or(
+            ", outside the geosync block: fix it by hand".to_string(),
+            |(_, at)| format!(", from {at}"),
+        );
+        format!("line {line} `{text}`{origin}")
+    }
+}
+
+/// Column widths of the stock file; a longer value still gets a space.
+const WIDTHS: [usize; 4] = [8, 16, 16, 24];
+
+/// One rule as a pg_hba.conf line, columns aligned like the stock file and
+/// always separated, however long a value is.
 pub fn render_rule(rule: &HbaRule) -> String {
-    let mut line = format!("{:<8}{:<16}{:<16}", rule.kind, rule.database, rule.user);
-    line.push_str(&format!("{:<24}", rule.address.as_deref().unwrap_or("")));
+    let columns = [
+        rule.kind.as_str(),
+        rule.database.as_str(),
+        rule.user.as_str(),
+        rule.address.as_deref().unwrap_or(""),
+    ];
+    let mut line = String::new();
+    for (value, width) in columns.iter().zip(WIDTHS) {
+        line.push_str(value);
+        let pad = width.saturating_sub(value.len()).max(1);
+        line.extend(std::iter::repeat_n(' ', pad));
+    }
     line.push_str(&rule.method);
     if let Some(options) = &rule.options {
         line.push(' ');
@@ -42,77 +74,143 @@ pub fn render_rule(rule: &HbaRule) -> String {
     line.trim_end().to_string()
 }
 
+/// A line without its end of line and trailing blanks, for marker checks.
+fn trimmed(line: &[u8]) -> &[u8] {
+    let end = line
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    &line[..end]
+}
+
+fn is_rule(line: &[u8]) -> bool {
+    let text = trimmed(line);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace());
+    start.is_some_and(|i| text[i] != b'#')
+}
+
 /// The file with its block replaced by `rules` (or inserted before the
-/// first rule when there is none), and each rule's line number.
+/// first rule when there is none), and each rule's line number. Bytes
+/// outside the block are copied as they are, whatever their encoding.
 pub fn with_block(
     location: &str,
-    current: &str,
+    current: &[u8],
     rules: &[HbaRule],
-) -> Result<(String, Vec<(usize, String)>), HbaPlanError> {
-    let lines: Vec<&str> = current.split_inclusive('\n').collect();
-    let begins: Vec<usize> = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.trim_end() == BEGIN)
-        .map(|(i, _)| i)
-        .collect();
-    let ends: Vec<usize> = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.trim_end() == END)
-        .map(|(i, _)| i)
-        .collect();
+) -> Result<(Vec<u8>, Vec<(usize, String)>), HbaPlanError> {
+    let lines: Vec<&[u8]> = current.split_inclusive(|b| *b == b'\n').collect();
+    let find = |marker: &str| -> Vec<usize> {
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| trimmed(l) == marker.as_bytes())
+            .map(|(i, _)| i)
+            .collect()
+    };
     let damaged = |problem: &str| HbaPlanError::DamagedBlock {
         location: location.to_string(),
         problem: problem.to_string(),
     };
-    let (before, after) = match (begins.as_slice(), ends.as_slice()) {
+    let (before, after) = match (find(BEGIN).as_slice(), find(END).as_slice()) {
         ([], []) => {
             // A new block goes before the first rule, so it takes precedence.
-            let first_rule = lines
-                .iter()
-                .position(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-                .unwrap_or(lines.len());
+            let first_rule = lines.iter().position(|l| is_rule(l)).unwrap_or(lines.len());
             (&lines[..first_rule], &lines[first_rule..])
         }
         ([begin], [end]) if begin < end => (&lines[..*begin], &lines[end + 1..]),
         ([_], [_]) => return Err(damaged("END comes before BEGIN")),
         _ => return Err(damaged("expected one BEGIN and one END marker")),
     };
-    let mut out: String = before.concat();
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
+    let mut out: Vec<u8> = before.concat();
+    if !out.is_empty() && !out.ends_with(b"\n") {
+        out.push(b'\n');
     }
+    let mut line = out.iter().filter(|b| **b == b'\n').count();
     let mut rule_lines = Vec::new();
-    out.push_str(BEGIN);
-    out.push('\n');
+    let mut block = format!("{BEGIN}\n");
+    line += 1;
     for rule in rules {
-        out.push_str(&render_rule(rule));
-        out.push('\n');
-        rule_lines.push((out.matches('\n').count(), rule.at.to_string()));
+        block.push_str(&render_rule(rule));
+        block.push('\n');
+        line += 1;
+        rule_lines.push((line, rule.at.to_string()));
     }
-    out.push_str(END);
-    out.push('\n');
-    out.push_str(&after.concat());
+    block.push_str(END);
+    block.push('\n');
+    out.extend_from_slice(block.as_bytes());
+    out.extend_from_slice(&after.concat());
     Ok((out, rule_lines))
 }
 
 pub fn plan(
-    location: &str,
-    current: &str,
+    current: &ObservedHba,
     rules: &[HbaRule],
     connection: &PgConnection,
     client_addr: Option<IpAddr>,
 ) -> Result<Change, HbaPlanError> {
-    let (content, rule_lines) = with_block(location, current, rules)?;
-    check_not_locked_out(&content, connection, client_addr)?;
+    let location = current.location.as_str();
+    let (content, rule_lines) = with_block(location, &current.content, rules)?;
+    let shown = String::from_utf8_lossy(&content);
+    check_not_locked_out(&shown, connection, client_addr)?;
     let address = Address::new(KIND, "pg_hba.conf");
-    let (action, reason) = if content == current {
+    let (action, reason) = action(current, &content);
+    let before = String::from_utf8_lossy(&current.content);
+    Ok(Change {
+        fingerprint: fingerprint(&[
+            address.to_string().as_bytes(),
+            reason.code.as_bytes(),
+            &current.content,
+            &content,
+        ]),
+        content_diff: (content != current.content).then(|| unified_diff(&before, &shown, location)),
+        address,
+        action,
+        reason,
+        fields: Vec::new(),
+        depends_on: Vec::new(),
+        preflight: false,
+        operation: (action != Action::NoOp).then(|| {
+            Operation::new(HbaWrite {
+                expected: current.content.clone(),
+                content,
+                rule_lines,
+            })
+        }),
+    })
+}
+
+/// What the write does and why. A file PostgreSQL reports errors for, or
+/// one an interrupted apply left unchecked, is written and checked again
+/// even when its block is already as declared.
+fn action(current: &ObservedHba, content: &[u8]) -> (Action, Reason) {
+    let location = &current.location;
+    if let Some((line, error)) = current.errors.first() {
+        return (
+            Action::Update,
+            Reason::new(
+                "rejected",
+                format!("PostgreSQL reports errors in {location} (line {line}: {error}): it is repaired and checked again"),
+            ),
+        );
+    }
+    if current.interrupted {
+        return (
+            Action::Update,
+            Reason::new(
+                "interrupted",
+                format!("an earlier apply stopped before {location} was checked and loaded: it is written, checked and loaded again"),
+            ),
+        );
+    }
+    if content == current.content {
         (
             Action::NoOp,
             Reason::new("in_sync", format!("{location}: the managed block is up to date")),
         )
-    } else if !current.lines().any(|l| l.trim_end() == BEGIN) {
+    } else if !current
+        .content
+        .split(|b| *b == b'\n')
+        .any(|l| trimmed(l) == BEGIN.as_bytes())
+    {
         (
             Action::Create,
             Reason::new("absent", format!("{location} has no geosync block yet")),
@@ -122,28 +220,7 @@ pub fn plan(
             Action::Update,
             Reason::new("differs", format!("{location}: the managed block differs")),
         )
-    };
-    Ok(Change {
-        fingerprint: fingerprint(&[
-            address.to_string().as_bytes(),
-            current.as_bytes(),
-            content.as_bytes(),
-        ]),
-        content_diff: (action != Action::NoOp).then(|| unified_diff(current, &content, location)),
-        address,
-        action,
-        reason,
-        fields: Vec::new(),
-        depends_on: Vec::new(),
-        preflight: false,
-        operation: (action != Action::NoOp).then(|| {
-            Operation::new(HbaWrite {
-                expected: current.to_string(),
-                content,
-                rule_lines,
-            })
-        }),
-    })
+    }
 }
 
 /// How sure the simulation is that a field matches geosync's connection.
@@ -341,23 +418,25 @@ mod tests {
     #[test]
     fn block_goes_before_the_first_rule_and_is_replaced_in_place() {
         let lan = rule("host", "all", "all", Some("172.20.74.0/24"), "scram-sha-256");
-        let (first, lines) = with_block("f", STOCK, std::slice::from_ref(&lan)).unwrap();
+        let (first, lines) = with_block("f", STOCK.as_bytes(), std::slice::from_ref(&lan)).unwrap();
+        let first = String::from_utf8(first).unwrap();
         assert!(first.starts_with("# PostgreSQL Client Authentication\n#\n# comment\n\n# BEGIN geosync"));
         assert!(first.ends_with(
             "# END geosync managed block\nlocal all all trust\nhost all all 127.0.0.1/32 trust\n"
         ));
         assert_eq!(lines[0].0, 6);
-        let (second, _) = with_block("f", &first, &[]).unwrap();
+        let (second, _) = with_block("f", first.as_bytes(), &[]).unwrap();
+        let second = String::from_utf8(second).unwrap();
         assert_eq!(second.replace(&format!("{BEGIN}\n{END}\n"), ""), STOCK);
-        let (again, _) = with_block("f", &first, &[lan]).unwrap();
-        assert_eq!(again, first);
+        let (again, _) = with_block("f", first.as_bytes(), &[lan]).unwrap();
+        assert_eq!(again, first.as_bytes());
     }
 
     #[test]
     fn damaged_markers_are_refused() {
         let text = format!("{BEGIN}\nhost all all all trust\n");
         assert!(matches!(
-            with_block("f", &text, &[]),
+            with_block("f", text.as_bytes(), &[]),
             Err(HbaPlanError::DamagedBlock { .. })
         ));
     }
@@ -366,22 +445,26 @@ mod tests {
     fn lock_out_is_detected_from_the_first_definite_match() {
         let local: IpAddr = "127.0.0.1".parse().unwrap();
         let reject = rule("host", "all", "postgres", Some("127.0.0.0/8"), "reject");
-        let (content, _) = with_block("f", STOCK, &[reject]).unwrap();
-        let err = check_not_locked_out(&content, &admin(), Some(local)).unwrap_err();
+        let (content, _) = with_block("f", STOCK.as_bytes(), &[reject]).unwrap();
+        let err =
+            check_not_locked_out(&String::from_utf8_lossy(&content), &admin(), Some(local)).unwrap_err();
         assert!(err.to_string().contains("and rejects it"), "{err}");
 
         let scram = rule("host", "all", "all", Some("127.0.0.1/32"), "scram-sha-256");
-        let (content, _) = with_block("f", STOCK, &[scram]).unwrap();
-        assert!(check_not_locked_out(&content, &admin(), Some(local)).is_err());
+        let (content, _) = with_block("f", STOCK.as_bytes(), &[scram]).unwrap();
+        assert!(check_not_locked_out(&String::from_utf8_lossy(&content), &admin(), Some(local)).is_err());
 
         let other_net = rule("host", "all", "all", Some("10.0.0.0/8"), "reject");
-        let (content, _) = with_block("f", STOCK, &[other_net]).unwrap();
-        assert_eq!(check_not_locked_out(&content, &admin(), Some(local)), Ok(()));
+        let (content, _) = with_block("f", STOCK.as_bytes(), &[other_net]).unwrap();
+        assert_eq!(
+            check_not_locked_out(&String::from_utf8_lossy(&content), &admin(), Some(local)),
+            Ok(())
+        );
 
         let group = rule("host", "all", "+admins", Some("127.0.0.1/32"), "reject");
-        let (content, _) = with_block("f", STOCK, &[group]).unwrap();
+        let (content, _) = with_block("f", STOCK.as_bytes(), &[group]).unwrap();
         assert_eq!(
-            check_not_locked_out(&content, &admin(), Some(local)),
+            check_not_locked_out(&String::from_utf8_lossy(&content), &admin(), Some(local)),
             Ok(()),
             "unknown: no false alarm"
         );

@@ -4,27 +4,31 @@
 mod client;
 mod diff;
 mod hba;
+mod hba_file;
+mod lock;
 pub mod manifest;
 mod observed;
+mod pool;
 mod scram;
 mod tls;
 
-use std::collections::HashMap;
-
 use futures::future::BoxFuture;
-use tokio::sync::Mutex;
+use futures::StreamExt;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
-use crate::placement::{connect_docker, ContainerFile, ContainerFileError, HostDir, PlacementError};
+use crate::placement::{connect_docker, ContainerFileError, PlacementError};
 use crate::plan::{Change, PlanOptions};
 use crate::systems::postgres::manifest::Postgres as DesiredPostgres;
 use crate::systems::postgres::manifest::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
 use crate::systems::Manifest;
-use crate::systems::{BoxError, System, SystemPlan};
+use crate::systems::{BoxError, PlatformLock, System, SystemPlan};
 use client::{connect, ident, literal, ConnectError};
 use diff::{SqlOp, Statement};
 use hba::HbaWrite;
+use hba_file::HbaFile;
 use observed::ObservedHba;
+use pool::Pool;
 
 /// Every kind this system plans, for `--only`/`--exclude`.
 pub const KINDS: &[&str] = &[
@@ -72,6 +76,10 @@ pub enum PostgresError {
         #[source]
         source: ConnectError,
     },
+    #[error(
+        "{kind} `{name}` already exists: another session created it after this plan was made; plan again"
+    )]
+    AlreadyExists { kind: &'static str, name: String },
     #[error("{0}: the change was not planned by the postgres system")]
     ForeignChange(String),
 }
@@ -85,60 +93,91 @@ pub struct Postgres {
     desired: DesiredPostgres,
     /// `[docker] host`, for a pg_hba.conf inside a container.
     docker_host: Option<String>,
-    /// Connections by database (None: the maintenance database), reused
-    /// across the changes of one apply.
-    clients: Mutex<HashMap<Option<String>, Client>>,
+    /// Every connection of a run, observation and apply, comes from here.
+    pool: Pool,
 }
 
 impl Postgres {
     pub fn from_manifest(manifest: &Manifest) -> Option<Self> {
         manifest.postgres.clone().map(|desired| Postgres {
-            desired,
+            pool: Pool::new(desired.connection.clone(), desired.connection.pool_size),
             docker_host: manifest.docker.as_ref().and_then(|d| d.host.clone()),
-            clients: Mutex::new(HashMap::new()),
+            desired,
         })
     }
 
-    async fn observe(&self, admin: &Client) -> Result<observed::Observed, PostgresError> {
-        let standard: String = admin
-            .query_one("SHOW standard_conforming_strings", &[])
-            .await
-            .map_err(query_error("reading server settings"))?
-            .get(0);
-        if standard != "on" {
-            return Err(PostgresError::NonStandardStrings);
-        }
-        let extension_names: Vec<String> = self
+    async fn observe(&self) -> Result<observed::Observed, PostgresError> {
+        let mut observed = {
+            let admin = self.pool.get(None).await?;
+            check_server(&admin).await?;
+            self.pool.fit_to_server(free_slots(&admin).await?).await;
+            let mut observed = observed::server(&admin, &self.extension_names())
+                .await
+                .map_err(query_error("reading roles and databases"))?;
+            if self.desired.hba.is_some() {
+                observed.hba = Some(self.observe_hba(&admin).await?);
+            }
+            // Its slot goes to the databases observed next.
+            observed
+        };
+        self.observe_databases(&mut observed).await?;
+        Ok(observed)
+    }
+
+    fn extension_names(&self) -> Vec<String> {
+        let names: std::collections::BTreeSet<&String> = self
             .desired
             .databases
             .iter()
-            .flat_map(|d| d.extensions.iter().map(|e| e.name.clone()))
+            .flat_map(|d| d.extensions.iter().map(|e| &e.name))
             .collect();
-        let mut observed = observed::server(admin, &extension_names)
-            .await
-            .map_err(query_error("reading roles and databases"))?;
-        for database in &self.desired.databases {
-            if let Some(existing) = observed.databases.get_mut(&database.name) {
-                let client = connect(&self.desired.connection, &database.name).await?;
-                existing.inside = Some(
-                    observed::inside(&client)
-                        .await
-                        .map_err(query_error(format!("reading database {}", database.name)))?,
-                );
+        names.into_iter().cloned().collect()
+    }
+
+    /// Reads inside every declared database that exists, as many at once
+    /// as the pool allows, each connection closed once its database is read.
+    async fn observe_databases(&self, observed: &mut observed::Observed) -> Result<(), PostgresError> {
+        let names: Vec<String> = self
+            .desired
+            .databases
+            .iter()
+            .map(|d| d.name.clone())
+            .filter(|name| observed.databases.contains_key(name))
+            .collect();
+        let reads: Vec<_> = names
+            .into_iter()
+            .map(|name| self.observe_database(name))
+            .collect();
+        let mut reads = futures::stream::iter(reads).buffer_unordered(self.pool.size().await);
+        while let Some(read) = reads.next().await {
+            let (name, inside) = read?;
+            if let Some(database) = observed.databases.get_mut(&name) {
+                database.inside = Some(inside);
             }
         }
-        if self.desired.hba.is_some() {
-            let file = self.hba_file(admin).await?;
-            let content = file
-                .read()
-                .await?
-                .ok_or_else(|| PostgresError::HbaMissing(file.describe()))?;
-            observed.hba = Some(ObservedHba {
-                location: file.describe(),
-                content: content.text,
-            });
-        }
-        Ok(observed)
+        Ok(())
+    }
+
+    async fn observe_database(&self, name: String) -> Result<(String, observed::Inside), PostgresError> {
+        let conn = self.pool.get(Some(&name)).await?;
+        let inside = observed::inside(&conn)
+            .await
+            .map_err(query_error(format!("reading database {name}")))?;
+        Ok((name, inside))
+    }
+
+    async fn observe_hba(&self, admin: &Client) -> Result<ObservedHba, PostgresError> {
+        let file = self.hba_file(admin).await?;
+        let content = file
+            .read()
+            .await?
+            .ok_or_else(|| PostgresError::HbaMissing(file.describe()))?;
+        Ok(ObservedHba {
+            location: file.describe(),
+            content: content.bytes,
+            errors: hba_errors(admin).await?,
+            interrupted: file.read_previous().await?.is_some(),
+        })
     }
 
     async fn hba_file(&self, admin: &Client) -> Result<HbaFile, PostgresError> {
@@ -151,35 +190,17 @@ impl Postgres {
                 .get(0),
         };
         Ok(match &self.desired.hba_container {
-            Some(container) => HbaFile::Container(ContainerFile::new(
+            Some(container) => HbaFile::in_container(
                 connect_docker(self.docker_host.as_deref()).await?,
                 container,
                 &path,
-            )),
-            None => {
-                let path = std::path::PathBuf::from(path);
-                HbaFile::Host {
-                    dir: HostDir::new(path.parent().map(|p| p.to_path_buf()).unwrap_or_default()),
-                    name: path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                }
-            }
+            ),
+            None => HbaFile::on_host(std::path::Path::new(&path))?,
         })
     }
 
     async fn run_sql(&self, op: &SqlOp) -> Result<(), PostgresError> {
-        let mut clients = self.clients.lock().await;
-        if !clients.contains_key(&op.database) {
-            let database = op
-                .database
-                .as_deref()
-                .unwrap_or(&self.desired.connection.maintenance_db);
-            let client = connect(&self.desired.connection, database).await?;
-            clients.insert(op.database.clone(), client);
-        }
-        let client = clients.get(&op.database).expect("inserted above");
+        let conn = self.pool.get(op.database.as_deref()).await?;
         let statements: Vec<String> = op
             .statements
             .iter()
@@ -203,80 +224,182 @@ impl Postgres {
         } else {
             statements.join("; ")
         };
-        let result = client.batch_execute(&batch).await;
+        let result = conn.batch_execute(&batch).await;
         if result.is_err() && transactional {
-            let _ = client.batch_execute("ROLLBACK").await;
+            let _ = conn.batch_execute("ROLLBACK").await;
         }
-        result.map_err(query_error("the server refused the change"))
+        if !conn.is_closed() {
+            self.pool.give_back(conn).await;
+        }
+        result.map_err(refused)
     }
 
+    /// Replaces pg_hba.conf so that a crash at any point is safe: the last
+    /// file in force is kept beside it (`pg_hba.conf.geosync-previous`)
+    /// until PostgreSQL has parsed the new one, loaded it and let geosync
+    /// in again; while that copy exists, the next plan finishes the job.
     async fn write_hba(&self, write: &HbaWrite) -> Result<(), PostgresError> {
-        let admin = connect(&self.desired.connection, &self.desired.connection.maintenance_db).await?;
+        let admin = self.pool.get(None).await?;
         let file = self.hba_file(&admin).await?;
         let location = file.describe();
         let current = file
             .read()
             .await?
             .ok_or_else(|| PostgresError::HbaMissing(location.clone()))?;
-        if current.text != write.expected {
+        if current.bytes != write.expected {
             return Err(PostgresError::HbaChanged(location));
         }
+        let previous = match file.read_previous().await? {
+            // An interrupted apply kept it: the file in force before that one.
+            Some(previous) => previous.bytes,
+            None => {
+                file.write_previous(&current).await?;
+                current.bytes.clone()
+            }
+        };
+        pause_point("hba:previous-kept");
         file.write(&write.content, &current).await?;
-        let restore = |file: &HbaFile| {
-            let previous = write.expected.clone();
-            let current = current.clone();
-            let file = file.clone();
-            async move { file.write(&previous, &current).await }
+        pause_point("hba:replaced");
+        let restore = Restore {
+            file: &file,
+            admin: &admin,
+            previous: &previous,
+            like: &current,
         };
         // pg_hba_file_rules parses the file on disk: check before reloading.
-        let problems = admin
-            .query(
-                "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL",
-                &[],
-            )
-            .await
-            .map_err(query_error("checking pg_hba_file_rules"))?;
-        if let Some(problem) = problems.first() {
-            restore(&file).await?;
-            admin
-                .batch_execute("SELECT pg_reload_conf()")
-                .await
-                .map_err(query_error("reloading"))?;
-            let line: Option<i32> = problem.get(0);
-            let line = line.unwrap_or(0) as usize;
-            let text = write
-                .content
-                .lines()
-                .nth(line.saturating_sub(1))
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            let origin = write
-                .rule_lines
-                .iter()
-                .find(|(l, _)| *l == line)
-                .map_or(String::new(), |(_, at)| format!(", from {at}"));
+        if let Some((line, error)) = hba_errors(&admin).await?.into_iter().next() {
+            restore.run().await?;
             return Err(PostgresError::HbaRejected {
                 location,
-                rule: format!("line {line} `{text}`{origin}"),
-                error: problem.get::<_, Option<String>>(1).unwrap_or_default(),
+                rule: write.describe_line(line),
+                error,
             });
         }
-        admin
-            .batch_execute("SELECT pg_reload_conf()")
-            .await
-            .map_err(query_error("reloading the configuration"))?;
-        // The real proof that geosync is not locked out: a new connection.
-        if let Err(source) = connect(&self.desired.connection, &self.desired.connection.maintenance_db).await
-        {
-            restore(&file).await?;
-            admin
-                .batch_execute("SELECT pg_reload_conf()")
-                .await
-                .map_err(query_error("reloading"))?;
+        pause_point("hba:checked");
+        reload(&admin).await?;
+        pause_point("hba:reloaded");
+        // The real proof that geosync is not locked out: a new connection
+        // (the one connection beyond the pool, for a moment).
+        let connection = &self.desired.connection;
+        if let Err(source) = connect(connection, &connection.maintenance_db).await {
+            restore.run().await?;
             return Err(PostgresError::HbaLockedOut { location, source });
         }
+        file.remove_previous().await?;
+        self.pool.give_back(admin).await;
         Ok(())
+    }
+}
+
+/// Puts back the file in force before a write PostgreSQL refused.
+struct Restore<'a> {
+    file: &'a HbaFile,
+    admin: &'a Client,
+    previous: &'a [u8],
+    like: &'a hba_file::HbaContent,
+}
+
+impl Restore<'_> {
+    async fn run(&self) -> Result<(), PostgresError> {
+        self.file.write(self.previous, self.like).await?;
+        reload(self.admin).await?;
+        self.file.remove_previous().await
+    }
+}
+
+async fn reload(admin: &Client) -> Result<(), PostgresError> {
+    admin
+        .batch_execute("SELECT pg_reload_conf()")
+        .await
+        .map_err(query_error("reloading the configuration"))
+}
+
+/// What PostgreSQL reports wrong in the pg_hba.conf on disk (line, error).
+async fn hba_errors(admin: &Client) -> Result<Vec<(usize, String)>, PostgresError> {
+    Ok(admin
+        .query(
+            "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL ORDER BY line_number",
+            &[],
+        )
+        .await
+        .map_err(query_error("checking pg_hba_file_rules"))?
+        .iter()
+        .map(|row| {
+            let line: Option<i32> = row.get(0);
+            (
+                usize::try_from(line.unwrap_or(0)).unwrap_or(0),
+                row.get::<_, Option<String>>(1).unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+/// geosync quotes values for `standard_conforming_strings = on` only.
+async fn check_server(admin: &Client) -> Result<(), PostgresError> {
+    let standard: String = admin
+        .query_one("SHOW standard_conforming_strings", &[])
+        .await
+        .map_err(query_error("reading server settings"))?
+        .get(0);
+    if standard != "on" {
+        return Err(PostgresError::NonStandardStrings);
+    }
+    Ok(())
+}
+
+/// Connection slots the server has left for ordinary clients now.
+async fn free_slots(admin: &Client) -> Result<i64, PostgresError> {
+    Ok(admin
+        .query_one(
+            "SELECT current_setting('max_connections')::bigint \
+                  - current_setting('superuser_reserved_connections')::bigint \
+                  - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')",
+            &[],
+        )
+        .await
+        .map_err(query_error("reading max_connections"))?
+        .get(0))
+}
+
+/// A refused change, with the object named when two runs raced to create
+/// it (the server then reports only its unique index).
+fn refused(source: tokio_postgres::Error) -> PostgresError {
+    if let Some(db) = source.as_db_error() {
+        let kind = match db.constraint() {
+            Some("pg_authid_rolname_index") => Some("role"),
+            Some("pg_database_datname_index") => Some("database"),
+            Some("pg_namespace_nspname_index") => Some("schema"),
+            Some("pg_extension_name_index") => Some("extension"),
+            _ => None,
+        };
+        if let (&SqlState::UNIQUE_VIOLATION, Some(kind)) = (db.code(), kind) {
+            // detail: Key (rolname)=(NAME) already exists.
+            let name = db
+                .detail()
+                .and_then(|d| d.split_once(")=(").map(|(_, rest)| rest))
+                .and_then(|rest| rest.rsplit_once(") already exists").map(|(name, _)| name))
+                .unwrap_or("?");
+            return PostgresError::AlreadyExists {
+                kind,
+                name: name.to_string(),
+            };
+        }
+    }
+    PostgresError::Query {
+        what: "the server refused the change".into(),
+        source,
+    }
+}
+
+/// For tests that kill geosync at a given step of a pg_hba.conf write:
+/// with GEOSYNC_TEST_PAUSE_AT=STEP, geosync says so on stderr and waits
+/// there to be killed. Without it, nothing happens.
+fn pause_point(step: &str) {
+    if std::env::var("GEOSYNC_TEST_PAUSE_AT").is_ok_and(|at| at == step) {
+        eprintln!("geosync: paused at {step}");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
     }
 }
 
@@ -293,9 +416,7 @@ impl System for Postgres {
 
     fn plan(&self, options: PlanOptions) -> BoxFuture<'_, Result<SystemPlan, BoxError>> {
         Box::pin(async move {
-            let connection = &self.desired.connection;
-            let admin = connect(connection, &connection.maintenance_db).await?;
-            let observed = self.observe(&admin).await?;
+            let observed = self.observe().await?;
             let planned = diff::plan(&self.desired, &observed, options);
             if !planned.errors.is_empty() {
                 return Err(PostgresError::Plan(planned.errors).into());
@@ -303,19 +424,14 @@ impl System for Postgres {
             let mut changes = planned.changes;
             if let (Some(rules), Some(current)) = (&self.desired.hba, &observed.hba) {
                 changes.push(
-                    hba::plan(
-                        &current.location,
-                        &current.content,
-                        rules,
-                        connection,
-                        observed.client_addr,
-                    )
-                    .map_err(PostgresError::from)?,
+                    hba::plan(current, rules, &self.desired.connection, observed.client_addr)
+                        .map_err(PostgresError::from)?,
                 );
             }
             Ok(SystemPlan {
                 changes,
                 warnings: planned.warnings,
+                blockers: Vec::new(),
             })
         })
     }
@@ -333,51 +449,16 @@ impl System for Postgres {
             Ok(())
         })
     }
-}
 
-/// pg_hba.conf on the host or inside the database container.
-#[derive(Clone)]
-enum HbaFile {
-    Host { dir: HostDir, name: String },
-    Container(ContainerFile),
-}
-
-#[derive(Clone)]
-struct HbaContent {
-    text: String,
-    /// Owner and mode, kept when the file is replaced in a container.
-    meta: Option<(u32, u64, u64)>,
-}
-
-impl HbaFile {
-    fn describe(&self) -> String {
-        match self {
-            HbaFile::Host { dir, name } => dir.path_of(name).display().to_string(),
-            HbaFile::Container(file) => file.describe(),
-        }
-    }
-
-    async fn read(&self) -> Result<Option<HbaContent>, PostgresError> {
-        Ok(match self {
-            HbaFile::Host { dir, name } => dir.read(name)?.map(|bytes| HbaContent {
-                text: String::from_utf8_lossy(&bytes).into_owned(),
-                meta: None,
-            }),
-            HbaFile::Container(file) => file.read().await?.map(|content| HbaContent {
-                text: String::from_utf8_lossy(&content.bytes).into_owned(),
-                meta: Some((content.mode, content.uid, content.gid)),
-            }),
+    fn lock_platform<'a>(
+        &'a self,
+        holder: &'a str,
+        break_held: bool,
+        wait: std::time::Duration,
+    ) -> BoxFuture<'a, Result<Option<PlatformLock>, BoxError>> {
+        Box::pin(async move {
+            let held = lock::acquire(&self.desired.connection, holder, break_held, wait).await?;
+            Ok(Some(Box::new(held) as PlatformLock))
         })
-    }
-
-    async fn write(&self, text: &str, like: &HbaContent) -> Result<(), PostgresError> {
-        match self {
-            HbaFile::Host { dir, name } => dir.write_atomic(name, text.as_bytes(), None)?,
-            HbaFile::Container(file) => {
-                let (mode, uid, gid) = like.meta.unwrap_or((0o600, 0, 0));
-                file.write(text.as_bytes(), mode, uid, gid).await?
-            }
-        }
-        Ok(())
     }
 }

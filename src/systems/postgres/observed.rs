@@ -68,7 +68,13 @@ pub struct ObservedTable {
 pub struct ObservedHba {
     /// Where it is, for messages: a host path or `container:path`.
     pub location: String,
-    pub content: String,
+    /// As on disk: lines outside the block may be in any encoding.
+    pub content: Vec<u8>,
+    /// What PostgreSQL reports wrong in the file on disk: (line, error).
+    pub errors: Vec<(usize, String)>,
+    /// An earlier apply stopped before the file was checked and loaded
+    /// (its copy of the previous file is still there).
+    pub interrupted: bool,
 }
 
 impl Inside {
@@ -77,159 +83,229 @@ impl Inside {
     }
 }
 
+/// Server-wide state, the queries pipelined on the one connection.
 pub async fn server(client: &Client, extension_names: &[String]) -> Result<Observed, tokio_postgres::Error> {
-    let mut observed = Observed::default();
-    let row = client.query_one("SELECT inet_client_addr()::text", &[]).await?;
-    observed.client_addr = row
-        .get::<_, Option<String>>(0)
-        .and_then(|a| a.split('/').next().and_then(|ip| ip.parse().ok()));
+    let (client_addr, mut roles, memberships, mut databases, database_acl, available_extensions) = futures::try_join!(
+        client_addr(client),
+        roles(client),
+        memberships(client),
+        databases(client),
+        database_acl(client),
+        available_extensions(client, extension_names)
+    )?;
+    for (member, parent) in memberships {
+        if let Some(role) = roles.get_mut(&member) {
+            role.member_of.insert(parent);
+        }
+    }
+    for (database, role, privilege) in database_acl {
+        if let Some(db) = databases.get_mut(&database) {
+            db.acl.entry(role).or_default().insert(privilege);
+        }
+    }
+    Ok(Observed {
+        client_addr,
+        roles,
+        databases,
+        available_extensions,
+        hba: None,
+    })
+}
 
-    for row in client
+async fn client_addr(client: &Client) -> Result<Option<IpAddr>, tokio_postgres::Error> {
+    let row = client.query_one("SELECT inet_client_addr()::text", &[]).await?;
+    Ok(row
+        .get::<_, Option<String>>(0)
+        .and_then(|a| a.split('/').next().and_then(|ip| ip.parse().ok())))
+}
+
+async fn roles(client: &Client) -> Result<BTreeMap<String, ObservedRole>, tokio_postgres::Error> {
+    let rows = client
         .query(
             "SELECT rolname, rolcanlogin, rolcreatedb, rolcreaterole, rolconnlimit, rolpassword FROM pg_authid",
             &[],
         )
-        .await?
-    {
-        observed.roles.insert(
-            row.get(0),
-            ObservedRole {
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let role = ObservedRole {
                 login: row.get(1),
                 createdb: row.get(2),
                 createrole: row.get(3),
                 connection_limit: row.get(4),
                 verifier: row.get(5),
                 member_of: BTreeSet::new(),
-            },
-        );
-    }
-    for row in client
+            };
+            (row.get(0), role)
+        })
+        .collect())
+}
+
+/// (member, parent) pairs.
+async fn memberships(client: &Client) -> Result<Vec<(String, String)>, tokio_postgres::Error> {
+    let rows = client
         .query(
             "SELECT m.rolname, r.rolname FROM pg_auth_members am \
              JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member",
             &[],
         )
-        .await?
-    {
-        if let Some(role) = observed.roles.get_mut(&row.get::<_, String>(0)) {
-            role.member_of.insert(row.get(1));
-        }
-    }
-    for row in client
+        .await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+async fn databases(client: &Client) -> Result<BTreeMap<String, ObservedDatabase>, tokio_postgres::Error> {
+    let rows = client
         .query(
             "SELECT datname, pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype \
              FROM pg_database WHERE datallowconn OR NOT datistemplate",
             &[],
         )
-        .await?
-    {
-        observed.databases.insert(
-            row.get(0),
-            ObservedDatabase {
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let database = ObservedDatabase {
                 owner: row.get(1),
                 encoding: row.get(2),
                 lc_collate: row.get(3),
                 lc_ctype: row.get(4),
                 ..Default::default()
-            },
-        );
-    }
-    for row in client
+            };
+            (row.get(0), database)
+        })
+        .collect())
+}
+
+/// (database, role, privilege) triples.
+async fn database_acl(client: &Client) -> Result<Vec<(String, String, String)>, tokio_postgres::Error> {
+    let rows = client
         .query(
             "SELECT d.datname, r.rolname, a.privilege_type FROM pg_database d \
              CROSS JOIN LATERAL aclexplode(d.datacl) a JOIN pg_roles r ON r.oid = a.grantee",
             &[],
         )
-        .await?
-    {
-        if let Some(db) = observed.databases.get_mut(&row.get::<_, String>(0)) {
-            db.acl.entry(row.get(1)).or_default().insert(row.get(2));
-        }
-    }
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect())
+}
+
+async fn available_extensions(
+    client: &Client,
+    names: &[String],
+) -> Result<BTreeMap<String, BTreeSet<String>>, tokio_postgres::Error> {
+    let mut available: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for row in client
         .query(
             "SELECT name, version FROM pg_available_extension_versions WHERE name = ANY($1)",
-            &[&extension_names],
+            &[&names],
         )
         .await?
     {
-        observed
-            .available_extensions
-            .entry(row.get(0))
-            .or_default()
-            .insert(row.get(1));
+        available.entry(row.get(0)).or_default().insert(row.get(1));
     }
-    Ok(observed)
+    Ok(available)
 }
 
-/// What is inside one database, read over a connection to it.
+/// What is inside one database, read over a connection to it. The
+/// queries are sent together (pipelined on the one connection): a plan of
+/// many databases waits one round trip per database, not five.
 pub async fn inside(client: &Client) -> Result<Inside, tokio_postgres::Error> {
-    let mut inside = Inside::default();
-    for row in client
+    let (extensions, schemas, schema_acl, tables, default_acl) = futures::try_join!(
+        extensions(client),
+        schemas(client),
+        schema_acl(client),
+        tables(client),
+        default_acl(client)
+    )?;
+    Ok(Inside {
+        extensions,
+        schemas,
+        schema_acl,
+        tables,
+        default_acl,
+    })
+}
+
+const USER_SCHEMAS: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'";
+
+async fn extensions(client: &Client) -> Result<BTreeMap<String, (String, String)>, tokio_postgres::Error> {
+    let rows = client
         .query(
             "SELECT e.extname, e.extversion, n.nspname FROM pg_extension e \
              JOIN pg_namespace n ON n.oid = e.extnamespace",
             &[],
         )
-        .await?
-    {
-        inside.extensions.insert(row.get(0), (row.get(1), row.get(2)));
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| (row.get(0), (row.get(1), row.get(2))))
+        .collect())
+}
+
+async fn schemas(client: &Client) -> Result<BTreeMap<String, String>, tokio_postgres::Error> {
+    let sql =
+        format!("SELECT n.nspname, pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE {USER_SCHEMAS}");
+    let rows = client.query(&sql, &[]).await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+async fn schema_acl(
+    client: &Client,
+) -> Result<BTreeMap<(String, String), BTreeSet<String>>, tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT n.nspname, r.rolname, a.privilege_type FROM pg_namespace n \
+         CROSS JOIN LATERAL aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee WHERE {USER_SCHEMAS}"
+    );
+    let mut acl: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for row in client.query(&sql, &[]).await? {
+        acl.entry((row.get(0), row.get(1)))
+            .or_default()
+            .insert(row.get(2));
     }
-    const USER_SCHEMAS: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'";
-    for row in client
-        .query(
-            &format!(
-                "SELECT n.nspname, pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE {USER_SCHEMAS}"
-            ),
-            &[],
-        )
-        .await?
-    {
-        inside.schemas.insert(row.get(0), row.get(1));
-    }
-    for row in client
-        .query(
-            &format!(
-                "SELECT n.nspname, r.rolname, a.privilege_type FROM pg_namespace n \
-                 CROSS JOIN LATERAL aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee WHERE {USER_SCHEMAS}"
-            ),
-            &[],
-        )
-        .await?
-    {
-        inside.schema_acl.entry((row.get(0), row.get(1))).or_default().insert(row.get(2));
-    }
-    for row in client
-        .query(
-            &format!(
-                "SELECT n.nspname, c.relname, pg_get_userbyid(c.relowner), \
-                   EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
-                           AND d.objid = c.oid AND d.deptype = 'e'), \
-                   COALESCE((SELECT array_agg(r.rolname || '=' || a.privilege_type) \
-                             FROM aclexplode(c.relacl) a JOIN pg_roles r ON r.oid = a.grantee), '{{}}') \
-                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {USER_SCHEMAS}"
-            ),
-            &[],
-        )
-        .await?
-    {
-        let mut acl: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for entry in row.get::<_, Vec<String>>(4) {
-            if let Some((role, privilege)) = entry.rsplit_once('=') {
-                acl.entry(role.to_string())
-                    .or_default()
-                    .insert(privilege.to_string());
+    Ok(acl)
+}
+
+async fn tables(client: &Client) -> Result<Vec<ObservedTable>, tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT n.nspname, c.relname, pg_get_userbyid(c.relowner), \
+           EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+                   AND d.objid = c.oid AND d.deptype = 'e'), \
+           COALESCE((SELECT array_agg(r.rolname || '=' || a.privilege_type) \
+                     FROM aclexplode(c.relacl) a JOIN pg_roles r ON r.oid = a.grantee), '{{}}') \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {USER_SCHEMAS}"
+    );
+    let rows = client.query(&sql, &[]).await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let mut acl: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for entry in row.get::<_, Vec<String>>(4) {
+                if let Some((role, privilege)) = entry.rsplit_once('=') {
+                    acl.entry(role.to_string())
+                        .or_default()
+                        .insert(privilege.to_string());
+                }
             }
-        }
-        inside.tables.push(ObservedTable {
-            schema: row.get(0),
-            name: row.get(1),
-            owner: row.get(2),
-            from_extension: row.get(3),
-            acl,
-        });
-    }
+            ObservedTable {
+                schema: row.get(0),
+                name: row.get(1),
+                owner: row.get(2),
+                from_extension: row.get(3),
+                acl,
+            }
+        })
+        .collect())
+}
+
+/// (creator, schema, grantee) -> privileges on tables created later.
+async fn default_acl(
+    client: &Client,
+) -> Result<BTreeMap<(String, String, String), BTreeSet<String>>, tokio_postgres::Error> {
+    let mut acl: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
     for row in client
         .query(
             "SELECT pg_get_userbyid(d.defaclrole), n.nspname, r.rolname, a.privilege_type \
@@ -240,11 +316,9 @@ pub async fn inside(client: &Client) -> Result<Inside, tokio_postgres::Error> {
         )
         .await?
     {
-        inside
-            .default_acl
-            .entry((row.get(0), row.get(1), row.get(2)))
+        acl.entry((row.get(0), row.get(1), row.get(2)))
             .or_default()
             .insert(row.get(3));
     }
-    Ok(inside)
+    Ok(acl)
 }

@@ -12,7 +12,7 @@ use super::{CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
 use crate::manifest::error::ManifestError;
 use crate::manifest::lower::Lowerer;
 use crate::manifest::raw::Text;
-use crate::manifest::secret::{looks_secret, plainly_not_secret, Secret, SecretResolver};
+use crate::manifest::secret::{looks_secret, plainly_not_secret, SecretResolver};
 use crate::manifest::source::Location;
 
 const DEFAULT_WAIT_MS: u64 = 60_000;
@@ -221,7 +221,6 @@ impl Lowerer<'_> {
                 .iter()
                 .map(|(k, v)| (k.clone(), self.text(v)))
                 .collect(),
-            restart,
             healthcheck,
             depends_on,
             memory: raw.memory.as_ref().and_then(|m| self.size(m, &subject)),
@@ -232,6 +231,8 @@ impl Lowerer<'_> {
                 .as_ref()
                 .and_then(|w| self.duration(w, &subject))
                 .unwrap_or(wait_default),
+            job: self.job(raw, &restart, &subject),
+            restart,
             name,
         }
     }
@@ -256,7 +257,12 @@ impl Lowerer<'_> {
     /// The environment: env files first (each line may use earlier ones, as
     /// compose does), then `env`, which wins.
     /// The variables of the env files, in order, as compose reads them.
-    fn env_files(&mut self, raw: &RawDockerContainer, subject: &str) -> BTreeMap<String, EnvValue> {
+    fn env_files(
+        &mut self,
+        raw: &RawDockerContainer,
+        subject: &str,
+        resolver: &SecretResolver,
+    ) -> BTreeMap<String, EnvValue> {
         let mut env = BTreeMap::new();
         for entry in &raw.env_file {
             let file = toml::Spanned::new(entry.span(), entry.get_ref().path().to_string());
@@ -272,7 +278,7 @@ impl Lowerer<'_> {
                         let value = expand_env_refs(&value, &known);
                         known.insert(key.clone(), value.clone());
                         let value = if looks_secret(&key) && !plainly_not_secret(&value) {
-                            EnvValue::Secret(Secret::from_env_file(value))
+                            EnvValue::Secret(resolver.env_file_secret(&path, &key, value))
                         } else {
                             EnvValue::Plain(value)
                         };
@@ -297,7 +303,7 @@ impl Lowerer<'_> {
         subject: &str,
         resolver: &SecretResolver,
     ) -> BTreeMap<String, EnvValue> {
-        let mut env = self.env_files(raw, subject);
+        let mut env = self.env_files(raw, subject, resolver);
         for (key, value) in &raw.env {
             let lowered = match value.get_ref() {
                 RawEnvValue::Text(text) if looks_secret(key) && !plainly_not_secret(text) => {
@@ -413,6 +419,21 @@ impl Lowerer<'_> {
                 (dependency.clone(), condition)
             })
             .collect()
+    }
+
+    /// `job = true`: a restart policy that starts it again would never let
+    /// it be done.
+    fn job(&mut self, raw: &RawDockerContainer, restart: &str, subject: &str) -> bool {
+        let Some(job) = &raw.job else { return false };
+        let restarted = ["always", "unless-stopped"].contains(&restart);
+        if *job.get_ref() && restarted {
+            self.invalid(
+                &job.span(),
+                subject,
+                format!("a job (job = true) runs once: restart = \"{restart}\" would start it forever"),
+            );
+        }
+        *job.get_ref()
     }
 
     /// `[IP:][HOST:]CONTAINER[/PROTO]`, as compose writes ports.

@@ -179,6 +179,11 @@ pub struct DockerContainer {
     pub working_dir: Option<String>,
     #[serde(skip)]
     pub wait_timeout_ms: u64,
+    /// A one-shot job (`job = true`): done once it exited 0. How geosync
+    /// treats it, not how it runs: outside the recorded config, so setting
+    /// it recreates nothing.
+    #[serde(skip)]
+    pub job: bool,
 }
 
 impl Docker {

@@ -305,6 +305,10 @@ pub struct RawDockerContainer {
     /// what its healthcheck allows, or 60s).
     #[schemars(with = "Option<String>")]
     pub wait_timeout: Option<Text>,
+    /// A one-shot job: done once it exited 0, never started again.
+    #[schemars(with = "Option<bool>")]
+    #[schemars(extend("default" = false))]
+    pub job: Option<Spanned<bool>>,
 }
 
 crate::schema_string!(

@@ -7,8 +7,9 @@ use super::raw::{Ensure, RawPgDatabase, RawPgExtension, RawPgGrant, RawPgRole, R
 use super::{
     GrantTarget, HbaRule, PgConnection, PgDatabase, PgExtension, PgGrant, PgRole, PgSchema, Postgres, TlsMode,
 };
-use super::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
+use super::{DATABASE_KIND, GRANT_KIND, MAX_POOL_SIZE, ROLE_KIND};
 use crate::manifest::error::ManifestError;
+use crate::manifest::line::single_line_problem;
 use crate::manifest::lower::Lowerer;
 use crate::manifest::secret::SecretResolver;
 use crate::manifest::source::Location;
@@ -68,7 +69,8 @@ impl Lowerer<'_> {
             || raw.sslmode.is_some()
             || raw.sslrootcert.is_some()
             || raw.hba_file.is_some()
-            || raw.hba_container.is_some();
+            || raw.hba_container.is_some()
+            || raw.pool_size.is_some();
         let connection = sets_connection.then(|| self.pg_connection(raw, resolver));
         PostgresPart {
             connection,
@@ -148,6 +150,18 @@ impl Lowerer<'_> {
             .password
             .as_ref()
             .and_then(|p| self.secret(p, &format!("{subject}: password"), resolver));
+        let pool_size = match &raw.pool_size {
+            Some(size) if (1..=MAX_POOL_SIZE).contains(size.get_ref()) => *size.get_ref() as usize,
+            Some(size) => {
+                self.invalid(
+                    &size.span(),
+                    subject,
+                    format!("pool_size must be between 1 and {MAX_POOL_SIZE}"),
+                );
+                defaults.pool_size
+            }
+            None => defaults.pool_size,
+        };
         let connection = PgConnection {
             host: raw
                 .host
@@ -165,6 +179,7 @@ impl Lowerer<'_> {
                 .map_or_else(|| defaults.maintenance_db.clone(), |d| self.text(d)),
             tls,
             root_cert,
+            pool_size,
         };
         let hba_file = raw.hba_file.as_ref().map(|f| self.text(f));
         let hba_container = raw.hba_container.as_ref().map(|c| self.text(c));
@@ -380,9 +395,34 @@ impl Lowerer<'_> {
             }
             _ => {}
         }
-        let fields = [self.text(&raw.database), self.text(&raw.user)];
-        for field in fields.iter().chain(address.iter()) {
-            if field.is_empty() || field.contains(char::is_whitespace) || field.contains('#') {
+        let database = self.text(&raw.database);
+        let user = self.text(&raw.user);
+        let options = raw.options.as_ref().map(|o| self.text(o));
+        // Every field is written on the rule's one line of pg_hba.conf.
+        let mut fields = vec![
+            ("type", &raw.kind, kind.as_str()),
+            ("database", &raw.database, database.as_str()),
+            ("user", &raw.user, user.as_str()),
+            ("method", &raw.method, method.as_str()),
+        ];
+        fields.extend(
+            raw.address
+                .as_ref()
+                .zip(address.as_deref())
+                .map(|(r, a)| ("address", r, a)),
+        );
+        fields.extend(
+            raw.options
+                .as_ref()
+                .zip(options.as_deref())
+                .map(|(r, o)| ("options", r, o)),
+        );
+        for (field, raw_field, value) in fields {
+            self.single_line(&raw_field.span(), subject, field, value);
+        }
+        for field in [&database, &user].into_iter().chain(address.iter()) {
+            let one_line = single_line_problem(field).is_none();
+            if one_line && (field.is_empty() || field.contains(char::is_whitespace) || field.contains('#')) {
                 self.invalid(
                     span,
                     subject,
@@ -390,14 +430,13 @@ impl Lowerer<'_> {
                 );
             }
         }
-        let [database, user] = fields;
         HbaRule {
             kind,
             database,
             user,
             address,
             method,
-            options: raw.options.as_ref().map(|o| self.text(o)),
+            options,
             at: self.at(span),
         }
     }

@@ -40,7 +40,18 @@ pub struct PgConnection {
     pub tls: TlsMode,
     /// CA certificates (PEM) for `verify-ca` and `verify-full`.
     pub root_cert: Option<PathBuf>,
+    /// Connections geosync opens at most at once (lowered further at run
+    /// time to what the server has free).
+    pub pool_size: usize,
 }
+
+/// A few connections: enough to observe databases side by side, few
+/// enough to leave the server's slots to the applications it serves.
+pub const DEFAULT_POOL_SIZE: usize = 4;
+
+/// A larger pool buys nothing on the 2-core hosts geosync targets and would
+/// eat a default server's 100 slots.
+pub const MAX_POOL_SIZE: i64 = 32;
 
 impl Default for PgConnection {
     /// What `[postgres]` means when it says nothing: the local server's
@@ -54,6 +65,7 @@ impl Default for PgConnection {
             maintenance_db: "postgres".into(),
             tls: TlsMode::Prefer,
             root_cert: None,
+            pool_size: DEFAULT_POOL_SIZE,
         }
     }
 }

@@ -42,6 +42,10 @@ pub struct RawPostgres {
     /// The container whose file system holds pg_hba.conf.
     #[schemars(with = "Option<String>")]
     pub hba_container: Option<Text>,
+    /// Connections geosync opens at most at once (default 4).
+    #[schemars(with = "Option<i64>")]
+    #[schemars(extend("default" = 4))]
+    pub pool_size: Option<Spanned<i64>>,
     /// Roles (users and groups).
     #[serde(default)]
     #[schemars(with = "Vec<RawPgRole>")]

@@ -1,0 +1,265 @@
+//! No-op plan of 100 and 1,000 databases (2 schemas and 3 grants each, one
+//! reader role per database), side by side with what a DBA runs today to
+//! check the same things: a shell loop of `psql`, one per database, reading
+//! the same catalogs. Same run, same private PostgreSQL 15 cluster
+//! (Debian's postgresql-15; started here as the `postgres` user, default
+//! `max_connections = 100`). Run with `cargo bench --bench postgres_noop`.
+//!
+//! Reported: wall time (median of the runs) and the most connections the
+//! tool held at once, sampled continuously from pg_stat_activity.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+const SIZES: [usize; 2] = [100, 1000];
+const RUNS: usize = 3;
+
+fn main() {
+    let cluster = Cluster::start();
+    println!("no-op plan, median of {RUNS} runs; connections: most held at once (pool default 4, server max_connections 100)");
+    println!("{:<44} {:>10} {:>12}", "tool", "time", "connections");
+    let mut times = Vec::new();
+    for size in SIZES {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        write_manifest(dir.path(), cluster.port, size);
+        let geosync = env!("CARGO_BIN_EXE_geosync");
+        // Creating everything is not measured, but its connections are.
+        let (_, setup) = cluster.sample("geosync", || {
+            run(&[geosync, "apply", "--auto-approve", "-q"], dir.path(), 0)
+        });
+        let (plan, plan_max) = cluster.sample("geosync", || {
+            median(|| run(&[geosync, "plan", "--detailed-exitcode"], dir.path(), 0))
+        });
+        let script = write_psql_script(dir.path(), cluster.port, size);
+        let (psql, psql_max) = cluster.sample("psql", || median(|| run(&["bash", &script], dir.path(), 0)));
+        println!(
+            "{:<44} {:>8.0}ms {:>12}",
+            format!("geosync apply (setup, {size} databases)"),
+            0.0,
+            setup
+        );
+        println!(
+            "{:<44} {:>8.0}ms {:>12}",
+            format!("geosync plan ({size} databases)"),
+            ms(plan),
+            plan_max
+        );
+        println!(
+            "{:<44} {:>8.0}ms {:>12}",
+            format!("psql per database ({size} databases)"),
+            ms(psql),
+            psql_max
+        );
+        times.push(plan);
+    }
+    println!(
+        "growth 1,000 / 100 databases: {:.1}x (linear: 10x)",
+        times[1].as_secs_f64() / times[0].as_secs_f64()
+    );
+}
+
+fn ms(time: Duration) -> f64 {
+    time.as_secs_f64() * 1000.0
+}
+
+fn median(mut once: impl FnMut() -> Duration) -> Duration {
+    let mut times: Vec<Duration> = (0..RUNS).map(|_| once()).collect();
+    times.sort();
+    times[RUNS / 2]
+}
+
+/// N reader roles and N databases owned by one role, each with the
+/// schemas `data` and `staging` and three grants to its reader.
+fn write_manifest(dir: &Path, port: u16, size: usize) {
+    let mut manifest = format!(
+        "[postgres]\nhost = \"127.0.0.1\"\nport = {port}\nsslmode = \"disable\"\n\n\
+         [[postgres.role]]\nname = \"bench_owner\"\n"
+    );
+    for i in 0..size {
+        manifest.push_str(&format!(
+            "\n[[postgres.role]]\nname = \"bench_reader_{i}\"\nlogin = true\n\n\
+             [[postgres.database]]\nname = \"bench_{size}_{i}\"\nowner = \"bench_owner\"\n\
+             schemas = [{{ name = \"data\", owner = \"bench_owner\" }}, \"staging\"]\n\n\
+             [[postgres.grant]]\nrole = \"bench_reader_{i}\"\ndatabase = \"bench_{size}_{i}\"\nprivileges = [\"CONNECT\"]\n\n\
+             [[postgres.grant]]\nrole = \"bench_reader_{i}\"\ndatabase = \"bench_{size}_{i}\"\nschema = \"data\"\nprivileges = [\"USAGE\"]\n\n\
+             [[postgres.grant]]\nrole = \"bench_reader_{i}\"\ndatabase = \"bench_{size}_{i}\"\nschema = \"data\"\ntables = true\n\
+             default_for = [\"bench_owner\"]\nprivileges = [\"SELECT\"]\n"
+        ));
+    }
+    std::fs::write(dir.join("geosync.toml"), manifest).unwrap();
+}
+
+/// The check a DBA scripts today: roles and database privileges once, then
+/// in every database its schemas with owners and privileges, table
+/// privileges and default privileges, one psql per database.
+fn write_psql_script(dir: &Path, port: u16, size: usize) -> String {
+    let psql = format!("psql -X -q -A -t -h 127.0.0.1 -p {port} -U postgres");
+    let script = format!(
+        r#"set -e
+export PGAPPNAME=psql
+{psql} -d postgres -c "SELECT rolname, rolcanlogin, rolpassword FROM pg_authid" \
+  -c "SELECT d.datname, a.* FROM pg_database d CROSS JOIN LATERAL aclexplode(d.datacl) a" >/dev/null
+for i in $(seq 0 {last}); do
+  {psql} -d bench_{size}_$i \
+    -c "SELECT n.nspname, pg_get_userbyid(n.nspowner), a.* FROM pg_namespace n LEFT JOIN LATERAL aclexplode(n.nspacl) a ON true WHERE n.nspname IN ('data', 'staging', 'public')" \
+    -c "SELECT c.relname, a.* FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN LATERAL aclexplode(c.relacl) a WHERE n.nspname = 'data'" \
+    -c "SELECT d.*, a.* FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) a" >/dev/null
+done
+"#,
+        last = size - 1
+    );
+    let path = dir.join("check.sh");
+    std::fs::write(&path, script).unwrap();
+    path.display().to_string()
+}
+
+/// Runs a command to completion; its wall time. Panics unless it exits `code`.
+fn run(command: &[&str], dir: &Path, code: i32) -> Duration {
+    let started = Instant::now();
+    let output = Command::new(command[0])
+        .args(&command[1..])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", command[0]));
+    let elapsed = started.elapsed();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{command:?}\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    elapsed
+}
+
+/// A throwaway PostgreSQL 15 cluster on loopback, stopped when dropped.
+struct Cluster {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Cluster {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        as_postgres(&["chown", "-R", "postgres:postgres"], dir.path(), true);
+        let data = dir.path().join("data");
+        as_postgres(
+            &[&format!("{PG_BIN}/initdb"), "-A", "trust", "-U", "postgres", "-D"],
+            &data,
+            false,
+        );
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off",
+            dir.path().display()
+        );
+        let log = dir.path().join("log");
+        let status = Command::new("runuser")
+            .args([
+                "-u",
+                "postgres",
+                "--",
+                &format!("{PG_BIN}/pg_ctl"),
+                "-w",
+                "-t",
+                "60",
+                "-D",
+            ])
+            .arg(&data)
+            .arg("-l")
+            .arg(&log)
+            .args(["-o", &options, "start"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("pg_ctl runs");
+        assert!(status.success(), "pg_ctl start failed: see {}", log.display());
+        Cluster { dir, port }
+    }
+
+    /// Runs `work` while sampling how many connections `application` holds;
+    /// returns its result and the most seen at once.
+    fn sample<T>(&self, application: &str, work: impl FnOnce() -> T) -> (T, i64) {
+        let done = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicI64::new(0));
+        let sampler = {
+            let (done, peak, port) = (done.clone(), peak.clone(), self.port);
+            let application = application.to_string();
+            std::thread::spawn(move || sample_connections(port, &application, &done, &peak))
+        };
+        let result = work();
+        done.store(true, Ordering::SeqCst);
+        sampler.join().unwrap();
+        (result, peak.load(Ordering::SeqCst))
+    }
+}
+
+fn sample_connections(port: u16, application: &str, done: &AtomicBool, peak: &AtomicI64) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(port)
+            .user("postgres")
+            .dbname("postgres")
+            .application_name("bench_sampler");
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let query = client
+            .prepare("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+            .await
+            .unwrap();
+        while !done.load(Ordering::SeqCst) {
+            let count: i64 = client.query_one(&query, &[&application]).await.unwrap().get(0);
+            peak.fetch_max(count, Ordering::SeqCst);
+        }
+    });
+}
+
+fn as_postgres(command: &[&str], path: &Path, as_root: bool) {
+    let mut cmd = if as_root {
+        Command::new(command[0])
+    } else {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--", command[0]]);
+        cmd
+    };
+    let status = cmd
+        .args(&command[1..])
+        .arg(path)
+        .stdout(Stdio::null())
+        .status()
+        .expect("runs");
+    assert!(status.success(), "{command:?} failed");
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("runuser")
+            .args([
+                "-u",
+                "postgres",
+                "--",
+                &format!("{PG_BIN}/pg_ctl"),
+                "-m",
+                "immediate",
+                "-w",
+                "-D",
+            ])
+            .arg(self.dir.path().join("data"))
+            .arg("stop")
+            .stdout(Stdio::null())
+            .status();
+    }
+}
