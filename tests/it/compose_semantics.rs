@@ -26,26 +26,23 @@ networks = ["default"]
     )
 }
 
-/// The busybox image with a `VOLUME /cache`, built once per run.
-fn image_with_volume() -> &'static str {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    const IMAGE: &str = "geosync-compose-test-volume:1";
-    BUILT.get_or_init(|| {
-        let context = tempfile::tempdir().unwrap();
-        std::fs::write(
-            context.path().join("Dockerfile"),
-            format!("FROM {}\nVOLUME /cache\n", busybox_image()),
-        )
+/// The busybox image with a `VOLUME /cache`, under a name of the test's own.
+fn image_with_volume(project: &Project) -> String {
+    let image = format!("{}-volume:1", project.name);
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!("FROM {}\nVOLUME /cache\n", busybox_image()),
+    )
+    .unwrap();
+    let status = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", &image])
+        .arg(context.path())
+        .env("DOCKER_BUILDKIT", "0")
+        .status()
         .unwrap();
-        let status = std::process::Command::new("docker")
-            .args(["build", "-q", "-t", IMAGE])
-            .arg(context.path())
-            .env("DOCKER_BUILDKIT", "0")
-            .status()
-            .unwrap();
-        assert!(status.success(), "building {IMAGE}");
-    });
-    IMAGE
+    assert!(status.success(), "building {image}");
+    image
 }
 
 fn container(project: &Project, image: &str, mode: &str, volumes: &str) -> String {
@@ -63,7 +60,8 @@ fn mounts(project: &Project) -> String {
 fn an_image_volume_is_kept_across_a_replacement_and_a_dropped_anonymous_one_is_not() {
     let project = Project::new();
     let ws = Workspace::new();
-    let image = image_with_volume();
+    let image = image_with_volume(&project);
+    let image = image.as_str();
     ws.write("geosync.toml", &container(&project, image, "one", "\"/data\""));
     ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
     let name = project.container("app");
@@ -92,6 +90,7 @@ fn an_image_volume_is_kept_across_a_replacement_and_a_dropped_anonymous_one_is_n
     let dropped = before.split(' ').find(|e| e.starts_with("/data=")).unwrap();
     cli(&["rm", "-f", "-v", &name]);
     cli(&["volume", "rm", &dropped["/data=".len()..]]);
+    cli(&["rmi", image]);
 }
 
 #[test]
