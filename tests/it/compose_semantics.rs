@@ -257,3 +257,35 @@ fn a_missing_bind_source_folder_is_created_as_compose_creates_it() {
     assert!(!denied.status.success(), "a read-only bind was written");
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
 }
+
+#[test]
+fn secrets_of_the_dotenv_never_reach_the_manifest_and_are_listed() {
+    // awesome-compose's postgresql-pgadmin: passwords interpolated from .env.
+    let ws = Workspace::new();
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/compose/awesome-compose/postgresql-pgadmin"
+    );
+    for name in ["compose.yaml", ".env"] {
+        ws.write(
+            name,
+            &std::fs::read_to_string(format!("{sample}/{name}")).unwrap(),
+        );
+    }
+    let import = ws.geosync(&["import-compose", "compose.yaml", "-o", "geosync.toml"]);
+    import.assert_code(0);
+    let manifest = ws.read("geosync.toml");
+    assert!(!manifest.contains("changeit"), "{manifest}");
+    assert!(!import.all().contains("changeit"), "{}", import.all());
+    assert!(manifest.contains("POSTGRES_USER = \"yourUser\""), "{manifest}");
+    for line in [
+        "POSTGRES_PW  (service `postgres`, env `POSTGRES_PASSWORD`",
+        "PGADMIN_PW  (service `pgadmin`, env `PGADMIN_DEFAULT_PASSWORD`",
+    ] {
+        assert!(import.stderr.contains(line), "{}", import.stderr);
+    }
+    let mut ws = ws;
+    ws.set_env("POSTGRES_PW", "from-the-environment-1");
+    ws.set_env("PGADMIN_PW", "from-the-environment-2");
+    ws.geosync(&["validate"]).assert_code(0);
+}
