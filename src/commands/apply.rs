@@ -19,34 +19,11 @@ use crate::output::Printer;
 use crate::plan::{self, render, Plan};
 
 pub async fn run(args: &ApplyArgs, printer: &Printer, redactor: &Redactor) -> anyhow::Result<Exit> {
-    // Given relative to where the command runs, before a saved plan moves it.
-    let explicit_state = match &args.scope.state_dir {
-        Some(dir) => Some(std::path::absolute(dir).context("cannot resolve --state-dir")?),
-        None => None,
-    };
-    let saved = match &args.plan {
-        Some(path) => Some(read_saved_plan(path, args)?),
-        None => None,
-    };
-    if let Some(dir) = saved.as_ref().and_then(|s| s.working_dir.as_ref()) {
-        std::env::set_current_dir(dir).with_context(|| {
-            format!(
-                "the plan was made in {}, which cannot be entered now; nothing was applied",
-                dir.display()
-            )
-        })?;
-    }
-    let spec = match &saved {
-        Some(saved) => RunSpec {
-            manifests: saved.manifests.iter().map(|m| m.path.clone()).collect(),
-            var_overrides: saved.var_overrides.clone(),
-            only: saved.only.clone(),
-            exclude: saved.exclude.clone(),
-            options: saved.options,
-            secrets: Default::default(),
-        },
-        None => run_spec(&args.manifest, Some(&args.scope)),
-    };
+    let Prepared {
+        saved,
+        spec,
+        explicit_state,
+    } = prepare(args)?;
     // A manifest that does not load changes nothing, not even the state dir.
     let loaded = engine::load(&spec, redactor)?;
     let state = match (explicit_state, saved.as_ref().and_then(|s| s.state_dir.clone())) {
@@ -91,6 +68,51 @@ pub async fn run(args: &ApplyArgs, printer: &Printer, redactor: &Redactor) -> an
         return Ok(Exit::Failure);
     }
     execute(&plan, &loaded, &state, args, printer, redactor).await
+}
+
+/// What to apply: a saved plan (from the directory it was made in) or
+/// the manifests of the command line.
+struct Prepared {
+    saved: Option<Plan>,
+    spec: RunSpec,
+    explicit_state: Option<std::path::PathBuf>,
+}
+
+fn prepare(args: &ApplyArgs) -> anyhow::Result<Prepared> {
+    // Given relative to where the command runs, before a saved plan moves it.
+    let explicit_state = match &args.scope.state_dir {
+        Some(dir) => Some(std::path::absolute(dir).context("cannot resolve --state-dir")?),
+        None => None,
+    };
+    let Some(path) = &args.plan else {
+        return Ok(Prepared {
+            saved: None,
+            spec: run_spec(&args.manifest, Some(&args.scope)),
+            explicit_state,
+        });
+    };
+    let saved = read_saved_plan(path, args)?;
+    if let Some(dir) = &saved.working_dir {
+        std::env::set_current_dir(dir).with_context(|| {
+            format!(
+                "the plan was made in {}, which cannot be entered now; nothing was applied",
+                dir.display()
+            )
+        })?;
+    }
+    let spec = RunSpec {
+        manifests: saved.manifests.iter().map(|m| m.path.clone()).collect(),
+        var_overrides: saved.var_overrides.clone(),
+        only: saved.only.clone(),
+        exclude: saved.exclude.clone(),
+        options: saved.options,
+        secrets: Default::default(),
+    };
+    Ok(Prepared {
+        saved: Some(saved),
+        spec,
+        explicit_state,
+    })
 }
 
 fn confirmed(plan: &Plan, printer: &Printer) -> anyhow::Result<bool> {

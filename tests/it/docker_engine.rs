@@ -566,3 +566,101 @@ fn a_saved_plan_is_refused_when_a_secret_of_an_env_file_changed() {
         ""
     );
 }
+
+/// SIGTERM while changes run (a service manager stopping geosync): the
+/// running change finishes, nothing new starts, and the report says what
+/// was not run because of the interruption, and only that.
+#[test]
+fn sigterm_during_an_apply_lets_running_changes_finish_and_reports_the_rest() {
+    let project = Project::new();
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        &format!(
+            r#"
+[docker]
+project = "{project}"
+
+[[docker.container]]
+name = "a-never-healthy"
+image = "{image}"
+pull = "never"
+command = ["sleep", "3600"]
+healthcheck = {{ test = ["CMD-SHELL", "false"], interval = "1s", timeout = "1s", retries = 1000 }}
+wait_timeout = "15s"
+
+[[docker.container]]
+name = "b-waits"
+image = "{image}"
+pull = "never"
+command = ["sleep", "3600"]
+depends_on = {{ a-never-healthy = "healthy" }}
+
+[[docker.container]]
+name = "c-after"
+image = "{image}"
+pull = "never"
+command = ["sleep", "3600"]
+depends_on = {{ b-waits = "started" }}
+"#,
+            project = project.name,
+            image = busybox_image(),
+        ),
+    );
+    let apply = crate::process::Running::start(&ws, &["apply", "--auto-approve"]);
+    // The first container runs: the second is now waiting for its health.
+    let started = crate::process::poll(std::time::Duration::from_secs(60), || {
+        project.exists("a-never-healthy")
+            && project.inspect("a-never-healthy", "{{.State.Running}}") == "true"
+    });
+    assert!(started, "{}", apply.output());
+    let output = apply.kill(libc::SIGTERM);
+    assert!(
+        output.contains("  not run    docker.container:c-after (interrupted)"),
+        "{output}"
+    );
+    assert!(!project.exists("c-after"));
+    let journal = ws.read(".geosync/journal.jsonl");
+    assert!(journal.contains("\"event\":\"run_finished\""), "{journal}");
+}
+
+/// In a volume too, a symbolic link named like an app is not geosync's:
+/// reported, never replaced nor followed.
+#[test]
+fn a_symlink_named_like_an_app_in_a_volume_is_left_alone() {
+    let project = Project::new();
+    let apps = crate::mviewer::manifest("Portail").replace(
+        "target_dir = \"apps\"",
+        "target_dir = \"apps\"\ntarget_volume = \"data\"",
+    );
+    let docker = manifest(&project, "dev");
+    let ws = workspace(&format!("{docker}\n{apps}"));
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    let db = project.container("db");
+    cli(&[
+        "exec",
+        &db,
+        "sh",
+        "-c",
+        "echo admin > /data/admin.xml && rm /data/apps/salins.xml && ln -s /data/admin.xml /data/apps/salins.xml",
+    ]);
+
+    ws.write(
+        "geosync.toml",
+        &format!("{docker}\n{}", apps.replace("\"Portail\"", "\"Portail 2\"")),
+    );
+    let run = ws.geosync(&["apply", "--auto-approve"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(
+            "apps/salins.xml is a symbolic link (to /data/admin.xml) that geosync did not create: left alone"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        cli(&["exec", &db, "readlink", "/data/apps/salins.xml"]),
+        "/data/admin.xml"
+    );
+    assert_eq!(cli(&["exec", &db, "cat", "/data/admin.xml"]), "admin");
+}

@@ -157,7 +157,7 @@ fn applies_from_two_checkouts_meet_at_the_postgresql_lock() {
     let more = format!("{manifest}\n[[postgres.role]]\nname = \"{role}_2\"\n");
     first.write("geosync.toml", &more);
     second.write("geosync.toml", &more);
-    let holder = Running::start_on_terminal(&first, &["apply", "--lock-timeout", "0"]);
+    let holder = Running::start_on_terminal(&first, &["apply"]);
     holder.wait_for_output("Only 'yes' will be accepted");
     let run = second.geosync(&["apply", "--auto-approve", "--lock-timeout", "0", "--break-lock"]);
     run.assert_code(0);

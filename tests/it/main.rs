@@ -3,6 +3,7 @@
 //! real services tests/run starts, so tests run in parallel without seeing
 //! each other.
 
+mod chromium;
 mod cli;
 mod compose_corpus;
 mod compose_import;
@@ -15,8 +16,10 @@ mod engine_proxy;
 mod files;
 mod journal;
 mod locks;
+mod loopback_http;
 mod manifest_errors;
 mod mviewer;
+mod mviewer_browser;
 mod pg;
 mod pg_connection;
 mod pg_hba;

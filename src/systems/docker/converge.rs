@@ -77,6 +77,7 @@ async fn create(
         .await
         .map_err(engine(format!("image {}", run.container.image)))?;
     let image_id = image.id.clone().unwrap_or_default();
+    // Anonymous volumes outlive a replace where compose keeps them.
     let inherited = match &run.replaces {
         Some(old) => anonymous::inherited(docker, old, &run.container.mounts, &image).await?,
         None => Default::default(),

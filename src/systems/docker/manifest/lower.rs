@@ -254,8 +254,6 @@ impl Lowerer<'_> {
         }
     }
 
-    /// The environment: env files first (each line may use earlier ones, as
-    /// compose does), then `env`, which wins.
     /// The variables of the env files, in order, as compose reads them.
     fn env_files(
         &mut self,
@@ -297,6 +295,8 @@ impl Lowerer<'_> {
         env
     }
 
+    /// The environment: env files first (each line may use earlier ones, as
+    /// compose does), then `env`, which wins.
     fn container_env(
         &mut self,
         raw: &RawDockerContainer,

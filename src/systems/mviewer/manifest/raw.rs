@@ -68,6 +68,72 @@ pub struct RawMviewerApp {
     #[serde(default)]
     #[schemars(with = "Vec<RawTheme>")]
     pub theme: Vec<Spanned<RawTheme>>,
+    /// The address search service behind the search box.
+    #[schemars(with = "Option<RawOlsCompletion>")]
+    pub olscompletion: Option<Spanned<RawOlsCompletion>>,
+    /// How the search box behaves; needs olscompletion.
+    #[schemars(with = "Option<RawSearchParameters>")]
+    pub searchparameters: Option<Spanned<RawSearchParameters>>,
+}
+
+/// Mviewer's `<olscompletion>`: an IGN-style geocoding service.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOlsCompletion {
+    /// The service's absolute http(s) URL.
+    #[schemars(with = "String")]
+    pub url: Text,
+    /// completion (?text=) or search (?q=).
+    #[serde(rename = "type")]
+    #[schemars(extend("default" = "completion"))]
+    pub kind: Option<OlsCompletionKind>,
+    /// The service's credit, shown under the search results.
+    #[schemars(with = "Option<String>")]
+    pub attribution: Option<Text>,
+}
+
+/// The two request shapes Mviewer 4.1 documents for `<olscompletion>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OlsCompletionKind {
+    /// `?text=...` (the IGN completion service).
+    #[default]
+    Completion,
+    /// `?q=...` (the IGN or BAN search service).
+    Search,
+}
+
+/// Mviewer's `<searchparameters>`, for the address search geosync configures.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSearchParameters {
+    /// Search addresses with the olscompletion service.
+    #[schemars(extend("default" = true))]
+    pub localities: Option<bool>,
+    /// Search within the map's extent only.
+    #[schemars(extend("default" = false))]
+    pub bbox: Option<bool>,
+    /// The search box's placeholder.
+    #[schemars(with = "Option<String>")]
+    pub inputlabel: Option<Text>,
+    /// Mark the chosen result on the map.
+    #[schemars(extend("default" = true))]
+    pub marker: Option<bool>,
+    /// Query the map at the chosen result.
+    #[schemars(extend("default" = false))]
+    pub querymaponclick: Option<bool>,
+    /// Close the result list once a result is chosen.
+    #[schemars(extend("default" = false))]
+    pub closeafterclick: Option<bool>,
+    /// Animate the move to the chosen result.
+    #[schemars(extend("default" = false))]
+    pub animate: Option<bool>,
+    /// The animation's duration, in milliseconds.
+    #[schemars(with = "Option<i64>")]
+    pub duration: Option<Spanned<i64>>,
+    /// The highest zoom level a result is shown at, 0..30.
+    #[schemars(with = "Option<i64>")]
+    pub searchmaxzoomlevel: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -86,7 +152,7 @@ pub struct RawMapOptions {
     /// The highest zoom level, >= zoom.
     #[schemars(with = "Option<i64>")]
     pub maxzoom: Option<Spanned<i64>>,
-    /// The projection extent: [minx, miny, maxx, maxy].
+    /// The projection extent: [minx, miny, maxx, maxy]; required unless EPSG:3857 or EPSG:4326.
     #[schemars(with = "Option<Vec<f64>>")]
     pub projextent: Option<Spanned<Vec<f64>>>,
 }
@@ -97,7 +163,7 @@ pub struct RawBaseLayer {
     /// The base layer's id.
     #[schemars(with = "String")]
     pub id: Text,
-    /// WMS, WMTS (needs matrixset) or OSM.
+    /// WMS, WMTS (needs style and matrixset) or OSM.
     #[serde(rename = "type")]
     pub kind: BaseLayerKind,
     /// The label shown to users.
@@ -112,22 +178,22 @@ pub struct RawBaseLayer {
     /// The layer names; required for WMS and WMTS.
     #[schemars(with = "Option<String>")]
     pub layers: Option<Text>,
-    /// The image format, e.g. image/png.
+    /// The image format, e.g. image/png; required for WMS and WMTS.
     #[schemars(with = "Option<String>")]
     pub format: Option<Text>,
     /// The base layer shown first; exactly one has visible = true.
     #[serde(default)]
     pub visible: bool,
-    /// The attribution shown on the map.
+    /// The attribution shown on the map; required.
     #[schemars(with = "Option<String>")]
     pub attribution: Option<Text>,
-    /// The thumbnail in the base layer gallery.
+    /// The thumbnail in the base layer gallery; required.
     #[schemars(with = "Option<String>")]
     pub thumbgallery: Option<Text>,
-    /// The WMTS style.
+    /// The WMTS style; required for WMTS.
     #[schemars(with = "Option<String>")]
     pub style: Option<Text>,
-    /// The WMTS matrix set; required for WMTS.
+    /// The WMTS matrix set, required for WMTS: PM, EPSG:3857, EPSG:4326 or EPSG:2154.
     #[schemars(with = "Option<String>")]
     pub matrixset: Option<Text>,
     /// The highest zoom level.
@@ -158,10 +224,30 @@ pub struct RawTheme {
     /// A Font Awesome icon, e.g. "fas fa-industry".
     #[schemars(with = "Option<String>")]
     pub icon: Option<Text>,
-    /// Shown collapsed.
+    /// Shown collapsed; at most one theme has collapsed = false.
     #[serde(default = "default_true")]
     pub collapsed: bool,
     /// The layers of the theme.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawLayer>")]
+    pub layer: Vec<Spanned<RawLayer>>,
+    /// Groups of layers, listed before the theme's own layers.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawGroup>")]
+    pub group: Vec<Spanned<RawGroup>>,
+}
+
+/// A group of layers inside a theme (one level, as in Mviewer).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    /// The group's id, unique in its theme.
+    #[schemars(with = "String")]
+    pub id: Text,
+    /// The name shown to users.
+    #[schemars(with = "String")]
+    pub name: Text,
+    /// The layers of the group (at least one).
     #[serde(default)]
     #[schemars(with = "Vec<RawLayer>")]
     pub layer: Vec<Spanned<RawLayer>>,

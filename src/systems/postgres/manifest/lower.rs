@@ -7,37 +7,13 @@ use super::raw::{Ensure, RawPgDatabase, RawPgExtension, RawPgGrant, RawPgRole, R
 use super::{
     GrantTarget, HbaRule, PgConnection, PgDatabase, PgExtension, PgGrant, PgRole, PgSchema, Postgres, TlsMode,
 };
-use super::{DATABASE_KIND, GRANT_KIND, MAX_POOL_SIZE, ROLE_KIND};
+use super::{DATABASE_KIND, GRANT_KIND, HBA_METHODS, HBA_TYPES, MAX_POOL_SIZE, ROLE_KIND};
 use crate::manifest::error::ManifestError;
 use crate::manifest::line::single_line_problem;
 use crate::manifest::lower::Lowerer;
 use crate::manifest::secret::SecretResolver;
 use crate::manifest::source::Location;
 
-pub const HBA_TYPES: &[&str] = &[
-    "local",
-    "host",
-    "hostssl",
-    "hostnossl",
-    "hostgssenc",
-    "hostnogssenc",
-];
-pub const HBA_METHODS: &[&str] = &[
-    "trust",
-    "reject",
-    "scram-sha-256",
-    "md5",
-    "password",
-    "gss",
-    "sspi",
-    "ident",
-    "peer",
-    "ldap",
-    "radius",
-    "cert",
-    "pam",
-    "bsd",
-];
 const DATABASE_PRIVILEGES: &[&str] = &["CONNECT", "CREATE", "TEMPORARY"];
 const SCHEMA_PRIVILEGES: &[&str] = &["CREATE", "USAGE"];
 const TABLE_PRIVILEGES: &[&str] = &[

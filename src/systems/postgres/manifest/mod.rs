@@ -17,6 +17,32 @@ pub const ROLE_KIND: &str = "postgres.role";
 pub const DATABASE_KIND: &str = "postgres.database";
 pub const GRANT_KIND: &str = "postgres.grant";
 
+/// pg_hba.conf's connection types and methods, as PostgreSQL 15 reads them.
+pub const HBA_TYPES: &[&str] = &[
+    "local",
+    "host",
+    "hostssl",
+    "hostnossl",
+    "hostgssenc",
+    "hostnogssenc",
+];
+pub const HBA_METHODS: &[&str] = &[
+    "trust",
+    "reject",
+    "scram-sha-256",
+    "md5",
+    "password",
+    "gss",
+    "sspi",
+    "ident",
+    "peer",
+    "ldap",
+    "radius",
+    "cert",
+    "pam",
+    "bsd",
+];
+
 /// `[postgres]`, validated.
 #[derive(Debug, Clone)]
 pub struct Postgres {

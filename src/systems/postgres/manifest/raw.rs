@@ -212,9 +212,9 @@ crate::schema_string!(
 );
 crate::schema_string!(
     /// The connection type of a pg_hba.conf rule.
-    HbaType = crate::manifest::schema::choice(super::lower::HBA_TYPES)
+    HbaType = crate::manifest::schema::choice(super::HBA_TYPES)
 );
 crate::schema_string!(
     /// The authentication method of a pg_hba.conf rule.
-    HbaMethod = crate::manifest::schema::choice(super::lower::HBA_METHODS)
+    HbaMethod = crate::manifest::schema::choice(super::HBA_METHODS)
 );
