@@ -7,7 +7,9 @@ use std::path::Path;
 use serde_yaml_ng::{Mapping, Value};
 
 use super::interpolate::{parse_dotenv, Vars};
-use super::paths::Paths;
+use std::path::PathBuf;
+
+use super::paths::{self, Paths};
 use super::ComposeError;
 
 /// A compose file read, interpolated, with its services' `extends` merged.
@@ -95,12 +97,16 @@ fn resolve_extends(
     };
     let (base, base_siblings, base_path) = find_base(&base_name, base_file.as_deref(), siblings, file, vars)?;
     let base = base.ok_or_else(|| format!("`extends` names service `{base_name}`, which does not exist"))?;
-    let base = resolve_extends(&base, &base_siblings, &base_path, vars, depth + 1)?;
+    let mut base = resolve_extends(&base, &base_siblings, &base_path, vars, depth + 1)?;
+    // Its relative paths are relative to its own file, as compose reads them.
+    let (from, to) = (folder(&base_path), folder(file));
+    if from != to {
+        rebase_paths(&mut base, &from, &to);
+    }
     let mut own = service.clone();
     if let Some(map) = own.as_mapping_mut() {
         map.remove("extends");
     }
-    let mut base = base;
     normalize(&mut base);
     normalize(&mut own);
     Ok(merge(base, own))
@@ -118,11 +124,6 @@ fn find_base(
         return Ok((siblings.get(name).cloned(), siblings.clone(), file.to_path_buf()));
     };
     let other_path = file.parent().unwrap_or(Path::new(".")).join(other);
-    if other_path.parent() != file.parent() {
-        return Err(format!(
-            "`extends` a service of {other}, in another folder: its relative paths would need rewriting, which import-compose does not do; copy that service here"
-        ));
-    }
     let root = read_yaml(&other_path, vars).map_err(|e| match std::error::Error::source(&e) {
         Some(cause) => format!("`extends`: {e}: {cause}"),
         None => format!("`extends`: {e}"),
@@ -133,6 +134,80 @@ fn find_base(
         .cloned()
         .unwrap_or_default();
     Ok((services.get(name).cloned(), services, other_path))
+}
+
+fn folder(file: &Path) -> PathBuf {
+    paths::normalize(
+        &std::env::current_dir()
+            .unwrap_or_default()
+            .join(file.parent().unwrap_or(Path::new("."))),
+    )
+}
+
+/// Rewrites a service's relative paths (build context, env files, bind
+/// sources) from one folder to another.
+fn rebase_paths(service: &mut Value, from: &Path, to: &Path) {
+    let rebase = |text: &str| -> Option<String> {
+        if !(text.starts_with('.')
+            || (!text.starts_with('/') && !text.starts_with('~') && !text.contains(':')))
+        {
+            return None;
+        }
+        let moved = paths::relative_to(&paths::normalize(&from.join(text)), to)
+            .display()
+            .to_string();
+        Some(if moved.starts_with("..") {
+            moved
+        } else {
+            format!("./{moved}")
+        })
+    };
+    if let Some(build) = service.get_mut("build") {
+        match build {
+            Value::String(context) => *context = rebase(context).unwrap_or(context.clone()),
+            other => rebase_key(other, "context", &rebase),
+        }
+    }
+    match service.get_mut("env_file") {
+        Some(Value::String(file)) => *file = rebase(file).unwrap_or(file.clone()),
+        Some(Value::Sequence(items)) => {
+            for item in items {
+                match item {
+                    Value::String(file) => *file = rebase(file).unwrap_or(file.clone()),
+                    other => rebase_key(other, "path", &rebase),
+                }
+            }
+        }
+        _ => {}
+    }
+    for volume in service
+        .get_mut("volumes")
+        .and_then(Value::as_sequence_mut)
+        .into_iter()
+        .flatten()
+    {
+        match volume {
+            Value::String(short) => {
+                if let Some((source, rest)) = short.split_once(':') {
+                    if source.starts_with('.') {
+                        *short = format!("{}:{rest}", rebase(source).unwrap_or(source.to_string()));
+                    }
+                }
+            }
+            long if long.get("type").and_then(Value::as_str) == Some("bind") => {
+                rebase_key(long, "source", &rebase)
+            }
+            _ => {}
+        }
+    }
+}
+
+fn rebase_key(map: &mut Value, key: &str, rebase: &dyn Fn(&str) -> Option<String>) {
+    if let Some(Value::String(text)) = map.get_mut(key) {
+        if let Some(moved) = rebase(text) {
+            *text = moved;
+        }
+    }
 }
 
 /// Compose's merge: mappings key by key, sequences appended (volumes and
@@ -210,5 +285,21 @@ mod tests {
         let expected: Value =
             serde_yaml_ng::from_str("{image: busybox, environment: {TZ: utc, PORT: '8080'}}").unwrap();
         assert_eq!(merged, expected);
+    }
+
+    #[test]
+    fn an_extended_services_paths_stay_relative_to_its_file() {
+        let mut service: Value = serde_yaml_ng::from_str(
+            "{build: ., env_file: [extra.env, {path: ./opt.env, required: false}], \
+              volumes: [./data:/data, named:/n, /abs:/abs, {type: bind, source: ./conf, target: /conf}]}",
+        )
+        .unwrap();
+        rebase_paths(&mut service, Path::new("/p/app/sub"), Path::new("/p/app"));
+        let expected: Value = serde_yaml_ng::from_str(
+            "{build: ./sub, env_file: [./sub/extra.env, {path: ./sub/opt.env, required: false}], \
+              volumes: [./sub/data:/data, named:/n, /abs:/abs, {type: bind, source: ./sub/conf, target: /conf}]}",
+        )
+        .unwrap();
+        assert_eq!(service, expected);
     }
 }

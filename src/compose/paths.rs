@@ -67,7 +67,7 @@ fn expand_home(path: &str) -> PathBuf {
 }
 
 /// `a/./b/../c` -> `a/c`, without touching the disk.
-fn normalize(path: &Path) -> PathBuf {
+pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {
@@ -81,7 +81,7 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-fn relative_to(target: &Path, base: &Path) -> PathBuf {
+pub fn relative_to(target: &Path, base: &Path) -> PathBuf {
     let t: Vec<_> = target.components().collect();
     let b: Vec<_> = base.components().collect();
     let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();

@@ -40,33 +40,50 @@ pub fn ports(service: &str, list: Option<&Value>, notes: &mut Vec<String>) -> Re
         };
         let targets = range(&target)?;
         let published = published.map(|p| range(&p)).transpose()?;
-        if let Some(p) = &published {
-            if p.len() != targets.len() && p.len() != 1 {
-                return Err(format!(
-                    "port range `{target}` and its published range differ in length"
-                ));
-            }
+        if published.as_ref().is_some_and(|p| p.len() != targets.len()) {
+            return Err(format!(
+                "port range `{target}` and its published range differ in length"
+            ));
         }
-        for (i, container) in targets.iter().enumerate() {
+        out.extend(expand(
+            host_ip.as_deref(),
+            published.as_deref(),
+            &targets,
+            protocol.as_deref(),
+        ));
+    }
+    Ok(out)
+}
+
+/// One `[IP:][HOST:]CONTAINER[/PROTO]` per port of a range.
+fn expand(
+    host_ip: Option<&str>,
+    published: Option<&[u16]>,
+    targets: &[u16],
+    protocol: Option<&str>,
+) -> Vec<String> {
+    let ip = host_ip.filter(|ip| !ip.is_empty());
+    targets
+        .iter()
+        .enumerate()
+        .map(|(i, container)| {
             let mut text = String::new();
-            if let Some(ip) = host_ip.as_deref().filter(|ip| !ip.is_empty()) {
+            if let Some(ip) = ip {
                 text.push_str(&format!("{ip}:"));
                 if published.is_none() {
                     text.push(':');
                 }
             }
-            if let Some(p) = &published {
-                let host = if p.len() == 1 { p[0] } else { p[i] };
+            if let Some(host) = published.map(|p| p[i]) {
                 text.push_str(&format!("{host}:"));
             }
             text.push_str(&container.to_string());
-            if let Some(proto) = protocol.as_deref().filter(|p| *p != "tcp") {
+            if let Some(proto) = protocol.filter(|p| *p != "tcp") {
                 text.push_str(&format!("/{proto}"));
             }
-            out.push(text);
-        }
-    }
-    Ok(out)
+            text
+        })
+        .collect()
 }
 
 type Parts = (Option<String>, Option<String>, String, Option<String>);

@@ -26,26 +26,23 @@ networks = ["default"]
     )
 }
 
-/// The busybox image with a `VOLUME /cache`, built once per run.
-fn image_with_volume() -> &'static str {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    const IMAGE: &str = "geosync-compose-test-volume:1";
-    BUILT.get_or_init(|| {
-        let context = tempfile::tempdir().unwrap();
-        std::fs::write(
-            context.path().join("Dockerfile"),
-            format!("FROM {}\nVOLUME /cache\n", busybox_image()),
-        )
+/// The busybox image with a `VOLUME /cache`, under a name of the test's own.
+fn image_with_volume(project: &Project) -> String {
+    let image = format!("{}-volume:1", project.name);
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!("FROM {}\nVOLUME /cache\n", busybox_image()),
+    )
+    .unwrap();
+    let status = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", &image])
+        .arg(context.path())
+        .env("DOCKER_BUILDKIT", "0")
+        .status()
         .unwrap();
-        let status = std::process::Command::new("docker")
-            .args(["build", "-q", "-t", IMAGE])
-            .arg(context.path())
-            .env("DOCKER_BUILDKIT", "0")
-            .status()
-            .unwrap();
-        assert!(status.success(), "building {IMAGE}");
-    });
-    IMAGE
+    assert!(status.success(), "building {image}");
+    image
 }
 
 fn container(project: &Project, image: &str, mode: &str, volumes: &str) -> String {
@@ -63,7 +60,8 @@ fn mounts(project: &Project) -> String {
 fn an_image_volume_is_kept_across_a_replacement_and_a_dropped_anonymous_one_is_not() {
     let project = Project::new();
     let ws = Workspace::new();
-    let image = image_with_volume();
+    let image = image_with_volume(&project);
+    let image = image.as_str();
     ws.write("geosync.toml", &container(&project, image, "one", "\"/data\""));
     ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
     let name = project.container("app");
@@ -92,6 +90,7 @@ fn an_image_volume_is_kept_across_a_replacement_and_a_dropped_anonymous_one_is_n
     let dropped = before.split(' ').find(|e| e.starts_with("/data=")).unwrap();
     cli(&["rm", "-f", "-v", &name]);
     cli(&["volume", "rm", &dropped["/data=".len()..]]);
+    cli(&["rmi", image]);
 }
 
 #[test]
@@ -257,4 +256,36 @@ fn a_missing_bind_source_folder_is_created_as_compose_creates_it() {
         .unwrap();
     assert!(!denied.status.success(), "a read-only bind was written");
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+}
+
+#[test]
+fn secrets_of_the_dotenv_never_reach_the_manifest_and_are_listed() {
+    // awesome-compose's postgresql-pgadmin: passwords interpolated from .env.
+    let ws = Workspace::new();
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/compose/awesome-compose/postgresql-pgadmin"
+    );
+    for name in ["compose.yaml", ".env"] {
+        ws.write(
+            name,
+            &std::fs::read_to_string(format!("{sample}/{name}")).unwrap(),
+        );
+    }
+    let import = ws.geosync(&["import-compose", "compose.yaml", "-o", "geosync.toml"]);
+    import.assert_code(0);
+    let manifest = ws.read("geosync.toml");
+    assert!(!manifest.contains("changeit"), "{manifest}");
+    assert!(!import.all().contains("changeit"), "{}", import.all());
+    assert!(manifest.contains("POSTGRES_USER = \"yourUser\""), "{manifest}");
+    for line in [
+        "POSTGRES_PW  (service `postgres`, env `POSTGRES_PASSWORD`",
+        "PGADMIN_PW  (service `pgadmin`, env `PGADMIN_DEFAULT_PASSWORD`",
+    ] {
+        assert!(import.stderr.contains(line), "{}", import.stderr);
+    }
+    let mut ws = ws;
+    ws.set_env("POSTGRES_PW", "from-the-environment-1");
+    ws.set_env("PGADMIN_PW", "from-the-environment-2");
+    ws.geosync(&["validate"]).assert_code(0);
 }

@@ -10,7 +10,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 
 use super::diff::{ContainerOp, ContainerStep, RunContainer};
-use super::{already, engine, health, names, spec, DockerSystemError};
+use super::{already, anonymous, engine, health, names, spec, DockerSystemError};
 
 pub async fn converge(docker: &Docker, project: &str, op: &ContainerOp) -> Result<(), DockerSystemError> {
     for name in &op.remove_first {
@@ -79,7 +79,7 @@ async fn create(
     let image_id = image.id.clone().unwrap_or_default();
     // Anonymous volumes outlive a replace where compose keeps them.
     let inherited = match &run.replaces {
-        Some(old) => super::anonymous::inherited(docker, old, &run.container.mounts, &image).await?,
+        Some(old) => anonymous::inherited(docker, old, &run.container.mounts, &image).await?,
         None => Default::default(),
     };
     let body = spec::create_body(run, project, &image_id, &inherited);
