@@ -27,8 +27,7 @@ pub enum HbaPlanError {
 pub struct HbaWrite {
     pub expected: Vec<u8>,
     pub content: Vec<u8>,
-    /// 1-based line number in `content` -> the rule's place in the manifest.
-    pub rule_lines: Vec<(usize, String)>,
+    pub rule_lines: RuleLines,
 }
 
 impl HbaWrite {
@@ -47,6 +46,9 @@ impl HbaWrite {
         format!("line {line} `{text}`{origin}")
     }
 }
+
+/// 1-based line number of each rule in the file -> its place in the manifest.
+pub type RuleLines = Vec<(usize, String)>;
 
 /// Column widths of the stock file; a longer value still gets a space.
 const WIDTHS: [usize; 4] = [8, 16, 16, 24];
@@ -96,7 +98,7 @@ pub fn with_block(
     location: &str,
     current: &[u8],
     rules: &[HbaRule],
-) -> Result<(Vec<u8>, Vec<(usize, String)>), HbaPlanError> {
+) -> Result<(Vec<u8>, RuleLines), HbaPlanError> {
     let lines: Vec<&[u8]> = current.split_inclusive(|b| *b == b'\n').collect();
     let find = |marker: &str| -> Vec<usize> {
         lines
