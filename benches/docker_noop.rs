@@ -5,9 +5,12 @@
 //! What a sysadmin pays every time the converge job runs and nothing
 //! changed: wall time (median of the runs) and peak memory (max RSS).
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+
+use common::{measure, run};
 
 const CONTAINERS: usize = 20;
 const RUNS: usize = 7;
@@ -47,9 +50,10 @@ fn main() {
             "-d",
         ],
         dir.path(),
+        RUNS,
     );
-    let plan = measure(&[geosync, "plan", "--detailed-exitcode"], dir.path());
-    let apply = measure(&[geosync, "apply", "--auto-approve", "-q"], dir.path());
+    let plan = measure(&[geosync, "plan", "--detailed-exitcode"], dir.path(), RUNS);
+    let apply = measure(&[geosync, "apply", "--auto-approve", "-q"], dir.path(), RUNS);
 
     println!("no-op converge of {CONTAINERS} containers, median of {RUNS} runs, peak RSS");
     println!("{:<34} {:>10} {:>12}", "tool", "time", "max RSS");
@@ -104,46 +108,6 @@ fn write_inputs(dir: &Path, project: &str) {
     }
     std::fs::write(dir.join("docker-compose.yml"), compose).unwrap();
     std::fs::write(dir.join("geosync.toml"), manifest).unwrap();
-}
-
-/// Median wall time and largest max-RSS over the runs.
-fn measure(command: &[&str], dir: &Path) -> (Duration, i64) {
-    let mut times = Vec::new();
-    let mut peak = 0;
-    for _ in 0..RUNS {
-        let (time, rss) = run(command, dir);
-        times.push(time);
-        peak = peak.max(rss);
-    }
-    times.sort();
-    (times[RUNS / 2], peak)
-}
-
-/// Runs a command to completion; its wall time and max RSS (KiB, wait4).
-// wait4 reaps the child itself: std's wait() could not report its RSS.
-#[allow(clippy::zombie_processes)]
-fn run(command: &[&str], dir: &Path) -> (Duration, i64) {
-    let started = Instant::now();
-    let child = Command::new(command[0])
-        .args(&command[1..])
-        .current_dir(dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", command[0]));
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "waiting for {}", command[0]);
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    assert!(code == 0, "{command:?} exited with {code}");
-    (started.elapsed(), usage.ru_maxrss)
 }
 
 fn output(command: &[&str]) -> String {

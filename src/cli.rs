@@ -33,6 +33,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Translate a Docker Compose file into a geosync manifest.
     ImportCompose(ImportComposeArgs),
+    /// Print the JSON Schema of the manifest language, for editors and CI.
+    Schema,
 }
 
 #[derive(Debug, Args)]
@@ -46,6 +48,10 @@ pub struct ImportComposeArgs {
     /// Write the manifest here instead of printing it.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also import the services of this profile (repeatable), as
+    /// `docker compose --profile`; COMPOSE_PROFILES in .env counts too.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Vec<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -109,7 +115,23 @@ pub struct ApplyArgs {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// Remove a stale lock left by an apply that died.
+    /// End the PostgreSQL session holding geosync's platform lock (an apply
+    /// whose machine vanished), then take the lock.
     #[arg(long)]
     pub break_lock: bool,
+    /// How long to wait for another apply's platform lock: 90s, 5m, 0.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_wait)]
+    pub lock_timeout: std::time::Duration,
+}
+
+/// Seconds or minutes: `90s`, `5m`, `0`.
+fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = match text.strip_suffix('m') {
+        Some(n) => (n, 60),
+        None => (text.strip_suffix('s').unwrap_or(text), 1),
+    };
+    number
+        .parse::<u64>()
+        .map(|n| std::time::Duration::from_secs(n * unit))
+        .map_err(|_| format!("`{text}` is not a duration such as 90s or 5m"))
 }

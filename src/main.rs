@@ -4,6 +4,8 @@ mod cli;
 mod commands;
 mod compose;
 mod engine;
+mod escape;
+mod failure;
 mod manifest;
 mod output;
 mod placement;
@@ -19,7 +21,20 @@ use manifest::secret::Redactor;
 use output::{Printer, Verbosity};
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // A usage error is a failure, 1: clap's 2 means "changes
+            // pending" under `plan --detailed-exitcode`. --help is not one.
+            let exit = if error.use_stderr() {
+                Exit::Failure
+            } else {
+                Exit::Success
+            };
+            return std::process::ExitCode::from(exit as u8);
+        }
+    };
     let verbosity = match (cli.quiet, cli.verbose) {
         (true, _) => Verbosity::Quiet,
         (false, 0) => Verbosity::Normal,
@@ -41,13 +56,27 @@ fn main() -> std::process::ExitCode {
             Command::Plan(args) => commands::plan::run(args, &printer, &redactor).await,
             Command::Apply(args) => commands::apply::run(args, &printer, &redactor).await,
             Command::ImportCompose(args) => commands::import_compose::run(args, &printer),
+            Command::Schema => commands::schema::run(&printer),
         }
     });
     let exit = result.unwrap_or_else(|error| {
-        printer.error(&format!("{error:#}"));
+        printer.error(&failure::text(&error));
+        if wants_json(&cli.command) {
+            let validating = matches!(cli.command, Command::Validate(_));
+            printer.result(&format!("{}\n", failure::document(&error, validating)));
+        }
         Exit::Failure
     });
     std::process::ExitCode::from(exit as u8)
+}
+
+fn wants_json(command: &Command) -> bool {
+    match command {
+        Command::Validate(args) => args.json,
+        Command::Plan(args) => args.manifest.json,
+        Command::Apply(args) => args.manifest.json,
+        Command::ImportCompose(_) | Command::Schema => false,
+    }
 }
 
 /// Debug logs go to stderr with -vv; RUST_LOG refines them.

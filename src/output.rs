@@ -1,12 +1,18 @@
-//! The one place that prints. Everything goes through the redactor first,
-//! so a secret that slipped into a message from a system still does not
-//! reach the terminal. Results go to stdout, everything else to stderr.
+//! The one place that prints. Results (plans, reports, JSON) are built from
+//! typed values where secrets are already `(sensitive)`, and are not
+//! scrubbed by substring, which could only corrupt them. Notes and errors,
+//! which may quote a system's message, are scrubbed as a last resort.
+//! Everything goes through `escape_lines`, so no control character reaches
+//! the terminal (names and values are escaped where they are put into
+//! text; this is the last line of defence). Results go to stdout,
+//! everything else to stderr.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::escape::escape_lines;
 use crate::manifest::secret::Redactor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -30,22 +36,31 @@ impl Printer {
         self.verbosity >= Verbosity::Verbose
     }
 
+    pub fn quiet(&self) -> bool {
+        self.verbosity == Verbosity::Quiet
+    }
+
+    /// Redacted, then stripped of control characters but for the layout.
+    fn safe(&self, text: &str) -> String {
+        escape_lines(&self.redactor.redact(text)).into_owned()
+    }
+
     /// The command's result (a plan, a report, JSON): always printed.
     pub fn result(&self, text: &str) {
         let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(self.redactor.redact(text).as_bytes());
+        let _ = stdout.write_all(escape_lines(text).as_bytes());
         let _ = stdout.flush();
     }
 
     /// Progress and context for people; silenced by -q.
     pub fn note(&self, text: &str) {
         if self.verbosity > Verbosity::Quiet {
-            eprintln!("{}", self.redactor.redact(text));
+            eprintln!("{}", self.safe(text));
         }
     }
 
     pub fn error(&self, text: &str) {
-        eprintln!("error: {}", self.redactor.redact(text).trim_end());
+        eprintln!("error: {}", self.safe(text).trim_end());
     }
 
     /// Asks a yes/no question on the terminal; anything but "yes" is no.

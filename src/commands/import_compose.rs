@@ -1,5 +1,5 @@
 //! `geosync import-compose FILE`: print (or write) the manifest equivalent
-//! of a Docker Compose file.
+//! of a Docker Compose file, then say what the user must do about it.
 
 use anyhow::Context;
 
@@ -9,11 +9,14 @@ use crate::compose;
 use crate::output::Printer;
 
 pub fn run(args: &ImportComposeArgs, printer: &Printer) -> anyhow::Result<Exit> {
-    let project = match &args.project {
-        Some(project) => project.clone(),
-        None => default_project(&args.file),
-    };
-    let imported = compose::import(&args.file, &project)?;
+    let imported = compose::import(
+        &args.file,
+        &compose::Options {
+            project: args.project.as_deref(),
+            profiles: &args.profile,
+            output: args.output.as_deref(),
+        },
+    )?;
     match &args.output {
         Some(path) => {
             std::fs::write(path, &imported.manifest)
@@ -26,38 +29,23 @@ pub fn run(args: &ImportComposeArgs, printer: &Printer) -> anyhow::Result<Exit> 
         printer.note(&format!("note: {note}"));
     }
     if !imported.secrets.is_empty() {
-        printer.note(&format!(
-            "Secret values were replaced by references; set these variables before `geosync apply`: {}",
-            imported.secrets.join(", ")
-        ));
+        let mut text =
+            String::from("Values replaced by secret references; set these variables before `geosync apply`:");
+        for s in &imported.secrets {
+            text.push_str(&format!(
+                "\n  {}  (service `{}`, env `{}`: {})",
+                s.variable, s.service, s.key, s.origin
+            ));
+        }
+        printer.note(&text);
+    }
+    if !imported.missing_vars.is_empty() {
+        let mut text =
+            String::from("Variables without a value; give them with `--var NAME=VALUE` or in [vars]:");
+        for (name, reason) in &imported.missing_vars {
+            text.push_str(&format!("\n  {name}  ({reason})"));
+        }
+        printer.note(&text);
     }
     Ok(Exit::Success)
-}
-
-/// Compose's own default: the name of the folder holding the file.
-fn default_project(file: &std::path::Path) -> String {
-    let folder = std::fs::canonicalize(file)
-        .ok()
-        .and_then(|p| {
-            p.parent()
-                .and_then(|d| d.file_name())
-                .map(|n| n.to_string_lossy().into_owned())
-        })
-        .unwrap_or_else(|| "geosync".into());
-    let cleaned: String = folder
-        .to_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if cleaned.is_empty() {
-        "geosync".into()
-    } else {
-        cleaned
-    }
 }

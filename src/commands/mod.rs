@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod import_compose;
 pub mod plan;
+pub mod schema;
 pub mod validate;
 
 use std::path::PathBuf;

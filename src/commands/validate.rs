@@ -19,12 +19,21 @@ pub fn run(
     let loaded = engine::load(&spec, redactor)?;
     let count = loaded.manifest.resource_count();
     let notes = &loaded.manifest.unresolved_secrets;
+    // Only references are named, never values.
+    let weak: Vec<String> = redactor
+        .weak_secrets()
+        .into_iter()
+        .map(|(reference, why)| format!("the secret {reference} {why}: it is easy to guess"))
+        .collect();
     if args.json {
         printer.result(&format!(
             "{}\n",
-            json!({ "valid": true, "manifests": spec.manifests, "resources": count, "unresolved_secrets": notes })
+            json!({ "valid": true, "manifests": spec.manifests, "resources": count, "unresolved_secrets": notes, "warnings": weak })
         ));
     } else {
+        for warning in &weak {
+            printer.note(&format!("warning: {warning}"));
+        }
         printer.result(&format!(
             "The manifest is valid: {} file{}, {count} resource{}.\n",
             spec.manifests.len(),

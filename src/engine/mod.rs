@@ -3,6 +3,7 @@
 
 pub mod executor;
 pub mod journal;
+pub mod key;
 pub mod lock;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ use crate::manifest::secret::Redactor;
 use crate::manifest::ManifestErrors;
 use crate::plan::{Change, Plan, PlannedManifest, Selector, Warning};
 use crate::systems::Manifest;
-use crate::systems::{self, BoxError, PlanOptions, System};
+use crate::systems::{self, BoxError, LockHeld, PlanOptions, PlatformLock, System};
+use key::FingerprintKey;
 
 pub use executor::{ApplyReport, Executor, Outcome};
 
@@ -36,8 +38,10 @@ pub enum EngineError {
     Manifest(#[from] ManifestErrors),
     #[error("--only/--exclude {selector}: no resource kind `{}` (known: {known})", selector.kind())]
     UnknownSelector { selector: Selector, known: String },
-    #[error("cannot read the platform's state:\n{}", .0.iter().map(|(s, e)| format!("  {s}: {e}")).collect::<Vec<_>>().join("\n"))]
+    #[error("cannot read the platform's state:\n{}", .0.iter().map(|(s, e)| format!("  {s}: {}", crate::escape::escape(e))).collect::<Vec<_>>().join("\n"))]
     Observe(Vec<(&'static str, String)>),
+    #[error("{0}: {1}")]
+    PlatformLock(&'static str, String),
 }
 
 /// A validated manifest and the systems it involves.
@@ -68,17 +72,64 @@ pub fn load(spec: &RunSpec, redactor: &Redactor) -> Result<Loaded, EngineError> 
     Ok(Loaded { manifest, systems })
 }
 
+/// Takes every system's platform-wide apply lock (PostgreSQL's advisory
+/// lock), held until the returned guards drop. A lock held by another
+/// apply is waited for up to `timeout`, after telling `waiting` who holds it.
+pub async fn lock_platform(
+    loaded: &Loaded,
+    break_held: bool,
+    timeout: std::time::Duration,
+    waiting: &dyn Fn(&str),
+) -> Result<Vec<PlatformLock>, EngineError> {
+    let me = lock::Holder::me();
+    let holder = format!("geosync apply pid {} of {} on {}", me.pid, me.user, me.host);
+    let mut held = Vec::new();
+    for system in &loaded.systems {
+        let zero = std::time::Duration::ZERO;
+        let mut result = system.lock_platform(&holder, break_held, zero).await;
+        if let Err(busy) = &result {
+            if let (Some(LockHeld(who)), false) = (busy.downcast_ref::<LockHeld>(), timeout.is_zero()) {
+                waiting(&format!(
+                    "{who}; waiting up to {}s (--lock-timeout)",
+                    timeout.as_secs()
+                ));
+                result = system.lock_platform(&holder, false, timeout).await;
+            }
+        }
+        match result {
+            Ok(Some(lock)) => held.push(lock),
+            Ok(None) => {}
+            Err(error) => {
+                return Err(EngineError::PlatformLock(
+                    system.name(),
+                    describe(error, &loaded.manifest.redactor),
+                ))
+            }
+        }
+    }
+    Ok(held)
+}
+
 /// Observes every system in parallel and gathers the changes in scope.
-pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> {
+/// Every digest in the plan is keyed with `key`: the plan can be saved
+/// and shown without letting anyone test a guessed secret against it.
+pub async fn plan(loaded: &Loaded, spec: &RunSpec, key: &FingerprintKey) -> Result<Plan, EngineError> {
     let results = join_all(loaded.systems.iter().map(|s| s.plan(spec.options))).await;
     let mut changes: Vec<Change> = Vec::new();
     let mut warnings: Vec<Warning> = Vec::new();
     let mut failures = Vec::new();
+    let in_scope = |address: &crate::plan::Address| {
+        (spec.only.is_empty() || spec.only.iter().any(|s| s.matches(address)))
+            && !spec.exclude.iter().any(|s| s.matches(address))
+    };
     for (system, result) in loaded.systems.iter().zip(results) {
         match result {
             Ok(plan) => {
                 changes.extend(plan.changes);
                 warnings.extend(plan.warnings);
+                if let Some(message) = blocking(plan.blockers, &in_scope, &loaded.manifest.redactor) {
+                    failures.push((system.name(), message));
+                }
             }
             Err(error) => failures.push((system.name(), describe(error, &loaded.manifest.redactor))),
         }
@@ -86,11 +137,8 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> 
     if !failures.is_empty() {
         return Err(EngineError::Observe(failures));
     }
-    let in_scope = |address: &crate::plan::Address| {
-        (spec.only.is_empty() || spec.only.iter().any(|s| s.matches(address)))
-            && !spec.exclude.iter().any(|s| s.matches(address))
-    };
-    changes.retain(|c| in_scope(&c.address));
+    let unneeded = unneeded_preflight(&changes, spec, &in_scope);
+    changes.retain(|c| in_scope(&c.address) && !unneeded.contains(&c.address));
     warnings.retain(|w| w.address.as_ref().is_none_or(in_scope));
     // A change whose dependency is pending but out of scope would run
     // against a platform that is not ready for it: say so.
@@ -111,7 +159,10 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> 
             }
         }
     }
-    Ok(Plan::new(
+    for change in &mut changes {
+        change.fingerprint = key.seal(change.fingerprint.as_bytes());
+    }
+    let mut plan = Plan::new(
         loaded
             .manifest
             .sources
@@ -127,7 +178,50 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec) -> Result<Plan, EngineError> 
         spec.options,
         changes,
         warnings,
-    ))
+    );
+    plan.key_id = key.seal(b"geosync fingerprint key");
+    plan.secrets = loaded.manifest.redactor.sealed_secrets(|value| key.seal(value));
+    Ok(plan)
+}
+
+/// The blockers about resources in the run's scope, as one message: what
+/// a run leaves out does not stop it.
+fn blocking(
+    blockers: Vec<systems::Blocker>,
+    in_scope: &dyn Fn(&crate::plan::Address) -> bool,
+    redactor: &Redactor,
+) -> Option<String> {
+    let messages: Vec<String> = blockers
+        .into_iter()
+        .filter(|b| b.addresses.iter().any(in_scope))
+        .map(|b| redactor.redact(&b.message))
+        .collect();
+    (!messages.is_empty()).then(|| messages.join("\n  "))
+}
+
+/// Preflight changes (images) are fetched for the changes that depend on
+/// them: when the run leaves all of those out, they are left out too (an
+/// excluded container's image that cannot be pulled must not stop the
+/// run), unless `--only` names their kind or them.
+fn unneeded_preflight(
+    changes: &[Change],
+    spec: &RunSpec,
+    in_scope: &dyn Fn(&crate::plan::Address) -> bool,
+) -> Vec<crate::plan::Address> {
+    changes
+        .iter()
+        .filter(|c| c.preflight)
+        .filter(|c| {
+            let mut users = changes.iter().filter(|d| d.depends_on.contains(&c.address));
+            let named = spec
+                .only
+                .iter()
+                .any(|s| s.kind() == c.address.kind && s.matches(&c.address));
+            let has_users = users.clone().next().is_some();
+            has_users && !named && !users.any(|u| in_scope(&u.address))
+        })
+        .map(|c| c.address.clone())
+        .collect()
 }
 
 fn describe(error: BoxError, redactor: &Redactor) -> String {

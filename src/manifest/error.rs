@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::source::Location;
+use crate::escape::escape;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -76,6 +77,29 @@ impl ManifestError {
     }
 }
 
+impl ManifestError {
+    /// Where the problem is, as the JSON error document says it: a place
+    /// in a file, a whole file (one that cannot be read), or nowhere (a
+    /// `--var` on the command line).
+    pub fn place(&self) -> Option<Location> {
+        match self {
+            ManifestError::Read { path, .. } => Some(Location::file_only(path)),
+            other => other.location().cloned(),
+        }
+    }
+
+    /// The message without its place.
+    pub fn message(&self) -> String {
+        let text = self.to_string();
+        match self.place() {
+            Some(at) => text
+                .strip_prefix(&format!("{at}: "))
+                .map_or_else(|| text.clone(), str::to_string),
+            None => text,
+        }
+    }
+}
+
 fn hint_suffix(hint: &Option<String>) -> String {
     match hint {
         Some(h) => format!(" ({h})"),
@@ -96,8 +120,9 @@ impl std::fmt::Display for ManifestErrors {
             "{count} problem{} in the manifest:",
             if count == 1 { "" } else { "s" }
         )?;
+        // One line each: a value with a newline must not make a line of its own.
         for error in &self.0 {
-            writeln!(f, "  {error}")?;
+            writeln!(f, "  {}", escape(&error.to_string()))?;
         }
         Ok(())
     }

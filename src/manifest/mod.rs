@@ -13,6 +13,7 @@ pub mod line;
 pub mod lower;
 pub mod model;
 pub mod raw;
+pub mod schema;
 pub mod secret;
 pub mod source;
 pub mod vars;

@@ -4,6 +4,7 @@
 //! `(sensitive)`, and every resolved value is registered with the
 //! [`Redactor`] that guards everything geosync writes out.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -97,6 +98,19 @@ pub fn looks_secret(name: &str) -> bool {
     .any(|word| upper.contains(word))
 }
 
+/// Whether a value under a secret-like name is plainly not a secret: a
+/// flag (`MYSQL_ALLOW_EMPTY_PASSWORD: "yes"`, `true`, `0`), an empty value,
+/// or the path of a mounted secret (`/run/secrets/db-password`). Such
+/// values stay literal: turning them into references would make users
+/// export variables that hold nothing secret.
+pub fn plainly_not_secret(value: &str) -> bool {
+    const FLAGS: [&str; 10] = ["yes", "no", "true", "false", "on", "off", "y", "n", "0", "1"];
+    let value = value.trim();
+    value.is_empty()
+        || FLAGS.iter().any(|f| value.eq_ignore_ascii_case(f))
+        || value.starts_with("/run/secrets/")
+}
+
 impl Secret {
     /// A value read from an env file under a secret-like name. It is kept
     /// out of plans by its type, but not given to the redactor: env files
@@ -156,6 +170,15 @@ impl SecretResolver {
 
     pub fn resolve(&self, reference: &SecretRef) -> Result<Secret, SecretError> {
         reference.resolve(&self.redactor)
+    }
+
+    /// A value read from an env file under a secret-like name: kept out of
+    /// output by its type and covered by a saved plan's secrets check, but
+    /// neither scrubbed nor warned about (see [`Secret::from_env_file`]).
+    pub fn env_file_secret(&self, file: &Path, key: &str, value: String) -> Secret {
+        self.redactor
+            .cover(&format!("{key} of the env file {}", file.display()), &value);
+        Secret::from_env_file(value)
     }
 }
 
@@ -241,25 +264,72 @@ impl SecretRef {
                 value
             }
         };
-        redactor.register(&value);
+        redactor.register(self, &value);
         Ok(Secret(value))
     }
 }
 
-/// Replaces every known secret value in text that leaves the process.
-///
-/// Secrets are kept out of messages by construction; this is the second
-/// wall, for text that comes back from a system (an error echoing a
-/// connection string, a rendered file) and was not built by geosync.
+/// Every secret the run resolved, for three jobs: scrubbing text that
+/// comes back from a system (an error echoing a connection string), which
+/// is the last resort since geosync keeps secrets out of its own output by
+/// type; the digest by which a saved plan notices a changed secret; and
+/// the warnings about weak secrets.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    values: Arc<RwLock<Vec<String>>>,
+    known: Arc<RwLock<Known>>,
 }
 
-/// Shorter values would blank out ordinary words of the output.
-const MIN_REDACTED_LEN: usize = 4;
+#[derive(Default)]
+struct Known {
+    /// Strong enough to scrub, longest first (a secret containing another
+    /// is hidden whole).
+    scrubbed: Vec<String>,
+    /// Every (reference, value) resolved, in resolution order.
+    all: Vec<(String, String)>,
+    /// Secret-like values of env files: only for the saved plan's check.
+    covered: Vec<(String, String)>,
+}
 
 pub const SENSITIVE: &str = "(sensitive)";
+
+/// Below this length a secret is weak, whatever it is.
+const WEAK_BELOW: usize = 12;
+
+/// Below this length a value would hit ordinary words if scrubbed.
+const SCRUB_FROM: usize = 8;
+
+/// Common passwords and the words of geosync's own output and of
+/// geOrchestra configs: a secret among them is guessed first, and
+/// scrubbing it would blank out ordinary words.
+const COMMON: &str = include_str!("common_secrets.txt");
+
+fn is_common(word: &str) -> bool {
+    let word = word.to_lowercase();
+    COMMON
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .any(|common| common == word)
+}
+
+/// Whether substring scrubbing may look for this value: long enough and not
+/// an ordinary word, so that it never turns "13 unchanged" into
+/// "13 un(sensitive)". Weaker secrets are kept out of output by type only.
+pub fn worth_scrubbing(value: &str) -> bool {
+    value.chars().count() >= SCRUB_FROM && !is_common(value)
+}
+
+/// Why a secret is easy to guess, if it is.
+pub fn weakness(value: &str) -> Option<&'static str> {
+    if value.chars().count() < WEAK_BELOW {
+        return Some("is shorter than 12 characters");
+    }
+    let core = value.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+    if is_common(value) || is_common(core) {
+        return Some("is a common word or password (with at most digits or symbols around it)");
+    }
+    None
+}
 
 impl fmt::Debug for Redactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -268,33 +338,86 @@ impl fmt::Debug for Redactor {
 }
 
 impl Redactor {
-    pub fn register(&self, value: &str) {
-        if value.len() < MIN_REDACTED_LEN {
-            return;
+    pub fn register(&self, reference: &SecretRef, value: &str) {
+        let mut known = self.known.write().expect("redactor lock poisoned");
+        let reference = reference.to_string();
+        if !known.all.iter().any(|(r, v)| *r == reference && v == value) {
+            known.all.push((reference, value.to_string()));
         }
-        let mut values = self.values.write().expect("redactor lock poisoned");
-        if !values.iter().any(|v| v == value) {
-            values.push(value.to_string());
-            // Longest first, so a secret that contains another is hidden whole.
-            values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        if worth_scrubbing(value) && !known.scrubbed.iter().any(|v| v == value) {
+            known.scrubbed.push(value.to_string());
+            known.scrubbed.sort_by_key(|v| std::cmp::Reverse(v.len()));
         }
     }
 
+    /// Records a value a saved plan must cover, without scrubbing it.
+    pub fn cover(&self, reference: &str, value: &str) {
+        let mut known = self.known.write().expect("redactor lock poisoned");
+        known.covered.push((reference.to_string(), value.to_string()));
+    }
+
+    /// Scrubs text that came from a system. Never use it on output geosync
+    /// builds itself: there secrets are typed and placed as `(sensitive)`.
     pub fn redact(&self, text: &str) -> String {
-        let values = self.values.read().expect("redactor lock poisoned");
+        let known = self.known.read().expect("redactor lock poisoned");
         let mut text = text.to_string();
-        for value in values.iter() {
+        for value in &known.scrubbed {
             if text.contains(value.as_str()) {
                 text = text.replace(value.as_str(), SENSITIVE);
             }
         }
         text
     }
+
+    /// Every resolved secret's reference with `seal` of its value. `seal`
+    /// must be keyed: a plain digest of a secret lets anyone test guesses.
+    pub fn sealed_secrets(&self, seal: impl Fn(&[u8]) -> String) -> BTreeMap<String, String> {
+        let known = self.known.read().expect("redactor lock poisoned");
+        known
+            .all
+            .iter()
+            .chain(&known.covered)
+            .map(|(reference, value)| (reference.clone(), seal(value.as_bytes())))
+            .collect()
+    }
+
+    /// The references of secrets that are easy to guess, and why; never
+    /// the values.
+    pub fn weak_secrets(&self) -> Vec<(String, &'static str)> {
+        let known = self.known.read().expect("redactor lock poisoned");
+        let mut weak: Vec<(String, &'static str)> = known
+            .all
+            .iter()
+            .filter_map(|(reference, value)| weakness(value).map(|why| (reference.clone(), why)))
+            .collect();
+        weak.dedup();
+        weak
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_empty_values_and_secret_paths_are_plainly_not_secrets() {
+        for plain in [
+            "",
+            "yes",
+            "No",
+            "TRUE",
+            "false",
+            "on",
+            "0",
+            "1",
+            "/run/secrets/db-password",
+        ] {
+            assert!(plainly_not_secret(plain), "{plain:?}");
+        }
+        for secret in ["somewordpress", "yes-really", "10", "/etc/passwd"] {
+            assert!(!plainly_not_secret(secret), "{secret:?}");
+        }
+    }
 
     #[derive(Deserialize, Debug)]
     struct Holder {
@@ -320,13 +443,17 @@ mod tests {
         assert!(toml::from_str::<Holder>("password = { vault = \"x\" }").is_err());
     }
 
+    fn env(name: &str) -> SecretRef {
+        SecretRef::Env(name.into())
+    }
+
     #[test]
     fn redactor_hides_longest_first_and_debug_never_shows() {
         let redactor = Redactor::default();
-        redactor.register("abcd");
-        redactor.register("abcdefgh");
+        redactor.register(&env("A"), "x7Kp2wQz");
+        redactor.register(&env("B"), "x7Kp2wQz-longer");
         assert_eq!(
-            redactor.redact("x abcdefgh y abcd"),
+            redactor.redact("x x7Kp2wQz-longer y x7Kp2wQz"),
             "x (sensitive) y (sensitive)"
         );
         let dir = tempfile::tempdir().unwrap();
@@ -335,5 +462,37 @@ mod tests {
         let secret = SecretRef::File(path).resolve(&redactor).unwrap();
         assert_eq!(secret.expose(), "s3cr3t-value");
         assert_eq!(format!("{secret:?}"), "(sensitive)");
+    }
+
+    #[test]
+    fn ordinary_words_are_never_scrubbed_and_weak_secrets_are_named() {
+        let redactor = Redactor::default();
+        for (name, value) in [
+            ("A", "changed"),
+            ("B", "role"),
+            ("C", "update"),
+            ("D", "unchanged"),
+        ] {
+            redactor.register(&env(name), value);
+        }
+        let text = "Plan: 1 to update, 13 unchanged. postgres.role:geosync changed";
+        assert_eq!(redactor.redact(text), text);
+        redactor.register(&env("E"), "georchestra2024");
+        let weak: Vec<String> = redactor.weak_secrets().into_iter().map(|(r, _)| r).collect();
+        assert!(weak.contains(&"{ env = \"A\" }".to_string()), "{weak:?}");
+        assert!(weak.contains(&"{ env = \"E\" }".to_string()), "{weak:?}");
+        redactor.register(&env("F"), "Vq8#mT2!rL9zX4pW");
+        assert!(!redactor.weak_secrets().iter().any(|(r, _)| r.contains("\"F\"")));
+    }
+
+    #[test]
+    fn sealed_secrets_name_references_and_never_hold_values() {
+        let redactor = Redactor::default();
+        redactor.register(&env("A"), "first-value-1");
+        let sealed = redactor.sealed_secrets(|v| format!("sealed-{}", v.len()));
+        assert_eq!(
+            sealed.get("{ env = \"A\" }").map(String::as_str),
+            Some("sealed-13")
+        );
     }
 }

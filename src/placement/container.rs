@@ -285,22 +285,26 @@ impl ContainerFolder {
 
     /// The regular files directly inside, by name; none when the folder
     /// does not exist yet.
-    pub async fn read_all(&self) -> Result<std::collections::BTreeMap<String, Vec<u8>>, ContainerFileError> {
+    /// The regular files directly inside, by name, and the symbolic links
+    /// with where they point: geosync never writes links, so a link is
+    /// never its own to replace.
+    pub async fn read_all(&self) -> Result<FolderListing, ContainerFileError> {
         // No container yet means nothing there: it is created in the same
         // run, before anything is written into it.
         let Some(archive) = download(&self.docker, &self.container, &self.dir, true).await? else {
-            return Ok(Default::default());
+            return Ok(FolderListing::default());
         };
         let malformed = |source| ContainerFileError::Archive {
             container: self.container.clone(),
             path: self.dir.clone(),
             source,
         };
-        let mut files = std::collections::BTreeMap::new();
+        let mut listing = FolderListing::default();
         let mut tar = tar::Archive::new(archive.as_slice());
         for entry in tar.entries().map_err(malformed)? {
             let mut entry = entry.map_err(malformed)?;
-            if !entry.header().entry_type().is_file() {
+            let kind = entry.header().entry_type();
+            if !kind.is_file() && !kind.is_symlink() {
                 continue;
             }
             let path = entry.path().map_err(malformed)?.into_owned();
@@ -310,11 +314,20 @@ impl ContainerFolder {
                 continue;
             }
             let name = parts[1].as_os_str().to_string_lossy().into_owned();
+            if kind.is_symlink() {
+                let target = entry
+                    .link_name()
+                    .map_err(malformed)?
+                    .unwrap_or_default()
+                    .into_owned();
+                listing.links.insert(name, target);
+                continue;
+            }
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(malformed)?;
-            files.insert(name, bytes);
+            listing.files.insert(name, bytes);
         }
-        Ok(files)
+        Ok(listing)
     }
 
     pub async fn remove(&self, name: &str) -> Result<(), ContainerFileError> {
@@ -322,4 +335,11 @@ impl ContainerFolder {
             .run(&["rm".to_string(), "-f".to_string(), format!("{}/{name}", self.dir)])
             .await
     }
+}
+
+/// What a folder in a container holds.
+#[derive(Debug, Default)]
+pub struct FolderListing {
+    pub files: std::collections::BTreeMap<String, Vec<u8>>,
+    pub links: std::collections::BTreeMap<String, std::path::PathBuf>,
 }

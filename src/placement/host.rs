@@ -19,6 +19,8 @@ pub enum PlacementError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path} is a symbolic link (to {target}) that geosync did not create: it is not replaced")]
+    Symlink { path: PathBuf, target: PathBuf },
     #[error("cannot remove {path}")]
     Remove {
         path: PathBuf,
@@ -48,8 +50,9 @@ impl HostDir {
         self.root.join(name)
     }
 
-    /// Names of the regular files directly inside, sorted; none when the
-    /// directory does not exist yet.
+    /// Names of the regular files and symbolic links directly inside,
+    /// sorted; none when the directory does not exist yet. Links are listed
+    /// so that nothing is ever written in their place (see `link_target`).
     pub fn list(&self) -> Result<Vec<String>, PlacementError> {
         let entries = match std::fs::read_dir(&self.root) {
             Ok(entries) => entries,
@@ -67,13 +70,28 @@ impl HostDir {
                 path: self.root.clone(),
                 source,
             })?;
-            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file() || t.is_symlink());
             if let (true, Some(name)) = (is_file, entry.file_name().to_str()) {
                 names.push(name.to_string());
             }
         }
         names.sort();
         Ok(names)
+    }
+
+    /// Where `name` points, when it is a symbolic link. geosync never
+    /// writes links, so a link is never its own to replace.
+    pub fn link_target(&self, name: &str) -> Result<Option<PathBuf>, PlacementError> {
+        let path = self.path_of(name);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => std::fs::read_link(&path)
+                .map(Some)
+                .map_err(|source| PlacementError::Read { path, source }),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Ok(None),
+            Err(source) => Err(PlacementError::Read { path, source }),
+        }
     }
 
     pub fn read(&self, name: &str) -> Result<Option<Vec<u8>>, PlacementError> {
@@ -108,7 +126,12 @@ impl HostDir {
             source,
         };
         std::fs::create_dir_all(&self.root).map_err(fail)?;
-        let existing = std::fs::metadata(&path).ok();
+        // Checked again at the last moment: a link may have appeared since
+        // the plan. Never follow it, for content, owner or mode.
+        if let Some(target) = self.link_target(name)? {
+            return Err(PlacementError::Symlink { path, target });
+        }
+        let existing = std::fs::symlink_metadata(&path).ok();
         let mode = mode.unwrap_or_else(|| {
             existing
                 .as_ref()

@@ -132,6 +132,9 @@ pub struct Change {
     pub depends_on: Vec<Address>,
     /// Digest of the desired and observed state this change was computed
     /// from: two plans with equal fingerprints do exactly the same thing.
+    /// Systems compute a plain digest; the engine keys it (see
+    /// `engine::key`) before the plan leaves the process, since the parts
+    /// may hold secrets.
     pub fingerprint: String,
     /// Runs before every other change of the apply; if one fails, nothing
     /// else is attempted (images a run needs, fetched up front).

@@ -5,6 +5,7 @@ mod address;
 mod change;
 pub mod render;
 mod text;
+mod word_diff;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ pub use change::{Action, Change, FieldChange, Operation, Reason};
 pub use text::{fingerprint, unified_diff, unified_diff_hiding_removed};
 
 /// Bumped whenever a saved plan's meaning changes; older plans are refused.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
@@ -33,6 +34,23 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<Selector>,
     pub options: PlanOptions,
+    /// The directory the plan was made in: applying a saved plan resolves
+    /// its manifests (and every path relative to them) from there again,
+    /// wherever it is run from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<PathBuf>,
+    /// Where the lock, the journal and the fingerprint key were: a saved
+    /// plan is applied with the same ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_dir: Option<PathBuf>,
+    /// Names the fingerprint key the plan was made with (a keyed digest of
+    /// a constant), so a plan made with another key is told apart.
+    #[serde(default)]
+    pub key_id: String,
+    /// Every secret the manifests resolved, by reference, with a keyed
+    /// digest of its value: a saved plan is refused when one changed since.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
     pub summary: Summary,
     pub changes: Vec<Change>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -122,6 +140,10 @@ impl Plan {
             only,
             exclude,
             options,
+            working_dir: None,
+            state_dir: None,
+            key_id: String::new(),
+            secrets: BTreeMap::new(),
             summary: Summary::of(&changes),
             changes,
             warnings,

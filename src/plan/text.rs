@@ -2,12 +2,16 @@
 
 use sha2::{Digest, Sha256};
 
-/// A unified diff of two texts, headed by the path they are the content of.
+use crate::escape::escape;
+
+/// A unified diff of two texts, headed by the path they are the content of
+/// (escaped: a newline in a path must not start a line of the diff).
 pub fn unified_diff(before: &str, after: &str, path: &str) -> String {
+    let path = escape(path);
     similar::TextDiff::from_lines(before, after)
         .unified_diff()
         .context_radius(3)
-        .header(path, path)
+        .header(&path, &path)
         .to_string()
 }
 
@@ -20,6 +24,7 @@ pub const HIDDEN_LINE: &str = "(line hidden: the file holds secrets)";
 /// the desired content, already rendered with `(sensitive)` placeholders.
 pub fn unified_diff_hiding_removed(before: &str, after: &str, path: &str) -> String {
     let diff = similar::TextDiff::from_lines(before, after);
+    let path = escape(path);
     let mut out = format!("--- {path}\n+++ {path}\n");
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
         out.push_str(&format!("{}\n", hunk.header()));

@@ -7,6 +7,10 @@ pub mod files;
 pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
+pub mod schema;
+
+#[cfg(test)]
+mod mutation_tests;
 
 pub use manifest::{load as load_manifest, Manifest};
 
@@ -14,14 +18,33 @@ use futures::future::BoxFuture;
 
 use crate::manifest::ManifestErrors;
 pub use crate::plan::PlanOptions;
-use crate::plan::{Change, Warning};
+use crate::plan::{Address, Change, Warning};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A lock a system holds on the platform for a whole apply; released when
+/// dropped, or by the system itself when the process dies.
+pub type PlatformLock = Box<dyn std::any::Any + Send + Sync>;
+
+/// A system's platform lock is held by another apply (who, in the message).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LockHeld(pub String);
 
 pub struct SystemPlan {
     /// Every managed resource, unchanged ones included as no-ops.
     pub changes: Vec<Change>,
     pub warnings: Vec<Warning>,
+    /// Problems that stop the plan, each about some resources: it stops the
+    /// plan only when one of them is in the run's scope (a missing image of
+    /// a container `--exclude`d from the run does not).
+    pub blockers: Vec<Blocker>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Blocker {
+    pub addresses: Vec<Address>,
+    pub message: String,
 }
 
 pub trait System: Send + Sync {
@@ -36,6 +59,21 @@ pub trait System: Send + Sync {
 
     /// Carries out one change of a plan this system made.
     fn apply<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Result<(), BoxError>>;
+
+    /// Takes the system's platform-wide apply lock, if it has one, so that
+    /// applies from two machines never run at once; `break_held` ends the
+    /// holder's claim first. `holder` says who is applying, for the
+    /// message another apply gets. A lock still held after `wait` is a
+    /// [`LockHeld`] error.
+    fn lock_platform<'a>(
+        &'a self,
+        holder: &'a str,
+        break_held: bool,
+        wait: std::time::Duration,
+    ) -> BoxFuture<'a, Result<Option<PlatformLock>, BoxError>> {
+        let _ = (holder, break_held, wait);
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// Every resource kind geosync knows, for checking `--only`/`--exclude`.

@@ -1,13 +1,10 @@
 //! `geosync import-compose` on geOrchestra's own compose file, laid out as
-//! in its repository (the shared fixture copy drops the dots of `.envs-*`).
+//! in its repository (tests/fixtures/README.md says where it comes from).
 
 use crate::docker::Project;
 use crate::support::Workspace;
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/georchestra/docker"
-);
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/georchestra/docker");
 
 fn georchestra_checkout() -> Workspace {
     let ws = Workspace::new();
@@ -17,9 +14,9 @@ fn georchestra_checkout() -> Workspace {
     );
     for entry in std::fs::read_dir(FIXTURE).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if name.starts_with("envs-") {
+        if name.starts_with(".envs-") {
             ws.write(
-                &format!(".{name}"),
+                &name,
                 &std::fs::read_to_string(format!("{FIXTURE}/{name}")).unwrap(),
             );
         }
@@ -86,7 +83,7 @@ fn the_georchestra_composition_imports_and_plans_completely() {
         .contains("Plan: 50 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged."));
     // Passwords from the env files are in the plan as (sensitive) only.
     assert!(
-        plan.stdout.contains("~ env.PGPASSWORD: (sensitive)"),
+        plan.stdout.contains("+ env.PGPASSWORD: (sensitive)"),
         "{}",
         plan.stdout
     );

@@ -57,7 +57,7 @@ fn creates_from_empty_then_has_nothing_to_do_and_keeps_secrets_out() {
     let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
     plan.assert_code(2);
     assert!(
-        plan.stdout.contains("~ env.DB_PASSWORD: (sensitive)"),
+        plan.stdout.contains("+ env.DB_PASSWORD: (sensitive)"),
         "{}",
         plan.stdout
     );
@@ -137,7 +137,7 @@ fn a_new_secret_value_recreates_without_showing_it() {
     plan.assert_code(2);
     assert!(
         plan.stdout.contains(
-            "-/+ docker.container:db (replace: its configuration changed)\n      ~ env: (sensitive)\n"
+            "-/+ docker.container:db (replace: a secret of its environment changed)\n      ~ env.DB_PASSWORD: (sensitive)\n"
         ),
         "{}",
         plan.stdout
@@ -505,4 +505,162 @@ fn changing_the_pull_policy_alone_recreates_nothing() {
         &manifest(&project, "dev").replace("pull = \"never\"", "pull = \"missing\""),
     );
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+}
+
+/// Labels are read by whoever lists containers (and exported by
+/// monitoring): they must not let anyone test a guessed secret. Two
+/// containers that differ only by their secret carry the same labels, and
+/// a changed secret is still noticed, from the live environment.
+#[test]
+fn labels_tell_nothing_of_a_secret_and_a_changed_one_still_recreates() {
+    let project = Project::new();
+    let mut ws = workspace(&manifest(&project, "dev"));
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    let labels = |p: &Project| p.inspect("db", "{{json .Config.Labels}}");
+    let first_labels = labels(&project);
+    let first_id = project.inspect("db", "{{.Id}}");
+
+    ws.set_env("GEOSYNC_TEST_DB_PW", "another-Db-Password-value");
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    assert_ne!(project.inspect("db", "{{.Id}}"), first_id);
+    assert!(project
+        .inspect("db", "{{json .Config.Env}}")
+        .contains("DB_PASSWORD=another-Db-Password-value"));
+    assert_eq!(labels(&project), first_labels, "a label depends on the secret");
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+}
+
+/// A secret-like value of an env file is no manifest, yet a saved plan
+/// covers it: changed since the plan, the plan is refused.
+#[test]
+fn a_saved_plan_is_refused_when_a_secret_of_an_env_file_changed() {
+    let project = Project::new();
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        &format!(
+            "[docker]\nproject = \"{}\"\n\n[[docker.container]]\nname = \"db\"\nimage = \"{}\"\npull = \"never\"\ncommand = [\"sleep\", \"3600\"]\nenv_file = [\"db.env\"]\n",
+            project.name,
+            busybox_image()
+        ),
+    );
+    ws.write("db.env", "POSTGRES_PASSWORD=first-Env-File-secret\n");
+    ws.geosync(&["plan", "--out", "plan.json"]).assert_code(0);
+    ws.write("db.env", "POSTGRES_PASSWORD=second-Env-File-secret\n");
+    let run = ws.geosync(&["apply", "plan.json"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("stale plan: the secret POSTGRES_PASSWORD of the env file")
+            && !run.all().contains("Env-File-secret"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        cli(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("name={}", project.container("db"))
+        ]),
+        ""
+    );
+}
+
+/// SIGTERM while changes run (a service manager stopping geosync): the
+/// running change finishes, nothing new starts, and the report says what
+/// was not run because of the interruption, and only that.
+#[test]
+fn sigterm_during_an_apply_lets_running_changes_finish_and_reports_the_rest() {
+    let project = Project::new();
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        &format!(
+            r#"
+[docker]
+project = "{project}"
+
+[[docker.container]]
+name = "a-never-healthy"
+image = "{image}"
+pull = "never"
+command = ["sleep", "3600"]
+healthcheck = {{ test = ["CMD-SHELL", "false"], interval = "1s", timeout = "1s", retries = 1000 }}
+wait_timeout = "15s"
+
+[[docker.container]]
+name = "b-waits"
+image = "{image}"
+pull = "never"
+command = ["sleep", "3600"]
+depends_on = {{ a-never-healthy = "healthy" }}
+
+[[docker.container]]
+name = "c-after"
+image = "{image}"
+pull = "never"
+command = ["sleep", "3600"]
+depends_on = {{ b-waits = "started" }}
+"#,
+            project = project.name,
+            image = busybox_image(),
+        ),
+    );
+    let apply = crate::process::Running::start(&ws, &["apply", "--auto-approve"]);
+    // The first container runs: the second is now waiting for its health.
+    let started = crate::process::poll(std::time::Duration::from_secs(60), || {
+        project.exists("a-never-healthy")
+            && project.inspect("a-never-healthy", "{{.State.Running}}") == "true"
+    });
+    assert!(started, "{}", apply.output());
+    let output = apply.kill(libc::SIGTERM);
+    assert!(
+        output.contains("  not run    docker.container:c-after (interrupted)"),
+        "{output}"
+    );
+    assert!(!project.exists("c-after"));
+    let journal = ws.read(".geosync/journal.jsonl");
+    assert!(journal.contains("\"event\":\"run_finished\""), "{journal}");
+}
+
+/// In a volume too, a symbolic link named like an app is not geosync's:
+/// reported, never replaced nor followed.
+#[test]
+fn a_symlink_named_like_an_app_in_a_volume_is_left_alone() {
+    let project = Project::new();
+    let apps = crate::mviewer::manifest("Portail").replace(
+        "target_dir = \"apps\"",
+        "target_dir = \"apps\"\ntarget_volume = \"data\"",
+    );
+    let docker = manifest(&project, "dev");
+    let ws = workspace(&format!("{docker}\n{apps}"));
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    let db = project.container("db");
+    cli(&[
+        "exec",
+        &db,
+        "sh",
+        "-c",
+        "echo admin > /data/admin.xml && rm /data/apps/salins.xml && ln -s /data/admin.xml /data/apps/salins.xml",
+    ]);
+
+    ws.write(
+        "geosync.toml",
+        &format!("{docker}\n{}", apps.replace("\"Portail\"", "\"Portail 2\"")),
+    );
+    let run = ws.geosync(&["apply", "--auto-approve"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(
+            "apps/salins.xml is a symbolic link (to /data/admin.xml) that geosync did not create: left alone"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        cli(&["exec", &db, "readlink", "/data/apps/salins.xml"]),
+        "/data/admin.xml"
+    );
+    assert_eq!(cli(&["exec", &db, "cat", "/data/admin.xml"]), "admin");
 }

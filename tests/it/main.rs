@@ -3,17 +3,33 @@
 //! real services tests/run starts, so tests run in parallel without seeing
 //! each other.
 
+mod chromium;
 mod cli;
+mod compose_corpus;
 mod compose_import;
+mod compose_roundtrip;
+mod compose_semantics;
 mod docker;
 mod docker_engine;
+mod docker_repair;
+mod engine_proxy;
 mod files;
+mod journal;
+mod locks;
+mod loopback_http;
 mod manifest_errors;
 mod mviewer;
+mod mviewer_browser;
 mod pg;
 mod pg_connection;
 mod pg_hba;
 mod postgres;
+mod process;
 mod saved_plans;
+mod schema;
+mod secrets;
+mod smallfs;
 mod support;
+mod symlinks;
+mod terraform_cli;
 mod validate;

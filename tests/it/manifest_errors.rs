@@ -101,8 +101,8 @@ fn misspelt_keys_and_an_undefined_variable_are_all_reported_in_one_run() {
         "4 problems in the manifest",
         "geosync.toml:7:26: undefined variable `${domian}` (did you mean `domain`?)",
         "geosync.toml:15:8: zoom must be an integer, found the string \"11\"",
-        "geosync.toml:34:1: unknown key `opacty` (did you mean `opacity`?)",
-        "geosync.toml:35:1: unknown key `featurcount` (did you mean `featurecount`?)",
+        "geosync.toml:36:1: unknown key `opacty` (did you mean `opacity`?)",
+        "geosync.toml:37:1: unknown key `featurcount` (did you mean `featurecount`?)",
     ] {
         assert!(stderr.contains(expected), "missing {expected:?} in\n{stderr}");
     }
@@ -266,4 +266,103 @@ fn an_unreadable_manifest_says_why() {
         "{}",
         run.stderr
     );
+}
+
+/// What Mviewer's documentation requires, and what Mviewer 4.1 cannot open,
+/// is refused at validate, every problem at its place.
+#[test]
+fn mviewer_requirements_are_refused_at_validate() {
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        r#"[mviewer]
+target_dir = "apps"
+
+[[mviewer.app]]
+name = "a"
+title = "A"
+[mviewer.app.map]
+projection = "EPSG:2154"
+center = [0.0, 0.0]
+zoom = 1
+[[mviewer.app.baselayer]]
+id = "osm"
+type = "OSM"
+label = "OSM"
+url = "http://osm/{z}/{x}/{y}.png"
+visible = true
+[[mviewer.app.baselayer]]
+id = "ortho"
+type = "WMTS"
+label = "Ortho"
+url = "https://wmts"
+layers = "ORTHO"
+matrixset = "GoogleMapsCompatible"
+thumbgallery = "img/basemap/ortho.jpg"
+attribution = "IGN"
+[[mviewer.app.theme]]
+id = "t1"
+name = "T1"
+collapsed = false
+[[mviewer.app.theme.group]]
+id = "g"
+name = "G"
+[[mviewer.app.theme.group]]
+id = "g"
+name = "G again"
+[[mviewer.app.theme.group.layer]]
+layer = "l1"
+url = "http://wms"
+name = "L1"
+[[mviewer.app.theme]]
+id = "t2"
+name = "T2"
+collapsed = false
+[mviewer.app.searchparameters]
+inputlabel = "Chercher"
+
+[[mviewer.app]]
+name = "b"
+title = "B"
+[mviewer.app.map]
+center = [0.0, 0.0]
+zoom = 1
+[[mviewer.app.baselayer]]
+id = "osm"
+type = "OSM"
+label = "OSM"
+url = "http://osm/{z}/{x}/{y}.png"
+visible = true
+thumbgallery = "img/basemap/osm.png"
+attribution = "OSM"
+[[mviewer.app.theme]]
+id = "t"
+name = "T"
+[[mviewer.app.theme.layer]]
+layer = "l"
+url = "http://wms"
+name = "L"
+[mviewer.app.olscompletion]
+url = "geocodage/completion"
+"#,
+    );
+    let validate = ws.geosync(&["validate"]);
+    validate.assert_code(1);
+    let stderr = validate.stderr;
+    for expected in [
+        "geosync.toml:8:14: mviewer.app:a: projection EPSG:2154 needs `projextent`",
+        "geosync.toml:11:1: mviewer.app:a: baselayer `osm`: an OSM base layer needs `attribution` (Mviewer requires it)",
+        "geosync.toml:11:1: mviewer.app:a: baselayer `osm`: an OSM base layer needs `thumbgallery`",
+        "mviewer.app:a: baselayer `ortho`: a WMTS base layer needs `format`",
+        "mviewer.app:a: baselayer `ortho`: a WMTS base layer needs `style`",
+        "geosync.toml:23:13: mviewer.app:a: baselayer `ortho`: Mviewer 4.1 knows the tile grids of matrixset PM, EPSG:3857, EPSG:4326, EPSG:2154 only, not `GoogleMapsCompatible`",
+        "geosync.toml:30:1: mviewer.app:a: group `g` of theme `t1` has no layer",
+        "geosync.toml:34:6: mviewer.app:a: theme `t1`: group `g` is already defined at geosync.toml:31:6",
+        "geosync.toml:40:1: mviewer.app:a: theme `t2` has no layer",
+        "theme `t2` has collapsed = false, like theme `t1`: Mviewer opens only one theme at start",
+        "geosync.toml:44:1: mviewer.app:a: searchparameters configure the address search, which needs a service: add [mviewer.app.olscompletion]",
+        "geosync.toml:69:7: mviewer.app:b: olscompletion url `geocodage/completion` must be an absolute http(s) URL",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in\n{stderr}");
+    }
 }

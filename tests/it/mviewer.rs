@@ -32,6 +32,8 @@ label = "OpenStreetMap"
 url = "https://tile.geobretagne.fr/osm/service"
 layers = "osm:grey"
 format = "image/png"
+thumbgallery = "img/basemap/osm.png"
+attribution = "GéoBretagne, OpenStreetMap"
 visible = true
 
 [[mviewer.app.theme]]
@@ -195,15 +197,57 @@ fn unwritable_target_fails_clearly_and_writes_nothing() {
     assert_eq!(listing(ws.path()), [".geosync", "blocker", "geosync.toml"]);
 }
 
+/// A logo, help page or base layer thumbnail is resolved against Mviewer's
+/// index.html: when the apps folder sits in an Mviewer install, a missing
+/// one is warned about.
+#[test]
+fn a_logo_or_help_missing_from_the_mviewer_install_is_warned_about() {
+    let ws = Workspace::new();
+    ws.write("mviewer/index.html", "<html></html>");
+    ws.write("mviewer/js/mviewer.js", "");
+    ws.write("mviewer/img/logo.png", "png");
+    let manifest = manifest("Portail")
+        .replace("target_dir = \"apps\"", "target_dir = \"mviewer/apps\"")
+        .replace(
+            "title = \"Portail\"",
+            "title = \"Portail\"\nlogo = \"img/logo.png\"\nhelp = \"aide.html\"",
+        );
+    ws.write("geosync.toml", &manifest);
+
+    let plan = ws.geosync(&["plan"]);
+    plan.assert_code(0);
+    assert!(
+        plan.stdout.contains(
+            "warning: mviewer.app:salins: help `aide.html` does not exist where Mviewer serves the app (mviewer/aide.html)"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("logo `"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains(
+            "warning: mviewer.app:salins: baselayer `osm` thumbgallery `img/basemap/osm.png` does not exist where Mviewer serves the app"
+        ),
+        "{}",
+        plan.stdout
+    );
+
+    ws.write("mviewer/aide.html", "<p>aide</p>");
+    ws.write("mviewer/img/basemap/osm.png", "png");
+    let plan = ws.geosync(&["plan"]);
+    assert!(!plan.stdout.contains("warning:"), "{}", plan.stdout);
+}
+
 /// Mviewer reads the structure of its reference config: the output must use
-/// the same elements, and only attributes Mviewer's own config uses.
+/// the same elements, and only attributes Mviewer's own config uses (or
+/// documents).
 #[test]
 fn output_has_the_structure_of_mviewers_reference_config() {
     let reference = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/mviewer/default.xml"
+        "/tests/fixtures/mviewer/default.xml"
     ))
-    .expect("the shared Mviewer fixture");
+    .expect("Mviewer's reference config in tests/fixtures");
     let ws = Workspace::new();
     let example =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/mviewer.toml")).unwrap();
@@ -219,6 +263,9 @@ fn output_has_the_structure_of_mviewers_reference_config() {
         "config/mapoptions",
         "config/baselayers/baselayer",
         "config/themes/theme/layer",
+        "config/themes/theme/group/layer",
+        "config/olscompletion",
+        "config/searchparameters",
     ] {
         assert!(our_paths.contains(path), "missing {path}");
     }
@@ -227,6 +274,21 @@ fn output_has_the_structure_of_mviewers_reference_config() {
         unknown.is_empty(),
         "elements Mviewer's config does not have: {unknown:?}"
     );
+    // Search options Mviewer documents (docs/doc_tech/config_search) that
+    // its reference config leaves at their defaults.
+    let documented = [
+        "config/searchparameters@animate",
+        "config/searchparameters@closeafterclick",
+        "config/searchparameters@duration",
+        "config/searchparameters@inputlabel",
+        "config/searchparameters@marker",
+        "config/searchparameters@querymaponclick",
+        "config/searchparameters@searchmaxzoomlevel",
+    ];
+    let ref_attrs: BTreeSet<String> = ref_attrs
+        .into_iter()
+        .chain(documented.map(String::from))
+        .collect();
     let unknown: Vec<_> = our_attrs.difference(&ref_attrs).collect();
     assert!(
         unknown.is_empty(),
@@ -251,15 +313,9 @@ fn structure(xml: &str) -> (BTreeSet<String>, BTreeSet<String>) {
             Event::Eof => break,
             _ => continue,
         };
-        // Mviewer groups layers of a theme; geosync does not write groups yet.
         let name = String::from_utf8_lossy(element.name().as_ref()).into_owned();
         stack.push(name);
-        let path = stack
-            .iter()
-            .filter(|n| *n != "group")
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("/");
+        let path = stack.join("/");
         for attribute in element.attributes() {
             let attribute = attribute.expect("well-formed attribute");
             attrs.insert(format!(

@@ -106,3 +106,18 @@ fn something_that_is_not_a_plan_is_refused() {
         run.stderr
     );
 }
+
+#[test]
+fn a_saved_plan_applied_from_another_directory_means_the_same_manifests() {
+    let ws = Workspace::new();
+    ws.write("geosync.toml", &manifest("Portail"));
+    ws.geosync(&["plan", "--out", "plan.json"]).assert_code(0);
+    // Another checkout, with a manifest of the same name.
+    let elsewhere = Workspace::new();
+    elsewhere.write("geosync.toml", &manifest("Ailleurs"));
+    let plan = ws.join("plan.json").display().to_string();
+    let run = ws.geosync_in(elsewhere.path(), &["apply", &plan]);
+    run.assert_code(0);
+    assert!(ws.read("apps/salins.xml").contains("title=\"Portail\""));
+    assert!(!elsewhere.exists("apps") && !elsewhere.exists(".geosync"));
+}

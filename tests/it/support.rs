@@ -79,15 +79,25 @@ impl Workspace {
 
     /// Runs geosync in the workspace, stdin closed (not a terminal).
     pub fn geosync(&self, args: &[&str]) -> Run {
+        let mut command = self.command(args);
+        command.stdin(Stdio::null());
+        Run::from(command.output().expect("geosync runs"))
+    }
+
+    /// The geosync command, to run in the workspace with its environment.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_geosync"));
-        command
-            .args(args)
-            .current_dir(self.path())
-            .stdin(Stdio::null())
-            .env_remove("RUST_LOG");
+        command.args(args).current_dir(self.path()).env_remove("RUST_LOG");
         for (name, value) in &self.env {
             command.env(name, value);
         }
+        command
+    }
+
+    /// Runs geosync from another directory than the workspace.
+    pub fn geosync_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let mut command = self.command(args);
+        command.current_dir(dir).stdin(Stdio::null());
         Run::from(command.output().expect("geosync runs"))
     }
 
@@ -181,4 +191,23 @@ pub fn peer_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the suite with `bash tests/run`, which starts the real services")
     })
+}
+
+impl Workspace {
+    /// Starts geosync in the workspace without waiting for it, stdout and
+    /// stderr captured: for tests that kill it midway.
+    pub fn spawn_geosync(&self, args: &[&str]) -> std::process::Child {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_geosync"));
+        command
+            .args(args)
+            .current_dir(self.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env_remove("RUST_LOG");
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        command.spawn().expect("geosync starts")
+    }
 }

@@ -1,14 +1,15 @@
 //! Pure planning for Docker: desired objects and what the engine has in,
 //! typed operations out. A container's whole configuration is hashed and
-//! recorded on it: only a change of that hash (or of its image) recreates
-//! it, never a default the image or the daemon added.
+//! recorded on it: only a change of that hash (or of its image, or the loss
+//! of a network it joins) recreates it, never a default the image or the
+//! daemon added.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
 use super::names;
-use super::observed::Observed;
+use super::observed::{Observed, ObservedObject};
 use crate::plan::{
     fingerprint, Action, Address, Change, FieldChange, Operation, PlanOptions, Reason, Warning,
 };
@@ -16,6 +17,8 @@ use crate::systems::docker::manifest::{
     Condition, Docker, DockerContainer, DockerNetwork, DockerVolume, EnvValue, PullPolicy,
 };
 use crate::systems::docker::manifest::{CONTAINER_KIND, NETWORK_KIND, VOLUME_KIND};
+
+mod containers;
 
 pub const IMAGE_KIND: &str = "docker.image";
 
@@ -31,25 +34,43 @@ pub enum DockerOp {
         build: crate::systems::docker::manifest::Build,
         context_hash: String,
     },
-    /// Create (or replace) and start a container, once its dependencies
-    /// reached their conditions.
+    /// Converge one declared container.
+    Container(Box<ContainerOp>),
+    /// Stop and remove containers (a pruned resource and its strays).
+    Remove(Vec<String>),
+}
+
+/// What it takes to bring one declared container to its declared state.
+#[derive(Debug, Clone)]
+pub struct ContainerOp {
+    /// `<project>-<name>`: what it is called once done.
+    pub engine_name: String,
+    /// Removed before anything else: a replacement an interrupted apply
+    /// left, duplicates (`--prune`), a foreign holder of its name (`--adopt`).
+    pub remove_first: Vec<String>,
+    pub step: ContainerStep,
+    /// Its dependencies' conditions, checked before it starts.
+    pub wait_for: Vec<WaitFor>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ContainerStep {
+    /// Create (replacing `replaces`) and start.
     Run(Box<RunContainer>),
-    Start {
-        engine_name: String,
-        wait_for: Vec<WaitFor>,
+    /// Keep the container: give it its name back, start it if it should run.
+    Keep {
+        rename_from: Option<String>,
+        start: bool,
     },
-    Remove(String),
 }
 
 #[derive(Debug, Clone)]
 pub struct RunContainer {
     pub container: DockerContainer,
-    pub engine_name: String,
     pub config_hash: String,
     pub config_json: String,
     /// The container this one replaces (ours, or adopted).
     pub replaces: Option<String>,
-    pub wait_for: Vec<WaitFor>,
 }
 
 /// A dependency's condition, checked before a container starts.
@@ -62,8 +83,20 @@ pub struct WaitFor {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DockerPlanError {
-    #[error("{subject}: image {image} is not on the engine and pull = \"never\"")]
-    ImageNeverPulled { subject: String, image: String },
+    #[error("{CONTAINER_KIND}:{container}: image {image} is not on the engine and pull = \"never\"")]
+    ImageNeverPulled { container: String, image: String },
+}
+
+impl DockerPlanError {
+    /// The resources the error is about: it stops the plan only when one
+    /// of them is in the run's scope.
+    pub fn addresses(&self) -> Vec<Address> {
+        match self {
+            DockerPlanError::ImageNeverPulled { container, .. } => {
+                vec![Address::new(CONTAINER_KIND, container)]
+            }
+        }
+    }
 }
 
 pub struct Planned {
@@ -72,8 +105,39 @@ pub struct Planned {
     pub errors: Vec<DockerPlanError>,
 }
 
-/// The recorded configuration (secrets redacted) and the hash of the real one.
+/// The recorded configuration (secrets redacted) and its hash, recorded in
+/// labels. Neither covers a secret's value: labels are read by anyone who
+/// lists containers (and exported by monitoring), and a plain digest of a
+/// secret lets them test guesses. A changed secret is found by comparing
+/// the live environment instead ([`changed_secrets`]).
 pub fn config_of(container: &DockerContainer) -> (Value, String) {
+    let config = serde_json::to_value(container).expect("a container serializes");
+    let hash = fingerprint(&[config.to_string().as_bytes()]);
+    (config, hash)
+}
+
+/// The secret variables whose live value differs from the manifest's.
+pub(super) fn changed_secrets(
+    container: &DockerContainer,
+    existing: &super::observed::ObservedContainer,
+) -> Vec<FieldChange> {
+    container
+        .env
+        .iter()
+        .filter_map(|(key, value)| match value {
+            EnvValue::Secret(secret)
+                if existing.env.get(key).map(String::as_str) != Some(secret.expose()) =>
+            {
+                Some(FieldChange::sensitive(&format!("env.{key}")))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The hash older versions recorded, which covered secret values: a
+/// container labelled with it is recreated once, without it.
+pub(super) fn legacy_hash(container: &DockerContainer) -> String {
     let config = serde_json::to_value(container).expect("a container serializes");
     let mut parts: Vec<Vec<u8>> = vec![config.to_string().into_bytes()];
     for (key, value) in &container.env {
@@ -82,7 +146,7 @@ pub fn config_of(container: &DockerContainer) -> (Value, String) {
         }
     }
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    (config, fingerprint(&refs))
+    fingerprint(&refs)
 }
 
 fn change(
@@ -118,76 +182,121 @@ pub fn plan(
         warnings: Vec::new(),
         errors: Vec::new(),
     };
-    let project = &desired.project;
-
     // Images first: what will be pulled or built decides what is recreated.
-    let mut image_changes: BTreeSet<String> = BTreeSet::new();
+    let image_changes = plan_images(desired, observed, context_hashes, &mut planned);
+    plan_networks(desired, observed, options, &mut planned);
+    plan_volumes(desired, observed, options, &mut planned);
+    let context = Context {
+        desired,
+        observed,
+        image_changes: &image_changes,
+        options,
+    };
+    for container in &desired.containers {
+        containers::plan_container(&context, container, &mut planned);
+    }
+    plan_left_containers(desired, observed, options, &mut planned);
+    planned
+}
+
+/// What planning one container needs to know beyond the container itself.
+struct Context<'a> {
+    desired: &'a Docker,
+    observed: &'a Observed,
+    /// Images pulled or built in this run.
+    image_changes: &'a BTreeSet<String>,
+    options: PlanOptions,
+}
+
+/// One change per image; returns the images that will be pulled or built.
+fn plan_images(
+    desired: &Docker,
+    observed: &Observed,
+    context_hashes: &BTreeMap<String, String>,
+    planned: &mut Planned,
+) -> BTreeSet<String> {
+    let mut image_changes = BTreeSet::new();
     let mut seen_images = BTreeSet::new();
     for container in &desired.containers {
         if !seen_images.insert(container.image.clone()) {
             continue;
         }
-        let address = Address::new(IMAGE_KIND, &container.image);
         let present = observed.images.get(&container.image).and_then(Option::as_ref);
-        let (action, reason, op) = match (&container.build, present, container.pull) {
-            (Some(build), _, _) => {
-                let hash = context_hashes.get(&container.image).cloned().unwrap_or_default();
-                match present {
-                    None => (
-                        Action::Create,
-                        Reason::new("absent", "not on the engine: built"),
-                        Some(DockerOp::Build {
-                            image: container.image.clone(),
-                            build: build.clone(),
-                            context_hash: hash,
-                        }),
-                    ),
-                    Some(image) if image.context_hash.as_deref() != Some(hash.as_str()) => (
-                        Action::Update,
-                        Reason::new(
-                            "context_changed",
-                            format!("the build context {} changed: rebuilt", build.context.display()),
-                        ),
-                        Some(DockerOp::Build {
-                            image: container.image.clone(),
-                            build: build.clone(),
-                            context_hash: hash,
-                        }),
-                    ),
-                    Some(_) => (
-                        Action::NoOp,
-                        Reason::new("in_sync", "built from the current context"),
-                        None,
-                    ),
-                }
-            }
-            (None, None, PullPolicy::Never) => {
+        let Some((action, reason, op)) = image_action(container, present, context_hashes) else {
+            // Every container needing it is named: excluding them all lifts it.
+            for user in desired.containers.iter().filter(|c| c.image == container.image) {
                 planned.errors.push(DockerPlanError::ImageNeverPulled {
-                    subject: format!("{CONTAINER_KIND}:{}", container.name),
+                    container: user.name.clone(),
                     image: container.image.clone(),
                 });
-                continue;
             }
-            (None, None, _) => (
-                Action::Create,
-                Reason::new("absent", "not on the engine: pulled"),
-                Some(DockerOp::Pull(container.image.clone())),
-            ),
-            (None, Some(_), PullPolicy::Always) => (
-                Action::Update,
-                Reason::new("pull_always", "pulled on every apply (pull = \"always\")"),
-                Some(DockerOp::Pull(container.image.clone())),
-            ),
-            (None, Some(_), _) => (Action::NoOp, Reason::new("in_sync", "on the engine"), None),
+            continue;
         };
         if action != Action::NoOp {
             image_changes.insert(container.image.clone());
         }
+        let address = Address::new(IMAGE_KIND, &container.image);
         let mut image_change = change(address, action, reason, Vec::new(), Vec::new(), op);
         image_change.preflight = true;
         planned.changes.push(image_change);
     }
+    image_changes
+}
 
+/// How the image of `container` is had; None when it is missing and may
+/// not be pulled.
+fn image_action(
+    container: &DockerContainer,
+    present: Option<&super::observed::ObservedImage>,
+    context_hashes: &BTreeMap<String, String>,
+) -> Option<(Action, Reason, Option<DockerOp>)> {
+    let pull = || Some(DockerOp::Pull(container.image.clone()));
+    Some(match (&container.build, present, container.pull) {
+        (Some(build), _, _) => {
+            let hash = context_hashes.get(&container.image).cloned().unwrap_or_default();
+            let op = Some(DockerOp::Build {
+                image: container.image.clone(),
+                build: build.clone(),
+                context_hash: hash.clone(),
+            });
+            match present {
+                None => (
+                    Action::Create,
+                    Reason::new("absent", "not on the engine: built"),
+                    op,
+                ),
+                Some(image) if image.context_hash.as_deref() != Some(hash.as_str()) => (
+                    Action::Update,
+                    Reason::new(
+                        "context_changed",
+                        format!("the build context {} changed: rebuilt", build.context.display()),
+                    ),
+                    op,
+                ),
+                Some(_) => (
+                    Action::NoOp,
+                    Reason::new("in_sync", "built from the current context"),
+                    None,
+                ),
+            }
+        }
+        (None, None, PullPolicy::Never) => return None,
+        (None, None, _) => (
+            Action::Create,
+            Reason::new("absent", "not on the engine: pulled"),
+            pull(),
+        ),
+        (None, Some(_), PullPolicy::Always) => (
+            Action::Update,
+            Reason::new("pull_always", "pulled on every apply (pull = \"always\")"),
+            pull(),
+        ),
+        (None, Some(_), _) => (Action::NoOp, Reason::new("in_sync", "on the engine"), None),
+    })
+}
+
+fn plan_networks(desired: &Docker, observed: &Observed, options: PlanOptions, planned: &mut Planned) {
+    let project = &desired.project;
     for network in &desired.networks {
         planned.changes.push(create_if_absent(
             Address::new(NETWORK_KIND, &network.name),
@@ -198,27 +307,30 @@ pub fn plan(
         ));
     }
     for (name, existing) in &observed.networks {
-        if existing.labelled && !desired.networks.iter().any(|n| &n.name == name) {
-            let address = Address::new(NETWORK_KIND, name);
-            if options.prune {
-                planned.changes.push(change(
-                    address,
-                    Action::Delete,
-                    Reason::new("left_manifest", "no longer in the manifest (--prune)"),
-                    Vec::new(),
-                    Vec::new(),
-                    Some(DockerOp::RemoveNetwork(names::network(project, name))),
-                ));
-            } else {
-                planned.warnings.push(Warning {
-                    address: Some(address),
-                    message: "created by geosync, no longer in the manifest: kept (--prune removes it)"
-                        .into(),
-                });
-            }
+        if !existing.labelled || desired.networks.iter().any(|n| &n.name == name) {
+            continue;
+        }
+        let address = Address::new(NETWORK_KIND, name);
+        if options.prune {
+            planned.changes.push(change(
+                address,
+                Action::Delete,
+                Reason::new("left_manifest", "no longer in the manifest (--prune)"),
+                Vec::new(),
+                Vec::new(),
+                Some(DockerOp::RemoveNetwork(names::network(project, name))),
+            ));
+        } else {
+            planned.warnings.push(Warning {
+                address: Some(address),
+                message: "created by geosync, no longer in the manifest: kept (--prune removes it)".into(),
+            });
         }
     }
+}
 
+fn plan_volumes(desired: &Docker, observed: &Observed, options: PlanOptions, planned: &mut Planned) {
+    let project = &desired.project;
     for volume in &desired.volumes {
         planned.changes.push(create_if_absent(
             Address::new(VOLUME_KIND, &volume.name),
@@ -229,49 +341,46 @@ pub fn plan(
         ));
     }
     for (name, existing) in &observed.volumes {
-        if existing.labelled && !desired.volumes.iter().any(|v| &v.name == name) {
-            let address = Address::new(VOLUME_KIND, name);
-            if options.prune && options.allow_drop && existing.disposable {
-                planned.changes.push(change(
-                    address,
-                    Action::Delete,
-                    Reason::new(
-                        "left_manifest",
-                        "disposable, no longer in the manifest (--prune --allow-drop): its data is deleted",
-                    ),
-                    Vec::new(),
-                    Vec::new(),
-                    Some(DockerOp::RemoveVolume(names::volume(project, name))),
-                ));
+        if !existing.labelled || desired.volumes.iter().any(|v| &v.name == name) {
+            continue;
+        }
+        let address = Address::new(VOLUME_KIND, name);
+        if options.prune && options.allow_drop && existing.disposable {
+            planned.changes.push(change(
+                address,
+                Action::Delete,
+                Reason::new(
+                    "left_manifest",
+                    "disposable, no longer in the manifest (--prune --allow-drop): its data is deleted",
+                ),
+                Vec::new(),
+                Vec::new(),
+                Some(DockerOp::RemoveVolume(names::volume(project, name))),
+            ));
+        } else {
+            let why = if existing.disposable {
+                "--prune --allow-drop removes it"
             } else {
-                let why = if existing.disposable {
-                    "--prune --allow-drop removes it"
-                } else {
-                    "not disposable: never removed"
-                };
-                planned.warnings.push(Warning {
-                    address: Some(address),
-                    message: format!("volume no longer in the manifest: kept with its data ({why})"),
-                });
-            }
+                "not disposable: never removed"
+            };
+            planned.warnings.push(Warning {
+                address: Some(address),
+                message: format!("volume no longer in the manifest: kept with its data ({why})"),
+            });
         }
     }
+}
 
-    for container in &desired.containers {
-        plan_container(
-            desired,
-            container,
-            observed,
-            &image_changes,
-            options,
-            &mut planned,
-        );
-    }
+/// Containers geosync created (found by label, whatever their name now)
+/// for resources that left the manifest.
+fn plan_left_containers(desired: &Docker, observed: &Observed, options: PlanOptions, planned: &mut Planned) {
     for (name, existing) in &observed.containers {
         if desired.containers.iter().any(|c| &c.name == name) {
             continue;
         }
         let address = Address::new(CONTAINER_KIND, name);
+        let mut all = vec![existing.engine_name.clone()];
+        all.extend(existing.strays.iter().cloned());
         if options.prune {
             planned.changes.push(change(
                 address,
@@ -279,19 +388,20 @@ pub fn plan(
                 Reason::new("left_manifest", "no longer in the manifest (--prune)"),
                 Vec::new(),
                 Vec::new(),
-                Some(DockerOp::Remove(existing.engine_name.clone())),
+                Some(DockerOp::Remove(all)),
             ));
         } else {
             planned.warnings.push(Warning {
                 address: Some(address),
                 message: format!(
-                    "{} was created by geosync and is no longer in the manifest: kept (--prune removes it)",
-                    existing.engine_name
+                    "{} {} created by geosync and no longer in the manifest: kept (--prune removes {})",
+                    all.join(", "),
+                    if all.len() == 1 { "was" } else { "were" },
+                    if all.len() == 1 { "it" } else { "them" },
                 ),
             });
         }
     }
-    planned
 }
 
 /// A network or volume: created when absent, else used as it is, whoever
@@ -300,7 +410,7 @@ fn create_if_absent(
     address: Address,
     engine_name: &str,
     driver: &str,
-    existing: Option<&super::observed::ObservedObject>,
+    existing: Option<&ObservedObject>,
     create: DockerOp,
 ) -> Change {
     match existing {
@@ -328,157 +438,6 @@ fn create_if_absent(
             )
         }
     }
-}
-
-fn plan_container(
-    desired: &Docker,
-    container: &DockerContainer,
-    observed: &Observed,
-    image_changes: &BTreeSet<String>,
-    options: PlanOptions,
-    planned: &mut Planned,
-) {
-    let project = &desired.project;
-    let address = Address::new(CONTAINER_KIND, &container.name);
-    let engine_name = names::container(project, &container.name);
-    let (config, hash) = config_of(container);
-    let mut depends_on: Vec<Address> = container
-        .networks
-        .keys()
-        .map(|n| Address::new(NETWORK_KIND, n))
-        .collect();
-    depends_on.extend(container.mounts.iter().filter_map(|m| match &m.source {
-        crate::systems::docker::manifest::MountSource::Volume(v) => Some(Address::new(VOLUME_KIND, v)),
-        crate::systems::docker::manifest::MountSource::Bind(_) => None,
-    }));
-    depends_on.push(Address::new(IMAGE_KIND, &container.image));
-    depends_on.extend(
-        container
-            .depends_on
-            .keys()
-            .map(|d| Address::new(CONTAINER_KIND, d)),
-    );
-    let wait_for: Vec<WaitFor> = container
-        .depends_on
-        .iter()
-        .map(|(dependency, condition)| WaitFor {
-            engine_name: names::container(project, dependency),
-            condition: *condition,
-            timeout_ms: desired
-                .containers
-                .iter()
-                .find(|c| &c.name == dependency)
-                .map_or(60_000, |c| c.wait_timeout_ms),
-        })
-        .collect();
-    let run = |replaces: Option<String>| {
-        DockerOp::Run(Box::new(RunContainer {
-            container: container.clone(),
-            engine_name: engine_name.clone(),
-            config_hash: hash.clone(),
-            config_json: config.to_string(),
-            replaces,
-            wait_for: wait_for.clone(),
-        }))
-    };
-    let image_will_change = image_changes.contains(&container.image);
-    let current_image = observed
-        .images
-        .get(&container.image)
-        .and_then(Option::as_ref)
-        .map(|i| i.id.clone());
-
-    let (action, reason, fields, op) = if let Some(existing) = observed.containers.get(&container.name) {
-        if existing.config_hash.as_deref() != Some(hash.as_str()) {
-            let fields = config_fields(existing.config.as_ref(), &config);
-            (
-                Action::Replace,
-                Reason::new("config_changed", "its configuration changed"),
-                fields,
-                Some(run(Some(existing.engine_name.clone()))),
-            )
-        } else if image_will_change {
-            (
-                Action::Replace,
-                Reason::new(
-                    "image_changes",
-                    format!("its image {} is pulled or rebuilt first", container.image),
-                ),
-                Vec::new(),
-                Some(run(Some(existing.engine_name.clone()))),
-            )
-        } else if current_image.is_some() && existing.image_id != current_image {
-            (
-                Action::Replace,
-                Reason::new(
-                    "image_changed",
-                    format!("{} now names another image", container.image),
-                ),
-                vec![FieldChange::new(
-                    "image_id",
-                    existing.image_id.as_ref().map(|i| json!(i)),
-                    current_image.as_ref().map(|i| json!(i)),
-                )],
-                Some(run(Some(existing.engine_name.clone()))),
-            )
-        } else if !existing.running && !completed_job(existing.exit_code, &container.restart) {
-            (
-                Action::Update,
-                Reason::new("stopped", format!("{} is stopped", existing.engine_name)),
-                vec![FieldChange::new("running", Some(json!(false)), Some(json!(true)))],
-                Some(DockerOp::Start {
-                    engine_name: existing.engine_name.clone(),
-                    wait_for: wait_for.clone(),
-                }),
-            )
-        } else {
-            let state = if existing.running { "running" } else { "completed" };
-            (
-                Action::NoOp,
-                Reason::new("in_sync", format!("{state}, as declared")),
-                Vec::new(),
-                None,
-            )
-        }
-    } else if let Some(foreign) = observed.foreign.get(&container.name) {
-        let origin = match &foreign.compose {
-            Some((p, s)) => format!(
-                "{} was created by Docker Compose (project {p}, service {s})",
-                foreign.engine_name
-            ),
-            None => format!("{} exists and was not created by geosync", foreign.engine_name),
-        };
-        if !options.adopt {
-            planned.warnings.push(Warning {
-                address: Some(address),
-                message: format!("{origin}: left alone (--adopt replaces it)"),
-            });
-            return;
-        }
-        (
-            Action::Replace,
-            Reason::new("adopt", format!("{origin}: replaced (--adopt)")),
-            Vec::new(),
-            Some(run(Some(foreign.engine_name.clone()))),
-        )
-    } else {
-        let fields = config_fields(None, &config);
-        (
-            Action::Create,
-            Reason::new("absent", format!("{engine_name} does not exist")),
-            fields,
-            Some(run(None)),
-        )
-    };
-    planned
-        .changes
-        .push(change(address, action, reason, fields, depends_on, op));
-}
-
-/// A one-shot job (such as a datadir initialisation) that ran to success:
-/// starting it again on every apply would redo its work.
-fn completed_job(exit_code: i64, restart: &str) -> bool {
-    exit_code == 0 && restart == "no"
 }
 
 /// What differs between the recorded and the desired configuration, key by
@@ -538,7 +497,7 @@ mod tests {
     use super::*;
     use crate::manifest::source::Location;
     use crate::systems::docker::manifest::{Docker, DockerContainer, PullPolicy};
-    use crate::systems::docker::observed::{ForeignContainer, ObservedContainer, ObservedImage};
+    use crate::systems::docker::observed::{ForeignContainer, ObservedContainer, ObservedImage, RunState};
 
     fn container(name: &str, mode: &str) -> DockerContainer {
         DockerContainer {
@@ -561,6 +520,7 @@ mod tests {
             user: None,
             working_dir: None,
             wait_timeout_ms: 1000,
+            job: false,
         }
     }
 
@@ -577,14 +537,35 @@ mod tests {
 
     /// What the engine would hold after geosync created `c`.
     fn running(c: &DockerContainer, running: bool, exit_code: i64) -> ObservedContainer {
+        let state = if running {
+            RunState::Running
+        } else {
+            RunState::Exited(exit_code)
+        };
+        in_state(c, state)
+    }
+
+    fn in_state(c: &DockerContainer, state: RunState) -> ObservedContainer {
         let (config, hash) = config_of(c);
         ObservedContainer {
             engine_name: format!("p-{}", c.name),
-            running,
-            exit_code,
+            state,
             config_hash: Some(hash),
             config: Some(config),
             image_id: Some("sha256:1".into()),
+            env: c
+                .env
+                .iter()
+                .map(|(k, v)| {
+                    let value = match v {
+                        EnvValue::Plain(p) => p.clone(),
+                        EnvValue::Secret(s) => s.expose().to_string(),
+                    };
+                    (k.clone(), value)
+                })
+                .collect(),
+            networks: BTreeMap::new(),
+            strays: Vec::new(),
         }
     }
 
@@ -647,25 +628,226 @@ mod tests {
     }
 
     #[test]
-    fn stopped_is_started_but_a_completed_job_is_left_alone() {
+    fn a_service_that_exited_0_or_never_started_is_started() {
+        let service = container("web", "x");
+        for state in [RunState::Exited(0), RunState::Exited(137), RunState::Created] {
+            let observed = observed_with(vec![("web", in_state(&service, state))]);
+            let planned = plan(
+                &docker(vec![service.clone()]),
+                &observed,
+                &BTreeMap::new(),
+                PlanOptions::default(),
+            );
+            assert_eq!(
+                action_of(&planned, "docker.container:web"),
+                Action::Update,
+                "{state:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_job_that_exited_0_is_done_but_one_that_failed_or_never_ran_is_started() {
+        // A job: another container waits for it to have completed.
         let job = container("init", "x");
-        let done = observed_with(vec![("init", running(&job, false, 0))]);
+        let mut waits = container("app", "x");
+        waits.depends_on.insert("init".into(), Condition::Completed);
+        let desired = docker(vec![job.clone(), waits.clone()]);
+        let observed = |state| {
+            observed_with(vec![
+                ("init", in_state(&job, state)),
+                ("app", running(&waits, true, 0)),
+            ])
+        };
         let planned = plan(
-            &docker(vec![job.clone()]),
-            &done,
+            &desired,
+            &observed(RunState::Exited(0)),
             &BTreeMap::new(),
             PlanOptions::default(),
         );
         assert_eq!(action_of(&planned, "docker.container:init"), Action::NoOp);
+        for state in [RunState::Exited(137), RunState::Created] {
+            let planned = plan(
+                &desired,
+                &observed(state),
+                &BTreeMap::new(),
+                PlanOptions::default(),
+            );
+            assert_eq!(
+                action_of(&planned, "docker.container:init"),
+                Action::Update,
+                "{state:?}"
+            );
+        }
 
-        let failed = observed_with(vec![("init", running(&job, false, 137))]);
+        // A job declared as such, that nothing waits on.
+        let mut declared = container("seed", "x");
+        declared.job = true;
+        let observed = observed_with(vec![("seed", in_state(&declared, RunState::Exited(0)))]);
         let planned = plan(
-            &docker(vec![job]),
-            &failed,
+            &docker(vec![declared]),
+            &observed,
             &BTreeMap::new(),
             PlanOptions::default(),
         );
-        assert_eq!(action_of(&planned, "docker.container:init"), Action::Update);
+        assert_eq!(action_of(&planned, "docker.container:seed"), Action::NoOp);
+    }
+
+    fn container_op<'a>(planned: &'a Planned, address: &str) -> &'a ContainerOp {
+        let change = planned
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == address)
+            .unwrap();
+        match change.operation.as_ref().and_then(|o| o.downcast::<DockerOp>()) {
+            Some(DockerOp::Container(op)) => op,
+            other => panic!("{address}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_renamed_container_or_a_leftover_replacement_is_kept_and_named_back() {
+        let web = container("web", "x");
+        for name in ["p-web-moved", "p-web-geosync-new"] {
+            let mut found = in_state(&web, RunState::Created);
+            found.engine_name = name.into();
+            let observed = observed_with(vec![("web", found)]);
+            let planned = plan(
+                &docker(vec![web.clone()]),
+                &observed,
+                &BTreeMap::new(),
+                PlanOptions::default(),
+            );
+            assert_eq!(action_of(&planned, "docker.container:web"), Action::Update);
+            let op = container_op(&planned, "docker.container:web");
+            assert!(op.remove_first.is_empty());
+            assert!(
+                matches!(&op.step, ContainerStep::Keep { rename_from: Some(from), start: true } if from == name),
+                "{:?}",
+                op.step
+            );
+        }
+    }
+
+    #[test]
+    fn a_foreign_container_that_took_the_name_of_a_renamed_one_is_removed_only_with_adopt() {
+        let web = container("web", "x");
+        let mut found = running(&web, true, 0);
+        found.engine_name = "p-web-moved".into();
+        let mut observed = observed_with(vec![("web", found)]);
+        observed.foreign.insert(
+            "web".into(),
+            ForeignContainer {
+                engine_name: "p-web".into(),
+                compose: None,
+            },
+        );
+        let planned = plan(
+            &docker(vec![web.clone()]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert!(planned.changes.iter().all(|c| c.address.kind != CONTAINER_KIND));
+        assert!(planned.warnings[0]
+            .message
+            .contains("p-web, not created by geosync, holds its name"));
+
+        let adopt = PlanOptions {
+            adopt: true,
+            ..Default::default()
+        };
+        let planned = plan(&docker(vec![web]), &observed, &BTreeMap::new(), adopt);
+        let op = container_op(&planned, "docker.container:web");
+        assert_eq!(op.remove_first, vec!["p-web".to_string()]);
+        assert!(
+            matches!(&op.step, ContainerStep::Keep { rename_from: Some(from), start: false } if from == "p-web-moved")
+        );
+    }
+
+    #[test]
+    fn a_leftover_of_an_older_configuration_is_removed_before_the_new_one_is_created() {
+        let mut leftover = in_state(&container("web", "old"), RunState::Created);
+        leftover.engine_name = "p-web-geosync-new".into();
+        let observed = observed_with(vec![("web", leftover)]);
+        let planned = plan(
+            &docker(vec![container("web", "new")]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert_eq!(action_of(&planned, "docker.container:web"), Action::Replace);
+        let op = container_op(&planned, "docker.container:web");
+        assert_eq!(op.remove_first, vec!["p-web-geosync-new".to_string()]);
+        assert!(matches!(&op.step, ContainerStep::Run(run) if run.replaces.is_none()));
+    }
+
+    #[test]
+    fn strays_go_a_leftover_always_a_duplicate_only_with_prune() {
+        let web = container("web", "x");
+        let mut found = running(&web, true, 0);
+        found.strays = vec!["p-web-geosync-new".into(), "p-web-copy".into()];
+        let observed = observed_with(vec![("web", found)]);
+        let planned = plan(
+            &docker(vec![web.clone()]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        let op = container_op(&planned, "docker.container:web");
+        assert_eq!(op.remove_first, vec!["p-web-geosync-new".to_string()]);
+        let change = planned.changes.iter().find(|c| c.address.name == "web").unwrap();
+        assert!(change
+            .reason
+            .message
+            .contains("p-web-copy is labelled as this container too"));
+
+        let prune = PlanOptions {
+            prune: true,
+            ..Default::default()
+        };
+        let planned = plan(&docker(vec![web]), &observed, &BTreeMap::new(), prune);
+        let op = container_op(&planned, "docker.container:web");
+        assert_eq!(op.remove_first.len(), 2);
+    }
+
+    #[test]
+    fn a_container_whose_network_was_removed_is_replaced_unless_it_never_ran() {
+        let mut web = container("web", "x");
+        web.networks.insert("back".into(), Vec::new());
+        let mut observed = observed_with(vec![("web", running(&web, false, 0))]);
+        observed.networks.insert(
+            "back".into(),
+            ObservedObject {
+                labelled: true,
+                disposable: true,
+                id: Some("new-id".into()),
+            },
+        );
+        let with_attachment = |state, id: &str| {
+            let mut observed = observed.clone();
+            let found = observed.containers.get_mut("web").unwrap();
+            found.state = state;
+            found.networks.insert("p_back".into(), id.into());
+            observed
+        };
+        let desired = docker(vec![web]);
+        let action = |observed: &Observed| {
+            action_of(
+                &plan(&desired, observed, &BTreeMap::new(), PlanOptions::default()),
+                "docker.container:web",
+            )
+        };
+        assert_eq!(
+            action(&with_attachment(RunState::Exited(0), "old-id")),
+            Action::Replace
+        );
+        assert_eq!(action(&observed), Action::Replace, "not attached at all");
+        assert_eq!(
+            action(&with_attachment(RunState::Running, "new-id")),
+            Action::NoOp
+        );
+        assert_eq!(action(&with_attachment(RunState::Created, "")), Action::Update);
     }
 
     #[test]
@@ -732,21 +914,47 @@ mod tests {
     }
 
     #[test]
-    fn a_secret_changes_the_hash_but_never_the_recorded_config() {
+    fn a_secret_never_reaches_the_labels_and_a_changed_one_recreates() {
         let redactor = crate::manifest::secret::Redactor::default();
-        let with = |value: &str| {
+        let with = |variable: &str, value: &str| {
             let mut c = container("db", "x");
-            std::env::set_var("GEOSYNC_UNIT_SECRET", value);
-            let secret = crate::manifest::secret::SecretRef::Env("GEOSYNC_UNIT_SECRET".into())
+            std::env::set_var(variable, value);
+            let secret = crate::manifest::secret::SecretRef::Env(variable.into())
                 .resolve(&redactor)
                 .unwrap();
             c.env.insert("PASSWORD".into(), EnvValue::Secret(secret));
-            config_of(&c)
+            c
         };
-        let (config_a, hash_a) = with("first-secret");
-        let (config_b, hash_b) = with("second-secret");
-        assert_eq!(config_a, config_b);
-        assert_ne!(hash_a, hash_b);
+        let first = with("GEOSYNC_UNIT_SECRET_A", "first-secret");
+        let second = with("GEOSYNC_UNIT_SECRET_B", "second-secret");
+        let ((config_a, hash_a), (config_b, hash_b)) = (config_of(&first), config_of(&second));
+        assert_eq!(
+            (config_a.clone(), hash_a),
+            (config_b, hash_b),
+            "a label depends on a secret"
+        );
         assert!(!config_a.to_string().contains("first-secret"));
+
+        let observed = observed_with(vec![("db", running(&first, true, 0))]);
+        let planned = plan(
+            &docker(vec![second]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        let change = planned
+            .changes
+            .iter()
+            .find(|c| c.address == Address::new(CONTAINER_KIND, "db"))
+            .unwrap();
+        assert_eq!(change.action, Action::Replace);
+        assert_eq!(change.fields, vec![FieldChange::sensitive("env.PASSWORD")]);
+        let planned = plan(
+            &docker(vec![first]),
+            &observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        );
+        assert_eq!(action_of(&planned, "docker.container:db"), Action::NoOp);
     }
 }

@@ -71,13 +71,18 @@ pub async fn build(
     })?;
     let labels =
         std::collections::HashMap::from([(names::CONTEXT_HASH.to_string(), context_hash.to_string())]);
-    let options = BuildImageOptionsBuilder::default()
+    let args: std::collections::HashMap<String, String> = build.args.clone().into_iter().collect();
+    let mut options = BuildImageOptionsBuilder::default()
         .dockerfile(&build.dockerfile)
         .t(image)
         .rm(true)
         .forcerm(true)
         .labels(&labels)
-        .build();
+        .buildargs(&args);
+    if let Some(target) = &build.target {
+        options = options.target(target);
+    }
+    let options = options.build();
     let mut progress = docker.build_image(options, None, Some(bollard::body_full(archive.into())));
     while let Some(step) = progress.next().await {
         let info = step.map_err(|e| ImageError::Build {
@@ -121,10 +126,26 @@ fn context_files(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(files)
 }
 
-/// A digest of every file of a build context (paths, modes, contents), so a
-/// changed Dockerfile or file rebuilds the image and recreates its containers.
-pub fn context_hash(dir: &Path) -> std::io::Result<String> {
+/// A digest of what an image is built from: every file of the context
+/// (paths, modes, contents), and the target stage and build arguments when
+/// given, so changing any of them rebuilds the image and recreates its
+/// containers. (Without target and arguments the digest is the context's
+/// alone, as before they existed: upgrading rebuilds nothing.)
+pub fn context_hash(build: &Build) -> std::io::Result<String> {
     let mut hash = Sha256::new();
+    if build.target.is_some() || !build.args.is_empty() {
+        // Length-prefixed, so that no two different specs hash alike.
+        let mut field = |text: &str| {
+            hash.update((text.len() as u64).to_le_bytes());
+            hash.update(text.as_bytes());
+        };
+        field(build.target.as_deref().unwrap_or(""));
+        for (key, value) in &build.args {
+            field(key);
+            field(value);
+        }
+    }
+    let dir = &build.context;
     for relative in context_files(dir)? {
         let path = dir.join(&relative);
         let meta = std::fs::symlink_metadata(&path)?;

@@ -1,7 +1,10 @@
 //! Docker Engine: networks, volumes, images and containers of the project,
 //! through the Engine API (bollard), never the docker CLI.
 
+mod anonymous;
+mod converge;
 mod diff;
+mod files;
 mod health;
 mod images;
 pub mod manifest;
@@ -12,24 +15,20 @@ mod spec;
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::errors::Error as DockerError;
-use bollard::models::{NetworkConnectRequest, NetworkCreateRequest, VolumeCreateRequest};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, RenameContainerOptions,
-    StopContainerOptionsBuilder,
-};
+use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use futures::future::BoxFuture;
 use tokio::sync::OnceCell;
 
 use crate::manifest::ManifestErrors;
-use crate::placement::{connect_docker, ContainerFile, ContainerFileError};
-use crate::plan::{Action, Address, Change, PlanOptions};
-use crate::systems::docker::manifest::{Docker as DesiredDocker, DockerFile, OnChange};
+use crate::placement::{connect_docker, ContainerFileError};
+use crate::plan::{Address, Change, PlanOptions};
+use crate::systems::docker::manifest::{Docker as DesiredDocker, DockerFile, DockerNetwork};
 use crate::systems::docker::manifest::{CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
-use crate::systems::files::diff::{DesiredFile, ObservedFile, WriteFile};
+use crate::systems::files::diff::{DesiredFile, WriteFile};
 use crate::systems::files::render;
 use crate::systems::Manifest;
-use crate::systems::{BoxError, System, SystemPlan};
-use diff::{DockerOp, RunContainer};
+use crate::systems::{Blocker, BoxError, System, SystemPlan};
+use diff::DockerOp;
 
 pub const KINDS: &[&str] = &[
     diff::IMAGE_KIND,
@@ -43,8 +42,6 @@ pub const KINDS: &[&str] = &[
 pub enum DockerSystemError {
     #[error("cannot read the project's objects from the Docker Engine")]
     Observe(#[source] DockerError),
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
-    Plan(Vec<diff::DockerPlanError>),
     #[error(transparent)]
     Image(#[from] images::ImageError),
     #[error(transparent)]
@@ -121,196 +118,17 @@ impl DockerSystem {
         }))
     }
 
-    fn container_file(&self, docker: &bollard::Docker, entry: &DockerFile) -> ContainerFile {
-        let engine_name = names::container(&self.desired.project, &entry.container);
-        ContainerFile::new(
-            docker.clone(),
-            &engine_name,
-            &entry.file.path.display().to_string(),
-        )
-    }
-
-    /// Files whose container is created or replaced in this run are written
-    /// after it: what was in the old one is gone with it.
-    async fn plan_files(
-        &self,
-        docker: &bollard::Docker,
-        changes: &[Change],
-    ) -> Result<Vec<Change>, DockerSystemError> {
-        let mut planned = Vec::new();
-        for (entry, desired) in &self.files {
-            let container = Address::new(CONTAINER_KIND, &entry.container);
-            let container_change = changes.iter().find(|c| c.address == container).map(|c| c.action);
-            let fresh = matches!(container_change, None | Some(Action::Create | Action::Replace));
-            let observed = if fresh {
-                None
-            } else {
-                self.container_file(docker, entry).read().await?.map(|content| {
-                    let text = String::from_utf8_lossy(&content.bytes).into_owned();
-                    ObservedFile {
-                        display: self.redact_known(&text),
-                        content: text,
-                        mode: content.mode,
-                    }
-                })
-            };
-            let mut change = crate::systems::files::diff::diff(desired, observed.as_ref());
-            change.depends_on.push(container);
-            planned.push(change);
-        }
-        Ok(planned)
-    }
-
-    fn redact_known(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for (entry, _) in &self.files {
-            for secret in entry.file.secrets.values() {
-                if secret.expose().len() >= 4 {
-                    out = out.replace(secret.expose(), crate::manifest::secret::SENSITIVE);
-                }
-            }
-        }
-        out
-    }
-
-    async fn write_file(&self, address: &Address, write: &WriteFile) -> Result<(), DockerSystemError> {
-        let docker = self.client().await?;
-        let (entry, _) = self
-            .files
-            .iter()
-            .find(|(_, desired)| &desired.change_address == address)
-            .ok_or_else(|| DockerSystemError::ForeignChange(address.to_string()))?;
-        let file = self.container_file(docker, entry);
-        let existing = file.read().await?;
-        let mode = write.mode.or(existing.as_ref().map(|e| e.mode)).unwrap_or(0o644);
-        let (uid, gid) = entry
-            .owner
-            .or(existing.as_ref().map(|e| (e.uid, e.gid)))
-            .unwrap_or((0, 0));
-        file.write(write.content.as_bytes(), mode, uid, gid).await?;
-        match &entry.on_change {
-            None => Ok(()),
-            Some(OnChange::Exec(command)) => Ok(file.run(command).await?),
-            Some(OnChange::Restart) => {
-                let engine_name = names::container(&self.desired.project, &entry.container);
-                docker
-                    .restart_container(&engine_name, None)
-                    .await
-                    .map_err(engine(format!("restarting {engine_name}")))
-            }
-        }
-    }
-
     async fn client(&self) -> Result<&bollard::Docker, DockerSystemError> {
         self.client
             .get_or_try_init(|| async { Ok(connect_docker(self.desired.host.as_deref()).await?) })
             .await
     }
 
-    async fn run_container(
-        &self,
-        docker: &bollard::Docker,
-        run: &RunContainer,
-    ) -> Result<(), DockerSystemError> {
-        for wait in &run.wait_for {
-            health::wait(docker, wait).await?;
-        }
-        let image_id = docker
-            .inspect_image(&run.container.image)
-            .await
-            .map_err(engine(format!("image {}", run.container.image)))?
-            .id
-            .unwrap_or_default();
-        let project = &self.desired.project;
-        let body = spec::create_body(run, project, &image_id);
-        let create_as = match &run.replaces {
-            Some(_) => names::replacement(project, &run.container.name),
-            None => run.engine_name.clone(),
-        };
-        // A replacement left by an interrupted run is not needed any more.
-        already(
-            docker
-                .remove_container(
-                    &create_as,
-                    Some(RemoveContainerOptionsBuilder::default().force(true).build()),
-                )
-                .await,
-            &[404],
-        )
-        .map_err(engine(format!("removing the leftover {create_as}")))?;
-        docker
-            .create_container(
-                Some(CreateContainerOptionsBuilder::default().name(&create_as).build()),
-                body,
-            )
-            .await
-            .map_err(engine(format!("creating {create_as}")))?;
-        for (network, endpoint) in spec::other_networks(run, project) {
-            docker
-                .connect_network(
-                    &network,
-                    NetworkConnectRequest {
-                        container: create_as.clone(),
-                        endpoint_config: Some(endpoint),
-                    },
-                )
-                .await
-                .map_err(engine(format!("connecting {create_as} to {network}")))?;
-        }
-        if let Some(old) = &run.replaces {
-            // The old container ran until the new one existed.
-            already(
-                docker
-                    .stop_container(old, Some(StopContainerOptionsBuilder::default().t(10).build()))
-                    .await,
-                &[304, 404],
-            )
-            .map_err(engine(format!("stopping {old}")))?;
-            already(
-                docker
-                    .remove_container(
-                        old,
-                        Some(RemoveContainerOptionsBuilder::default().force(true).build()),
-                    )
-                    .await,
-                &[404],
-            )
-            .map_err(engine(format!("removing {old}")))?;
-            docker
-                .rename_container(
-                    &create_as,
-                    RenameContainerOptions {
-                        name: run.engine_name.clone(),
-                    },
-                )
-                .await
-                .map_err(engine(format!("renaming {create_as} to {}", run.engine_name)))?;
-        }
-        already(docker.start_container(&run.engine_name, None).await, &[304])
-            .map_err(engine(format!("starting {}", run.engine_name)))
-    }
-
     async fn apply_op(&self, op: &DockerOp) -> Result<(), DockerSystemError> {
         let docker = self.client().await?;
         let project = &self.desired.project;
         match op {
-            DockerOp::CreateNetwork(network) => {
-                let name = names::network(project, &network.name);
-                docker
-                    .create_network(NetworkCreateRequest {
-                        name: name.clone(),
-                        driver: Some(network.driver.clone()),
-                        internal: Some(network.internal),
-                        labels: Some(HashMap::from([
-                            (names::PROJECT.to_string(), project.clone()),
-                            (names::RESOURCE.to_string(), network.name.clone()),
-                        ])),
-                        ..Default::default()
-                    })
-                    .await
-                    .map(|_| ())
-                    .map_err(engine(format!("creating network {name}")))
-            }
+            DockerOp::CreateNetwork(network) => create_network(docker, project, network).await,
             DockerOp::CreateVolume(volume) => {
                 let name = names::volume(project, &volume.name);
                 docker
@@ -343,38 +161,37 @@ impl DockerSystem {
                 build,
                 context_hash,
             } => Ok(images::build(docker, image, build, context_hash).await?),
-            DockerOp::Run(run) => self.run_container(docker, run).await,
-            DockerOp::Start {
-                engine_name,
-                wait_for,
-            } => {
-                for wait in wait_for {
-                    health::wait(docker, wait).await?;
+            DockerOp::Container(op) => converge::converge(docker, project, op).await,
+            DockerOp::Remove(names) => {
+                for name in names {
+                    converge::remove(docker, name).await?;
                 }
-                already(docker.start_container(engine_name, None).await, &[304])
-                    .map_err(engine(format!("starting {engine_name}")))
-            }
-            DockerOp::Remove(name) => {
-                already(
-                    docker
-                        .stop_container(name, Some(StopContainerOptionsBuilder::default().t(10).build()))
-                        .await,
-                    &[304, 404],
-                )
-                .map_err(engine(format!("stopping {name}")))?;
-                already(
-                    docker
-                        .remove_container(
-                            name,
-                            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
-                        )
-                        .await,
-                    &[404],
-                )
-                .map_err(engine(format!("removing {name}")))
+                Ok(())
             }
         }
     }
+}
+
+async fn create_network(
+    docker: &bollard::Docker,
+    project: &str,
+    network: &DockerNetwork,
+) -> Result<(), DockerSystemError> {
+    let name = names::network(project, &network.name);
+    docker
+        .create_network(NetworkCreateRequest {
+            name: name.clone(),
+            driver: Some(network.driver.clone()),
+            internal: Some(network.internal),
+            labels: Some(HashMap::from([
+                (names::PROJECT.to_string(), project.to_string()),
+                (names::RESOURCE.to_string(), network.name.clone()),
+            ])),
+            ..Default::default()
+        })
+        .await
+        .map(|_| ())
+        .map_err(engine(format!("creating network {name}")))
 }
 
 impl System for DockerSystem {
@@ -395,7 +212,7 @@ impl System for DockerSystem {
             let mut context_hashes = BTreeMap::new();
             for container in &self.desired.containers {
                 if let Some(build) = &container.build {
-                    let hash = images::context_hash(&build.context)
+                    let hash = images::context_hash(build)
                         .map_err(|source| images::ImageError::Context {
                             context: build.context.display().to_string(),
                             source,
@@ -405,15 +222,21 @@ impl System for DockerSystem {
                 }
             }
             let planned = diff::plan(&self.desired, &observed, &context_hashes, options);
-            if !planned.errors.is_empty() {
-                return Err(DockerSystemError::Plan(planned.errors).into());
-            }
+            let blockers = planned
+                .errors
+                .iter()
+                .map(|error| Blocker {
+                    addresses: error.addresses(),
+                    message: error.to_string(),
+                })
+                .collect();
             let mut changes = planned.changes;
             let files = self.plan_files(docker, &changes).await?;
             changes.extend(files);
             Ok(SystemPlan {
                 changes,
                 warnings: planned.warnings,
+                blockers,
             })
         })
     }

@@ -1,6 +1,6 @@
 //! The Engine API body that creates a container from its manifest entry.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType, NetworkingConfig,
@@ -9,9 +9,16 @@ use bollard::models::{
 
 use super::diff::RunContainer;
 use super::names;
-use crate::systems::docker::manifest::MountSource;
+use crate::systems::docker::manifest::{DockerContainer, MountSource};
 
-pub fn create_body(run: &RunContainer, project: &str, image_id: &str) -> ContainerCreateBody {
+/// `inherited`: the anonymous volumes of the container this one replaces,
+/// by mount path (see `anonymous.rs`).
+pub fn create_body(
+    run: &RunContainer,
+    project: &str,
+    image_id: &str,
+    inherited: &BTreeMap<String, String>,
+) -> ContainerCreateBody {
     let container = &run.container;
     let mut labels: HashMap<String, String> = container.labels.clone().into_iter().collect();
     labels.insert(names::PROJECT.into(), project.into());
@@ -31,23 +38,7 @@ pub fn create_body(run: &RunContainer, project: &str, image_id: &str) -> Contain
                 host_port: port.host_port.map(|p| p.to_string()),
             });
     }
-    let mounts = container
-        .mounts
-        .iter()
-        .map(|mount| Mount {
-            target: Some(mount.target.clone()),
-            source: Some(match &mount.source {
-                MountSource::Volume(volume) => names::volume(project, volume),
-                MountSource::Bind(path) => path.display().to_string(),
-            }),
-            typ: Some(match mount.source {
-                MountSource::Volume(_) => MountType::VOLUME,
-                MountSource::Bind(_) => MountType::BIND,
-            }),
-            read_only: Some(mount.read_only),
-            ..Default::default()
-        })
-        .collect();
+    let (mounts, binds) = mounts_and_binds(container, project, inherited);
     let (policy, retries) = match container.restart.split_once(':') {
         Some((name, count)) => (name, count.parse().ok()),
         None => (container.restart.as_str(), None),
@@ -92,6 +83,7 @@ pub fn create_body(run: &RunContainer, project: &str, image_id: &str) -> Contain
         host_config: Some(HostConfig {
             port_bindings: Some(port_bindings),
             mounts: Some(mounts),
+            binds: (!binds.is_empty()).then_some(binds),
             restart_policy: Some(restart_policy),
             memory: container.memory,
             ..Default::default()
@@ -130,4 +122,52 @@ fn endpoints(run: &RunContainer, project: &str) -> Vec<(String, EndpointSettings
 
 fn nanos(ms: u64) -> i64 {
     i64::try_from(ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX)
+}
+
+/// Volumes as mounts; binds as `SOURCE:TARGET[:ro]` binds, as compose
+/// writes them, so that the engine creates a missing source folder as it
+/// does for compose (a bind mount would be refused). `inherited`: the
+/// replaced container's anonymous volumes to keep, by path.
+fn mounts_and_binds(
+    container: &DockerContainer,
+    project: &str,
+    inherited: &BTreeMap<String, String>,
+) -> (Vec<Mount>, Vec<String>) {
+    let mut mounts = Vec::new();
+    let mut binds = Vec::new();
+    for mount in &container.mounts {
+        let (typ, source) = match &mount.source {
+            MountSource::Bind(path) => {
+                let source = path.display().to_string();
+                if !source.contains(':') && !mount.target.contains(':') {
+                    let mode = if mount.read_only { ":ro" } else { "" };
+                    binds.push(format!("{source}:{}{mode}", mount.target));
+                    continue;
+                }
+                (MountType::BIND, Some(source))
+            }
+            MountSource::Volume(volume) => (MountType::VOLUME, Some(names::volume(project, volume))),
+            // None: the engine creates a new one.
+            MountSource::Anonymous => (MountType::VOLUME, inherited.get(&mount.target).cloned()),
+        };
+        mounts.push(Mount {
+            target: Some(mount.target.clone()),
+            source,
+            typ: Some(typ),
+            read_only: Some(mount.read_only),
+            ..Default::default()
+        });
+    }
+    // The image's VOLUME paths the manifest does not mount keep theirs too.
+    for (target, volume) in inherited {
+        if !container.mounts.iter().any(|m| &m.target == target) {
+            mounts.push(Mount {
+                target: Some(target.clone()),
+                source: Some(volume.clone()),
+                typ: Some(MountType::VOLUME),
+                ..Default::default()
+            });
+        }
+    }
+    (mounts, binds)
 }

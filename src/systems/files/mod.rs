@@ -6,7 +6,8 @@ pub(crate) mod diff;
 pub mod manifest;
 pub(crate) mod render;
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
 
@@ -14,7 +15,7 @@ use crate::manifest::model::ManagedFile;
 use crate::manifest::secret::Redactor;
 use crate::manifest::ManifestErrors;
 use crate::placement::{HostDir, PlacementError};
-use crate::plan::Change;
+use crate::plan::{Change, Warning};
 use crate::systems::Manifest;
 use crate::systems::{BoxError, PlanOptions, System, SystemPlan};
 use diff::{DesiredFile, ObservedFile, WriteFile};
@@ -26,6 +27,12 @@ pub enum FileError {
     Placement(#[from] PlacementError),
     #[error("{0}: the change was not planned by the file system")]
     ForeignChange(String),
+    #[error("{first} and {second} name the same file {path} (through a symbolic link): declare it once")]
+    SameFile {
+        first: String,
+        second: String,
+        path: PathBuf,
+    },
 }
 
 struct Target {
@@ -94,14 +101,32 @@ impl System for Files {
 
     fn plan(&self, _options: PlanOptions) -> BoxFuture<'_, Result<SystemPlan, BoxError>> {
         Box::pin(async move {
+            refuse_aliases(&self.targets)?;
             let mut changes = Vec::new();
+            let mut warnings = Vec::new();
             for target in &self.targets {
+                if let Some(link) = target
+                    .dir
+                    .link_target(&target.file_name)
+                    .map_err(FileError::Placement)?
+                {
+                    warnings.push(Warning {
+                        address: Some(target.desired.change_address.clone()),
+                        message: format!(
+                            "{} is a symbolic link (to {}) that geosync did not create: left alone; declare the file it points to instead",
+                            target.desired.path,
+                            link.display()
+                        ),
+                    });
+                    continue;
+                }
                 let observed = observe(target, &self.redactor).map_err(FileError::Placement)?;
                 changes.push(diff::diff(&target.desired, observed.as_ref()));
             }
             Ok(SystemPlan {
                 changes,
-                warnings: Vec::new(),
+                warnings,
+                blockers: Vec::new(),
             })
         })
     }
@@ -126,6 +151,26 @@ impl System for Files {
             Ok(())
         })
     }
+}
+
+/// Two declared paths that reach one file through a linked folder would
+/// overwrite each other on every run: the real paths must differ.
+fn refuse_aliases(targets: &[Target]) -> Result<(), FileError> {
+    let mut seen: BTreeMap<PathBuf, &Target> = BTreeMap::new();
+    for target in targets {
+        let folder =
+            std::fs::canonicalize(target.dir.root()).unwrap_or_else(|_| target.dir.root().to_path_buf());
+        let real = folder.join(&target.file_name);
+        if let Some(first) = seen.get(&real) {
+            return Err(FileError::SameFile {
+                first: first.desired.change_address.to_string(),
+                second: target.desired.change_address.to_string(),
+                path: real,
+            });
+        }
+        seen.insert(real, target);
+    }
+    Ok(())
 }
 
 fn observe(target: &Target, redactor: &Redactor) -> Result<Option<ObservedFile>, PlacementError> {

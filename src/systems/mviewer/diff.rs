@@ -15,6 +15,29 @@ pub struct DesiredApp {
     pub name: String,
     pub file_name: String,
     pub content: String,
+    /// Files the config points at relative to Mviewer's page (logo, help).
+    pub assets: Vec<Asset>,
+}
+
+/// A file a config names by a path relative to Mviewer's index.html.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    /// What names it (`logo`, `help`, `baselayer `osm` thumbgallery`).
+    pub attribute: String,
+    pub path: String,
+}
+
+impl Asset {
+    /// Only a relative path can be looked up: a URL or an absolute path
+    /// is served by something geosync does not see.
+    pub fn local(attribute: impl Into<String>, value: &str) -> Option<Self> {
+        let path = value.split(['?', '#']).next().unwrap_or("");
+        let remote = path.contains("://") || path.starts_with('/') || path.starts_with("data:");
+        (!path.is_empty() && !remote).then(|| Asset {
+            attribute: attribute.into(),
+            path: path.to_string(),
+        })
+    }
 }
 
 /// What applying one Mviewer change does.
@@ -36,6 +59,7 @@ pub fn diff(desired: &[DesiredApp], observed: &ObservedDir, options: PlanOptions
     let mut warnings = Vec::new();
     for app in desired {
         let address = Address::new(MviewerApp::KIND, &app.name);
+        warnings.extend(missing_assets(app, observed, &address));
         let path = dir.join(&app.file_name).display().to_string();
         let write = MviewerOp::Write {
             file_name: app.file_name.clone(),
@@ -47,6 +71,16 @@ pub fn diff(desired: &[DesiredApp], observed: &ObservedDir, options: PlanOptions
                 Reason::new("absent", format!("{path} does not exist")),
                 "",
             ),
+            Some(file) if file.link.is_some() => {
+                let target = file.link.as_ref().expect("matched above").display();
+                warnings.push(Warning {
+                    address: Some(address.clone()),
+                    message: format!(
+                        "{path} is a symbolic link (to {target}) that geosync did not create: left alone, even with --adopt"
+                    ),
+                });
+                continue;
+            }
             Some(file) if file.content == app.content => (
                 Action::NoOp,
                 Reason::new("in_sync", format!("{path} is up to date")),
@@ -121,7 +155,32 @@ pub fn diff(desired: &[DesiredApp], observed: &ObservedDir, options: PlanOptions
             address,
         });
     }
-    SystemPlan { changes, warnings }
+    SystemPlan {
+        changes,
+        warnings,
+        blockers: Vec::new(),
+    }
+}
+
+/// A logo or help page missing from the Mviewer install shows as a broken
+/// image or an empty help window: worth saying before anyone opens the app.
+fn missing_assets(app: &DesiredApp, observed: &ObservedDir, address: &Address) -> Vec<Warning> {
+    let Some(served) = &observed.served_from else {
+        return Vec::new();
+    };
+    app.assets
+        .iter()
+        .filter(|asset| !served.present.contains(&asset.path))
+        .map(|asset| Warning {
+            address: Some(address.clone()),
+            message: format!(
+                "{} `{}` does not exist where Mviewer serves the app ({})",
+                asset.attribute,
+                asset.path,
+                served.root.join(&asset.path).display()
+            ),
+        })
+        .collect()
 }
 
 fn change_fingerprint(address: &Address, action: Action, before: &str, after: &str) -> String {
@@ -143,6 +202,7 @@ mod tests {
             name: name.into(),
             file_name: format!("{name}.xml"),
             content: content.into(),
+            assets: Vec::new(),
         }
     }
 
@@ -219,5 +279,43 @@ mod tests {
         };
         let plan = diff(&[], &observed, prune, Path::new("/apps"));
         assert_eq!(actions(&plan), [("mviewer.app:old".to_string(), Action::Delete)]);
+    }
+
+    #[test]
+    fn a_logo_or_help_missing_from_the_install_is_warned_about() {
+        let mut with_assets = app("a", "<config/>");
+        with_assets.assets = [
+            ("logo", "img/logo.png?v=2"),
+            ("help", "aide.html"),
+            ("logo", "https://cdn/x.png"),
+        ]
+        .into_iter()
+        .filter_map(|(attribute, value)| Asset::local(attribute, value))
+        .collect();
+        assert_eq!(with_assets.assets.len(), 2, "a URL is not looked up");
+        let mut observed = ObservedDir::default();
+        let plan = diff(
+            std::slice::from_ref(&with_assets),
+            &observed,
+            PlanOptions::default(),
+            Path::new("/apps"),
+        );
+        assert!(plan.warnings.is_empty(), "unknown install: nothing to say");
+
+        observed.served_from = Some(super::super::observed::ServedFrom {
+            root: "/srv/mviewer".into(),
+            present: ["img/logo.png".to_string()].into(),
+        });
+        let plan = diff(
+            &[with_assets],
+            &observed,
+            PlanOptions::default(),
+            Path::new("/apps"),
+        );
+        let messages: Vec<_> = plan.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            ["help `aide.html` does not exist where Mviewer serves the app (/srv/mviewer/aide.html)"]
+        );
     }
 }

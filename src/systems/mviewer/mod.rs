@@ -16,10 +16,10 @@ use crate::manifest::ManifestErrors;
 use crate::placement::{connect_docker, ContainerFileError, ContainerFolder, HostDir, PlacementError};
 use crate::plan::{Address, Change};
 use crate::systems::docker::manifest::CONTAINER_KIND;
-use crate::systems::mviewer::manifest::ContainerDir;
+use crate::systems::mviewer::manifest::{ContainerDir, MviewerApp};
 use crate::systems::Manifest;
 use crate::systems::{BoxError, PlanOptions, System, SystemPlan};
-use diff::{DesiredApp, MviewerOp};
+use diff::{Asset, DesiredApp, MviewerOp};
 use observed::{ObservedDir, ObservedFile};
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +77,7 @@ impl Mviewer {
                     name: app.name.clone(),
                     file_name: format!("{}.xml", app.name),
                     content,
+                    assets: assets_of(app),
                 }),
                 Err(error) => errors.push(error),
             }
@@ -114,15 +115,21 @@ impl Mviewer {
         match (&self.target, self.folder().await?) {
             (AppsDir::Host(dir), _) => {
                 let dir = dir.clone();
-                let observed = tokio::task::spawn_blocking(move || observed::observe(&dir))
+                let assets = self
+                    .apps
+                    .iter()
+                    .flat_map(|a| &a.assets)
+                    .map(|a| a.path.clone())
+                    .collect();
+                let observed = tokio::task::spawn_blocking(move || observed::observe(&dir, &assets))
                     .await
                     .expect("observation does not panic")?;
                 Ok(observed)
             }
             (AppsDir::Container { .. }, Some(folder)) => {
-                let files: BTreeMap<String, ObservedFile> = folder
-                    .read_all()
-                    .await?
+                let listing = folder.read_all().await?;
+                let mut files: BTreeMap<String, ObservedFile> = listing
+                    .files
                     .into_iter()
                     .filter(|(name, _)| name.ends_with(".xml"))
                     .map(|(name, bytes)| {
@@ -132,7 +139,14 @@ impl Mviewer {
                         )
                     })
                     .collect();
-                Ok(ObservedDir { files })
+                for (name, target) in listing.links.into_iter().filter(|(n, _)| n.ends_with(".xml")) {
+                    files.insert(name, ObservedFile::link(target));
+                }
+                // Whether a container's Mviewer has the logo is not looked up.
+                Ok(ObservedDir {
+                    files,
+                    served_from: None,
+                })
             }
             (AppsDir::Container { .. }, None) => Ok(ObservedDir::default()),
         }
@@ -228,4 +242,18 @@ fn apply_on_host(dir: &HostDir, op: MviewerOp, address: String) -> Result<(), Mv
             Ok(dir.remove(&file_name)?)
         }
     }
+}
+
+/// The files an app's config names relative to Mviewer's index.html.
+fn assets_of(app: &MviewerApp) -> Vec<Asset> {
+    let pages = [("logo", &app.logo), ("help", &app.help)]
+        .into_iter()
+        .filter_map(|(attribute, value)| Asset::local(attribute, value.as_deref()?));
+    let thumbnails = app.baselayers.iter().filter_map(|b| {
+        Asset::local(
+            format!("baselayer `{}` thumbgallery", b.id),
+            b.thumbgallery.as_deref()?,
+        )
+    });
+    pages.chain(thumbnails).collect()
 }

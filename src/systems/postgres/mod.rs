@@ -5,6 +5,7 @@ mod client;
 mod diff;
 mod hba;
 mod hba_file;
+mod lock;
 pub mod manifest;
 mod observed;
 mod pool;
@@ -21,7 +22,7 @@ use crate::plan::{Change, PlanOptions};
 use crate::systems::postgres::manifest::Postgres as DesiredPostgres;
 use crate::systems::postgres::manifest::{DATABASE_KIND, GRANT_KIND, ROLE_KIND};
 use crate::systems::Manifest;
-use crate::systems::{BoxError, System, SystemPlan};
+use crate::systems::{BoxError, PlatformLock, System, SystemPlan};
 use client::{connect, ident, literal, ConnectError};
 use diff::{SqlOp, Statement};
 use hba::HbaWrite;
@@ -430,6 +431,7 @@ impl System for Postgres {
             Ok(SystemPlan {
                 changes,
                 warnings: planned.warnings,
+                blockers: Vec::new(),
             })
         })
     }
@@ -445,6 +447,18 @@ impl System for Postgres {
                 return Err(PostgresError::ForeignChange(change.address.to_string()).into());
             }
             Ok(())
+        })
+    }
+
+    fn lock_platform<'a>(
+        &'a self,
+        holder: &'a str,
+        break_held: bool,
+        wait: std::time::Duration,
+    ) -> BoxFuture<'a, Result<Option<PlatformLock>, BoxError>> {
+        Box::pin(async move {
+            let held = lock::acquire(&self.desired.connection, holder, break_held, wait).await?;
+            Ok(Some(Box::new(held) as PlatformLock))
         })
     }
 }

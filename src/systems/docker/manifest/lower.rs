@@ -12,7 +12,7 @@ use super::{CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
 use crate::manifest::error::ManifestError;
 use crate::manifest::lower::Lowerer;
 use crate::manifest::raw::Text;
-use crate::manifest::secret::{looks_secret, Secret, SecretResolver};
+use crate::manifest::secret::{looks_secret, plainly_not_secret, SecretResolver};
 use crate::manifest::source::Location;
 
 const DEFAULT_WAIT_MS: u64 = 60_000;
@@ -175,7 +175,70 @@ impl Lowerer<'_> {
     fn container(&mut self, raw: &RawDockerContainer, resolver: &SecretResolver) -> DockerContainer {
         let name = self.object_name(&raw.name, CONTAINER_KIND);
         let subject = format!("{CONTAINER_KIND}:{name}");
-        let pull = match raw.pull.as_ref().map(|p| (self.text(p), p.span())) {
+        let pull = self.pull_policy(raw, &subject);
+        let env = self.container_env(raw, &subject, resolver);
+        let ports = raw.ports.iter().filter_map(|p| self.port(p, &subject)).collect();
+        let mounts = raw
+            .volumes
+            .iter()
+            .filter_map(|v| self.mount(v, &subject))
+            .collect();
+        let networks = self.networks(raw);
+        let restart = self.restart(raw, &subject);
+        let healthcheck = self.healthcheck(raw, &subject);
+        let depends_on = self.depends_on(raw, &subject);
+        let wait_default = healthcheck
+            .as_ref()
+            .map(|h| h.start_period_ms + (h.interval_ms + h.timeout_ms) * u64::from(h.retries.max(1)))
+            .unwrap_or(DEFAULT_WAIT_MS);
+        DockerContainer {
+            at: self.at(&raw.name.span()),
+            image: self.text(&raw.image),
+            pull,
+            build: raw.build.as_ref().map(|b| Build {
+                context: self.path(&b.context),
+                dockerfile: b
+                    .dockerfile
+                    .as_ref()
+                    .map_or_else(|| "Dockerfile".into(), |d| self.text(d)),
+                target: b.target.as_ref().map(|t| self.text(t)),
+                args: b.args.iter().map(|(k, v)| (k.clone(), self.text(v))).collect(),
+            }),
+            command: raw
+                .command
+                .as_ref()
+                .map(|c| c.iter().map(|t| self.text(t)).collect()),
+            entrypoint: raw
+                .entrypoint
+                .as_ref()
+                .map(|c| c.iter().map(|t| self.text(t)).collect()),
+            env,
+            ports,
+            mounts,
+            networks,
+            labels: raw
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), self.text(v)))
+                .collect(),
+            healthcheck,
+            depends_on,
+            memory: raw.memory.as_ref().and_then(|m| self.size(m, &subject)),
+            user: raw.user.as_ref().map(|u| self.text(u)),
+            working_dir: raw.working_dir.as_ref().map(|w| self.text(w)),
+            wait_timeout_ms: raw
+                .wait_timeout
+                .as_ref()
+                .and_then(|w| self.duration(w, &subject))
+                .unwrap_or(wait_default),
+            job: self.job(raw, &restart, &subject),
+            restart,
+            name,
+        }
+    }
+
+    fn pull_policy(&mut self, raw: &RawDockerContainer, subject: &str) -> PullPolicy {
+        match raw.pull.as_ref().map(|p| (self.text(p), p.span())) {
             None => PullPolicy::Missing,
             Some((p, _)) if p == "missing" => PullPolicy::Missing,
             Some((p, _)) if p == "always" => PullPolicy::Always,
@@ -183,15 +246,25 @@ impl Lowerer<'_> {
             Some((p, span)) => {
                 self.invalid(
                     &span,
-                    &subject,
+                    subject,
                     format!("pull `{p}` is not one of missing, always, never"),
                 );
                 PullPolicy::Missing
             }
-        };
+        }
+    }
+
+    /// The variables of the env files, in order, as compose reads them.
+    fn env_files(
+        &mut self,
+        raw: &RawDockerContainer,
+        subject: &str,
+        resolver: &SecretResolver,
+    ) -> BTreeMap<String, EnvValue> {
         let mut env = BTreeMap::new();
-        for file in &raw.env_file {
-            let path = self.path(file);
+        for entry in &raw.env_file {
+            let file = toml::Spanned::new(entry.span(), entry.get_ref().path().to_string());
+            let path = self.path(&file);
             match std::fs::read_to_string(&path) {
                 Ok(text) => {
                     let mut known: BTreeMap<String, String> = env
@@ -202,27 +275,41 @@ impl Lowerer<'_> {
                         // Compose expands ${NAME} from earlier lines.
                         let value = expand_env_refs(&value, &known);
                         known.insert(key.clone(), value.clone());
-                        let value = if looks_secret(&key) && !value.is_empty() {
-                            EnvValue::Secret(Secret::from_env_file(value))
+                        let value = if looks_secret(&key) && !plainly_not_secret(&value) {
+                            EnvValue::Secret(resolver.env_file_secret(&path, &key, value))
                         } else {
                             EnvValue::Plain(value)
                         };
                         env.insert(key, value);
                     }
                 }
+                // `required = false`: an absent file is no file, as in compose.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !entry.get_ref().required() => {}
                 Err(e) => self.invalid(
                     &file.span(),
-                    &subject,
+                    subject,
                     format!("cannot read env file {}: {e}", path.display()),
                 ),
             }
         }
+        env
+    }
+
+    /// The environment: env files first (each line may use earlier ones, as
+    /// compose does), then `env`, which wins.
+    fn container_env(
+        &mut self,
+        raw: &RawDockerContainer,
+        subject: &str,
+        resolver: &SecretResolver,
+    ) -> BTreeMap<String, EnvValue> {
+        let mut env = self.env_files(raw, subject, resolver);
         for (key, value) in &raw.env {
             let lowered = match value.get_ref() {
-                RawEnvValue::Text(text) if looks_secret(key) && !text.is_empty() => {
+                RawEnvValue::Text(text) if looks_secret(key) && !plainly_not_secret(text) => {
                     self.invalid(
                         &value.span(),
-                        &subject,
+                        subject,
                         format!("env.{key} looks like a secret: a literal is refused here; write {{ env = \"NAME\" }} or {{ file = \"path\" }}"),
                     );
                     EnvValue::Plain(String::new())
@@ -242,13 +329,11 @@ impl Lowerer<'_> {
             };
             env.insert(key.clone(), lowered);
         }
-        let ports = raw.ports.iter().filter_map(|p| self.port(p, &subject)).collect();
-        let mounts = raw
-            .volumes
-            .iter()
-            .filter_map(|v| self.mount(v, &subject))
-            .collect();
-        let networks = match &raw.networks {
+        env
+    }
+
+    fn networks(&mut self, raw: &RawDockerContainer) -> BTreeMap<String, Vec<String>> {
+        match &raw.networks {
             None => BTreeMap::new(),
             Some(spanned) => {
                 let span = spanned.span();
@@ -261,8 +346,11 @@ impl Lowerer<'_> {
                         .collect(),
                 }
             }
-        };
-        let restart = raw.restart.as_ref().map_or_else(
+        }
+    }
+
+    fn restart(&mut self, raw: &RawDockerContainer, subject: &str) -> String {
+        raw.restart.as_ref().map_or_else(
             || "no".to_string(),
             |r| {
                 let value = self.text(r);
@@ -270,14 +358,17 @@ impl Lowerer<'_> {
                 if !["no", "always", "unless-stopped", "on-failure"].contains(&base) {
                     self.invalid(
                         &r.span(),
-                        &subject,
+                        subject,
                         format!("restart `{value}` is not one of no, always, unless-stopped, on-failure[:N]"),
                     );
                 }
                 value
             },
-        );
-        let healthcheck = raw.healthcheck.as_ref().map(|h| {
+        )
+    }
+
+    fn healthcheck(&mut self, raw: &RawDockerContainer, subject: &str) -> Option<Healthcheck> {
+        raw.healthcheck.as_ref().map(|h| {
             let span = h.span();
             let h = h.get_ref();
             let test: Vec<String> = h.test.iter().map(|t| self.text(t)).collect();
@@ -287,12 +378,12 @@ impl Lowerer<'_> {
             ) {
                 self.invalid(
                     &span,
-                    &subject,
+                    subject,
                     "healthcheck test starts with CMD, CMD-SHELL or NONE",
                 );
             }
             let mut duration = |d: &Option<Text>, default: u64| match d {
-                Some(text) => self.duration(text, &subject).unwrap_or(default),
+                Some(text) => self.duration(text, subject).unwrap_or(default),
                 None => default,
             };
             Healthcheck {
@@ -302,9 +393,11 @@ impl Lowerer<'_> {
                 start_period_ms: duration(&h.start_period, 0),
                 retries: h.retries.unwrap_or(3),
             }
-        });
-        let depends_on = raw
-            .depends_on
+        })
+    }
+
+    fn depends_on(&mut self, raw: &RawDockerContainer, subject: &str) -> BTreeMap<String, Condition> {
+        raw.depends_on
             .iter()
             .map(|(dependency, condition)| {
                 let text = self.text(condition);
@@ -315,7 +408,7 @@ impl Lowerer<'_> {
                     _ => {
                         self.invalid(
                             &condition.span(),
-                            &subject,
+                            subject,
                             format!(
                                 "depends_on condition `{text}` is not one of started, healthy, completed"
                             ),
@@ -325,52 +418,22 @@ impl Lowerer<'_> {
                 };
                 (dependency.clone(), condition)
             })
-            .collect();
-        let wait_default = healthcheck
-            .as_ref()
-            .map(|h| h.start_period_ms + (h.interval_ms + h.timeout_ms) * u64::from(h.retries.max(1)))
-            .unwrap_or(DEFAULT_WAIT_MS);
-        DockerContainer {
-            at: self.at(&raw.name.span()),
-            image: self.text(&raw.image),
-            pull,
-            build: raw.build.as_ref().map(|b| Build {
-                context: self.path(&b.context),
-                dockerfile: b
-                    .dockerfile
-                    .as_ref()
-                    .map_or_else(|| "Dockerfile".into(), |d| self.text(d)),
-            }),
-            command: raw
-                .command
-                .as_ref()
-                .map(|c| c.iter().map(|t| self.text(t)).collect()),
-            entrypoint: raw
-                .entrypoint
-                .as_ref()
-                .map(|c| c.iter().map(|t| self.text(t)).collect()),
-            env,
-            ports,
-            mounts,
-            networks,
-            labels: raw
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), self.text(v)))
-                .collect(),
-            restart,
-            healthcheck,
-            depends_on,
-            memory: raw.memory.as_ref().and_then(|m| self.size(m, &subject)),
-            user: raw.user.as_ref().map(|u| self.text(u)),
-            working_dir: raw.working_dir.as_ref().map(|w| self.text(w)),
-            wait_timeout_ms: raw
-                .wait_timeout
-                .as_ref()
-                .and_then(|w| self.duration(w, &subject))
-                .unwrap_or(wait_default),
-            name,
+            .collect()
+    }
+
+    /// `job = true`: a restart policy that starts it again would never let
+    /// it be done.
+    fn job(&mut self, raw: &RawDockerContainer, restart: &str, subject: &str) -> bool {
+        let Some(job) = &raw.job else { return false };
+        let restarted = ["always", "unless-stopped"].contains(&restart);
+        if *job.get_ref() && restarted {
+            self.invalid(
+                &job.span(),
+                subject,
+                format!("a job (job = true) runs once: restart = \"{restart}\" would start it forever"),
+            );
         }
+        *job.get_ref()
     }
 
     /// `[IP:][HOST:]CONTAINER[/PROTO]`, as compose writes ports.
@@ -409,18 +472,21 @@ impl Lowerer<'_> {
     }
 
     /// `VOLUME:/path[:ro]` or `./dir:/path[:ro]` (a bind mount, relative to
-    /// the manifest) or `/dir:/path[:ro]`.
+    /// the manifest) or `/dir:/path[:ro]`, or `/path[:ro]` (anonymous).
     fn mount(&mut self, text: &Text, subject: &str) -> Option<Mount> {
         let value = self.text(text);
         let parts: Vec<&str> = value.split(':').collect();
         let (source, target, mode) = match parts.as_slice() {
+            // `/data` or `/data:ro`: an anonymous volume, as in compose.
+            [t] if t.starts_with('/') => ("", *t, "rw"),
+            [t, m] if t.starts_with('/') && (*m == "ro" || *m == "rw") => ("", *t, *m),
             [s, t] => (*s, *t, "rw"),
             [s, t, m] => (*s, *t, *m),
             _ => {
                 self.invalid(
                     &text.span(),
                     subject,
-                    format!("volume `{value}` is not SOURCE:TARGET[:ro]"),
+                    format!("volume `{value}` is not [SOURCE:]TARGET[:ro]"),
                 );
                 return None;
             }
@@ -433,9 +499,18 @@ impl Lowerer<'_> {
             );
             return None;
         }
-        let source = if source.starts_with('/') || source.starts_with('.') {
+        let source = if source.is_empty() {
+            MountSource::Anonymous
+        } else if source.starts_with('/') || source.starts_with('.') {
             let anchored = toml::Spanned::new(text.span(), source.to_string());
-            MountSource::Bind(self.path_unexpanded(&anchored))
+            // The engine takes only absolute sources; a manifest given as
+            // `geosync.toml` has a relative folder.
+            let path = self.path_unexpanded(&anchored);
+            MountSource::Bind(if path.is_relative() {
+                std::env::current_dir().map(|d| d.join(&path)).unwrap_or(path)
+            } else {
+                path
+            })
         } else {
             MountSource::Volume(source.to_string())
         };
@@ -569,7 +644,43 @@ pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
 }
 
 /// Checks names between the docker objects of every file.
+/// Joins the `[docker]` parts of every file and checks the names between
+/// them: one project, declared networks, volumes and dependencies, files
+/// placed in a container or volume of the project, no dependency cycle.
 pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestError>) -> Option<Docker> {
+    let mut docker = join(parts, errors)?;
+    if docker.project.is_empty() {
+        if let Some(first) = docker.containers.first() {
+            invalid(
+                errors,
+                &first.at,
+                "[docker]".into(),
+                "`project` is not set: it names every object geosync creates".into(),
+            );
+        }
+    }
+    check_container_references(&docker, errors);
+    place_volume_files(&mut docker, errors);
+    check_files(&docker, errors);
+    if let Some(cycle) = dependency_cycle(&docker.containers) {
+        let at = docker
+            .containers
+            .iter()
+            .find(|c| c.name == cycle[0])
+            .map(|c| c.at.clone());
+        if let Some(at) = at {
+            invalid(
+                errors,
+                &at,
+                CONTAINER_KIND.into(),
+                format!("depends_on forms a cycle: {}", cycle.join(" -> ")),
+            );
+        }
+    }
+    Some(docker)
+}
+
+fn join(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestError>) -> Option<Docker> {
     let mut iter = parts.into_iter();
     let (mut docker, mut project_at) = iter.next()?;
     for (part, at) in iter {
@@ -592,23 +703,18 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
         docker.containers.extend(part.containers);
         docker.files.extend(part.files);
     }
-    fn invalid(errors: &mut Vec<ManifestError>, at: &Location, subject: String, message: String) {
-        errors.push(ManifestError::Invalid {
-            at: at.clone(),
-            subject,
-            message,
-        })
-    }
-    if docker.project.is_empty() {
-        if let Some(first) = docker.containers.first() {
-            invalid(
-                errors,
-                &first.at,
-                "[docker]".into(),
-                "`project` is not set: it names every object geosync creates".into(),
-            );
-        }
-    }
+    Some(docker)
+}
+
+fn invalid(errors: &mut Vec<ManifestError>, at: &Location, subject: String, message: String) {
+    errors.push(ManifestError::Invalid {
+        at: at.clone(),
+        subject,
+        message,
+    })
+}
+
+fn check_container_references(docker: &Docker, errors: &mut Vec<ManifestError>) {
     let networks: BTreeSet<&str> = docker.networks.iter().map(|n| n.name.as_str()).collect();
     let volumes: BTreeSet<&str> = docker.volumes.iter().map(|v| v.name.as_str()).collect();
     let containers: BTreeSet<&str> = docker.containers.iter().map(|c| c.name.as_str()).collect();
@@ -655,7 +761,10 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
             }
         }
     }
-    // A file in a volume is written through a container that mounts it.
+}
+
+/// A file in a volume is written through a container that mounts it.
+fn place_volume_files(docker: &mut Docker, errors: &mut Vec<ManifestError>) {
     for file in docker.files.iter_mut() {
         let Some(volume) = &file.volume else { continue };
         match super::container_mounting(&docker.containers, volume) {
@@ -671,6 +780,10 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
             ),
         }
     }
+}
+
+fn check_files(docker: &Docker, errors: &mut Vec<ManifestError>) {
+    let containers: BTreeSet<&str> = docker.containers.iter().map(|c| c.name.as_str()).collect();
     let mut file_at = BTreeMap::new();
     for file in &docker.files {
         let subject = format!("{FILE_KIND}:{}", file.file.name);
@@ -690,22 +803,6 @@ pub fn merge(parts: Vec<(Docker, Option<Location>)>, errors: &mut Vec<ManifestEr
             );
         }
     }
-    if let Some(cycle) = dependency_cycle(&docker.containers) {
-        let at = docker
-            .containers
-            .iter()
-            .find(|c| c.name == cycle[0])
-            .map(|c| c.at.clone());
-        if let Some(at) = at {
-            invalid(
-                errors,
-                &at,
-                CONTAINER_KIND.into(),
-                format!("depends_on forms a cycle: {}", cycle.join(" -> ")),
-            );
-        }
-    }
-    Some(docker)
 }
 
 fn dependency_cycle(containers: &[DockerContainer]) -> Option<Vec<String>> {

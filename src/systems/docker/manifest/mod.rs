@@ -121,6 +121,9 @@ pub enum MountSource {
     /// A volume of the project (its engine name is `<project>_<name>`).
     Volume(String),
     Bind(PathBuf),
+    /// A volume the engine creates for this container alone (compose's
+    /// `- /data`); kept across a replacement, as compose keeps it.
+    Anonymous,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -143,6 +146,8 @@ pub struct Healthcheck {
 pub struct Build {
     pub context: PathBuf,
     pub dockerfile: String,
+    pub target: Option<String>,
+    pub args: BTreeMap<String, String>,
 }
 
 /// One container. Its serde form (secrets redacted) is the configuration
@@ -174,6 +179,11 @@ pub struct DockerContainer {
     pub working_dir: Option<String>,
     #[serde(skip)]
     pub wait_timeout_ms: u64,
+    /// A one-shot job (`job = true`): done once it exited 0. How geosync
+    /// treats it, not how it runs: outside the recorded config, so setting
+    /// it recreates nothing.
+    #[serde(skip)]
+    pub job: bool,
 }
 
 impl Docker {

@@ -6,12 +6,13 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::raw::{BaseLayerKind, RawBaseLayer, RawLayer, RawMviewerApp, RawTheme};
-use super::{BaseLayer, Layer, MapOptions, MviewerApp, Theme};
+use super::raw::{BaseLayerKind, RawBaseLayer, RawMviewerApp};
+use super::{BaseLayer, MapOptions, MviewerApp};
 use crate::manifest::lower::Lowerer;
 use crate::manifest::ManifestError;
 
-const DEFAULT_INFOFORMAT: &str = "application/vnd.ogc.gml";
+/// The WMTS tile matrix sets Mviewer 4.1 computes a grid for (utils.js).
+const WMTS_MATRIX_SETS: [&str; 4] = ["PM", "EPSG:3857", "EPSG:4326", "EPSG:2154"];
 
 impl Lowerer<'_> {
     pub fn mviewer_app(&mut self, raw: &RawMviewerApp, geoserver_url: Option<&str>) -> MviewerApp {
@@ -27,6 +28,8 @@ impl Lowerer<'_> {
         let map = self.map_options(&raw.map, &subject);
         let baselayers = self.baselayers(&raw.baselayer, &raw.map.span(), &subject);
         let themes = self.themes(&raw.theme, geoserver_url, &subject);
+        let olscompletion = self.olscompletion(&raw.olscompletion, &subject);
+        let searchparameters = self.searchparameters(&raw.searchparameters, olscompletion.as_ref(), &subject);
         MviewerApp {
             at: self.at(&raw.name.span()),
             template: raw.template.as_ref().map(|t| self.path(t)),
@@ -41,11 +44,11 @@ impl Lowerer<'_> {
             map,
             baselayers,
             themes,
+            olscompletion,
+            searchparameters,
         }
     }
 
-    /// Resolves the file's secrets now: a missing one is reported before
-    /// any system is touched.
     fn map_options(&mut self, raw: &Spanned<super::raw::RawMapOptions>, subject: &str) -> MapOptions {
         let map = raw.get_ref();
         let projection = match &map.projection {
@@ -84,6 +87,9 @@ impl Lowerer<'_> {
                 [0.0; 4]
             }
         });
+        if projextent.is_none() {
+            self.require_projextent(raw, &projection, subject);
+        }
         let zoom = self.small_int(&map.zoom, subject, "zoom", 30);
         let maxzoom = map
             .maxzoom
@@ -107,6 +113,25 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Mviewer builds other projections from `projextent` and fails on
+    /// the missing attribute.
+    fn require_projextent(
+        &mut self,
+        raw: &Spanned<super::raw::RawMapOptions>,
+        projection: &str,
+        subject: &str,
+    ) {
+        if ["EPSG:3857", "EPSG:4326"].contains(&projection) {
+            return;
+        }
+        let span = raw.get_ref().projection.as_ref().map_or(raw.span(), |p| p.span());
+        self.invalid(
+            &span,
+            subject,
+            format!("projection {projection} needs `projextent`: Mviewer knows the extent of EPSG:3857 and EPSG:4326 only"),
+        );
+    }
+
     fn baselayers(
         &mut self,
         raw: &[Spanned<RawBaseLayer>],
@@ -125,20 +150,7 @@ impl Lowerer<'_> {
                     subject: format!("{subject}: baselayer `{id}`"),
                 });
             }
-            if matches!(b.kind, BaseLayerKind::Wms | BaseLayerKind::Wmts) && b.layers.is_none() {
-                self.invalid(
-                    &spanned.span(),
-                    subject,
-                    format!("baselayer `{id}`: a WMS or WMTS base layer needs `layers`"),
-                );
-            }
-            if b.kind == BaseLayerKind::Wmts && b.matrixset.is_none() {
-                self.invalid(
-                    &spanned.span(),
-                    subject,
-                    format!("baselayer `{id}`: a WMTS base layer needs `matrixset`"),
-                );
-            }
+            self.baselayer_required(spanned, &id, subject);
             let label = self.text(&b.label);
             layers.push(BaseLayer {
                 kind: b.kind,
@@ -170,100 +182,47 @@ impl Lowerer<'_> {
         layers
     }
 
-    fn themes(
-        &mut self,
-        raw: &[Spanned<RawTheme>],
-        geoserver_url: Option<&str>,
-        subject: &str,
-    ) -> Vec<Theme> {
-        let mut theme_ids = BTreeMap::new();
-        let mut layer_ids = BTreeMap::new();
-        let mut themes = Vec::new();
-        for spanned in raw {
-            let t = spanned.get_ref();
-            let id = self.text(&t.id);
-            if let Some(first) = theme_ids.insert(id.clone(), self.at(&t.id.span())) {
-                self.errors.push(ManifestError::Duplicate {
-                    at: self.at(&t.id.span()),
-                    first,
-                    subject: format!("{subject}: theme `{id}`"),
-                });
-            }
-            let mut layers = Vec::new();
-            for layer in &t.layer {
-                let lowered = self.layer(layer, geoserver_url, subject);
-                let at = self.at(&layer.get_ref().layer.span());
-                if let Some(first) = layer_ids.insert(lowered.id.clone(), at.clone()) {
-                    self.errors.push(ManifestError::Duplicate {
-                        at,
-                        first,
-                        subject: format!("{subject}: layer `{}`", lowered.id),
-                    });
-                }
-                layers.push(lowered);
-            }
-            themes.push(Theme {
-                id,
-                name: self.text(&t.name),
-                icon: self.opt(&t.icon),
-                collapsed: t.collapsed,
-                layers,
-            });
+    /// What Mviewer's documentation marks required for a base layer, and
+    /// what Mviewer 4.1 needs to build it at once: without `format` it asks
+    /// for no image type, without a known `matrixset` it has no tile grid
+    /// (it computes grids for these four only), and a WMTS layer built from
+    /// capabilities crashes it, so geosync always writes the grid.
+    fn baselayer_required(&mut self, spanned: &Spanned<RawBaseLayer>, id: &str, subject: &str) {
+        let b = spanned.get_ref();
+        let ogc = matches!(b.kind, BaseLayerKind::Wms | BaseLayerKind::Wmts);
+        let wmts = b.kind == BaseLayerKind::Wmts;
+        let missing = [
+            ("attribution", b.attribution.is_none()),
+            ("thumbgallery", b.thumbgallery.is_none()),
+            ("layers", ogc && b.layers.is_none()),
+            ("format", ogc && b.format.is_none()),
+            ("style", wmts && b.style.is_none()),
+            ("matrixset", wmts && b.matrixset.is_none()),
+        ];
+        for (key, _) in missing.iter().filter(|(_, missing)| *missing) {
+            let kind = match b.kind {
+                BaseLayerKind::Wms => "a WMS",
+                BaseLayerKind::Wmts => "a WMTS",
+                BaseLayerKind::Osm => "an OSM",
+            };
+            self.invalid(
+                &spanned.span(),
+                subject,
+                format!("baselayer `{id}`: {kind} base layer needs `{key}` (Mviewer requires it)"),
+            );
         }
-        themes
-    }
-
-    fn layer(&mut self, spanned: &Spanned<RawLayer>, geoserver_url: Option<&str>, subject: &str) -> Layer {
-        let l = spanned.get_ref();
-        let id = self.text(&l.layer);
-        let url = match (&l.url, id.split_once(':'), geoserver_url) {
-            (Some(url), _, _) => self.text(url),
-            (None, Some((workspace, name)), Some(base)) if !workspace.is_empty() && !name.is_empty() => {
-                format!("{}/{workspace}/wms", base.trim_end_matches('/'))
-            }
-            (None, Some(_), None) => {
+        if let (true, Some(set)) = (wmts, &b.matrixset) {
+            let value = self.text(set);
+            if !WMTS_MATRIX_SETS.contains(&value.as_str()) {
                 self.invalid(
-                    &l.layer.span(),
+                    &set.span(),
                     subject,
-                    format!("layer `{id}` is served by the platform's GeoServer, but [mviewer] geoserver_url is not set"),
-                );
-                String::new()
-            }
-            (None, _, _) => {
-                self.invalid(
-                    &l.layer.span(),
-                    subject,
-                    format!("layer `{id}`: write `workspace:layer` for a layer of the platform's GeoServer, or give `url`"),
-                );
-                String::new()
-            }
-        };
-        if let Some(opacity) = &l.opacity {
-            if !(0.0..=1.0).contains(opacity.get_ref()) {
-                self.invalid(
-                    &opacity.span(),
-                    subject,
-                    format!("layer `{id}`: opacity must be between 0 and 1"),
+                    format!(
+                        "baselayer `{id}`: Mviewer 4.1 knows the tile grids of matrixset {} only, not `{value}`",
+                        WMTS_MATRIX_SETS.join(", ")
+                    ),
                 );
             }
-        }
-        Layer {
-            name: self.text(&l.name),
-            url,
-            visible: l.visible,
-            queryable: l.queryable,
-            tiled: l.tiled,
-            opacity: l.opacity.as_ref().map(|o| *o.get_ref()),
-            style: self.opt(&l.style),
-            legendurl: self.opt(&l.legendurl),
-            metadata: self.opt(&l.metadata),
-            metadata_csw: self.opt(&l.metadata_csw),
-            infoformat: self
-                .opt(&l.infoformat)
-                .unwrap_or_else(|| DEFAULT_INFOFORMAT.to_string()),
-            featurecount: l.featurecount,
-            attribution: self.opt(&l.attribution),
-            id,
         }
     }
 }

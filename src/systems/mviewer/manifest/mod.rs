@@ -3,6 +3,8 @@
 
 mod lower;
 pub mod raw;
+mod search;
+mod themes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,7 +17,7 @@ use crate::manifest::source::Location;
 use crate::manifest::vars::Vars;
 use crate::manifest::ManifestError;
 use crate::plan::Address;
-use raw::BaseLayerKind;
+use raw::{BaseLayerKind, OlsCompletionKind};
 
 #[derive(Debug, Default)]
 pub struct Mviewer {
@@ -55,6 +57,9 @@ pub struct MviewerApp {
     pub map: MapOptions,
     pub baselayers: Vec<BaseLayer>,
     pub themes: Vec<Theme>,
+    pub olscompletion: Option<OlsCompletion>,
+    /// Written whenever a search is configured, every value explicit.
+    pub searchparameters: Option<SearchParameters>,
 }
 
 impl MviewerApp {
@@ -99,7 +104,37 @@ pub struct Theme {
     pub name: String,
     pub icon: Option<String>,
     pub collapsed: bool,
+    /// Groups come before the theme's own layers, as Mviewer lists them.
+    pub groups: Vec<Group>,
     pub layers: Vec<Layer>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub layers: Vec<Layer>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OlsCompletion {
+    pub url: String,
+    #[serde(rename = "type")]
+    pub kind: OlsCompletionKind,
+    pub attribution: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchParameters {
+    pub localities: bool,
+    pub bbox: bool,
+    pub inputlabel: Option<String>,
+    pub marker: bool,
+    pub querymaponclick: bool,
+    pub closeafterclick: bool,
+    pub animate: bool,
+    pub duration: Option<u32>,
+    pub searchmaxzoomlevel: Option<u8>,
 }
 
 /// A theme layer: a WMS layer, by default one of the platform's GeoServer.

@@ -14,7 +14,7 @@ use crate::manifest::lower::Lowerer;
 use crate::manifest::secret::SecretResolver;
 use crate::manifest::source::Location;
 
-const HBA_TYPES: &[&str] = &[
+pub const HBA_TYPES: &[&str] = &[
     "local",
     "host",
     "hostssl",
@@ -22,7 +22,7 @@ const HBA_TYPES: &[&str] = &[
     "hostgssenc",
     "hostnogssenc",
 ];
-const HBA_METHODS: &[&str] = &[
+pub const HBA_METHODS: &[&str] = &[
     "trust",
     "reject",
     "scram-sha-256",
@@ -490,8 +490,27 @@ pub fn merge(parts: Vec<PostgresPart>, errors: &mut Vec<ManifestError>) -> Optio
         )
     });
 
+    let database_at = check_unique_names(&roles, &databases, errors);
+    check_grants(&roles, &database_at, &grants, errors);
+    Some(Postgres {
+        connection,
+        hba_file,
+        hba_container,
+        roles,
+        databases,
+        grants,
+        hba: (!hba.is_empty()).then_some(hba),
+    })
+}
+
+/// Each role and database is declared once; the databases by name.
+fn check_unique_names<'a>(
+    roles: &[PgRole],
+    databases: &'a [PgDatabase],
+    errors: &mut Vec<ManifestError>,
+) -> BTreeMap<&'a str, &'a PgDatabase> {
     let mut role_at: BTreeMap<&str, &Location> = BTreeMap::new();
-    for role in &roles {
+    for role in roles {
         if let Some(first) = role_at.insert(&role.name, &role.at) {
             errors.push(ManifestError::Duplicate {
                 at: role.at.clone(),
@@ -501,7 +520,7 @@ pub fn merge(parts: Vec<PostgresPart>, errors: &mut Vec<ManifestError>) -> Optio
         }
     }
     let mut database_at: BTreeMap<&str, &PgDatabase> = BTreeMap::new();
-    for database in &databases {
+    for database in databases {
         if let Some(first) = database_at.insert(&database.name, database) {
             errors.push(ManifestError::Duplicate {
                 at: database.at.clone(),
@@ -510,6 +529,17 @@ pub fn merge(parts: Vec<PostgresPart>, errors: &mut Vec<ManifestError>) -> Optio
             });
         }
     }
+    database_at
+}
+
+/// A grant names a managed role, a declared database and schema, and
+/// appears once.
+fn check_grants(
+    roles: &[PgRole],
+    database_at: &BTreeMap<&str, &PgDatabase>,
+    grants: &[PgGrant],
+    errors: &mut Vec<ManifestError>,
+) {
     let present_roles: HashSet<&str> = roles
         .iter()
         .filter(|r| r.present)
@@ -517,7 +547,7 @@ pub fn merge(parts: Vec<PostgresPart>, errors: &mut Vec<ManifestError>) -> Optio
         .collect();
     let present_role = |name: &str| present_roles.contains(name);
     let mut grant_at: BTreeMap<(String, String, GrantTarget), Location> = BTreeMap::new();
-    for grant in &grants {
+    for grant in grants {
         let subject = format!("{GRANT_KIND}:{}@{}", grant.role, grant.database);
         let mut invalid = |message: String| {
             errors.push(ManifestError::Invalid {
@@ -568,15 +598,6 @@ pub fn merge(parts: Vec<PostgresPart>, errors: &mut Vec<ManifestError>) -> Optio
             });
         }
     }
-    Some(Postgres {
-        connection,
-        hba_file,
-        hba_container,
-        roles,
-        databases,
-        grants,
-        hba: (!hba.is_empty()).then_some(hba),
-    })
 }
 
 /// Why PostgreSQL refuses a role name (it says "role name … is reserved").
