@@ -31,7 +31,8 @@ fn main() {
         let (_, setup) = cluster.sample("geosync", || {
             run(&[geosync, "apply", "--auto-approve", "-q"], dir.path(), 0)
         });
-        let (plan, plan_max) = cluster.measure("geosync", &[geosync, "plan", "--detailed-exitcode"], dir.path());
+        let (plan, plan_max) =
+            cluster.measure("geosync", &[geosync, "plan", "--detailed-exitcode"], dir.path());
         let script = write_psql_script(dir.path(), cluster.port, size);
         let (psql, psql_max) = cluster.measure("psql", &["bash", &script], dir.path());
         println!(
@@ -63,7 +64,6 @@ fn main() {
 fn ms(time: Duration) -> f64 {
     time.as_secs_f64() * 1000.0
 }
-
 
 /// N reader roles and N databases owned by one role, each with the
 /// schemas `data` and `staging` and three grants to its reader.
@@ -198,7 +198,19 @@ impl Cluster {
         let sql = format!("SELECT count(*) FROM pg_stat_activity WHERE application_name = '{application}'");
         loop {
             let output = Command::new("psql")
-                .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-c", &sql])
+                .args([
+                    "-X",
+                    "-A",
+                    "-t",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-c",
+                    &sql,
+                ])
                 .env("PGAPPNAME", "bench_sampler")
                 .output()
                 .expect("psql runs");
