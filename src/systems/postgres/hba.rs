@@ -27,8 +27,7 @@ pub enum HbaPlanError {
 pub struct HbaWrite {
     pub expected: Vec<u8>,
     pub content: Vec<u8>,
-    /// 1-based line number in `content` -> the rule's place in the manifest.
-    pub rule_lines: Vec<(usize, String)>,
+    pub rule_lines: RuleLines,
 }
 
 impl HbaWrite {
@@ -47,6 +46,9 @@ impl HbaWrite {
         format!("line {line} `{text}`{origin}")
     }
 }
+
+/// 1-based line number of each rule in the file -> its place in the manifest.
+pub type RuleLines = Vec<(usize, String)>;
 
 /// Column widths of the stock file; a longer value still gets a space.
 const WIDTHS: [usize; 4] = [8, 16, 16, 24];
@@ -96,7 +98,7 @@ pub fn with_block(
     location: &str,
     current: &[u8],
     rules: &[HbaRule],
-) -> Result<(Vec<u8>, Vec<(usize, String)>), HbaPlanError> {
+) -> Result<(Vec<u8>, RuleLines), HbaPlanError> {
     let lines: Vec<&[u8]> = current.split_inclusive(|b| *b == b'\n').collect();
     let find = |marker: &str| -> Vec<usize> {
         lines
@@ -254,54 +256,11 @@ fn check_not_locked_out(
     );
     for (number, raw) in content.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        if line.contains('"') || line.contains('@') {
-            return Ok(());
-        }
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let kind = fields[0];
-        let type_match = match (kind, over_socket) {
-            ("local", true) => Match::Yes,
-            ("local", false) | (_, true) => Match::No,
-            ("host" | "hostnossl" | "hostnogssenc", false) => Match::Yes,
-            _ => Match::No,
+        let method = match first_match(line, connection, client_addr, over_socket) {
+            Verdict::Skip => continue,
+            Verdict::Unknown => return Ok(()),
+            Verdict::Matches(method) => method,
         };
-        if type_match == Match::No {
-            continue;
-        }
-        let (database, user) = (
-            fields.get(1).copied().unwrap_or(""),
-            fields.get(2).copied().unwrap_or(""),
-        );
-        let mut rest = 3;
-        let address_match = if kind == "local" {
-            Match::Yes
-        } else {
-            let address = fields.get(3).copied().unwrap_or("");
-            rest = 4;
-            let mask = fields.get(4).copied().filter(|m| m.parse::<IpAddr>().is_ok());
-            if mask.is_some() {
-                rest = 5;
-            }
-            match client_addr {
-                Some(client) => address_matches(address, mask, client),
-                None => Match::Unknown,
-            }
-        };
-        let method = fields.get(rest).copied().unwrap_or("");
-        let matched = [
-            list_matches(database, &connection.maintenance_db, &connection.user, true),
-            list_matches(user, &connection.user, &connection.user, false),
-            address_match,
-        ];
-        if matched.contains(&Match::No) {
-            continue;
-        }
-        if matched.contains(&Match::Unknown) {
-            return Ok(());
-        }
         let rule = format!("line {}: `{}`", number + 1, line);
         return match method {
             "reject" => Err(HbaPlanError::LockOut {
@@ -316,6 +275,65 @@ fn check_not_locked_out(
     Err(HbaPlanError::LockOut {
         why: format!("no rule matches {who}"),
     })
+}
+
+/// What one line of pg_hba.conf (comment removed) says about geosync's
+/// connection.
+enum Verdict<'a> {
+    /// Not a rule, or one that does not match.
+    Skip,
+    /// Depends on what geosync does not evaluate: the check stops there.
+    Unknown,
+    /// Matches, with this method.
+    Matches(&'a str),
+}
+
+fn first_match<'a>(
+    line: &'a str,
+    connection: &PgConnection,
+    client_addr: Option<IpAddr>,
+    over_socket: bool,
+) -> Verdict<'a> {
+    if line.is_empty() {
+        return Verdict::Skip;
+    }
+    if line.contains('"') || line.contains('@') {
+        return Verdict::Unknown;
+    }
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let kind = fields[0];
+    let type_match = match (kind, over_socket) {
+        ("local", true) => Match::Yes,
+        ("local", false) | (_, true) => Match::No,
+        ("host" | "hostnossl" | "hostnogssenc", false) => Match::Yes,
+        _ => Match::No,
+    };
+    if type_match == Match::No {
+        return Verdict::Skip;
+    }
+    let field = |i: usize| fields.get(i).copied().unwrap_or("");
+    let (address_match, method_at) = if kind == "local" {
+        (Match::Yes, 3)
+    } else {
+        let mask = fields.get(4).copied().filter(|m| m.parse::<IpAddr>().is_ok());
+        let address_match = match client_addr {
+            Some(client) => address_matches(field(3), mask, client),
+            None => Match::Unknown,
+        };
+        (address_match, if mask.is_some() { 5 } else { 4 })
+    };
+    let matched = [
+        list_matches(field(1), &connection.maintenance_db, &connection.user, true),
+        list_matches(field(2), &connection.user, &connection.user, false),
+        address_match,
+    ];
+    if matched.contains(&Match::No) {
+        Verdict::Skip
+    } else if matched.contains(&Match::Unknown) {
+        Verdict::Unknown
+    } else {
+        Verdict::Matches(field(method_at))
+    }
 }
 
 fn list_matches(field: &str, value: &str, user: &str, is_database: bool) -> Match {

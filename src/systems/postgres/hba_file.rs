@@ -24,11 +24,14 @@ pub enum HbaFile {
         dir: HostDir,
         name: String,
     },
-    Container {
-        file: ContainerFile,
-        previous: ContainerFile,
-        previous_path: String,
-    },
+    Container(Box<InContainer>),
+}
+
+#[derive(Clone)]
+pub struct InContainer {
+    file: ContainerFile,
+    previous: ContainerFile,
+    previous_path: String,
 }
 
 #[derive(Clone)]
@@ -54,31 +57,31 @@ impl HbaFile {
     /// A symlink in a container is refused when read (not a regular file):
     /// geosync never replaces it by a file.
     pub fn in_container(docker: Docker, container: &str, path: &str) -> Self {
-        HbaFile::Container {
+        HbaFile::Container(Box::new(InContainer {
             file: ContainerFile::new(docker.clone(), container, path),
             previous: ContainerFile::new(docker, container, &format!("{path}{PREVIOUS_SUFFIX}")),
             previous_path: format!("{path}{PREVIOUS_SUFFIX}"),
-        }
+        }))
     }
 
     pub fn describe(&self) -> String {
         match self {
             HbaFile::Host { shown, .. } => shown.clone(),
-            HbaFile::Container { file, .. } => file.describe(),
+            HbaFile::Container(c) => c.file.describe(),
         }
     }
 
     pub async fn read(&self) -> Result<Option<HbaContent>, PostgresError> {
         match self {
             HbaFile::Host { dir, name, .. } => read_host(dir, name),
-            HbaFile::Container { file, .. } => read_container(file).await,
+            HbaFile::Container(c) => read_container(&c.file).await,
         }
     }
 
     pub async fn write(&self, bytes: &[u8], like: &HbaContent) -> Result<(), PostgresError> {
         match self {
             HbaFile::Host { dir, name, .. } => dir.write_atomic(name, bytes, None)?,
-            HbaFile::Container { file, .. } => write_container(file, bytes, like).await?,
+            HbaFile::Container(c) => write_container(&c.file, bytes, like).await?,
         }
         Ok(())
     }
@@ -87,7 +90,7 @@ impl HbaFile {
     pub async fn read_previous(&self) -> Result<Option<HbaContent>, PostgresError> {
         match self {
             HbaFile::Host { dir, name, .. } => read_host(dir, &previous_name(name)),
-            HbaFile::Container { previous, .. } => read_container(previous).await,
+            HbaFile::Container(c) => read_container(&c.previous).await,
         }
     }
 
@@ -98,7 +101,7 @@ impl HbaFile {
                 let mode = dir.mode(name)?;
                 dir.write_atomic(&previous_name(name), &current.bytes, mode)?
             }
-            HbaFile::Container { previous, .. } => write_container(previous, &current.bytes, current).await?,
+            HbaFile::Container(c) => write_container(&c.previous, &current.bytes, current).await?,
         }
         Ok(())
     }
@@ -106,13 +109,9 @@ impl HbaFile {
     pub async fn remove_previous(&self) -> Result<(), PostgresError> {
         match self {
             HbaFile::Host { dir, name, .. } => dir.remove(&previous_name(name))?,
-            HbaFile::Container {
-                previous,
-                previous_path,
-                ..
-            } => {
-                previous
-                    .run(&["rm".into(), "-f".into(), previous_path.clone()])
+            HbaFile::Container(c) => {
+                c.previous
+                    .run(&["rm".into(), "-f".into(), c.previous_path.clone()])
                     .await?
             }
         }

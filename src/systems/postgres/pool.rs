@@ -121,8 +121,11 @@ impl Drop for Conn {
     fn drop(&mut self) {
         drop(self.client.take());
         let (driver, permit) = (self.driver.take(), self.permit.take());
-        if let (Some(driver), Some(permit)) = (driver, permit) {
-            tokio::spawn(async move {
+        // Outside a runtime (the process is ending) there is nothing to wait for.
+        if let (Some(driver), Some(permit), Ok(runtime)) =
+            (driver, permit, tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(async move {
                 let _ = driver.await;
                 drop(permit);
             });

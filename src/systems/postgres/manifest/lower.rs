@@ -92,27 +92,7 @@ impl Lowerer<'_> {
             }
             None => defaults.port,
         };
-        let tls = match &raw.sslmode {
-            Some(mode) => {
-                let text = self.text(mode);
-                match text.as_str() {
-                    "disable" => TlsMode::Disable,
-                    "prefer" => TlsMode::Prefer,
-                    "require" => TlsMode::Require,
-                    "verify-ca" => TlsMode::VerifyCa,
-                    "verify-full" => TlsMode::VerifyFull,
-                    _ => {
-                        self.invalid(
-                            &mode.span(),
-                            subject,
-                            format!("sslmode `{text}` is not one of disable, prefer, require, verify-ca, verify-full"),
-                        );
-                        TlsMode::Prefer
-                    }
-                }
-            }
-            None => defaults.tls,
-        };
+        let tls = self.tls_mode(raw, defaults.tls);
         let root_cert = raw.sslrootcert.as_ref().map(|c| self.path(c));
         if matches!(tls, TlsMode::VerifyCa | TlsMode::VerifyFull) && root_cert.is_none() {
             let span = raw.sslmode.as_ref().map(|m| m.span()).unwrap_or_default();
@@ -126,18 +106,7 @@ impl Lowerer<'_> {
             .password
             .as_ref()
             .and_then(|p| self.secret(p, &format!("{subject}: password"), resolver));
-        let pool_size = match &raw.pool_size {
-            Some(size) if (1..=MAX_POOL_SIZE).contains(size.get_ref()) => *size.get_ref() as usize,
-            Some(size) => {
-                self.invalid(
-                    &size.span(),
-                    subject,
-                    format!("pool_size must be between 1 and {MAX_POOL_SIZE}"),
-                );
-                defaults.pool_size
-            }
-            None => defaults.pool_size,
-        };
+        let pool_size = self.pool_size(raw, defaults.pool_size);
         let connection = PgConnection {
             host: raw
                 .host
@@ -160,6 +129,45 @@ impl Lowerer<'_> {
         let hba_file = raw.hba_file.as_ref().map(|f| self.text(f));
         let hba_container = raw.hba_container.as_ref().map(|c| self.text(c));
         (connection, at, hba_file, hba_container)
+    }
+
+    fn tls_mode(&mut self, raw: &RawPostgres, default: TlsMode) -> TlsMode {
+        let Some(mode) = &raw.sslmode else {
+            return default;
+        };
+        let text = self.text(mode);
+        match text.as_str() {
+            "disable" => TlsMode::Disable,
+            "prefer" => TlsMode::Prefer,
+            "require" => TlsMode::Require,
+            "verify-ca" => TlsMode::VerifyCa,
+            "verify-full" => TlsMode::VerifyFull,
+            _ => {
+                self.invalid(
+                    &mode.span(),
+                    "[postgres]",
+                    format!(
+                        "sslmode `{text}` is not one of disable, prefer, require, verify-ca, verify-full"
+                    ),
+                );
+                TlsMode::Prefer
+            }
+        }
+    }
+
+    fn pool_size(&mut self, raw: &RawPostgres, default: usize) -> usize {
+        match &raw.pool_size {
+            Some(size) if (1..=MAX_POOL_SIZE).contains(size.get_ref()) => *size.get_ref() as usize,
+            Some(size) => {
+                self.invalid(
+                    &size.span(),
+                    "[postgres]",
+                    format!("pool_size must be between 1 and {MAX_POOL_SIZE}"),
+                );
+                default
+            }
+            None => default,
+        }
     }
 
     fn pg_role(&mut self, raw: &RawPgRole, resolver: &SecretResolver) -> PgRole {
@@ -346,57 +354,90 @@ impl Lowerer<'_> {
     }
 
     fn hba_rule(&mut self, raw: &super::raw::RawHbaRule, span: &std::ops::Range<usize>) -> HbaRule {
+        let rule = HbaRule {
+            kind: self.text(&raw.kind),
+            database: self.text(&raw.database),
+            user: self.text(&raw.user),
+            address: raw.address.as_ref().map(|a| self.text(a)),
+            method: self.text(&raw.method),
+            options: raw.options.as_ref().map(|o| self.text(o)),
+            at: self.at(span),
+        };
+        self.check_hba_words(raw, span, &rule);
+        self.check_hba_fields(raw, span, &rule);
+        rule
+    }
+
+    /// The type and method PostgreSQL knows, and an address exactly when
+    /// the type needs one.
+    fn check_hba_words(
+        &mut self,
+        raw: &super::raw::RawHbaRule,
+        span: &std::ops::Range<usize>,
+        rule: &HbaRule,
+    ) {
         let subject = "postgres.hba";
-        let kind = self.text(&raw.kind);
-        if !HBA_TYPES.contains(&kind.as_str()) {
+        if !HBA_TYPES.contains(&rule.kind.as_str()) {
             self.invalid(
                 &raw.kind.span(),
                 subject,
-                format!("type `{kind}` is not one of {}", HBA_TYPES.join(", ")),
+                format!("type `{}` is not one of {}", rule.kind, HBA_TYPES.join(", ")),
             );
         }
-        let method = self.text(&raw.method);
-        if !HBA_METHODS.contains(&method.as_str()) {
+        if !HBA_METHODS.contains(&rule.method.as_str()) {
             self.invalid(
                 &raw.method.span(),
                 subject,
-                format!("method `{method}` is not one of {}", HBA_METHODS.join(", ")),
+                format!(
+                    "method `{}` is not one of {}",
+                    rule.method,
+                    HBA_METHODS.join(", ")
+                ),
             );
         }
-        let address = raw.address.as_ref().map(|a| self.text(a));
-        match (kind.as_str(), &address) {
+        match (rule.kind.as_str(), &rule.address) {
             ("local", Some(_)) => self.invalid(span, subject, "a `local` rule takes no address"),
             (k, None) if k != "local" => {
                 self.invalid(span, subject, format!("a `{k}` rule needs an address"))
             }
             _ => {}
         }
-        let database = self.text(&raw.database);
-        let user = self.text(&raw.user);
-        let options = raw.options.as_ref().map(|o| self.text(o));
-        // Every field is written on the rule's one line of pg_hba.conf.
+    }
+
+    /// Every field is written on the rule's one line of pg_hba.conf: no
+    /// control character anywhere, and no blank or `#` inside a column.
+    fn check_hba_fields(
+        &mut self,
+        raw: &super::raw::RawHbaRule,
+        span: &std::ops::Range<usize>,
+        rule: &HbaRule,
+    ) {
+        let subject = "postgres.hba";
         let mut fields = vec![
-            ("type", &raw.kind, kind.as_str()),
-            ("database", &raw.database, database.as_str()),
-            ("user", &raw.user, user.as_str()),
-            ("method", &raw.method, method.as_str()),
+            ("type", &raw.kind, rule.kind.as_str()),
+            ("database", &raw.database, rule.database.as_str()),
+            ("user", &raw.user, rule.user.as_str()),
+            ("method", &raw.method, rule.method.as_str()),
         ];
         fields.extend(
             raw.address
                 .as_ref()
-                .zip(address.as_deref())
+                .zip(rule.address.as_deref())
                 .map(|(r, a)| ("address", r, a)),
         );
         fields.extend(
             raw.options
                 .as_ref()
-                .zip(options.as_deref())
+                .zip(rule.options.as_deref())
                 .map(|(r, o)| ("options", r, o)),
         );
         for (field, raw_field, value) in fields {
             self.single_line(&raw_field.span(), subject, field, value);
         }
-        for field in [&database, &user].into_iter().chain(address.iter()) {
+        for field in [&rule.database, &rule.user]
+            .into_iter()
+            .chain(rule.address.iter())
+        {
             let one_line = single_line_problem(field).is_none();
             if one_line && (field.is_empty() || field.contains(char::is_whitespace) || field.contains('#')) {
                 self.invalid(
@@ -405,15 +446,6 @@ impl Lowerer<'_> {
                     format!("`{field}` cannot stand in a pg_hba.conf field (empty, blank or '#')"),
                 );
             }
-        }
-        HbaRule {
-            kind,
-            database,
-            user,
-            address,
-            method,
-            options,
-            at: self.at(span),
         }
     }
 
