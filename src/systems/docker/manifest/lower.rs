@@ -1,7 +1,7 @@
 //! Lowering of `[docker]`: the compose-like container settings parsed
 //! (ports, mounts, durations, sizes), env files read, references checked.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::raw::{RawDocker, RawDockerContainer, RawEnvValue, RawNetworks};
 use super::{
@@ -805,43 +805,80 @@ fn check_files(docker: &Docker, errors: &mut Vec<ManifestError>) {
     }
 }
 
+/// The first dependency cycle found, as the names along it. Iterative, and
+/// each container is visited once: a chain of 100,000 dependencies neither
+/// overflows the stack nor costs a scan of the path at every step.
 fn dependency_cycle(containers: &[DockerContainer]) -> Option<Vec<String>> {
-    let edges: BTreeMap<&str, Vec<&str>> = containers
+    let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
+    let edges: HashMap<&str, Vec<&str>> = containers
         .iter()
         .map(|c| (c.name.as_str(), c.depends_on.keys().map(String::as_str).collect()))
         .collect();
-    fn visit<'a>(
-        node: &'a str,
-        edges: &BTreeMap<&'a str, Vec<&'a str>>,
-        path: &mut Vec<&'a str>,
-        done: &mut BTreeSet<&'a str>,
-    ) -> Option<Vec<String>> {
-        if let Some(start) = path.iter().position(|n| *n == node) {
-            let mut cycle: Vec<String> = path[start..].iter().map(|s| s.to_string()).collect();
-            cycle.push(node.to_string());
-            return Some(cycle);
+    first_cycle(&names, &edges)
+}
+
+fn first_cycle(names: &[&str], edges: &HashMap<&str, Vec<&str>>) -> Option<Vec<String>> {
+    let mut done: HashSet<&str> = HashSet::new();
+    for &start in names {
+        if done.contains(start) {
+            continue;
         }
-        if !done.insert(node) {
-            return None;
-        }
-        path.push(node);
-        for next in edges.get(node).into_iter().flatten() {
-            if let Some(cycle) = visit(next, edges, path, done) {
+        // The path being explored, each node with the next edge to try.
+        let mut path: Vec<(&str, usize)> = vec![(start, 0)];
+        let mut on_path: HashMap<&str, usize> = HashMap::from([(start, 0)]);
+        while let Some((node, next)) = path.last_mut() {
+            let node = *node;
+            let Some(&dependency) = edges.get(node).and_then(|e| e.get(*next)) else {
+                path.pop();
+                on_path.remove(node);
+                done.insert(node);
+                continue;
+            };
+            *next += 1;
+            if let Some(&index) = on_path.get(dependency) {
+                let mut cycle: Vec<String> = path[index..].iter().map(|(n, _)| n.to_string()).collect();
+                cycle.push(dependency.to_string());
                 return Some(cycle);
             }
+            if !done.contains(dependency) && edges.contains_key(dependency) {
+                on_path.insert(dependency, path.len());
+                path.push((dependency, 0));
+            }
         }
-        path.pop();
-        None
     }
-    let mut done = BTreeSet::new();
-    edges
-        .keys()
-        .find_map(|node| visit(node, &edges, &mut Vec::new(), &mut done))
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dependency_cycles_are_named_and_long_chains_are_not_cycles() {
+        let names: Vec<String> = (0..200_000).map(|i| format!("svc{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut edges: HashMap<&str, Vec<&str>> = refs
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, refs.get(i + 1).into_iter().copied().collect()))
+            .collect();
+        assert_eq!(first_cycle(&refs, &edges), None);
+        edges.get_mut("svc199999").unwrap().push("svc199997");
+        assert_eq!(
+            first_cycle(&refs, &edges),
+            Some(vec![
+                "svc199997".into(),
+                "svc199998".into(),
+                "svc199999".into(),
+                "svc199997".into()
+            ])
+        );
+        let small = HashMap::from([("a", vec!["b"]), ("b", vec!["a"]), ("c", vec![])]);
+        assert_eq!(
+            first_cycle(&["c", "a", "b"], &small),
+            Some(vec!["a".into(), "b".into(), "a".into()])
+        );
+    }
 
     #[test]
     fn env_file_values_expand_earlier_ones() {
