@@ -125,3 +125,17 @@ impl Drop for Project {
 pub fn cli(args: &[&str]) -> String {
     docker(args)
 }
+
+/// What a user checks after stopping a declared container by hand: the
+/// plan says it is stopped, apply starts it, and nothing is left to do.
+pub fn assert_started_again(ws: &crate::support::Workspace, project: &Project, name: &str) {
+    let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
+    plan.assert_code(2);
+    let expected = format!(
+        "~ docker.container:{name} (update: {} is stopped)",
+        project.container(name)
+    );
+    assert!(plan.stdout.contains(&expected), "{}", plan.stdout);
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    assert_eq!(project.inspect(name, "{{.State.Running}}"), "true");
+}

@@ -152,18 +152,7 @@ fn stopped_by_hand_is_started_and_deleted_by_hand_is_recreated() {
     ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
 
     cli(&["stop", "-t", "1", &project.container("web")]);
-    let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
-    plan.assert_code(2);
-    assert!(
-        plan.stdout.contains(&format!(
-            "~ docker.container:web (update: {} is stopped)",
-            project.container("web")
-        )),
-        "{}",
-        plan.stdout
-    );
-    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
-    assert_eq!(project.inspect("web", "{{.State.Running}}"), "true");
+    crate::docker::assert_started_again(&ws, &project, "web");
 
     cli(&["rm", "-f", &project.container("web")]);
     let plan = ws.geosync(&["apply", "--auto-approve"]);

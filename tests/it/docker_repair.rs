@@ -83,18 +83,7 @@ fn a_service_that_exited_0_when_stopped_by_hand_is_started_again() {
     cli(&["stop", "-t", "20", &project.container("web")]);
     assert_eq!(project.inspect("web", "{{.State.ExitCode}}"), "0");
 
-    let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
-    plan.assert_code(2);
-    assert!(
-        plan.stdout.contains(&format!(
-            "~ docker.container:web (update: {} is stopped)",
-            project.container("web")
-        )),
-        "{}",
-        plan.stdout
-    );
-    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
-    assert_eq!(project.inspect("web", "{{.State.Running}}"), "true");
+    crate::docker::assert_started_again(&ws, &project, "web");
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
 }
 
