@@ -584,6 +584,16 @@ mod tests {
         observed
     }
 
+    /// A plan with no image changes and default options.
+    fn plan_default(containers: Vec<DockerContainer>, observed: &Observed) -> Planned {
+        plan(
+            &docker(containers),
+            observed,
+            &BTreeMap::new(),
+            PlanOptions::default(),
+        )
+    }
+
     fn action_of(planned: &Planned, address: &str) -> Action {
         planned
             .changes
@@ -597,20 +607,10 @@ mod tests {
     fn unchanged_is_noop_and_an_env_change_replaces_with_the_variable_named() {
         let before = container("db", "dev");
         let observed = observed_with(vec![("db", running(&before, true, 0))]);
-        let same = plan(
-            &docker(vec![before.clone()]),
-            &observed,
-            &BTreeMap::new(),
-            PlanOptions::default(),
-        );
+        let same = plan_default(vec![before.clone()], &observed);
         assert_eq!(action_of(&same, "docker.container:db"), Action::NoOp);
 
-        let changed = plan(
-            &docker(vec![container("db", "prod")]),
-            &observed,
-            &BTreeMap::new(),
-            PlanOptions::default(),
-        );
+        let changed = plan_default(vec![container("db", "prod")], &observed);
         let change = changed
             .changes
             .iter()
@@ -632,12 +632,7 @@ mod tests {
         let service = container("web", "x");
         for state in [RunState::Exited(0), RunState::Exited(137), RunState::Created] {
             let observed = observed_with(vec![("web", in_state(&service, state))]);
-            let planned = plan(
-                &docker(vec![service.clone()]),
-                &observed,
-                &BTreeMap::new(),
-                PlanOptions::default(),
-            );
+            let planned = plan_default(vec![service.clone()], &observed);
             assert_eq!(
                 action_of(&planned, "docker.container:web"),
                 Action::Update,
@@ -684,12 +679,7 @@ mod tests {
         let mut declared = container("seed", "x");
         declared.job = true;
         let observed = observed_with(vec![("seed", in_state(&declared, RunState::Exited(0)))]);
-        let planned = plan(
-            &docker(vec![declared]),
-            &observed,
-            &BTreeMap::new(),
-            PlanOptions::default(),
-        );
+        let planned = plan_default(vec![declared], &observed);
         assert_eq!(action_of(&planned, "docker.container:seed"), Action::NoOp);
     }
 
@@ -712,12 +702,7 @@ mod tests {
             let mut found = in_state(&web, RunState::Created);
             found.engine_name = name.into();
             let observed = observed_with(vec![("web", found)]);
-            let planned = plan(
-                &docker(vec![web.clone()]),
-                &observed,
-                &BTreeMap::new(),
-                PlanOptions::default(),
-            );
+            let planned = plan_default(vec![web.clone()], &observed);
             assert_eq!(action_of(&planned, "docker.container:web"), Action::Update);
             let op = container_op(&planned, "docker.container:web");
             assert!(op.remove_first.is_empty());
@@ -742,12 +727,7 @@ mod tests {
                 compose: None,
             },
         );
-        let planned = plan(
-            &docker(vec![web.clone()]),
-            &observed,
-            &BTreeMap::new(),
-            PlanOptions::default(),
-        );
+        let planned = plan_default(vec![web.clone()], &observed);
         assert!(planned.changes.iter().all(|c| c.address.kind != CONTAINER_KIND));
         assert!(planned.warnings[0]
             .message
@@ -770,12 +750,7 @@ mod tests {
         let mut leftover = in_state(&container("web", "old"), RunState::Created);
         leftover.engine_name = "p-web-geosync-new".into();
         let observed = observed_with(vec![("web", leftover)]);
-        let planned = plan(
-            &docker(vec![container("web", "new")]),
-            &observed,
-            &BTreeMap::new(),
-            PlanOptions::default(),
-        );
+        let planned = plan_default(vec![container("web", "new")], &observed);
         assert_eq!(action_of(&planned, "docker.container:web"), Action::Replace);
         let op = container_op(&planned, "docker.container:web");
         assert_eq!(op.remove_first, vec!["p-web-geosync-new".to_string()]);
@@ -788,12 +763,7 @@ mod tests {
         let mut found = running(&web, true, 0);
         found.strays = vec!["p-web-geosync-new".into(), "p-web-copy".into()];
         let observed = observed_with(vec![("web", found)]);
-        let planned = plan(
-            &docker(vec![web.clone()]),
-            &observed,
-            &BTreeMap::new(),
-            PlanOptions::default(),
-        );
+        let planned = plan_default(vec![web.clone()], &observed);
         let op = container_op(&planned, "docker.container:web");
         assert_eq!(op.remove_first, vec!["p-web-geosync-new".to_string()]);
         let change = planned.changes.iter().find(|c| c.address.name == "web").unwrap();
@@ -861,12 +831,7 @@ mod tests {
                 context_hash: None,
             }),
         );
-        let planned = plan(
-            &docker(vec![c.clone()]),
-            &observed,
-            &BTreeMap::new(),
-            PlanOptions::default(),
-        );
+        let planned = plan_default(vec![c.clone()], &observed);
         assert_eq!(action_of(&planned, "docker.container:web"), Action::Replace);
 
         let mut foreign = observed_with(Vec::new());
@@ -897,12 +862,7 @@ mod tests {
     fn containers_that_left_the_manifest_go_only_with_prune() {
         let old = container("old", "x");
         let observed = observed_with(vec![("old", running(&old, true, 0))]);
-        let planned = plan(
-            &docker(Vec::new()),
-            &observed,
-            &BTreeMap::new(),
-            PlanOptions::default(),
-        );
+        let planned = plan_default(Vec::new(), &observed);
         assert!(planned.changes.is_empty());
         assert_eq!(planned.warnings.len(), 1);
         let prune = PlanOptions {
@@ -936,12 +896,7 @@ mod tests {
         assert!(!config_a.to_string().contains("first-secret"));
 
         let observed = observed_with(vec![("db", running(&first, true, 0))]);
-        let planned = plan(
-            &docker(vec![second]),
-            &observed,
-            &BTreeMap::new(),
-            PlanOptions::default(),
-        );
+        let planned = plan_default(vec![second], &observed);
         let change = planned
             .changes
             .iter()
@@ -949,12 +904,7 @@ mod tests {
             .unwrap();
         assert_eq!(change.action, Action::Replace);
         assert_eq!(change.fields, vec![FieldChange::sensitive("env.PASSWORD")]);
-        let planned = plan(
-            &docker(vec![first]),
-            &observed,
-            &BTreeMap::new(),
-            PlanOptions::default(),
-        );
+        let planned = plan_default(vec![first], &observed);
         assert_eq!(action_of(&planned, "docker.container:db"), Action::NoOp);
     }
 }
