@@ -1,0 +1,607 @@
+//! One pass of the sync over one target: walk the share, group its files
+//! into datasets, compare with the ledger, then (unless it is a dry run)
+//! fetch each changed dataset into a staging folder and hand it to the
+//! loader, and drop the tables of datasets that left the share.
+//!
+//! What is loaded is the ledger's business (it lives in the target
+//! database and changes in the transaction that swaps a table in), so a
+//! pass interrupted at any point is simply done again by the next one.
+//! A share that cannot be read, or that suddenly lists nothing, stops the
+//! pass before anything is removed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::dataset::{self, Dataset, Format};
+use super::ledger::{self, Ledger};
+use super::load::{self, LoadError};
+use super::manifest::{SourceSpec, SyncTarget};
+use super::naming;
+use super::plan::{self, DatasetAction, DatasetChange, LoadReason, PassPlan, Recorded};
+use super::source::local::LocalShare;
+use super::source::webdav::WebDavShare;
+use super::source::{FetchError, Source, SourceError, WalkState, WalkStats};
+use crate::systems::postgres::client::{self as pg, ConnectError};
+use crate::systems::postgres::manifest::PgConnection;
+
+/// Above this many removals, and more than half of what is loaded, a pass
+/// stops instead of removing (a share half-synced, a folder moved by
+/// mistake) unless forced.
+const MASS_REMOVAL: usize = 10;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PassOptions {
+    pub dry_run: bool,
+    /// Remove tables even when the share lists nothing or lost most of its datasets.
+    pub force_removals: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error("sync.target:{target}: cannot read the share")]
+    Source {
+        target: String,
+        #[source]
+        source: SourceError,
+    },
+    #[error("sync.target:{target}")]
+    Connect {
+        target: String,
+        #[source]
+        source: ConnectError,
+    },
+    #[error("sync.target:{target}: the ledger in database {database}: {message}")]
+    Ledger {
+        target: String,
+        database: String,
+        message: String,
+    },
+    #[error(
+        "sync.target:{target}: the share lists no file, while {recorded} dataset(s) are loaded from it: \
+         refusing to treat that as their deletion (an unmounted or emptied share looks the same); \
+         run with --force-removals if they really are gone"
+    )]
+    EmptyShare { target: String, recorded: usize },
+    #[error(
+        "sync.target:{target}: {removals} of {recorded} loaded datasets left the share: refusing to drop \
+         so many tables at once; run with --force-removals if that is intended"
+    )]
+    MassRemoval {
+        target: String,
+        removals: usize,
+        recorded: usize,
+    },
+    #[error("sync.target:{target}: the staging folder {}", path.display())]
+    Staging {
+        target: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What happened to one dataset.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub path: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<String>,
+    #[serde(flatten)]
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    New { features: u64 },
+    Changed { reason: String, features: u64 },
+    Unchanged,
+    Removed,
+    Rejected { reason: String },
+    Failed { error: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PassReport {
+    pub target: String,
+    pub walk: WalkStats,
+    pub datasets: Vec<Outcome>,
+    /// Facts a data manager should see (CRS guessed, text recoded...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl PassReport {
+    pub fn failed(&self) -> usize {
+        self.datasets
+            .iter()
+            .filter(|o| matches!(o.status, Status::Failed { .. }))
+            .count()
+    }
+}
+
+/// The result of a pass: its plan, and what was done (None on a dry run).
+pub struct PassResult {
+    pub plan: PassPlan,
+    pub walk: WalkStats,
+    pub report: Option<PassReport>,
+}
+
+/// Builds the share a target reads.
+pub fn source_of(target: &SyncTarget) -> Result<Source, SourceError> {
+    Ok(match &target.source {
+        SourceSpec::Local { path } => Source::Local(LocalShare::new(path.clone())),
+        SourceSpec::WebDav { url, user, password } => {
+            Source::WebDav(WebDavShare::new(url.clone(), user.clone(), password.clone())?)
+        }
+    })
+}
+
+/// Runs one pass over `target`, loading into the `[postgres]` server.
+pub async fn run(
+    target: &SyncTarget,
+    connection: &PgConnection,
+    state_dir: &Path,
+    options: PassOptions,
+) -> Result<PassResult, PassError> {
+    let name = target.name.clone();
+    let source_fail = |source| PassError::Source {
+        target: name.clone(),
+        source,
+    };
+    let source = source_of(target).map_err(source_fail)?;
+    let state_path = WalkState::path(state_dir, &target.name);
+    let previous = WalkState::load(&state_path, &source.identity());
+    let walk = source.walk(previous.as_ref()).await.map_err(source_fail)?;
+    let (files, refused) = walk.root.flatten();
+    let grouping = dataset::group(&files);
+
+    let mut client = pg::connect(connection, &target.database)
+        .await
+        .map_err(|source| PassError::Connect {
+            target: name.clone(),
+            source,
+        })?;
+    let ledger_fail = |e: tokio_postgres::Error| PassError::Ledger {
+        target: name.clone(),
+        database: target.database.clone(),
+        message: load::pg_message(&e),
+    };
+    if !options.dry_run {
+        Ledger::ensure_schema(&mut client).await.map_err(ledger_fail)?;
+        ensure_target_schema(&client, &target.schema)
+            .await
+            .map_err(ledger_fail)?;
+    }
+    let recorded = recorded(&client, &target.schema).await.map_err(ledger_fail)?;
+    let existing = existing_tables(&client, &target.schema)
+        .await
+        .map_err(ledger_fail)?;
+    let plan = plan::plan(
+        &target.name,
+        target.default_srid,
+        &grouping,
+        &refused,
+        &recorded,
+        &existing,
+        Utc::now(),
+    );
+    check_safety(&target.name, &files, &recorded, &plan, options)?;
+    // The walk is true of the share whatever happens next: the ledger, not
+    // the walk state, says what is loaded.
+    if !options.dry_run {
+        let _ = WalkState::of(source.identity(), &walk).save(&state_path);
+    }
+    if options.dry_run {
+        return Ok(PassResult {
+            plan,
+            walk: walk.stats,
+            report: None,
+        });
+    }
+    let staging = state_dir.join("sync").join(&target.name).join("staging");
+    let mut runner = Runner {
+        target,
+        source: &source,
+        client: &mut client,
+        staging,
+        state_dir,
+        recorded: &recorded,
+        taken: existing
+            .into_iter()
+            .chain(recorded.iter().map(|r| r.table.clone()))
+            .collect(),
+        warnings: Vec::new(),
+    };
+    let datasets = runner.carry_out(&plan).await?;
+    let warnings = std::mem::take(&mut runner.warnings);
+    Ok(PassResult {
+        report: Some(PassReport {
+            target: target.name.clone(),
+            walk: walk.stats,
+            datasets,
+            warnings,
+        }),
+        plan,
+        walk: walk.stats,
+    })
+}
+
+/// A share that lists nothing while datasets are loaded from it is far
+/// more often unmounted or half-synced than emptied on purpose.
+fn check_safety(
+    target: &str,
+    files: &[super::source::ShareFile],
+    recorded: &[Recorded],
+    plan: &PassPlan,
+    options: PassOptions,
+) -> Result<(), PassError> {
+    if options.force_removals {
+        return Ok(());
+    }
+    let loaded: BTreeSet<&str> = recorded.iter().map(|r| r.path.as_str()).collect();
+    if files.is_empty() && !loaded.is_empty() {
+        return Err(PassError::EmptyShare {
+            target: target.to_string(),
+            recorded: loaded.len(),
+        });
+    }
+    let removals = plan.removals().count();
+    if removals >= MASS_REMOVAL && removals * 2 > loaded.len() {
+        return Err(PassError::MassRemoval {
+            target: target.to_string(),
+            removals,
+            recorded: loaded.len(),
+        });
+    }
+    Ok(())
+}
+
+/// The ledger's rows for this target's schema; none when there is no
+/// ledger yet (a dry run before the first pass).
+async fn recorded(
+    client: &tokio_postgres::Client,
+    schema: &str,
+) -> Result<Vec<Recorded>, tokio_postgres::Error> {
+    let exists: Option<String> = client
+        .query_one("SELECT to_regclass('geosync.ledger')::text", &[])
+        .await?
+        .get(0);
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(Ledger::entries(client)
+        .await?
+        .into_iter()
+        .filter(|e| e.table_schema == schema)
+        .map(|e| Recorded {
+            failed: e.status == ledger::Status::Failed,
+            path: e.key.source_path,
+            layer: e.key.layer,
+            table: e.table_name,
+            loaded_fingerprint: e.loaded_fingerprint,
+            failed_fingerprint: e.failed_fingerprint,
+            attempts: e.attempts,
+            last_error: e.last_error,
+            next_retry_at: e.next_retry_at,
+        })
+        .collect())
+}
+
+async fn existing_tables(
+    client: &tokio_postgres::Client,
+    schema: &str,
+) -> Result<BTreeSet<String>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1",
+            &[&schema],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+async fn ensure_target_schema(
+    client: &tokio_postgres::Client,
+    schema: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", pg::ident(schema)))
+        .await
+}
+
+/// Carries out a plan, one dataset at a time.
+struct Runner<'a> {
+    target: &'a SyncTarget,
+    source: &'a Source,
+    client: &'a mut tokio_postgres::Client,
+    staging: PathBuf,
+    state_dir: &'a Path,
+    recorded: &'a [Recorded],
+    taken: BTreeSet<String>,
+    warnings: Vec<String>,
+}
+
+impl Runner<'_> {
+    async fn carry_out(&mut self, plan: &PassPlan) -> Result<Vec<Outcome>, PassError> {
+        let mut outcomes = Vec::new();
+        for change in &plan.changes {
+            let outcome = match &change.action {
+                DatasetAction::Load(reason) => self.load(change, reason).await?,
+                DatasetAction::Remove { tables } => self.remove(change, tables).await,
+                DatasetAction::Unchanged => {
+                    outcome(change, change.table.iter().cloned().collect(), Status::Unchanged)
+                }
+                DatasetAction::Waiting { last_error, .. } => outcome(
+                    change,
+                    Vec::new(),
+                    Status::Failed {
+                        error: format!("{last_error} (waiting for the next try)"),
+                    },
+                ),
+                DatasetAction::Rejected { reason } => outcome(
+                    change,
+                    Vec::new(),
+                    Status::Rejected {
+                        reason: reason.clone(),
+                    },
+                ),
+            };
+            outcomes.push(outcome);
+        }
+        let _ = std::fs::remove_dir_all(&self.staging);
+        Ok(outcomes)
+    }
+
+    async fn remove(&mut self, change: &DatasetChange, tables: &[String]) -> Outcome {
+        for record in self.recorded.iter().filter(|r| r.path == change.path) {
+            let key = ledger::Key {
+                source_path: record.path.clone(),
+                layer: record.layer.clone(),
+            };
+            if let Err(e) = Ledger::remove(self.client, &key).await {
+                return outcome(
+                    change,
+                    tables.to_vec(),
+                    Status::Failed {
+                        error: format!("dropping its table: {}", load::pg_message(&e)),
+                    },
+                );
+            }
+        }
+        outcome(change, tables.to_vec(), Status::Removed)
+    }
+
+    /// Fetches a dataset and loads it; a failure is this dataset's, never the pass's.
+    async fn load(&mut self, change: &DatasetChange, reason: &LoadReason) -> Result<Outcome, PassError> {
+        let Some(dataset) = &change.dataset else {
+            return Ok(outcome(change, Vec::new(), Status::Unchanged));
+        };
+        let dir = self.staging.join(short_hash(&dataset.path));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|source| PassError::Staging {
+            target: self.target.name.clone(),
+            path: dir.clone(),
+            source,
+        })?;
+        let result = match self.fetch_all(dataset, &dir).await {
+            Ok(input) => self.load_fetched(change, dataset, input).await,
+            Err(e) => Err(Status::Failed { error: e.to_string() }),
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(match result {
+            Ok((tables, features)) => {
+                let status = match reason {
+                    LoadReason::New => Status::New { features },
+                    other => Status::Changed {
+                        reason: reason_text(other),
+                        features,
+                    },
+                };
+                outcome(change, tables, status)
+            }
+            Err(status) => outcome(change, change.table.iter().cloned().collect(), status),
+        })
+    }
+
+    async fn fetch_all(&self, dataset: &Dataset, dir: &Path) -> Result<load::Input, FetchError> {
+        let mut members = Vec::new();
+        let mut main = PathBuf::new();
+        for file in dataset.files() {
+            let dest = dir.join(file.name());
+            self.source.fetch(file, &dest).await?;
+            if file.path == dataset.main.path {
+                main = dest;
+            } else {
+                members.push(dest);
+            }
+        }
+        Ok(load::Input {
+            source_path: dataset.path.clone(),
+            main,
+            members,
+            kind: if dataset.format.is_raster() {
+                load::Kind::Raster
+            } else {
+                load::Kind::Vector
+            },
+            layer: None,
+            fingerprint: dataset.fingerprint().to_string(),
+        })
+    }
+
+    /// Loads what was fetched: each layer of a GeoPackage, the one layer of
+    /// other vector files, or a raster prepared for publication.
+    async fn load_fetched(
+        &mut self,
+        change: &DatasetChange,
+        dataset: &Dataset,
+        input: load::Input,
+    ) -> Result<(Vec<String>, u64), Status> {
+        if dataset.format.is_raster() {
+            return self.prepare_raster(change, input).await;
+        }
+        let layers = if dataset.format == Format::GeoPackage {
+            let main = input.main.clone();
+            let names = tokio::task::spawn_blocking(move || load::layers(&main))
+                .await
+                .map_err(|e| Status::Failed { error: e.to_string() })?
+                .map_err(|e| status_of(&e))?;
+            self.remove_vanished_layers(&dataset.path, &names).await;
+            names.into_iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        let mut tables = Vec::new();
+        let mut features = 0;
+        for layer in layers {
+            let table = self.table_for(change, &dataset.path, layer.as_deref());
+            let target = load::Target {
+                schema: self.target.schema.clone(),
+                table: table.clone(),
+                default_srid: self.target.default_srid,
+            };
+            let input = load::Input {
+                layer,
+                ..input.clone()
+            };
+            let report = load::load_vector(self.client, &input, &target)
+                .await
+                .map_err(|e| status_of(&e))?;
+            self.warnings.extend(
+                report
+                    .warnings
+                    .iter()
+                    .map(|w| format!("{}: {w}", input.dataset())),
+            );
+            features += report.features;
+            tables.push(table);
+        }
+        Ok((tables, features))
+    }
+
+    /// The table of a dataset (or of one of its layers): the recorded one,
+    /// else a new free name.
+    fn table_for(&mut self, change: &DatasetChange, path: &str, layer: Option<&str>) -> String {
+        let recorded = self
+            .recorded
+            .iter()
+            .find(|r| r.path == path && r.layer == layer.unwrap_or(""));
+        match (recorded, layer, &change.table) {
+            (Some(r), _, _) => r.table.clone(),
+            (None, None, Some(planned)) => planned.clone(),
+            (None, Some(layer), _) => naming::assign_layer(path, layer, &mut self.taken),
+            (None, None, None) => naming::assign(path, &mut self.taken),
+        }
+    }
+
+    async fn remove_vanished_layers(&mut self, path: &str, layers: &[String]) {
+        for record in self
+            .recorded
+            .iter()
+            .filter(|r| r.path == path && !r.layer.is_empty())
+        {
+            if layers.contains(&record.layer) {
+                continue;
+            }
+            let key = ledger::Key {
+                source_path: record.path.clone(),
+                layer: record.layer.clone(),
+            };
+            if let Err(e) = Ledger::remove(self.client, &key).await {
+                self.warnings.push(format!(
+                    "{path}: layer {} left the file, its table {} could not be dropped: {}",
+                    record.layer,
+                    record.table,
+                    load::pg_message(&e)
+                ));
+            }
+        }
+    }
+
+    /// Rasters are checked and converted for GeoServer (part 2 publishes
+    /// them); the ledger records the prepared copy.
+    async fn prepare_raster(
+        &mut self,
+        change: &DatasetChange,
+        input: load::Input,
+    ) -> Result<(Vec<String>, u64), Status> {
+        let table = self.table_for(change, &input.source_path, None);
+        let out = self
+            .state_dir
+            .join("sync")
+            .join(&self.target.name)
+            .join("rasters");
+        std::fs::create_dir_all(&out).map_err(|e| Status::Failed {
+            error: format!("{}: {e}", out.display()),
+        })?;
+        let prepared_input = input.clone();
+        let report = tokio::task::spawn_blocking(move || load::prepare_raster(&prepared_input, &out))
+            .await
+            .map_err(|e| Status::Failed { error: e.to_string() })?
+            .map_err(|e| status_of(&e))?;
+        self.warnings.extend(
+            report
+                .warnings
+                .iter()
+                .map(|w| format!("{}: {w}", input.source_path)),
+        );
+        let key = ledger::Key {
+            source_path: input.source_path.clone(),
+            layer: String::new(),
+        };
+        let record = ledger::Loaded {
+            key: &key,
+            table_schema: &self.target.schema,
+            table_name: &table,
+            fingerprint: &input.fingerprint,
+            features: 0,
+            srid: report.epsg.map_or(0, |c| c as i32),
+        };
+        let fail = |e: tokio_postgres::Error| Status::Failed {
+            error: load::pg_message(&e),
+        };
+        let tx = self.client.transaction().await.map_err(fail)?;
+        Ledger::record_loaded(&tx, &record).await.map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        Ok((vec![table], 0))
+    }
+}
+
+fn outcome(change: &DatasetChange, tables: Vec<String>, status: Status) -> Outcome {
+    Outcome {
+        path: change.path.clone(),
+        tables,
+        status,
+    }
+}
+
+fn status_of(error: &LoadError) -> Status {
+    if error.is_rejection() {
+        Status::Rejected {
+            reason: error.to_string(),
+        }
+    } else {
+        Status::Failed {
+            error: error.to_string(),
+        }
+    }
+}
+
+fn reason_text(reason: &LoadReason) -> String {
+    match reason {
+        LoadReason::New => "new".into(),
+        LoadReason::ContentChanged => "content changed".into(),
+        LoadReason::SidecarChanged => "sidecar changed".into(),
+        LoadReason::RetryAfterFailure { attempts, .. } => format!("retried after {attempts} failure(s)"),
+    }
+}
+
+fn short_hash(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))[..16].to_string()
+}
