@@ -10,6 +10,7 @@ mod manifest;
 mod output;
 mod placement;
 mod plan;
+mod platform;
 mod sync;
 mod systems;
 mod template;

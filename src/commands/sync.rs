@@ -30,7 +30,7 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
     let Some(sync) = manifest.sync.as_ref().filter(|s| !s.targets.is_empty()) else {
         bail!("the manifests declare no [[sync.target]]");
     };
-    let Some(postgres) = manifest.postgres.as_ref() else {
+    let Some(postgres) = manifest.systems.postgres.as_ref() else {
         bail!("[[sync.target]] loads into PostgreSQL: the manifests declare no [postgres] server");
     };
     let targets = selected(&sync.targets, &args.target)?;
@@ -59,7 +59,7 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
         reports.extend(result.report);
     }
     if args.dry_run {
-        let plan = as_plan(&plans, manifest.sources.iter().map(|s| PlannedManifest {
+        let plan = as_plan(&plans, manifest.systems.sources.iter().map(|s| PlannedManifest {
             path: s.path.clone(),
             sha256: s.sha256.clone(),
         }));

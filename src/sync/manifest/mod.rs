@@ -92,3 +92,15 @@ pub fn lower(
     }
     sync
 }
+
+/// The sync loads into the `[postgres]` server: without one, every target
+/// is an error.
+pub fn require_postgres(sync: &Sync, errors: &mut Vec<ManifestError>) {
+    for target in &sync.targets {
+        errors.push(ManifestError::Invalid {
+            at: target.at.clone(),
+            subject: target.address().to_string(),
+            message: "loads into PostgreSQL, but the manifests declare no [postgres] server".into(),
+        });
+    }
+}

@@ -12,13 +12,13 @@ use schemars::generate::SchemaSettings;
 use schemars::transform::RecursiveTransform;
 use schemars::{JsonSchema, Schema};
 
-use super::docker::manifest::raw::RawDocker;
-use super::mviewer::manifest::raw::RawMviewer;
-use super::postgres::manifest::raw::RawPostgres;
 use crate::manifest::raw::RawFile;
 use crate::manifest::schema::VarValue;
+use crate::systems::docker::manifest::raw::RawDocker;
+use crate::systems::mviewer::manifest::raw::RawMviewer;
+use crate::systems::postgres::manifest::raw::RawPostgres;
 
-/// A manifest file: one property per section of systems::manifest::SECTIONS.
+/// A manifest file: one property per section of platform::manifest::SECTIONS.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "geosync manifest")]
@@ -34,6 +34,8 @@ struct ManifestFile {
     postgres: Option<RawPostgres>,
     /// A Docker Engine project: networks, volumes, containers and files inside them.
     docker: Option<RawDocker>,
+    /// The data sync: cloud shares whose datasets are loaded into PostGIS, one `[[sync.target]]` per visibility level.
+    sync: Option<crate::sync::manifest::raw::RawSync>,
 }
 
 /// The schema as JSON.
