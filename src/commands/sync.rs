@@ -48,7 +48,7 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
         let spinner = printer.spinner(&format!("Reading the share of {}", target.address()));
         let result = pass::run(target, &postgres.connection, &state_dir, options).await;
         spinner.finish_and_clear();
-        let result = result.with_context(|| format!("the sync pass of {} stopped", target.address()))?;
+        let result = result.context("the sync pass stopped")?;
         printer.note(&format!(
             "{}: {} request(s) to the share, {} unchanged folder(s) not listed again",
             target.address(),
@@ -59,10 +59,13 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
         reports.extend(result.report);
     }
     if args.dry_run {
-        let plan = as_plan(&plans, manifest.systems.sources.iter().map(|s| PlannedManifest {
-            path: s.path.clone(),
-            sha256: s.sha256.clone(),
-        }));
+        let plan = as_plan(
+            &plans,
+            manifest.systems.sources.iter().map(|s| PlannedManifest {
+                path: s.path.clone(),
+                sha256: s.sha256.clone(),
+            }),
+        );
         if args.manifest.json {
             printer.result(&format!("{}\n", serde_json::to_string_pretty(&plan)?));
         } else {
@@ -91,7 +94,10 @@ fn selected<'a>(targets: &'a [SyncTarget], names: &[String]) -> anyhow::Result<V
         .map(|name| {
             targets.iter().find(|t| &t.name == name).with_context(|| {
                 let known: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-                format!("--target {name}: no such [[sync.target]] (known: {})", known.join(", "))
+                format!(
+                    "--target {name}: no such [[sync.target]] (known: {})",
+                    known.join(", ")
+                )
             })
         })
         .collect()
@@ -130,7 +136,12 @@ fn human(report: &PassReport, plan: &PassPlan) -> String {
     let mut counts = [0usize; 6];
     for refused in &plan.refused {
         counts[4] += 1;
-        let _ = writeln!(out, "  rejected   {}: {}", escape(&refused.path), escape(&refused.reason));
+        let _ = writeln!(
+            out,
+            "  rejected   {}: {}",
+            escape(&refused.path),
+            escape(&refused.reason)
+        );
     }
     for outcome in &report.datasets {
         let (index, line) = line_of(outcome);
@@ -158,9 +169,10 @@ fn line_of(outcome: &Outcome) -> (usize, String) {
     };
     match &outcome.status {
         Status::New { features } => (0, format!("  new        {path}{tables} ({features} features)")),
-        Status::Changed { reason, features } => {
-            (1, format!("  changed    {path}{tables} ({reason}, {features} features)"))
-        }
+        Status::Changed { reason, features } => (
+            1,
+            format!("  changed    {path}{tables} ({reason}, {features} features)"),
+        ),
         Status::Unchanged => (2, format!("  unchanged  {path}{tables}")),
         Status::Removed => (3, format!("  removed    {path}{tables}")),
         Status::Rejected { reason } => (4, format!("  rejected   {path}: {}", escape(reason))),
