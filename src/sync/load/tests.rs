@@ -1,0 +1,1 @@
+//! Loader tests against the real PostgreSQL+PostGIS (see below).
