@@ -327,7 +327,7 @@ fn unique(name: String, taken: &mut Vec<String>) -> String {
 /// The typed geometry column of a layer: polygons and lines promoted to
 /// their multi type (a shapefile's "polygon" layer mixes both).
 fn geom_column(layer_type: OGRwkbGeometryType::Type) -> Result<GeomColumn, String> {
-    use OGRwkbGeometryType::*;
+    use OGRwkbGeometryType as T;
     // SAFETY: pure functions on an enum value.
     let (flat, z, m) = unsafe {
         (
@@ -337,12 +337,12 @@ fn geom_column(layer_type: OGRwkbGeometryType::Type) -> Result<GeomColumn, Strin
         )
     };
     let (pg_type, force) = match flat {
-        wkbPolygon | wkbMultiPolygon => ("MultiPolygon", Some(wkbMultiPolygon)),
-        wkbLineString | wkbMultiLineString => ("MultiLineString", Some(wkbMultiLineString)),
-        wkbPoint => ("Point", None),
-        wkbMultiPoint => ("MultiPoint", Some(wkbMultiPoint)),
-        wkbUnknown | wkbGeometryCollection => ("Geometry", None),
-        wkbNone => return Err("it has no geometry (a plain table is not a layer)".to_string()),
+        T::wkbPolygon | T::wkbMultiPolygon => ("MultiPolygon", Some(T::wkbMultiPolygon)),
+        T::wkbLineString | T::wkbMultiLineString => ("MultiLineString", Some(T::wkbMultiLineString)),
+        T::wkbPoint => ("Point", None),
+        T::wkbMultiPoint => ("MultiPoint", Some(T::wkbMultiPoint)),
+        T::wkbUnknown | T::wkbGeometryCollection => ("Geometry", None),
+        T::wkbNone => return Err("it has no geometry (a plain table is not a layer)".to_string()),
         other => {
             // SAFETY: returns a static string.
             let name = unsafe { CStr::from_ptr(gdal_sys::OGRGeometryTypeToName(other)) };
