@@ -10,6 +10,7 @@ mod manifest;
 mod output;
 mod placement;
 mod plan;
+mod platform;
 // The loader is called by the sync pass, which lands separately.
 #[allow(dead_code, unused_imports)]
 mod sync;
