@@ -142,7 +142,9 @@ impl Ledger {
         Ok(rows.iter().map(entry_of).collect())
     }
 
-    /// The entry owning `schema.table`, if any.
+    /// The dataset whose load made `schema.table`, if any. A failed first
+    /// load names its table too, but owns nothing: a table of that name is
+    /// someone else's.
     pub async fn owner_of(
         client: &impl GenericClient,
         schema: &str,
@@ -151,7 +153,8 @@ impl Ledger {
         let row = client
             .query_opt(
                 "SELECT source_path, layer FROM geosync.ledger
-                 WHERE table_schema = $1 AND table_name = $2",
+                 WHERE table_schema = $1 AND table_name = $2
+                   AND loaded_fingerprint IS NOT NULL",
                 &[&schema, &table],
             )
             .await?;

@@ -5,8 +5,9 @@
 //! `OSRFindMatches` (not wrapped by the gdal crate, hence gdal-sys) compares
 //! it with the whole EPSG database through PROJ and finds 2154 with
 //! confidence 100. We accept a match only at confidence >= 90 and only if
-//! it is the single best one: a wrong SRID silently moves data, which is
-//! worse than a custom one.
+//! it is the single best one, or when every parameter is equal
+//! (OSRIsSameEx) whatever the names: a wrong SRID silently moves data,
+//! which is worse than a custom one.
 //!
 //! A CRS that matches nothing is kept exactly as written: its WKT goes into
 //! `spatial_ref_sys` under a geosync-owned SRID (`CUSTOM_SRID_FIRST`..,
@@ -14,7 +15,7 @@
 //! range sits inside the block PostGIS leaves to users (up to 998999) and
 //! away from the 900913 that old tools insert.
 
-use std::ffi::c_int;
+use std::ffi::{c_char, c_int};
 
 use gdal::spatial_ref::SpatialRef;
 
@@ -103,10 +104,11 @@ fn find_match(srs: &SpatialRef) -> Option<u32> {
     for i in 0..count.max(0) as usize {
         // SAFETY: i < count, both arrays hold `count` entries.
         let (handle, confidence) = unsafe { (*matches.add(i), *confidences.add(i)) };
-        if confidence < 90 {
+        // SAFETY: both handles stay valid until OSRFreeSRSArray below.
+        if confidence < 90 && !unsafe { equivalent(handle, srs.to_c_hsrs()) } {
             continue;
         }
-        // SAFETY: the handle stays valid until OSRFreeSRSArray below.
+        // SAFETY: as above.
         let authority = unsafe { authority_of(handle) };
         if let Some(code) = authority {
             candidates.push((confidence, code));
@@ -121,6 +123,19 @@ fn find_match(srs: &SpatialRef) -> Option<u32> {
     let mut top = candidates.iter().filter(|c| c.0 == best);
     let first = top.next()?;
     top.next().is_none().then_some(first.1)
+}
+
+/// Whether two CRSs are the same but for their names (a CRS that went
+/// through a GeoPackage keeps ESRI's name, and FindMatches then trusts it
+/// less although every parameter is equal).
+///
+/// # Safety
+/// Both must be valid OGRSpatialReferenceH.
+unsafe fn equivalent(a: gdal_sys::OGRSpatialReferenceH, b: gdal_sys::OGRSpatialReferenceH) -> bool {
+    let options: gdal::cpl::CslStringList = ["CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS"]
+        .into_iter()
+        .collect();
+    gdal_sys::OSRIsSameEx(a, b, options.as_ptr() as *const *const c_char) != 0
 }
 
 /// # Safety

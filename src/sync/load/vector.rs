@@ -18,7 +18,7 @@ use super::crs::{self, Crs};
 use super::encoding;
 use super::{Input, LoadError, Target};
 
-mod load;
+pub(super) mod load;
 pub use load::load_vector;
 
 /// Rows are handed to the COPY writer in chunks of about this size.
@@ -131,6 +131,13 @@ fn open(path: &Path, options: &[String]) -> Result<Dataset, String> {
 /// Opens the dataset and decides everything before any row moves.
 pub(crate) fn prepare(input: &Input, target: &Target) -> Result<Prepared, LoadError> {
     let dataset = input.dataset();
+    if !input.main.is_file() {
+        let name = input.main.file_name().unwrap_or_default().to_string_lossy();
+        return Err(LoadError::rejected(
+            &dataset,
+            format!("its main file {name} is missing"),
+        ));
+    }
     let is_shp = input
         .main
         .extension()
@@ -142,10 +149,14 @@ pub(crate) fn prepare(input: &Input, target: &Target) -> Result<Prepared, LoadEr
         (input.main.clone(), Vec::new(), None, None)
     };
     let ds = open(&path, &open_options).map_err(|m| LoadError::rejected(&dataset, m))?;
-    let layer = pick_layer(&ds, input).map_err(|m| LoadError::rejected(&dataset, m))?;
-    let defn = layer.defn();
-    let columns = columns(defn);
-    let geometry = geom_column(defn.geometry_type()).map_err(|m| LoadError::rejected(&dataset, m))?;
+    let mut layer = pick_layer(&ds, input).map_err(|m| LoadError::rejected(&dataset, m))?;
+    let columns = columns(layer.defn());
+    let mut layer_type = layer.defn().geometry_type();
+    // SAFETY: pure function on an enum value.
+    if unsafe { gdal_sys::OGR_GT_Flatten(layer_type) } == OGRwkbGeometryType::wkbUnknown {
+        layer_type = scan_geometry_type(&mut layer);
+    }
+    let geometry = geom_column(layer_type).map_err(|m| LoadError::rejected(&dataset, m))?;
     let crs = match prj {
         Some(prj) => Some(crs::from_prj(&prj).map_err(|m| LoadError::rejected(&dataset, m))?),
         None if is_shp => None,
@@ -324,8 +335,10 @@ fn unique(name: String, taken: &mut Vec<String>) -> String {
     candidate
 }
 
-/// The typed geometry column of a layer: polygons and lines promoted to
-/// their multi type (a shapefile's "polygon" layer mixes both).
+/// The typed geometry column of a layer: every type promoted to its multi
+/// type, as `ogr2ogr -nlt PROMOTE_TO_MULTI` does (a shapefile's "polygon"
+/// layer mixes both, a GeoJSON file may too), so one column type holds
+/// every feature.
 fn geom_column(layer_type: OGRwkbGeometryType::Type) -> Result<GeomColumn, String> {
     use OGRwkbGeometryType as T;
     // SAFETY: pure functions on an enum value.
@@ -339,8 +352,7 @@ fn geom_column(layer_type: OGRwkbGeometryType::Type) -> Result<GeomColumn, Strin
     let (pg_type, force) = match flat {
         T::wkbPolygon | T::wkbMultiPolygon => ("MultiPolygon", Some(T::wkbMultiPolygon)),
         T::wkbLineString | T::wkbMultiLineString => ("MultiLineString", Some(T::wkbMultiLineString)),
-        T::wkbPoint => ("Point", None),
-        T::wkbMultiPoint => ("MultiPoint", Some(T::wkbMultiPoint)),
+        T::wkbPoint | T::wkbMultiPoint => ("MultiPoint", Some(T::wkbMultiPoint)),
         T::wkbUnknown | T::wkbGeometryCollection => ("Geometry", None),
         T::wkbNone => return Err("it has no geometry (a plain table is not a layer)".to_string()),
         other => {
@@ -357,6 +369,45 @@ fn geom_column(layer_type: OGRwkbGeometryType::Type) -> Result<GeomColumn, Strin
         unsafe { gdal_sys::OGR_GT_SetModifier(t, z as c_int, m as c_int) }
     });
     Ok(GeomColumn { pg_type, force, z, m })
+}
+
+/// The one geometry family of a layer that does not declare it (GeoJSON,
+/// KML): its features' types, singles and multis together; Unknown when
+/// they mix families (the column then takes any geometry).
+fn scan_geometry_type(layer: &mut gdal::vector::Layer<'_>) -> OGRwkbGeometryType::Type {
+    use OGRwkbGeometryType as T;
+    let mut family = None;
+    let (mut z, mut m) = (false, false);
+    for feature in layer.features() {
+        let Some(g) = feature.geometry() else { continue };
+        let ty = g.geometry_type();
+        // SAFETY: pure functions on an enum value.
+        let (flat, has_z, has_m) = unsafe {
+            (
+                gdal_sys::OGR_GT_Flatten(ty),
+                gdal_sys::OGR_GT_HasZ(ty) != 0,
+                gdal_sys::OGR_GT_HasM(ty) != 0,
+            )
+        };
+        let this = match flat {
+            T::wkbPoint | T::wkbMultiPoint => T::wkbMultiPoint,
+            T::wkbLineString | T::wkbMultiLineString => T::wkbMultiLineString,
+            T::wkbPolygon | T::wkbMultiPolygon => T::wkbMultiPolygon,
+            _ => return T::wkbUnknown,
+        };
+        if family.is_some_and(|f| f != this) {
+            return T::wkbUnknown;
+        }
+        family = Some(this);
+        z |= has_z;
+        m |= has_m;
+    }
+    layer.reset_feature_reading();
+    match family {
+        // SAFETY: pure function on enum values.
+        Some(f) => unsafe { gdal_sys::OGR_GT_SetModifier(f, z as c_int, m as c_int) },
+        None => T::wkbUnknown,
+    }
 }
 
 /// Counters the reader keeps.
@@ -406,7 +457,7 @@ pub(crate) fn read_rows(
             }
             let row = reader.row(&mut w, f);
             gdal_sys::OGR_F_Destroy(f);
-            row.map_err(|m| read_error(m))?;
+            row.map_err(&read_error)?;
             if w.buf.len() >= CHUNK {
                 let full = std::mem::replace(&mut w.buf, Vec::with_capacity(CHUNK + CHUNK / 4));
                 if tx.blocking_send(full).is_err() {
@@ -469,10 +520,7 @@ impl RowReader<'_> {
         }
         let ty = gdal_sys::OGR_GT_Flatten(gdal_sys::OGR_G_GetGeometryType(g));
         let expected = column.force.map(|t| gdal_sys::OGR_GT_Flatten(t));
-        let fits = match column.pg_type {
-            "Point" => ty == OGRwkbGeometryType::wkbPoint,
-            _ => expected.is_none_or(|e| e == ty),
-        };
+        let fits = expected.is_none_or(|e| e == ty);
         let result = if fits {
             let size = gdal_sys::OGR_G_WkbSizeEx(g);
             self.wkb.resize(size, 0);
@@ -648,14 +696,17 @@ mod tests {
     }
 
     #[test]
-    fn polygons_and_lines_are_promoted_points_are_not() {
+    fn every_geometry_type_is_promoted_to_multi() {
         use OGRwkbGeometryType::*;
         assert_eq!(geom_column(wkbPolygon).unwrap().pg_type, "MultiPolygon");
         assert_eq!(
             geom_column(wkbLineString25D).unwrap().sql(2154),
             "geometry(MultiLineStringZ, 2154)"
         );
-        assert_eq!(geom_column(wkbPoint).unwrap().sql(4326), "geometry(Point, 4326)");
+        assert_eq!(
+            geom_column(wkbPoint).unwrap().sql(4326),
+            "geometry(MultiPoint, 4326)"
+        );
         assert!(geom_column(wkbNone).is_err());
     }
 
