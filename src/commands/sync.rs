@@ -168,14 +168,29 @@ fn line_of(outcome: &Outcome) -> (usize, String) {
         format!(" -> {}", outcome.tables.join(", "))
     };
     match &outcome.status {
-        Status::New { features } => (0, format!("  new        {path}{tables} ({features} features)")),
-        Status::Changed { reason, features } => (
+        Status::New { loaded } => (0, format!("  new        {path}{tables} ({})", facts(loaded))),
+        Status::Changed { reason, loaded } => (
             1,
-            format!("  changed    {path}{tables} ({reason}, {features} features)"),
+            format!("  changed    {path}{tables} ({reason}, {})", facts(loaded)),
         ),
         Status::Unchanged => (2, format!("  unchanged  {path}{tables}")),
         Status::Removed => (3, format!("  removed    {path}{tables}")),
         Status::Rejected { reason } => (4, format!("  rejected   {path}: {}", escape(reason))),
         Status::Failed { error } => (5, format!("  failed     {path}: {}", escape(error))),
     }
+}
+
+/// "40 features, EPSG:2154, 0.1 s"; a raster has no features.
+fn facts(loaded: &crate::sync::pass::Loaded) -> String {
+    let srid = if loaded.srid > 0 {
+        format!("EPSG:{}", loaded.srid)
+    } else {
+        "custom CRS".to_string()
+    };
+    let what = if loaded.features == 0 && loaded.bytes > 0 {
+        format!("raster, {} bytes", loaded.bytes)
+    } else {
+        format!("{} features", loaded.features)
+    };
+    format!("{what}, {srid}, {:.1} s", loaded.seconds)
 }

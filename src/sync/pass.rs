@@ -97,17 +97,43 @@ pub struct Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Status {
-    New { features: u64 },
-    Changed { reason: String, features: u64 },
+    New {
+        #[serde(flatten)]
+        loaded: Loaded,
+    },
+    Changed {
+        reason: String,
+        #[serde(flatten)]
+        loaded: Loaded,
+    },
     Unchanged,
     Removed,
-    Rejected { reason: String },
-    Failed { error: String },
+    Rejected {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
 }
+
+/// What a load did: features (0 for a raster), bytes read, the SRID, time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Loaded {
+    pub features: u64,
+    pub bytes: u64,
+    pub srid: i32,
+    pub seconds: f64,
+}
+
+impl Eq for Loaded {}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PassReport {
     pub target: String,
+    /// Where part 2 publishes the tables, and for whom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    pub visibility: super::manifest::Visibility,
     pub walk: WalkStats,
     pub datasets: Vec<Outcome>,
     /// Facts a data manager should see (CRS guessed, text recoded...).
@@ -188,7 +214,6 @@ pub async fn run(
         &refused,
         &recorded,
         &existing,
-        Utc::now(),
     );
     check_safety(&target.name, &files, &recorded, &plan, options)?;
     // The walk is true of the share whatever happens next: the ledger, not
@@ -222,6 +247,8 @@ pub async fn run(
     Ok(PassResult {
         report: Some(PassReport {
             target: target.name.clone(),
+            workspace: target.workspace.clone(),
+            visibility: target.visibility,
             walk: walk.stats,
             datasets,
             warnings,
@@ -268,17 +295,22 @@ async fn recorded(
     schema: &str,
 ) -> Result<Vec<Recorded>, tokio_postgres::Error> {
     let exists: Option<String> = client
-        .query_one("SELECT to_regclass('geosync.ledger')::text", &[])
+        .query_one(
+            &format!("SELECT to_regclass('{}.ledger')::text", ledger::SCHEMA),
+            &[],
+        )
         .await?
         .get(0);
     if exists.is_none() {
         return Ok(Vec::new());
     }
+    let now = Utc::now();
     Ok(Ledger::entries(client)
         .await?
         .into_iter()
         .filter(|e| e.table_schema == schema)
         .map(|e| Recorded {
+            retry_due: e.retry_due(now),
             failed: e.status == ledger::Status::Failed,
             path: e.key.source_path,
             layer: e.key.layer,
@@ -395,12 +427,12 @@ impl Runner<'_> {
         };
         let _ = std::fs::remove_dir_all(&dir);
         Ok(match result {
-            Ok((tables, features)) => {
+            Ok((tables, loaded)) => {
                 let status = match reason {
-                    LoadReason::New => Status::New { features },
+                    LoadReason::New => Status::New { loaded },
                     other => Status::Changed {
                         reason: reason_text(other),
-                        features,
+                        loaded,
                     },
                 };
                 outcome(change, tables, status)
@@ -442,8 +474,8 @@ impl Runner<'_> {
         change: &DatasetChange,
         dataset: &Dataset,
         input: load::Input,
-    ) -> Result<(Vec<String>, u64), Status> {
-        if dataset.format.is_raster() {
+    ) -> Result<(Vec<String>, Loaded), Status> {
+        if input.kind == load::Kind::Raster {
             return self.prepare_raster(change, input).await;
         }
         let layers = if dataset.format == Format::GeoPackage {
@@ -458,7 +490,7 @@ impl Runner<'_> {
             vec![None]
         };
         let mut tables = Vec::new();
-        let mut features = 0;
+        let mut loaded = Loaded::default();
         for layer in layers {
             let table = self.table_for(change, &dataset.path, layer.as_deref());
             let target = load::Target {
@@ -479,10 +511,13 @@ impl Runner<'_> {
                     .iter()
                     .map(|w| format!("{}: {w}", input.dataset())),
             );
-            features += report.features;
+            loaded.features += report.features;
+            loaded.bytes += report.bytes;
+            loaded.srid = report.srid;
+            loaded.seconds += report.duration.as_secs_f64();
             tables.push(table);
         }
-        Ok((tables, features))
+        Ok((tables, loaded))
     }
 
     /// The table of a dataset (or of one of its layers): the recorded one,
@@ -530,7 +565,7 @@ impl Runner<'_> {
         &mut self,
         change: &DatasetChange,
         input: load::Input,
-    ) -> Result<(Vec<String>, u64), Status> {
+    ) -> Result<(Vec<String>, Loaded), Status> {
         let table = self.table_for(change, &input.source_path, None);
         let out = self
             .state_dir
@@ -541,16 +576,29 @@ impl Runner<'_> {
             error: format!("{}: {e}", out.display()),
         })?;
         let prepared_input = input.clone();
-        let report = tokio::task::spawn_blocking(move || load::prepare_raster(&prepared_input, &out))
-            .await
-            .map_err(|e| Status::Failed { error: e.to_string() })?
-            .map_err(|e| status_of(&e))?;
+        let started = std::time::Instant::now();
+        let report: load::RasterReport =
+            tokio::task::spawn_blocking(move || load::prepare_raster(&prepared_input, &out))
+                .await
+                .map_err(|e| Status::Failed { error: e.to_string() })?
+                .map_err(|e| status_of(&e))?;
         self.warnings.extend(
             report
                 .warnings
                 .iter()
                 .map(|w| format!("{}: {w}", input.source_path)),
         );
+        self.warnings.push(format!(
+            "{}: prepared for publication as a {} {}x{}, {} band(s), nodata {:?}: {}",
+            input.source_path,
+            report.driver,
+            report.width,
+            report.height,
+            report.bands,
+            report.nodata,
+            report.path.display()
+        ));
+        let bytes = std::fs::metadata(&report.path).map_or(0, |m| m.len());
         let key = ledger::Key {
             source_path: input.source_path.clone(),
             layer: String::new(),
@@ -569,7 +617,13 @@ impl Runner<'_> {
         let tx = self.client.transaction().await.map_err(fail)?;
         Ledger::record_loaded(&tx, &record).await.map_err(fail)?;
         tx.commit().await.map_err(fail)?;
-        Ok((vec![table], 0))
+        let loaded = Loaded {
+            features: 0,
+            bytes,
+            srid: record.srid,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        Ok((vec![table], loaded))
     }
 }
 

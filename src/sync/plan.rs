@@ -26,6 +26,8 @@ pub struct Recorded {
     pub failed: bool,
     pub attempts: i32,
     pub last_error: Option<String>,
+    /// Whether a failed load may be tried again now (its backoff is over).
+    pub retry_due: bool,
     pub next_retry_at: Option<DateTime<Utc>>,
 }
 
@@ -93,7 +95,6 @@ pub fn plan(
     refused: &[Refused],
     recorded: &[Recorded],
     existing_tables: &BTreeSet<String>,
-    now: DateTime<Utc>,
 ) -> PassPlan {
     let mut by_path: BTreeMap<&str, Vec<&Recorded>> = BTreeMap::new();
     for r in recorded {
@@ -104,7 +105,7 @@ pub fn plan(
     let mut changes = Vec::new();
     for dataset in &grouping.datasets {
         let records = by_path.remove(dataset.path.as_str()).unwrap_or_default();
-        changes.push(plan_dataset(dataset, default_srid, &records, &mut taken, now));
+        changes.push(plan_dataset(dataset, default_srid, &records, &mut taken));
     }
     let rejected_paths: BTreeSet<&str> = grouping.rejected.iter().map(|r| r.path.as_str()).collect();
     for Rejected { path, reason } in &grouping.rejected {
@@ -148,7 +149,6 @@ fn plan_dataset(
     default_srid: Option<u32>,
     records: &[&Recorded],
     taken: &mut BTreeSet<String>,
-    now: DateTime<Utc>,
 ) -> DatasetChange {
     let fingerprint = dataset.fingerprint();
     let mut change = DatasetChange {
@@ -172,13 +172,13 @@ fn plan_dataset(
         return change;
     }
     change.table = (records.len() == 1 && records[0].layer.is_empty()).then(|| records[0].table.clone());
-    change.action = action_for(records, &fingerprint, now);
+    change.action = action_for(records, &fingerprint);
     change
 }
 
 /// A recorded dataset: unchanged, changed (which part), or failed (retry
 /// now or later).
-fn action_for(records: &[&Recorded], current: &Fingerprint, now: DateTime<Utc>) -> DatasetAction {
+fn action_for(records: &[&Recorded], current: &Fingerprint) -> DatasetAction {
     let differs = |recorded: Option<&String>| -> Option<LoadReason> {
         let Some(old) = recorded.and_then(|f| Fingerprint::parse(f)) else {
             return Some(LoadReason::ContentChanged);
@@ -196,7 +196,7 @@ fn action_for(records: &[&Recorded], current: &Fingerprint, now: DateTime<Utc>) 
             return DatasetAction::Load(reason);
         }
         let last_error = failed.last_error.clone().unwrap_or_default();
-        if failed.next_retry_at.is_none_or(|at| at <= now) {
+        if failed.retry_due {
             return DatasetAction::Load(LoadReason::RetryAfterFailure {
                 attempts: failed.attempts,
                 last_error,
@@ -218,12 +218,6 @@ fn action_for(records: &[&Recorded], current: &Fingerprint, now: DateTime<Utc>) 
 }
 
 impl PassPlan {
-    pub fn loads(&self) -> impl Iterator<Item = &DatasetChange> {
-        self.changes
-            .iter()
-            .filter(|c| matches!(c.action, DatasetAction::Load(_)))
-    }
-
     pub fn removals(&self) -> impl Iterator<Item = &DatasetChange> {
         self.changes
             .iter()

@@ -24,12 +24,6 @@ pub struct Sync {
     pub targets: Vec<SyncTarget>,
 }
 
-impl Sync {
-    pub fn target(&self, name: &str) -> Option<&SyncTarget> {
-        self.targets.iter().find(|t| t.name == name)
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct SyncTarget {
     pub name: String,

@@ -26,6 +26,7 @@ fn loaded(path: &str, table: &str, fingerprint: &str) -> Recorded {
         failed: false,
         attempts: 0,
         last_error: None,
+        retry_due: false,
         next_retry_at: None,
     }
 }
@@ -71,15 +72,7 @@ fn every_kind_of_change_with_its_reason() {
         file("d.shx", "1"),
         file("e.shp", "1"),
     ];
-    let plan = plan(
-        "t",
-        Some(2154),
-        &group(&v2),
-        &[],
-        &recorded,
-        &BTreeSet::new(),
-        now(),
-    );
+    let plan = plan("t", Some(2154), &group(&v2), &[], &recorded, &BTreeSet::new());
     let got = actions(&plan);
     assert_eq!(got[0], ("a.shp".into(), DatasetAction::Unchanged));
     assert_eq!(
@@ -135,29 +128,15 @@ fn failures_are_retried_when_due_or_when_the_data_changed() {
     failed.attempts = 2;
     failed.last_error = Some("boom".into());
     failed.next_retry_at = Some(now() + Duration::minutes(5));
-    let waiting = plan(
-        "t",
-        Some(2154),
-        &g,
-        &[],
-        &[failed.clone()],
-        &BTreeSet::new(),
-        now(),
-    );
+    failed.retry_due = false;
+    let waiting = plan("t", Some(2154), &g, &[], &[failed.clone()], &BTreeSet::new());
     assert!(matches!(
         waiting.changes[0].action,
         DatasetAction::Waiting { attempts: 2, .. }
     ));
     failed.next_retry_at = Some(now() - Duration::minutes(1));
-    let due = plan(
-        "t",
-        Some(2154),
-        &g,
-        &[],
-        &[failed.clone()],
-        &BTreeSet::new(),
-        now(),
-    );
+    failed.retry_due = true;
+    let due = plan("t", Some(2154), &g, &[], &[failed.clone()], &BTreeSet::new());
     assert_eq!(
         due.changes[0].action,
         DatasetAction::Load(LoadReason::RetryAfterFailure {
@@ -167,7 +146,8 @@ fn failures_are_retried_when_due_or_when_the_data_changed() {
     );
     failed.failed_fingerprint = Some("v1:other:other".into());
     failed.next_retry_at = Some(now() + Duration::hours(1));
-    let changed = plan("t", Some(2154), &g, &[], &[failed], &BTreeSet::new(), now());
+    failed.retry_due = false;
+    let changed = plan("t", Some(2154), &g, &[], &[failed], &BTreeSet::new());
     assert_eq!(
         changed.changes[0].action,
         DatasetAction::Load(LoadReason::ContentChanged)
@@ -178,7 +158,7 @@ fn failures_are_retried_when_due_or_when_the_data_changed() {
 fn missing_prj_needs_a_default_crs_and_broken_datasets_keep_their_tables() {
     let files = [file("a.shp", "1"), file("a.shx", "1"), file("b.shp", "1")];
     let recorded = [loaded("b.shp", "b", "v1:x:y")];
-    let without = plan("t", None, &group(&files), &[], &recorded, &BTreeSet::new(), now());
+    let without = plan("t", None, &group(&files), &[], &recorded, &BTreeSet::new());
     assert!(
         matches!(&without.changes[0].action, DatasetAction::Rejected { reason } if reason.contains("default_crs"))
     );
@@ -188,7 +168,7 @@ fn missing_prj_needs_a_default_crs_and_broken_datasets_keep_their_tables() {
         DatasetAction::Rejected { .. }
     ));
     assert_eq!(without.removals().count(), 0);
-    let with = plan("t", Some(2154), &group(&files), &[], &[], &BTreeSet::new(), now());
+    let with = plan("t", Some(2154), &group(&files), &[], &[], &BTreeSet::new());
     assert_eq!(with.changes[0].action, DatasetAction::Load(LoadReason::New));
 }
 
@@ -201,7 +181,7 @@ fn new_datasets_avoid_tables_already_there() {
         file("y/roads.shx", "1"),
     ];
     let existing: BTreeSet<String> = ["roads".to_string()].into();
-    let plan = plan("t", Some(2154), &group(&files), &[], &[], &existing, now());
+    let plan = plan("t", Some(2154), &group(&files), &[], &[], &existing);
     let tables: Vec<_> = plan.changes.iter().map(|c| c.table.clone().unwrap()).collect();
     assert_eq!(tables, ["x_roads", "y_roads"]);
 }

@@ -50,7 +50,6 @@ struct Shared {
 pub struct OwnCloud {
     pub base: String,
     pub user: String,
-    pub password: String,
     shared: Arc<Shared>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -92,7 +91,6 @@ impl OwnCloud {
         OwnCloud {
             base,
             user: user.into(),
-            password: password.into(),
             shared,
             shutdown: Some(tx),
             thread: Some(thread),
