@@ -358,3 +358,80 @@ fn hostile_names_in_a_local_share_are_refused_with_a_reason() {
     assert_eq!(tables.len(), 2, "{tables:?}");
     assert!(tables.iter().all(|t| t.len() <= 63), "{tables:?}");
 }
+
+#[test]
+fn sync_targets_are_checked_at_validate_with_their_location() {
+    let ws = Workspace::new();
+    ws.write(
+        "geosync.toml",
+        r#"[postgres]
+host = "127.0.0.1"
+
+[[sync.target]]
+name = "a"
+source = { webdav = "https://u:hunter2-secret@cloud.example.org/dav/" }
+database = "d"
+
+[[sync.target]]
+name = "b"
+source = { webdav = "https://cloud.example.org/dav/", path = "share" }
+database = "d"
+default_crs = "2154"
+
+[[sync.target]]
+name = "a"
+source = { path = "share" }
+database = "d"
+schema = "geosync"
+visibilty = "public"
+"#,
+    );
+    let run = ws.geosync(&["validate"]);
+    run.assert_code(1);
+    for expected in [
+        "geosync.toml:6:",
+        "must not hold credentials",
+        "geosync.toml:11:",
+        "exactly one of source.webdav",
+        "default_crs `2154` is not of the form EPSG:<code>",
+        "geosync.toml:20:1: unknown key `visibilty` (did you mean `visibility`?)",
+        "sync.target:a is already defined at geosync.toml:4:1",
+        "schema `geosync` is the sync's ledger schema",
+        "loads into d.public like sync.target:a",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}:\n{}", run.stderr);
+    }
+    assert!(
+        !run.all().contains("hunter2"),
+        "a password in a URL is never echoed"
+    );
+
+    // Without [postgres] the sync has nowhere to load.
+    ws.write(
+        "alone.toml",
+        "[[sync.target]]\nname = \"x\"\nsource = { path = \"s\" }\ndatabase = \"d\"\n",
+    );
+    let run = ws.geosync(&["validate", "-f", "alone.toml"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("alone.toml:1:") && run.stderr.contains("no [postgres] server"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_unknown_target_is_named_with_the_known_ones() {
+    let case = SyncCase::new("{ path = \"share\" }");
+    let run = case.sync(&["--target", "nope"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("--target nope: no such [[sync.target]] (known: t)"),
+        "{}",
+        run.stderr
+    );
+    let run = case.ws.geosync(&["sync"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("--once"), "{}", run.stderr);
+}
