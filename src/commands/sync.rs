@@ -46,7 +46,8 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
     let mut reports = Vec::new();
     for target in targets {
         let spinner = printer.spinner(&format!("Reading the share of {}", target.address()));
-        let result = pass::run(target, &postgres.connection, &state_dir, options).await;
+        let progress = |step: &str| spinner.set_message(format!("{}: {step}", target.address()));
+        let result = pass::run(target, &postgres.connection, &state_dir, options, &progress).await;
         spinner.finish_and_clear();
         let result = result.context("the sync pass stopped")?;
         printer.note(&format!(

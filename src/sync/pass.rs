@@ -173,6 +173,7 @@ pub async fn run(
     connection: &PgConnection,
     state_dir: &Path,
     options: PassOptions,
+    progress: &(dyn Fn(&str) + Sync),
 ) -> Result<PassResult, PassError> {
     let name = target.name.clone();
     let source_fail = |source| PassError::Source {
@@ -241,6 +242,7 @@ pub async fn run(
             .chain(recorded.iter().map(|r| r.table.clone()))
             .collect(),
         warnings: Vec::new(),
+        progress,
     };
     let datasets = runner.carry_out(&plan).await?;
     let warnings = std::mem::take(&mut runner.warnings);
@@ -357,25 +359,34 @@ struct Runner<'a> {
     recorded: &'a [Recorded],
     taken: BTreeSet<String>,
     warnings: Vec<String>,
+    /// Says what the pass is doing, for a spinner on a terminal.
+    progress: &'a (dyn Fn(&str) + Sync),
 }
 
 impl Runner<'_> {
     async fn carry_out(&mut self, plan: &PassPlan) -> Result<Vec<Outcome>, PassError> {
         let mut outcomes = Vec::new();
+        let todo = plan
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, DatasetAction::Load(_) | DatasetAction::Remove { .. }))
+            .count();
+        let mut done = 0;
         for change in &plan.changes {
+            if matches!(
+                change.action,
+                DatasetAction::Load(_) | DatasetAction::Remove { .. }
+            ) {
+                done += 1;
+                (self.progress)(&format!("{done}/{todo} {}", crate::escape::escape(&change.path)));
+            }
             let outcome = match &change.action {
                 DatasetAction::Load(reason) => self.load(change, reason).await?,
                 DatasetAction::Remove { tables } => self.remove(change, tables).await,
                 DatasetAction::Unchanged => {
                     outcome(change, change.table.iter().cloned().collect(), Status::Unchanged)
                 }
-                DatasetAction::Waiting { last_error, .. } => outcome(
-                    change,
-                    Vec::new(),
-                    Status::Failed {
-                        error: format!("{last_error} (waiting for the next try)"),
-                    },
-                ),
+                DatasetAction::Waiting { last_error, .. } => outcome(change, Vec::new(), waiting(last_error)),
                 DatasetAction::Rejected { reason } => outcome(
                     change,
                     Vec::new(),
@@ -422,7 +433,10 @@ impl Runner<'_> {
             source,
         })?;
         let result = match self.fetch_all(dataset, &dir).await {
-            Ok(input) => self.load_fetched(change, dataset, input).await,
+            Ok(input) => {
+                pause_point("sync-fetched");
+                self.load_fetched(change, dataset, input).await
+            }
             Err(e) => Err(Status::Failed { error: e.to_string() }),
         };
         let _ = std::fs::remove_dir_all(&dir);
@@ -647,6 +661,20 @@ fn status_of(error: &LoadError) -> Status {
     }
 }
 
+/// A failed dataset whose next try is not due. The loader's rejections
+/// (the data cannot load as it is) stay rejections until the data changes.
+fn waiting(last_error: &str) -> Status {
+    if last_error.contains(": rejected: ") {
+        Status::Rejected {
+            reason: last_error.to_string(),
+        }
+    } else {
+        Status::Failed {
+            error: format!("{last_error} (waiting for the next try)"),
+        }
+    }
+}
+
 fn reason_text(reason: &LoadReason) -> String {
     match reason {
         LoadReason::New => "new".into(),
@@ -658,4 +686,16 @@ fn reason_text(reason: &LoadReason) -> String {
 
 fn short_hash(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))[..16].to_string()
+}
+
+/// For tests that kill geosync between a download and its load: with
+/// GEOSYNC_TEST_PAUSE_AT=STEP, geosync says so on stderr and waits there
+/// to be killed. Without it, nothing happens.
+fn pause_point(step: &str) {
+    if std::env::var("GEOSYNC_TEST_PAUSE_AT").is_ok_and(|at| at == step) {
+        eprintln!("geosync: paused at {step}");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
 }

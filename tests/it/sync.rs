@@ -435,3 +435,33 @@ fn an_unknown_target_is_named_with_the_known_ones() {
     run.assert_code(1);
     assert!(run.stderr.contains("--once"), "{}", run.stderr);
 }
+
+#[test]
+fn a_pass_killed_between_download_and_load_converges_next_time() {
+    let case = SyncCase::new("{ path = \"share\" }");
+    copy_dir(&corpus_case("valid/130_epsg_2154"), &case.ws.join("share/a"));
+    copy_dir(&corpus_case("valid/230_sld_shp_line"), &case.ws.join("share/b"));
+    case.ws.kill_at(&["sync", "--once"], "sync-fetched");
+    let ledger = "SELECT count(*) FROM geosync.ledger";
+    assert_eq!(case.count(ledger), 0, "nothing recorded before a load");
+    assert!(case.tables().is_empty(), "{:?}", case.tables());
+    let (run, datasets) = case.sync_json(&[]);
+    run.assert_code(0);
+    assert!(
+        statuses(&datasets).iter().all(|(_, s)| s == "new"),
+        "{datasets:#?}"
+    );
+    assert_eq!(
+        case.count("SELECT count(*) FROM geosync.ledger WHERE status = 'loaded'"),
+        2
+    );
+    assert_eq!(
+        case.tables(),
+        ["l_130_test_nyc_epsg_2154", "l_230_test_sld_shp_line"]
+    );
+    let staging = case.ws.join(".geosync/sync/t/staging");
+    assert!(
+        !staging.exists() || std::fs::read_dir(&staging).unwrap().next().is_none(),
+        "staging cleaned"
+    );
+}
