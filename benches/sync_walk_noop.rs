@@ -11,6 +11,8 @@
 //! Reported: wall time of the whole process (median of the runs), its peak
 //! memory, and the requests the server received during one run.
 
+// The bench serves a share; the emulator's fault injection is for the tests.
+#[allow(dead_code)]
 #[path = "../tests/emulators/owncloud/mod.rs"]
 mod owncloud;
 
