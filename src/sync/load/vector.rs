@@ -436,7 +436,9 @@ pub(crate) fn read_rows(
     prepared: &Prepared,
     srid: u32,
     tx: tokio::sync::mpsc::Sender<Vec<u8>>,
+    progress: &super::Progress,
 ) -> Result<ReadStats, LoadError> {
+    use std::sync::atomic::Ordering::Relaxed;
     let dataset = &prepared.dataset;
     let read_error = |message: String| LoadError::Read {
         dataset: dataset.clone(),
@@ -460,6 +462,9 @@ pub(crate) fn read_rows(
     // returned by GetNextFeature is ours and destroyed after use.
     unsafe {
         let h = layer.c_layer();
+        // Cheap where the format stores it (shapefile, GeoPackage).
+        let total = gdal_sys::OGR_L_GetFeatureCount(h, 0);
+        progress.total.store(total.max(0) as u64, Relaxed);
         gdal_sys::OGR_L_ResetReading(h);
         loop {
             let f = gdal_sys::OGR_L_GetNextFeature(h);
@@ -471,12 +476,14 @@ pub(crate) fn read_rows(
             row.map_err(&read_error)?;
             if w.buf.len() >= CHUNK {
                 let full = std::mem::replace(&mut w.buf, Vec::with_capacity(CHUNK + CHUNK / 4));
+                progress.features.store(reader.stats.features, Relaxed);
                 if tx.blocking_send(full).is_err() {
                     return Ok(reader.stats);
                 }
             }
         }
     }
+    progress.features.store(reader.stats.features, Relaxed);
     w.buf.extend_from_slice(super::copy::TRAILER);
     let _ = tx.blocking_send(w.buf);
     Ok(reader.stats)

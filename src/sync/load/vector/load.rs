@@ -11,13 +11,14 @@
 //! that name keeps two loads of one table from running at once.
 
 use std::io::Cursor;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::SinkExt;
 use sha2::{Digest, Sha256};
 
 use super::super::crs::{Crs, CUSTOM_SRID_FIRST, CUSTOM_SRID_LAST};
-use super::super::{pg_message, Input, LoadError, LoadReport, Target};
+use super::super::{pg_message, Input, LoadError, LoadReport, Progress, Target};
 use super::{prepare, read_rows, Prepared};
 use crate::sync::ledger::{self, quote_ident, Ledger};
 
@@ -31,7 +32,17 @@ pub async fn load_vector(
     input: &Input,
     target: &Target,
 ) -> Result<LoadReport, LoadError> {
-    load_vector_with(client, input, target, &|| {}).await
+    load_vector_with(client, input, target, &Default::default(), &|| {}).await
+}
+
+/// `load_vector`, updating `progress` as rows go.
+pub async fn load_vector_with_progress(
+    client: &mut tokio_postgres::Client,
+    input: &Input,
+    target: &Target,
+    progress: &Arc<Progress>,
+) -> Result<LoadReport, LoadError> {
+    load_vector_with(client, input, target, progress, &|| {}).await
 }
 
 /// `load_vector`, with a hook run just before the swap (tests kill the
@@ -40,13 +51,14 @@ pub(crate) async fn load_vector_with(
     client: &mut tokio_postgres::Client,
     input: &Input,
     target: &Target,
+    progress: &Arc<Progress>,
     before_swap: &(dyn Fn() + Sync),
 ) -> Result<LoadReport, LoadError> {
     let dataset = input.dataset();
     Ledger::ensure_schema(client)
         .await
         .map_err(|e| LoadError::database(&dataset, &e))?;
-    let result = attempt(client, input, target, before_swap).await;
+    let result = attempt(client, input, target, progress, before_swap).await;
     if let Err(error) = &result {
         let key = key_of(input);
         let message = error.to_string();
@@ -78,6 +90,7 @@ async fn attempt(
     client: &mut tokio_postgres::Client,
     input: &Input,
     target: &Target,
+    progress: &Arc<Progress>,
     before_swap: &(dyn Fn() + Sync),
 ) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
@@ -99,7 +112,7 @@ async fn attempt(
     tx.batch_execute(&create_staging(&prepared, &names, srid))
         .await
         .map_err(db)?;
-    let stats = copy_rows(&tx, &prepared, &names, srid).await?;
+    let stats = copy_rows(&tx, &prepared, &names, srid, progress).await?;
     tx.batch_execute(&format!(
         "CREATE INDEX {gix} ON geosync.{stage} USING gist (geom);
          ALTER TABLE geosync.{stage} ADD CONSTRAINT {pkey} PRIMARY KEY (ogc_fid);
@@ -192,6 +205,7 @@ async fn copy_rows(
     prepared: &Prepared,
     names: &Names,
     srid: i32,
+    progress: &Arc<Progress>,
 ) -> Result<super::ReadStats, LoadError> {
     let dataset = &prepared.dataset;
     let db = |e: tokio_postgres::Error| LoadError::database(dataset, &e);
@@ -207,8 +221,8 @@ async fn copy_rows(
         .map_err(db)?;
     let (sender, mut receiver) = tokio::sync::mpsc::channel(CHANNEL_DEPTH);
     let reader = {
-        let prepared = prepared.clone();
-        std::thread::spawn(move || read_rows(&prepared, srid as u32, sender))
+        let (prepared, progress) = (prepared.clone(), progress.clone());
+        std::thread::spawn(move || read_rows(&prepared, srid as u32, sender, &progress))
     };
     futures::pin_mut!(sink);
     let mut sent = Ok(());
