@@ -52,8 +52,10 @@ fn main() {
     let me = me.to_str().expect("a UTF-8 path");
     let conn = format!("PG:host=127.0.0.1 port={port} user=postgres dbname={db}");
     let shp_s = shp.to_str().unwrap();
+    // shp2pgsql -d fails on a missing table: drop it first (a few ms).
+    let psql = format!("psql -X -q -h 127.0.0.1 -p {port} -U postgres -d {db} -v ON_ERROR_STOP=1");
     let pipeline = format!(
-        "shp2pgsql -D -I -d -s 2154 '{shp_s}' shp.parcels | psql -X -q -h 127.0.0.1 -p {port} -U postgres -d {db} -v ON_ERROR_STOP=1"
+        "{psql} -c 'DROP TABLE IF EXISTS shp.parcels' && shp2pgsql -D -I -s 2154 '{shp_s}' shp.parcels | {psql}"
     );
     let tools: Vec<(&str, Vec<String>, &str)> = vec![
         (
@@ -131,6 +133,13 @@ fn env_or(name: &str, default: usize) -> usize {
 
 /// The measured process: one `load_vector` of the file.
 fn load_child(port: &str, db: &str, shp: &Path, table: &str) {
+    // GEOSYNC_BENCH_TRACE=debug prints the loader's phases (prepare, copy, index, swap).
+    if let Ok(filter) = std::env::var("GEOSYNC_BENCH_TRACE") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
         let mut config = tokio_postgres::Config::new();

@@ -131,6 +131,9 @@ fn open(path: &Path, options: &[String]) -> Result<Dataset, String> {
 /// Opens the dataset and decides everything before any row moves.
 pub(crate) fn prepare(input: &Input, target: &Target) -> Result<Prepared, LoadError> {
     let dataset = input.dataset();
+    if input.kind != super::Kind::Vector {
+        return Err(LoadError::rejected(&dataset, "it is a raster, not vector data"));
+    }
     if !input.main.is_file() {
         let name = input.main.file_name().unwrap_or_default().to_string_lossy();
         return Err(LoadError::rejected(

@@ -112,7 +112,9 @@ async fn attempt(
     tx.batch_execute(&create_staging(&prepared, &names, srid))
         .await
         .map_err(db)?;
+    let prepared_at = started.elapsed();
     let stats = copy_rows(&tx, &prepared, &names, srid, progress).await?;
+    let copied_at = started.elapsed();
     tx.batch_execute(&format!(
         "CREATE INDEX {gix} ON geosync.{stage} USING gist (geom);
          ALTER TABLE geosync.{stage} ADD CONSTRAINT {pkey} PRIMARY KEY (ogc_fid);
@@ -123,6 +125,7 @@ async fn attempt(
     ))
     .await
     .map_err(db)?;
+    let indexed_at = started.elapsed();
     before_swap();
     swap(&tx, target, &names).await.map_err(db)?;
     let key = key_of(input);
@@ -136,6 +139,15 @@ async fn attempt(
     };
     Ledger::record_loaded(&tx, &loaded).await.map_err(db)?;
     tx.commit().await.map_err(db)?;
+    tracing::debug!(
+        dataset = %dataset,
+        features = stats.features,
+        prepare_ms = prepared_at.as_millis() as u64,
+        copy_ms = (copied_at - prepared_at).as_millis() as u64,
+        index_ms = (indexed_at - copied_at).as_millis() as u64,
+        swap_ms = (started.elapsed() - indexed_at).as_millis() as u64,
+        "loaded"
+    );
     let mut warnings = prepared.warnings.clone();
     if stats.recoded_text > 0 {
         warnings.push(format!(
