@@ -41,6 +41,7 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
     let options = PassOptions {
         dry_run: args.dry_run,
         force_removals: args.force_removals,
+        live_progress: !printer.quiet() && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let mut plans = Vec::new();
     let mut reports = Vec::new();

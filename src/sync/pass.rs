@@ -38,6 +38,8 @@ pub struct PassOptions {
     pub dry_run: bool,
     /// Remove tables even when the share lists nothing or lost most of its datasets.
     pub force_removals: bool,
+    /// Someone watches (a terminal): report each load's features and rate.
+    pub live_progress: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -243,6 +245,7 @@ pub async fn run(
             .collect(),
         warnings: Vec::new(),
         progress,
+        live_progress: options.live_progress,
     };
     let datasets = runner.carry_out(&plan).await?;
     let warnings = std::mem::take(&mut runner.warnings);
@@ -361,6 +364,7 @@ struct Runner<'a> {
     warnings: Vec<String>,
     /// Says what the pass is doing, for a spinner on a terminal.
     progress: &'a (dyn Fn(&str) + Sync),
+    live_progress: bool,
 }
 
 impl Runner<'_> {
@@ -516,9 +520,7 @@ impl Runner<'_> {
                 layer,
                 ..input.clone()
             };
-            let report = load::load_vector(self.client, &input, &target)
-                .await
-                .map_err(|e| status_of(&e))?;
+            let report = self.load_showing_progress(&input, &target).await?;
             self.warnings.extend(
                 report
                     .warnings
@@ -532,6 +534,40 @@ impl Runner<'_> {
             tables.push(table);
         }
         Ok((tables, loaded))
+    }
+
+    /// Loads one vector layer, telling the progress callback the features
+    /// read and the rate twice a second (a spinner on a terminal).
+    async fn load_showing_progress(
+        &mut self,
+        input: &load::Input,
+        target: &load::Target,
+    ) -> Result<load::LoadReport, Status> {
+        if !self.live_progress {
+            return load::load_vector(self.client, input, target)
+                .await
+                .map_err(|e| status_of(&e));
+        }
+        let counters = std::sync::Arc::new(load::Progress::default());
+        let tell = self.progress;
+        let label = crate::escape::escape(&input.dataset()).into_owned();
+        let started = std::time::Instant::now();
+        let load = load::load_vector_with_progress(self.client, input, target, &counters);
+        tokio::pin!(load);
+        let mut ticker = tokio::time::interval(std::time::Duration::from_millis(500));
+        let result = loop {
+            tokio::select! {
+                result = &mut load => break result,
+                _ = ticker.tick() => {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    let (read, total) = (counters.features.load(Relaxed), counters.total.load(Relaxed));
+                    let rate = read as f64 / started.elapsed().as_secs_f64().max(0.001);
+                    let of = if total > 0 { format!("/{total}") } else { String::new() };
+                    tell(&format!("{label}: {read}{of} features, {rate:.0}/s"));
+                }
+            }
+        };
+        result.map_err(|e| status_of(&e))
     }
 
     /// The table of a dataset (or of one of its layers): the recorded one,

@@ -16,6 +16,7 @@
 //!   the error is returned, so the caller must not record it again.
 //! - [`prepare_raster`]`(&Input, out_dir)`: checks the georeferencing through
 //!   GDAL and writes a tiled GeoTIFF (COG) keeping nodata.
+//!   [`load_vector_with_progress`] also updates a shared [`Progress`].
 //! - [`layers`]`(path)`: the layers of a multi-layer file (GeoPackage), one
 //!   dataset each (`Input.layer`).
 //!
@@ -40,6 +41,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use raster::{prepare_raster, RasterReport};
+pub use vector::load::load_vector_with_progress;
 pub use vector::{layers, load_vector};
 
 /// A dataset as downloaded: what the sync pass hands over.
@@ -84,6 +86,16 @@ pub struct LoadReport {
     pub duration: Duration,
     /// Facts a data manager should see (CRS guessed, text recoded...).
     pub warnings: Vec<String>,
+}
+
+/// Live counters of a running load, for a progress line (features, rate):
+/// the reader updates them after each chunk; read them from another task.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Features read so far.
+    pub features: std::sync::atomic::AtomicU64,
+    /// Features in the layer when the format knows it cheaply, else 0.
+    pub total: std::sync::atomic::AtomicU64,
 }
 
 /// Why a dataset did not load. Every message starts with the dataset.

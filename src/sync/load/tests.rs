@@ -422,9 +422,15 @@ async fn a_reload_replaces_the_table_and_remove_drops_it() {
     let mut client = connect(&db).await;
     let first = corpus().join("valid/130_epsg_2154/130_test_nyc_epsg_2154.shp");
     let second = corpus().join("valid/220_sld_shp_point/220_test_sld_shp_point.shp");
-    load_vector(&mut client, &input(&first, "v1"), &target("layer"))
+    let progress = std::sync::Arc::new(Progress::default());
+    let report = load_vector_with_progress(&mut client, &input(&first, "v1"), &target("layer"), &progress)
         .await
         .unwrap();
+    let seen = |p: &std::sync::atomic::AtomicU64| p.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        (seen(&progress.features), seen(&progress.total)),
+        (report.features, 40)
+    );
     let mut changed = input(&second, "v2");
     changed.source_path = input(&first, "").source_path;
     let report = load_vector(&mut client, &changed, &target("layer"))
@@ -594,12 +600,18 @@ async fn kill_child() {
     let main = corpus().join("valid/211_us-ascii/211_us-ascii.shp");
     let mut changed = input(&main, "v2");
     changed.source_path = "layer".into();
-    vector::load::load_vector_with(&mut client, &changed, &target("layer"), &|| {
-        std::fs::write(&marker, "copied").unwrap();
-        loop {
-            std::thread::park();
-        }
-    })
+    vector::load::load_vector_with(
+        &mut client,
+        &changed,
+        &target("layer"),
+        &Default::default(),
+        &|| {
+            std::fs::write(&marker, "copied").unwrap();
+            loop {
+                std::thread::park();
+            }
+        },
+    )
     .await
     .unwrap();
 }

@@ -131,6 +131,9 @@ fn open(path: &Path, options: &[String]) -> Result<Dataset, String> {
 /// Opens the dataset and decides everything before any row moves.
 pub(crate) fn prepare(input: &Input, target: &Target) -> Result<Prepared, LoadError> {
     let dataset = input.dataset();
+    if input.kind != super::Kind::Vector {
+        return Err(LoadError::rejected(&dataset, "it is a raster, not vector data"));
+    }
     if !input.main.is_file() {
         let name = input.main.file_name().unwrap_or_default().to_string_lossy();
         return Err(LoadError::rejected(
@@ -410,6 +413,17 @@ fn scan_geometry_type(layer: &mut gdal::vector::Layer<'_>) -> OGRwkbGeometryType
     }
 }
 
+/// The single type a multi type collects.
+fn single_of(multi: OGRwkbGeometryType::Type) -> Option<OGRwkbGeometryType::Type> {
+    use OGRwkbGeometryType as T;
+    match multi {
+        T::wkbMultiPoint => Some(T::wkbPoint),
+        T::wkbMultiLineString => Some(T::wkbLineString),
+        T::wkbMultiPolygon => Some(T::wkbPolygon),
+        _ => None,
+    }
+}
+
 /// Counters the reader keeps.
 #[derive(Debug, Default)]
 pub(crate) struct ReadStats {
@@ -425,7 +439,9 @@ pub(crate) fn read_rows(
     prepared: &Prepared,
     srid: u32,
     tx: tokio::sync::mpsc::Sender<Vec<u8>>,
+    progress: &super::Progress,
 ) -> Result<ReadStats, LoadError> {
+    use std::sync::atomic::Ordering::Relaxed;
     let dataset = &prepared.dataset;
     let read_error = |message: String| LoadError::Read {
         dataset: dataset.clone(),
@@ -449,6 +465,9 @@ pub(crate) fn read_rows(
     // returned by GetNextFeature is ours and destroyed after use.
     unsafe {
         let h = layer.c_layer();
+        // Cheap where the format stores it (shapefile, GeoPackage).
+        let total = gdal_sys::OGR_L_GetFeatureCount(h, 0);
+        progress.total.store(total.max(0) as u64, Relaxed);
         gdal_sys::OGR_L_ResetReading(h);
         loop {
             let f = gdal_sys::OGR_L_GetNextFeature(h);
@@ -460,12 +479,14 @@ pub(crate) fn read_rows(
             row.map_err(&read_error)?;
             if w.buf.len() >= CHUNK {
                 let full = std::mem::replace(&mut w.buf, Vec::with_capacity(CHUNK + CHUNK / 4));
+                progress.features.store(reader.stats.features, Relaxed);
                 if tx.blocking_send(full).is_err() {
                     return Ok(reader.stats);
                 }
             }
         }
     }
+    progress.features.store(reader.stats.features, Relaxed);
     w.buf.extend_from_slice(super::copy::TRAILER);
     let _ = tx.blocking_send(w.buf);
     Ok(reader.stats)
@@ -499,11 +520,53 @@ impl RowReader<'_> {
     /// `f` must be a valid feature.
     unsafe fn geometry(&mut self, w: &mut RowWriter, f: gdal_sys::OGRFeatureH) -> Result<(), String> {
         let column = &self.prepared.geometry;
-        let mut g = gdal_sys::OGR_F_StealGeometry(f);
+        let g = gdal_sys::OGR_F_GetGeometryRef(f);
         if g.is_null() {
             w.null();
             return Ok(());
         }
+        let flat = gdal_sys::OGR_GT_Flatten(gdal_sys::OGR_G_GetGeometryType(g));
+        let dims_fit =
+            (gdal_sys::OGR_G_Is3D(g) != 0) == column.z && (gdal_sys::OGR_G_IsMeasured(g) != 0) == column.m;
+        let expected = column.force.map(|t| gdal_sys::OGR_GT_Flatten(t));
+        if dims_fit && expected.is_none_or(|e| e == flat) {
+            self.export(g, 0)?;
+            return w.ewkb(&self.wkb, self.srid);
+        }
+        // The common promotion (a Polygon in a MultiPolygon column): the
+        // single's WKB inside a one-member multi header, no new geometry.
+        if dims_fit && expected.is_some_and(|e| single_of(e) == Some(flat)) {
+            self.export(g, 9)?;
+            let code = expected.unwrap() + 1000 * column.z as u32 + 2000 * column.m as u32;
+            self.wkb[0] = 1;
+            self.wkb[1..5].copy_from_slice(&code.to_le_bytes());
+            self.wkb[5..9].copy_from_slice(&1u32.to_le_bytes());
+            return w.ewkb(&self.wkb, self.srid);
+        }
+        self.converted(w, f)
+    }
+
+    /// ISO WKB of `g` into `self.wkb`, after `offset` reserved bytes.
+    ///
+    /// # Safety
+    /// `g` must be a valid geometry.
+    unsafe fn export(&mut self, g: gdal_sys::OGRGeometryH, offset: usize) -> Result<(), String> {
+        let size = gdal_sys::OGR_G_WkbSizeEx(g);
+        self.wkb.resize(offset + size, 0);
+        let out = self.wkb[offset..].as_mut_ptr();
+        match gdal_sys::OGR_G_ExportToIsoWkb(g, gdal_sys::OGRwkbByteOrder::wkbNDR, out) {
+            gdal_sys::OGRErr::OGRERR_NONE => Ok(()),
+            _ => Err("its geometry cannot be written as WKB".to_string()),
+        }
+    }
+
+    /// The slow path: GDAL converts the geometry (other types, dimensions).
+    ///
+    /// # Safety
+    /// `f` must be a valid feature with a geometry.
+    unsafe fn converted(&mut self, w: &mut RowWriter, f: gdal_sys::OGRFeatureH) -> Result<(), String> {
+        let column = &self.prepared.geometry;
+        let mut g = gdal_sys::OGR_F_StealGeometry(f);
         if let Some(to) = column.force {
             if gdal_sys::OGR_G_GetGeometryType(g) != to {
                 g = gdal_sys::OGR_G_ForceTo(g, to, std::ptr::null_mut());
@@ -520,17 +583,8 @@ impl RowReader<'_> {
         }
         let ty = gdal_sys::OGR_GT_Flatten(gdal_sys::OGR_G_GetGeometryType(g));
         let expected = column.force.map(|t| gdal_sys::OGR_GT_Flatten(t));
-        let fits = expected.is_none_or(|e| e == ty);
-        let result = if fits {
-            let size = gdal_sys::OGR_G_WkbSizeEx(g);
-            self.wkb.resize(size, 0);
-            let err =
-                gdal_sys::OGR_G_ExportToIsoWkb(g, gdal_sys::OGRwkbByteOrder::wkbNDR, self.wkb.as_mut_ptr());
-            if err == gdal_sys::OGRErr::OGRERR_NONE {
-                w.ewkb(&self.wkb, self.srid)
-            } else {
-                Err("its geometry cannot be written as WKB".to_string())
-            }
+        let result = if expected.is_none_or(|e| e == ty) {
+            self.export(g, 0).and_then(|()| w.ewkb(&self.wkb, self.srid))
         } else {
             let name = CStr::from_ptr(gdal_sys::OGRGeometryTypeToName(ty));
             Err(format!(

@@ -11,13 +11,14 @@
 //! that name keeps two loads of one table from running at once.
 
 use std::io::Cursor;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::SinkExt;
 use sha2::{Digest, Sha256};
 
 use super::super::crs::{Crs, CUSTOM_SRID_FIRST, CUSTOM_SRID_LAST};
-use super::super::{pg_message, Input, LoadError, LoadReport, Target};
+use super::super::{pg_message, Input, LoadError, LoadReport, Progress, Target};
 use super::{prepare, read_rows, Prepared};
 use crate::sync::ledger::{self, quote_ident, Ledger};
 
@@ -31,7 +32,17 @@ pub async fn load_vector(
     input: &Input,
     target: &Target,
 ) -> Result<LoadReport, LoadError> {
-    load_vector_with(client, input, target, &|| {}).await
+    load_vector_with(client, input, target, &Default::default(), &|| {}).await
+}
+
+/// `load_vector`, updating `progress` as rows go.
+pub async fn load_vector_with_progress(
+    client: &mut tokio_postgres::Client,
+    input: &Input,
+    target: &Target,
+    progress: &Arc<Progress>,
+) -> Result<LoadReport, LoadError> {
+    load_vector_with(client, input, target, progress, &|| {}).await
 }
 
 /// `load_vector`, with a hook run just before the swap (tests kill the
@@ -40,13 +51,14 @@ pub(crate) async fn load_vector_with(
     client: &mut tokio_postgres::Client,
     input: &Input,
     target: &Target,
+    progress: &Arc<Progress>,
     before_swap: &(dyn Fn() + Sync),
 ) -> Result<LoadReport, LoadError> {
     let dataset = input.dataset();
     Ledger::ensure_schema(client)
         .await
         .map_err(|e| LoadError::database(&dataset, &e))?;
-    let result = attempt(client, input, target, before_swap).await;
+    let result = attempt(client, input, target, progress, before_swap).await;
     if let Err(error) = &result {
         let key = key_of(input);
         let message = error.to_string();
@@ -78,6 +90,7 @@ async fn attempt(
     client: &mut tokio_postgres::Client,
     input: &Input,
     target: &Target,
+    progress: &Arc<Progress>,
     before_swap: &(dyn Fn() + Sync),
 ) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
@@ -99,7 +112,9 @@ async fn attempt(
     tx.batch_execute(&create_staging(&prepared, &names, srid))
         .await
         .map_err(db)?;
-    let stats = copy_rows(&tx, &prepared, &names, srid).await?;
+    let prepared_at = started.elapsed();
+    let stats = copy_rows(&tx, &prepared, &names, srid, progress).await?;
+    let copied_at = started.elapsed();
     tx.batch_execute(&format!(
         "CREATE INDEX {gix} ON geosync.{stage} USING gist (geom);
          ALTER TABLE geosync.{stage} ADD CONSTRAINT {pkey} PRIMARY KEY (ogc_fid);
@@ -110,6 +125,7 @@ async fn attempt(
     ))
     .await
     .map_err(db)?;
+    let indexed_at = started.elapsed();
     before_swap();
     swap(&tx, target, &names).await.map_err(db)?;
     let key = key_of(input);
@@ -123,6 +139,15 @@ async fn attempt(
     };
     Ledger::record_loaded(&tx, &loaded).await.map_err(db)?;
     tx.commit().await.map_err(db)?;
+    tracing::debug!(
+        dataset = %dataset,
+        features = stats.features,
+        prepare_ms = prepared_at.as_millis() as u64,
+        copy_ms = (copied_at - prepared_at).as_millis() as u64,
+        index_ms = (indexed_at - copied_at).as_millis() as u64,
+        swap_ms = (started.elapsed() - indexed_at).as_millis() as u64,
+        "loaded"
+    );
     let mut warnings = prepared.warnings.clone();
     if stats.recoded_text > 0 {
         warnings.push(format!(
@@ -192,6 +217,7 @@ async fn copy_rows(
     prepared: &Prepared,
     names: &Names,
     srid: i32,
+    progress: &Arc<Progress>,
 ) -> Result<super::ReadStats, LoadError> {
     let dataset = &prepared.dataset;
     let db = |e: tokio_postgres::Error| LoadError::database(dataset, &e);
@@ -207,8 +233,8 @@ async fn copy_rows(
         .map_err(db)?;
     let (sender, mut receiver) = tokio::sync::mpsc::channel(CHANNEL_DEPTH);
     let reader = {
-        let prepared = prepared.clone();
-        std::thread::spawn(move || read_rows(&prepared, srid as u32, sender))
+        let (prepared, progress) = (prepared.clone(), progress.clone());
+        std::thread::spawn(move || read_rows(&prepared, srid as u32, sender, &progress))
     };
     futures::pin_mut!(sink);
     let mut sent = Ok(());
