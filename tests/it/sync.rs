@@ -397,7 +397,7 @@ visibilty = "public"
         "geosync.toml:20:1: unknown key `visibilty` (did you mean `visibility`?)",
         "sync.target:a is already defined at geosync.toml:4:1",
         "schema `geosync` is the sync's ledger schema",
-        "loads into d.public like sync.target:a",
+        "loads into database d like sync.target:a",
     ] {
         assert!(run.stderr.contains(expected), "{expected}:\n{}", run.stderr);
     }

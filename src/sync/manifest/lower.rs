@@ -163,11 +163,13 @@ impl Lowerer<'_> {
     }
 }
 
-/// Checks what spans targets: unique names, and one database schema per
-/// target (two targets loading into one schema would fight over its tables).
+/// Checks what spans targets: unique names, and one database per target:
+/// the ledger (`geosync.ledger`) is per database and keyed by the path in
+/// the share, so two shares loading into one database would overwrite each
+/// other's records.
 pub fn check_targets(sync: &Sync, errors: &mut Vec<ManifestError>) {
     let mut names: BTreeMap<&str, &Location> = BTreeMap::new();
-    let mut places: BTreeMap<(&str, &str), &SyncTarget> = BTreeMap::new();
+    let mut places: BTreeMap<&str, &SyncTarget> = BTreeMap::new();
     for target in &sync.targets {
         if let Some(first) = names.insert(&target.name, &target.at) {
             errors.push(ManifestError::Duplicate {
@@ -177,14 +179,13 @@ pub fn check_targets(sync: &Sync, errors: &mut Vec<ManifestError>) {
             });
             continue;
         }
-        if let Some(other) = places.insert((&target.database, &target.schema), target) {
+        if let Some(other) = places.insert(&target.database, target) {
             errors.push(ManifestError::Invalid {
                 at: target.at.clone(),
                 subject: target.address().to_string(),
                 message: format!(
-                    "loads into {}.{} like {}: give each target a database or schema of its own",
+                    "loads into database {} like {}: give each target a database of its own (the sync's ledger is per database)",
                     target.database,
-                    target.schema,
                     other.address()
                 ),
             });
