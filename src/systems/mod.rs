@@ -4,6 +4,7 @@
 
 pub mod docker;
 pub mod files;
+pub mod geonetwork;
 pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
