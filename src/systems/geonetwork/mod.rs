@@ -129,3 +129,6 @@ impl System for GeoNetworkSystem {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
