@@ -257,3 +257,172 @@ async fn wrong_credentials_and_no_server_are_errors_without_the_secret() {
     assert!(matches!(error, GeoNetworkError::Transport { .. }), "{text}");
     assert!(!text.contains(PASSWORD), "{text}");
 }
+
+/// CSW-T against the real pycsw 2.6.2 (tests/peers/pycsw.sh), and the
+/// test records checked against the ISO 19139 schemas pycsw ships.
+mod pycsw {
+    use super::*;
+    use crate::systems::geonetwork::csw::{CswClient, TransactionSummary};
+
+    fn peer_env(name: &str) -> String {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run the tests with tests/run (tests/peers/pycsw.sh)")
+        })
+    }
+
+    fn csw() -> CswClient {
+        CswClient::new(
+            &peer_env("GEOSYNC_TEST_CSW_URL"),
+            None,
+            None,
+            Duration::from_secs(30),
+        )
+        .unwrap()
+    }
+
+    /// A corpus record under a fresh identifier, so tests and reruns
+    /// never meet in the shared catalogue.
+    fn unique_record(tag: &str) -> (String, String) {
+        let (xml, uuid) = open_record();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let id = format!("geosync-{tag}-{}-{nanos}", std::process::id());
+        (xml.replace(&uuid, &id), id)
+    }
+
+    #[tokio::test]
+    async fn insert_update_delete_show_in_get_record_by_id() {
+        let csw = csw();
+        let (xml, id) = unique_record("iud");
+        let inserted = csw.insert(&xml).await.unwrap();
+        assert_eq!(
+            inserted,
+            TransactionSummary {
+                inserted: 1,
+                updated: 0,
+                deleted: 0,
+                inserted_ids: vec![id.clone()]
+            }
+        );
+        let read = csw
+            .get_record_by_id(&id)
+            .await
+            .unwrap()
+            .expect("the inserted record");
+        assert!(read.contains(&id) && read.contains("MD_Metadata"), "{read}");
+
+        // Update replaces the whole record: here, a new abstract.
+        let marker = "geosync-updated-abstract";
+        let changed = insert_abstract_marker(&xml, marker);
+        let updated = csw.update(&changed).await.unwrap();
+        assert_eq!((updated.inserted, updated.updated, updated.deleted), (0, 1, 0));
+        let read = csw
+            .get_record_by_id(&id)
+            .await
+            .unwrap()
+            .expect("the updated record");
+        assert!(read.contains(marker), "the update shows: {read}");
+
+        let deleted = csw.delete(&id).await.unwrap();
+        assert_eq!((deleted.inserted, deleted.updated, deleted.deleted), (0, 0, 1));
+        assert_eq!(csw.get_record_by_id(&id).await.unwrap(), None);
+        // Deleting what is gone deletes nothing, and says so.
+        assert_eq!(csw.delete(&id).await.unwrap().deleted, 0);
+    }
+
+    /// Puts `marker` at the start of the record's first abstract text.
+    fn insert_abstract_marker(xml: &str, marker: &str) -> String {
+        let start = xml.find("<gmd:abstract>").expect("the record has an abstract");
+        let text =
+            start + xml[start..].find("<gco:CharacterString>").unwrap() + "<gco:CharacterString>".len();
+        format!("{}{marker} {}", &xml[..text], &xml[text..])
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_insert_is_the_exception_pycsw_reports_with_http_200() {
+        let csw = csw();
+        let (xml, id) = unique_record("dup");
+        csw.insert(&xml).await.unwrap();
+        let error = csw.insert(&xml).await.unwrap_err();
+        let text = error.to_string();
+        match &error {
+            GeoNetworkError::CswException {
+                code,
+                locator,
+                text: message,
+                ..
+            } => {
+                assert_eq!(code, "NoApplicableCode");
+                assert_eq!(locator.as_deref(), Some("insert"));
+                assert!(message.contains("UNIQUE constraint failed"), "{message}");
+            }
+            other => panic!("expected the catalogue's exception, got {other:?}"),
+        }
+        assert!(text.len() < 600, "a short message: {text}");
+        assert_eq!(csw.delete(&id).await.unwrap().deleted, 1);
+    }
+
+    /// gmd.xsd alone does not know gmx:Anchor, which ISO 19139 records use
+    /// in place of gco:CharacterString: a wrapper imports gmd, gmx and srv
+    /// from pycsw's copy of the schemas.
+    fn iso_schema(dir: &std::path::Path) -> std::path::PathBuf {
+        let gmd = std::path::PathBuf::from(peer_env("GEOSYNC_TEST_ISO_XSD"));
+        let root = gmd.parent().and_then(|p| p.parent()).unwrap();
+        let imports: String = [
+            ("gmd", "gmd/gmd.xsd"),
+            ("gmx", "gmx/gmx.xsd"),
+            ("srv", "srv/srv.xsd"),
+        ]
+        .iter()
+        .map(|(ns, file)| {
+            format!(
+                "<xs:import namespace=\"http://www.isotc211.org/2005/{ns}\" schemaLocation=\"{}\"/>\n",
+                root.join(file).display()
+            )
+        })
+        .collect();
+        let wrapper = dir.join("iso19139.xsd");
+        std::fs::write(
+            &wrapper,
+            format!("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" targetNamespace=\"urn:geosync:iso19139\">\n{imports}</xs:schema>\n"),
+        )
+        .unwrap();
+        wrapper
+    }
+
+    fn xmllint(schema: &std::path::Path, record: &std::path::Path) -> (bool, String) {
+        let output = std::process::Command::new("xmllint")
+            .args(["--noout", "--nonet", "--schema"])
+            .arg(schema)
+            .arg(record)
+            .output()
+            .expect("xmllint (libxml2-utils, installed by tests/peers/pycsw.sh)");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    #[test]
+    fn the_test_records_are_valid_iso_19139_and_a_broken_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = iso_schema(dir.path());
+        for (xml, _) in [open_record(), restricted_record()] {
+            let path = dir.path().join("record.xml");
+            std::fs::write(&path, &xml).unwrap();
+            let (valid, report) = xmllint(&schema, &path);
+            assert!(valid, "{report}");
+        }
+        // Without its mandatory gmd:contact, a record is not valid.
+        let (xml, _) = open_record();
+        let start = xml.find("<gmd:contact>").unwrap();
+        let end = xml.find("</gmd:contact>").unwrap() + "</gmd:contact>".len();
+        let broken = format!("{}{}", &xml[..start], &xml[end..]);
+        let path = dir.path().join("broken.xml");
+        std::fs::write(&path, broken).unwrap();
+        let (valid, report) = xmllint(&schema, &path);
+        assert!(!valid && report.contains("contact"), "{report}");
+    }
+}
