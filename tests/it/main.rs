@@ -14,6 +14,9 @@ mod docker_engine;
 mod docker_repair;
 mod engine_proxy;
 mod files;
+mod geonetwork;
+#[path = "../emulators/geonetwork/mod.rs"]
+mod gn_emulator;
 mod journal;
 mod locks;
 mod loopback_http;

@@ -3,7 +3,11 @@
 //! (insert-or-replace, sharing, read back, delete) through the 4.x REST
 //! API, plus a CSW-T client for catalogues that speak only CSW.
 
+// The record calls are the sync's API (issue 12); until it lands, only
+// the tests call them.
+#[allow(dead_code)]
 pub mod client;
+#[allow(dead_code)]
 pub mod csw;
 mod diff;
 pub mod manifest;
