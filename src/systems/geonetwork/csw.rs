@@ -281,7 +281,8 @@ pub fn parse_summary(text: &str) -> Result<TransactionSummary, String> {
         match event {
             Event::Start(e) => {
                 let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                if !seen_root && !(is(&ns, CSW_NS) && local == "TransactionResponse") {
+                let is_root = is(&ns, CSW_NS) && local == "TransactionResponse";
+                if !seen_root && !is_root {
                     return Err(format!("expected csw:TransactionResponse, found {local}"));
                 }
                 seen_root = true;

@@ -732,7 +732,8 @@ fn record_uuid(xml: &str) -> Result<Option<String>, RecordProblem> {
         match event {
             Event::Start(e) => {
                 let local = e.local_name().as_ref().to_vec();
-                if !root_seen && !(in_ns(GMD) && local == b"MD_Metadata") {
+                let is_root = in_ns(GMD) && local == b"MD_Metadata";
+                if !root_seen && !is_root {
                     return Err(RecordProblem::UnknownSchema);
                 }
                 root_seen = true;

@@ -184,3 +184,6 @@ fn finish(
         operation: op.map(Operation::new),
     }
 }
+
+#[cfg(test)]
+mod tests;
