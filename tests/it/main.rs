@@ -15,6 +15,7 @@ mod docker_repair;
 mod engine_proxy;
 mod files;
 mod geonetwork;
+mod geonetwork_conformance;
 #[path = "../emulators/geonetwork/mod.rs"]
 mod gn_emulator;
 mod journal;

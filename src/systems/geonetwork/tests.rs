@@ -37,6 +37,12 @@ fn restricted_record() -> (String, String) {
     )
 }
 
+/// A client that is not geosync's, for what a plain HTTP user sees.
+fn plain_http() -> reqwest::Client {
+    super::install_tls_provider();
+    reqwest::Client::new()
+}
+
 fn client(emu: &GeoNetworkEmulator, password: &str, retries: u32) -> GnClient {
     let mut connection = GnConnection::new(&emu.url);
     connection.user = Some(USER.into());
@@ -51,7 +57,7 @@ async fn a_write_without_the_xsrf_pair_is_refused_and_the_client_sends_it() {
     let emu = GeoNetworkEmulator::start(USER, PASSWORD);
     let (xml, uuid) = open_record();
     // Basic alone is not enough (FACTS §2: CSRF runs before Basic).
-    let raw = reqwest::Client::new()
+    let raw = plain_http()
         .put(format!("{}/srv/api/records", emu.url))
         .basic_auth(USER, Some(PASSWORD))
         .header("Content-Type", "application/xml")
@@ -151,7 +157,7 @@ async fn sharing_open_and_restricted_records() {
     assert_eq!(gn.get_sharing(&restricted_uuid).await.unwrap().unwrap(), members);
 
     // Anyone reads the open record; the restricted one needs an account.
-    let anonymous = reqwest::Client::new();
+    let anonymous = plain_http();
     let read = |uuid: &str| {
         anonymous
             .get(format!("{}/srv/api/records/{uuid}/formatters/xml", emu.url))

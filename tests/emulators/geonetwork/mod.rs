@@ -22,6 +22,9 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
+/// Spring Security's message for a missing token (misc.md line 25).
+const CSRF_MESSAGE: &str = "Expected CSRF token not found. Has your session expired?";
+
 /// The context path and portal: `/geonetwork/srv/api/...` (§ intro).
 pub const API: &str = "/geonetwork/srv/api";
 /// Reserved groups (§7, ReservedGroup.java:35-44).
@@ -201,15 +204,20 @@ fn route(
     body: &[u8],
     cookie: Option<&str>,
 ) -> Response {
-    let Some(rest) = path.strip_prefix(API) else {
+    let Some(in_portal) = path.strip_prefix("/geonetwork/srv/") else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    // §1: GET/HEAD/TRACE/OPTIONS are exempt; so are /api/search/.* and /api/site.
+    // §1 (SEC:369-380): GET/HEAD/TRACE/OPTIONS are exempt; so are the CSW
+    // services (/srv/<lang>/csw...), /api/search/.* and /api/site.
+    let csw = in_portal
+        .split_once('/')
+        .is_some_and(|(lang, rest)| lang.len() == 3 && rest.starts_with("csw"));
     let exempt = matches!(
         *method,
         Method::GET | Method::HEAD | Method::TRACE | Method::OPTIONS
-    ) || rest.starts_with("/search/")
-        || rest == "/site";
+    ) || csw
+        || in_portal.starts_with("api/search/")
+        || in_portal == "api/site";
     if !exempt {
         let sent = headers
             .get("X-XSRF-TOKEN")
@@ -217,11 +225,15 @@ fn route(
             .map(str::to_string)
             .or_else(|| query.get("_csrf").and_then(|v| v.first().cloned()));
         if cookie.is_none() || sent.is_none() || cookie != sent.as_deref() {
-            // §1: JeevesAccessDeniedHandler sends a bare 403 for /*/api/**;
-            // the text is the 4.0 doc's transcript (misc.md lines 3-52).
+            // §1: the access-denied handler's sendError(403, message); the
+            // page is the one the manual's transcript shows (misc.md 16-27).
+            let page = format!(
+                "<html>\n<head>\n<title>Error 403 {CSRF_MESSAGE}</title>\n</head>\n<body><h2>HTTP ERROR 403</h2>\n<p>Problem accessing {path}. Reason:\n<pre>    {CSRF_MESSAGE}</pre></p></body>\n</html>\n"
+            );
             return (
                 StatusCode::FORBIDDEN,
-                "Expected CSRF token not found. Has your session expired?",
+                [(header::CONTENT_TYPE, "text/html;charset=utf-8")],
+                page,
             )
                 .into_response();
         }
@@ -239,6 +251,14 @@ fn route(
                 .into_response()
         }
     };
+    if let Some((lang, "info")) = in_portal.split_once('/') {
+        if lang.len() == 3 && query.get("type").and_then(|t| t.first()).map(String::as_str) == Some("me") {
+            return info_me(s, authenticated);
+        }
+    }
+    let Some(rest) = path.strip_prefix(API) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     let ctx = Ctx {
         headers,
         query,
@@ -250,9 +270,12 @@ fn route(
         (Method::GET, ["me"]) => me(s, &ctx),
         (Method::PUT, ["records"]) => put_records(s, &ctx),
         (Method::GET, ["records", uuid]) | (Method::GET, ["records", uuid, "formatters", "xml"]) => {
-            get_record(s, &ctx, &decode(uuid))
+            get_record(s, &ctx, &resolve(s, &decode(uuid)))
         }
-        (Method::DELETE, ["records", uuid]) => delete_record(s, &ctx, &decode(uuid)),
+        (Method::DELETE, ["records", uuid]) => {
+            let uuid = resolve(s, &decode(uuid));
+            delete_record(s, &ctx, &uuid)
+        }
         (Method::PUT, ["records", uuid, "sharing"]) => put_sharing(s, &ctx, &decode(uuid)),
         (Method::GET, ["records", uuid, "sharing"]) => get_sharing(s, &ctx, &decode(uuid)),
         (Method::GET, ["groups"]) => list_groups(s, &ctx),
@@ -262,6 +285,18 @@ fn route(
         (Method::DELETE, ["groups", id]) => with_group_id(id, |id| delete_group(s, &ctx, id)),
         _ => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// A record's path variable is its uuid or its internal id
+/// (ApiUtils.java:164-187, FACTS §5): the uuid of the record it names.
+fn resolve(s: &EmuState, key: &str) -> String {
+    if s.records.contains_key(key) {
+        return key.to_string();
+    }
+    s.records
+        .iter()
+        .find(|(_, r)| r.id.to_string() == key)
+        .map_or_else(|| key.to_string(), |(uuid, _)| uuid.clone())
 }
 
 struct Ctx<'a> {
@@ -339,6 +374,28 @@ fn me(s: &EmuState, ctx: &Ctx) -> Response {
         StatusCode::OK,
         &json!({"id": "1", "username": s.user, "profile": "Administrator", "admin": true, "name": s.user}),
     )
+}
+
+/// The legacy `/srv/<lang>/info?type=me` service of the manual's CSRF
+/// transcript (misc.md lines 30-90): XML describing the user.
+fn info_me(s: &EmuState, authenticated: bool) -> Response {
+    let me = if authenticated {
+        format!(
+            "<me authenticated=\"true\">\n    <profile>Administrator</profile>\n    <username>{0}</username>\n    <id>1</id>\n    <name>{0}</name>\n    <surname>{0}</surname>\n    <email />\n    <organisation />\n    <hash />\n  </me>",
+            xml_escape(&s.user)
+        )
+    } else {
+        "<me authenticated=\"false\" />".to_string()
+    };
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<info>\n  {me}\n  <env>\n    <baseURL>/geonetwork</baseURL>\n    <node>srv</node>\n  </env>\n</info>\n"
+    );
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/xml; charset=UTF-8")],
+        body,
+    )
+        .into_response()
 }
 
 /// PUT /records (§4, MIDA:314-377): Editor; application/xml; 201 with a
