@@ -354,9 +354,8 @@ impl GnClient {
     }
 
     /// Sends one request: Basic credentials, and on a write the XSRF pair
-    /// (§1: every PUT/POST/DELETE; Basic alone is still 403, §2). A 403
-    /// that hands out a new token (an expired one) is tried once more with
-    /// it; connection errors and 5xx are retried when `idempotent`.
+    /// (§1: every PUT/POST/DELETE; Basic alone is still 403, §2).
+    /// Connection errors and 5xx are retried when `idempotent`.
     pub async fn send(
         &self,
         method: Method,
@@ -369,12 +368,11 @@ impl GnClient {
             method,
             Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
         );
-        let mut token = if write {
+        let token = if write {
             Some(self.xsrf_token().await?)
         } else {
             None
         };
-        let mut renewed = false;
         let mut attempt = 0;
         loop {
             let result = self
@@ -390,17 +388,18 @@ impl GnClient {
                 attempt += 1;
                 continue;
             }
-            let (answer, fresh) = result?;
-            if write && answer.status == StatusCode::FORBIDDEN && !renewed {
-                if let Some(fresh) = fresh.filter(|f| Some(f) != token.as_ref()) {
-                    *self.token.lock().await = Some(fresh.clone());
-                    token = Some(fresh);
-                    renewed = true;
-                    continue;
-                }
-            }
-            return Ok(answer);
+            return result.map(|(answer, _)| answer);
         }
+    }
+
+    /// The id of the group of that name (for sharing a record with it),
+    /// None when GeoNetwork has no such group.
+    pub async fn group_id(&self, name: &str) -> Result<Option<i64>, GeoNetworkError> {
+        let groups = self.groups().await?;
+        Ok(groups
+            .iter()
+            .find(|g| g.get("name").and_then(Value::as_str) == Some(name))
+            .and_then(|g| g.get("id").and_then(Value::as_i64)))
     }
 
     async fn send_once(

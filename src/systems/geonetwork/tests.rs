@@ -137,7 +137,12 @@ async fn sharing_open_and_restricted_records() {
     gn.put_record(&restricted, UuidProcessing::Overwrite, None)
         .await
         .unwrap();
-    let sample = emu.group_named("sample").unwrap()["id"].as_i64().unwrap();
+    let sample = gn
+        .group_id("sample")
+        .await
+        .unwrap()
+        .expect("GeoNetwork's sample group");
+    assert_eq!(gn.group_id("no such group").await.unwrap(), None);
 
     let public = [Privilege {
         group: GROUP_ALL,
