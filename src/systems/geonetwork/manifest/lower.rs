@@ -22,7 +22,12 @@ pub struct GeoNetworkPart {
 }
 
 impl Lowerer<'_> {
-    pub fn geonetwork_part(&mut self, raw: &RawGeoNetwork, resolver: &SecretResolver) -> GeoNetworkPart {
+    pub fn geonetwork_part(
+        &mut self,
+        raw: &RawGeoNetwork,
+        section: Location,
+        resolver: &SecretResolver,
+    ) -> GeoNetworkPart {
         let sets_connection = raw.url.is_some()
             || raw.portal.is_some()
             || raw.user.is_some()
@@ -30,18 +35,23 @@ impl Lowerer<'_> {
             || raw.timeout.is_some()
             || raw.connect_timeout.is_some()
             || raw.retries.is_some();
-        let connection = sets_connection.then(|| self.gn_connection(raw, resolver));
+        let connection = sets_connection.then(|| self.gn_connection(raw, &section, resolver));
         GeoNetworkPart {
-            file: Location::file_only(&self.source.path),
+            file: section,
             connection,
             groups: raw.group.iter().map(|g| self.gn_group(g)).collect(),
         }
     }
 
-    fn gn_connection(&mut self, raw: &RawGeoNetwork, resolver: &SecretResolver) -> (GnConnection, Location) {
+    fn gn_connection(
+        &mut self,
+        raw: &RawGeoNetwork,
+        section: &Location,
+        resolver: &SecretResolver,
+    ) -> (GnConnection, Location) {
         let subject = "[geonetwork]";
         let Some(url) = &raw.url else {
-            let at = Location::file_only(&self.source.path);
+            let at = section.clone();
             self.errors.push(ManifestError::Invalid {
                 at: at.clone(),
                 subject: subject.into(),

@@ -84,8 +84,15 @@ pub fn lower(
         let Some(section) = doc.section::<raw::RawGeoNetwork>("geonetwork", errors) else {
             continue;
         };
+        // Where the section starts: problems of the section as a whole
+        // (no `url` anywhere) are reported there.
+        let at = doc
+            .top_level_keys()
+            .into_iter()
+            .find(|(key, _)| key == "geonetwork")
+            .map_or_else(|| Location::file_only(&doc.source.path), |(_, at)| at);
         let mut lower = Lowerer::new(&doc.source, vars, errors);
-        parts.push(lower.geonetwork_part(&section, resolver));
+        parts.push(lower.geonetwork_part(&section, at, resolver));
     }
     lower::merge(parts, errors)
 }
