@@ -15,6 +15,7 @@ use schemars::{JsonSchema, Schema};
 use crate::manifest::raw::RawFile;
 use crate::manifest::schema::VarValue;
 use crate::systems::docker::manifest::raw::RawDocker;
+use crate::systems::geonetwork::manifest::raw::RawGeoNetwork;
 use crate::systems::mviewer::manifest::raw::RawMviewer;
 use crate::systems::postgres::manifest::raw::RawPostgres;
 
@@ -34,6 +35,8 @@ struct ManifestFile {
     postgres: Option<RawPostgres>,
     /// A Docker Engine project: networks, volumes, containers and files inside them.
     docker: Option<RawDocker>,
+    /// A GeoNetwork catalogue: where it is, how geosync signs in, and the groups records are shared with.
+    geonetwork: Option<RawGeoNetwork>,
 }
 
 /// The schema as JSON.

@@ -16,7 +16,7 @@ use super::postgres::manifest::Postgres;
 use super::{docker, files, mviewer, postgres};
 
 /// The top-level keys of a manifest file that belong to the systems.
-pub const SECTIONS: &[&str] = &["vars", "file", "mviewer", "postgres", "docker"];
+pub const SECTIONS: &[&str] = &["vars", "file", "mviewer", "postgres", "docker", "geonetwork"];
 
 #[derive(Debug)]
 pub struct Manifest {
@@ -26,6 +26,7 @@ pub struct Manifest {
     pub files: Vec<ManagedFile>,
     pub postgres: Option<Postgres>,
     pub docker: Option<Docker>,
+    pub geonetwork: Option<super::geonetwork::manifest::GeoNetwork>,
     /// Knows every secret resolved for this manifest, to keep them out of output.
     pub redactor: Redactor,
     /// Under `validate`, the secrets that could not be read, as notes.
@@ -46,7 +47,8 @@ impl Manifest {
         let docker = self.docker.as_ref().map_or(0, |d| {
             d.networks.len() + d.volumes.len() + d.containers.len() + d.files.len()
         });
-        self.mviewer.apps.len() + self.files.len() + postgres + docker
+        let geonetwork = self.geonetwork.as_ref().map_or(0, |g| g.groups.len());
+        self.mviewer.apps.len() + self.files.len() + postgres + docker + geonetwork
     }
 }
 
@@ -62,6 +64,7 @@ pub fn lower(
     let mut mviewer = mviewer::manifest::lower(documents, &vars, errors);
     let postgres = postgres::manifest::lower(documents, &vars, resolver, errors);
     let docker = docker::manifest::lower(documents, &vars, resolver, errors);
+    let geonetwork = super::geonetwork::manifest::lower(documents, &vars, resolver, errors);
     if let Some(target) = mviewer.in_container.as_mut() {
         resolve_container_dir(target, docker.as_ref(), errors);
     }
@@ -72,6 +75,7 @@ pub fn lower(
         files,
         postgres,
         docker,
+        geonetwork,
         redactor: resolver.redactor().clone(),
         unresolved_secrets: resolver.notes(),
     }

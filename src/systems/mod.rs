@@ -4,6 +4,7 @@
 
 pub mod docker;
 pub mod files;
+pub mod geonetwork;
 pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
@@ -77,6 +78,7 @@ pub fn kinds() -> Vec<&'static str> {
     let mut kinds = vec![files::manifest::KIND, mviewer::manifest::MviewerApp::KIND];
     kinds.extend_from_slice(postgres::KINDS);
     kinds.extend_from_slice(docker::KINDS);
+    kinds.extend_from_slice(geonetwork::KINDS);
     kinds
 }
 
@@ -102,6 +104,16 @@ pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, Manife
     }
     if let Some(postgres) = postgres::Postgres::from_manifest(manifest) {
         systems.push(Box::new(postgres));
+    }
+    if let Some(desired) = manifest.geonetwork.clone() {
+        match geonetwork::GeoNetworkSystem::new(desired) {
+            Ok(system) => systems.push(Box::new(system)),
+            Err(e) => errors.push(crate::manifest::ManifestError::Invalid {
+                at: crate::manifest::source::Location::file_only(std::path::Path::new("[geonetwork]")),
+                subject: "[geonetwork]".into(),
+                message: e.to_string(),
+            }),
+        }
     }
     if !errors.is_empty() {
         return Err(ManifestErrors(errors));

@@ -14,6 +14,10 @@ mod docker_engine;
 mod docker_repair;
 mod engine_proxy;
 mod files;
+mod geonetwork;
+mod geonetwork_conformance;
+#[path = "../emulators/geonetwork/mod.rs"]
+mod gn_emulator;
 mod journal;
 mod locks;
 mod loopback_http;
