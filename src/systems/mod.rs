@@ -4,6 +4,7 @@
 
 pub mod docker;
 pub mod files;
+pub mod geoserver;
 pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
@@ -81,6 +82,7 @@ pub fn kinds() -> Vec<&'static str> {
     let mut kinds = vec![files::manifest::KIND, mviewer::manifest::MviewerApp::KIND];
     kinds.extend_from_slice(postgres::KINDS);
     kinds.extend_from_slice(docker::KINDS);
+    kinds.extend_from_slice(geoserver::KINDS);
     kinds
 }
 
@@ -106,6 +108,15 @@ pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, Manife
     }
     if let Some(postgres) = postgres::Postgres::from_manifest(manifest) {
         systems.push(Box::new(postgres));
+    }
+    match geoserver::GeoServer::from_manifest(manifest) {
+        Ok(Some(geoserver)) => systems.push(Box::new(geoserver)),
+        Ok(None) => {}
+        Err(e) => errors.push(crate::manifest::ManifestError::Invalid {
+            at: crate::manifest::source::Location::file_only(std::path::Path::new("[geoserver]")),
+            subject: "[geoserver]".into(),
+            message: e.to_string(),
+        }),
     }
     if !errors.is_empty() {
         return Err(ManifestErrors(errors));

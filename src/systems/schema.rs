@@ -15,6 +15,7 @@ use schemars::{JsonSchema, Schema};
 use super::docker::manifest::raw::RawDocker;
 use super::mviewer::manifest::raw::RawMviewer;
 use super::postgres::manifest::raw::RawPostgres;
+use super::geoserver::manifest::raw::RawGeoServer;
 use crate::manifest::raw::RawFile;
 use crate::manifest::schema::VarValue;
 
@@ -34,6 +35,8 @@ struct ManifestFile {
     postgres: Option<RawPostgres>,
     /// A Docker Engine project: networks, volumes, containers and files inside them.
     docker: Option<RawDocker>,
+    /// A GeoServer: workspaces, PostGIS data stores, styles and layer access rules, through its REST API.
+    geoserver: Option<RawGeoServer>,
 }
 
 /// The schema as JSON.
