@@ -14,6 +14,10 @@ mod docker_engine;
 mod docker_repair;
 mod engine_proxy;
 mod files;
+mod geoserver;
+mod geoserver_conformance;
+#[path = "../emulators/geoserver/mod.rs"]
+mod geoserver_emulator;
 mod journal;
 mod locks;
 mod loopback_http;

@@ -23,8 +23,10 @@ pub struct Observed {
     pub default_workspace: Option<String>,
     /// (workspace, store) -> store, for the stores the manifest names.
     pub datastores: BTreeMap<(String, String), ObservedDatastore>,
-    /// (workspace, style) -> its document, for the styles the manifest names.
-    pub styles: BTreeMap<(Option<String>, String), String>,
+    /// (workspace, style) -> its document, for the styles the manifest
+    /// names that exist; None when the style has no document (an
+    /// interrupted create: the catalog entry is made before the upload).
+    pub styles: BTreeMap<(Option<String>, String), Option<String>>,
     /// Every layer rule: `ws.layer.access` -> roles.
     pub acl: BTreeMap<String, BTreeSet<String>>,
 }
@@ -145,7 +147,7 @@ async fn observe_styles(
     client: &Client,
     desired: &GeoServer,
     workspaces: &BTreeSet<String>,
-) -> Result<BTreeMap<(Option<String>, String), String>, GeoServerError> {
+) -> Result<BTreeMap<(Option<String>, String), Option<String>>, GeoServerError> {
     let scopes: BTreeSet<Option<String>> = desired
         .styles
         .iter()
@@ -168,18 +170,19 @@ async fn observe_styles(
         .filter(|s| existing.contains(&(s.workspace.clone(), s.name.clone())))
         .map(|s| (s.workspace.clone(), s.name.clone(), s.format))
         .collect();
-    let found: Vec<Option<((Option<String>, String), String)>> = futures::stream::iter(wanted)
+    let found: Vec<((Option<String>, String), Option<String>)> = futures::stream::iter(wanted)
         .map(|(ws, name, accept)| {
             let client = client.clone();
             async move {
                 let path = format!("{}/{}", styles_path(ws.as_deref()), segment(&name));
-                Ok::<_, GeoServerError>(client.get_text(&path, accept.content_type()).await?.map(|body| ((ws, name), body)))
+                let body = client.get_text(&path, accept.content_type()).await?;
+                Ok::<_, GeoServerError>(((ws, name), body))
             }
         })
         .buffer_unordered(PARALLEL_READS)
         .try_collect()
         .await?;
-    Ok(found.into_iter().flatten().collect())
+    Ok(found.into_iter().collect())
 }
 
 /// `{"ws.layer.r":"ROLE_A,ROLE_B", …}`.

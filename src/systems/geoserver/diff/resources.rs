@@ -189,13 +189,16 @@ pub fn styles(desired: &GeoServer, observed: &Observed, options: PlanOptions, pl
     }
 }
 
-fn style_change(mut draft: Draft, style: &GsStyle, current: Option<&String>) -> Draft {
+/// `current`: None when the style does not exist, Some(None) when it
+/// exists without a document.
+fn style_change(mut draft: Draft, style: &GsStyle, current: Option<&Option<String>>) -> Draft {
     draft.digest = crate::plan::fingerprint(&[style.content.as_bytes()]);
-    if current.is_some_and(|c| same_document(c, &style.content)) {
+    let document = current.and_then(Option::as_ref);
+    if document.is_some_and(|c| same_document(c, &style.content)) {
         return draft;
     }
     let label = format!("style {}", style_address(style.workspace.as_deref(), &style.name));
-    draft.content_diff = Some(unified_diff(current.map_or("", String::as_str), &style.content, &label));
+    draft.content_diff = Some(unified_diff(document.map_or("", String::as_str), &style.content, &label));
     draft.field("format", None, Some(json!(style.format.content_type())));
     let op = GsOp::PutStyle {
         workspace: style.workspace.clone(),
@@ -204,9 +207,16 @@ fn style_change(mut draft: Draft, style: &GsStyle, current: Option<&String>) -> 
         content: style.content.clone(),
         format: style.format,
     };
-    match current {
-        None => draft.doing(Action::Create, create(), op),
-        Some(_) => draft.doing(Action::Update, Reason::new("content_differs", "the document differs from the file"), op),
+    match (current, document) {
+        (None, _) => draft.doing(Action::Create, create(), op),
+        (Some(_), None) => {
+            let reason = Reason::new("document_missing", "the style has no document (an interrupted create)");
+            draft.doing(Action::Update, reason, op)
+        }
+        (Some(_), Some(_)) => {
+            let reason = Reason::new("content_differs", "the document differs from the file");
+            draft.doing(Action::Update, reason, op)
+        }
     }
 }
 

@@ -73,7 +73,7 @@ fn in_sync() -> Observed {
                 params,
             },
         )]),
-        styles: BTreeMap::from([((Some("ouvert".into()), "roads".into()), d.styles[0].content.clone())]),
+        styles: BTreeMap::from([((Some("ouvert".into()), "roads".into()), Some(d.styles[0].content.clone()))]),
         acl: BTreeMap::from([("ouvert.*.r".into(), BTreeSet::from(["*".to_string()]))]),
     }
 }
@@ -120,7 +120,7 @@ fn changed_parameters_style_and_roles_are_updates() {
     let mut observed = in_sync();
     let store = observed.datastores.values_mut().next().unwrap();
     store.params.insert("host".into(), "old-db".into());
-    observed.styles.values_mut().for_each(|s| *s = "<old/>".into());
+    observed.styles.values_mut().for_each(|s| *s = Some("<old/>".into()));
     observed.acl.insert("ouvert.*.r".into(), BTreeSet::from(["ROLE_X".to_string()]));
     let planned = plan(&desired(), &observed, PlanOptions::default());
     let updates: Vec<_> = planned.changes.iter().filter(|c| c.action == Action::Update).collect();
@@ -162,4 +162,17 @@ fn rules_geosync_does_not_declare_are_left_alone() {
     let planned = plan(&desired(), &observed, PlanOptions { allow_drop: true, prune: true, adopt: false });
     assert!(planned.changes.iter().all(|c| c.is_noop()));
     assert!(!planned.changes.iter().any(|c| c.address.name == "*.*.w"));
+}
+
+#[test]
+fn a_style_without_its_document_is_uploaded_again_not_created() {
+    let mut observed = in_sync();
+    observed.styles.values_mut().for_each(|s| *s = None);
+    let planned = plan(&desired(), &observed, PlanOptions::default());
+    let style = planned.changes.iter().find(|c| c.address.kind == "geoserver.style").unwrap();
+    assert_eq!(style.action, Action::Update);
+    assert!(matches!(
+        style.operation.as_ref().unwrap().downcast::<GsOp>(),
+        Some(GsOp::PutStyle { create: false, .. })
+    ));
 }
