@@ -190,3 +190,140 @@ impl Client {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "../../../tests/emulators/geoserver/mod.rs"]
+mod emulator;
+
+/// The publishing calls against the GeoServer emulator: GeoServer cannot
+/// run on the test machines.
+#[cfg(test)]
+mod tests {
+    use super::emulator::{Config, DataStore, Emulator, Style, Workspace};
+    use super::*;
+    use crate::manifest::secret::Secret;
+    use crate::systems::geoserver::manifest::{Auth, GsConnection};
+
+    fn setup() -> (Emulator, Client) {
+        let gs = Emulator::start(Config::default());
+        gs.with(|st| {
+            st.workspaces.insert("geosync-ouvert".into(), Workspace::default());
+            st.datastores.insert(("geosync-ouvert".into(), "data".into()), DataStore::default());
+            st.styles.insert((None, "roads".into()), Style::default());
+        });
+        let connection = GsConnection {
+            url: gs.url.clone(),
+            auth: Auth::Basic {
+                user: "admin".into(),
+                password: Secret::from_env_file("geoserver".into()),
+            },
+            retries: 0,
+            ..GsConnection::default()
+        };
+        (gs, Client::new(&connection).unwrap())
+    }
+
+    fn spec(name: &str) -> FeatureTypeSpec {
+        FeatureTypeSpec {
+            workspace: "geosync-ouvert".into(),
+            store: "data".into(),
+            name: name.into(),
+            table: name.to_lowercase(),
+            title: "Écoles de Salins".into(),
+            srs: Some("EPSG:2154".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_featuretype_is_created_then_updated_with_both_bboxes_recalculated() {
+        let (gs, client) = setup();
+        assert!(client.publish_featuretype(&spec("ecoles")).await.unwrap());
+        assert!(!client.publish_featuretype(&spec("ecoles")).await.unwrap());
+        gs.with(|st| {
+            let ft = &st.featuretypes[&("geosync-ouvert".into(), "data".into(), "ecoles".into())];
+            assert_eq!(ft.recalculated, ["nativebbox,latlonbbox"]);
+            assert_eq!(ft.srs.as_deref(), Some("EPSG:2154"));
+            assert!(st.layers.contains_key(&("geosync-ouvert".into(), "ecoles".into())));
+        });
+    }
+
+    #[tokio::test]
+    async fn a_featuretype_created_by_a_lost_answer_is_updated_not_duplicated() {
+        let (gs, client) = setup();
+        // The first POST went through but its answer was lost: GeoServer
+        // now answers the duplicate with a 500 "already exists".
+        gs.with(|st| {
+            st.featuretypes.insert(
+                ("geosync-ouvert".into(), "data".into(), "ecoles".into()),
+                Default::default(),
+            );
+            st.faults.push(super::emulator::Fault {
+                method: reqwest::Method::GET,
+                path: "/featuretypes/ecoles.json".into(),
+                status: 404,
+                body: "No such feature type".into(),
+                times: 1,
+            });
+        });
+        assert!(!client.publish_featuretype(&spec("ecoles")).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_geotiff_becomes_a_coverage_store_with_its_layer_and_a_bad_file_is_refused() {
+        let (gs, client) = setup();
+        let mut tiff = b"II*\0".to_vec();
+        tiff.extend_from_slice(&[0; 64]);
+        client.upload_geotiff("geosync-ouvert", "mnt", "mnt", tiff.clone()).await.unwrap();
+        client.upload_geotiff("geosync-ouvert", "mnt", "mnt", tiff).await.unwrap();
+        assert!(gs.with(|st| st.layers[&("geosync-ouvert".into(), "mnt".into())].raster));
+        let err = client
+            .upload_geotiff("geosync-ouvert", "bad", "bad", b"not a tiff".to_vec())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("PUT http://127.0.0.1:"), "{err}");
+        assert!(err.contains("file.geotiff") && err.contains("HTTP 500"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn default_style_delete_and_listing() {
+        let (gs, client) = setup();
+        client.publish_featuretype(&spec("ecoles")).await.unwrap();
+        client.set_default_style("geosync-ouvert", "ecoles", None, "roads").await.unwrap();
+        assert_eq!(gs.with(|st| st.layers[&("geosync-ouvert".into(), "ecoles".into())].default_style.clone()), "roads");
+        assert!(client.set_default_style("geosync-ouvert", "ecoles", None, "missing").await.is_err());
+        let contents = client.list_workspace("geosync-ouvert").await.unwrap();
+        assert_eq!(contents.featuretypes, ["ecoles"]);
+        assert_eq!(contents.datastores, ["data"]);
+        assert!(contents.coveragestores.is_empty());
+        let source = LayerSource::FeatureType { store: "data".into() };
+        client.delete_layer("geosync-ouvert", "ecoles", &source).await.unwrap();
+        // Already gone: success, so an interrupted delete can be finished.
+        client.delete_layer("geosync-ouvert", "ecoles", &source).await.unwrap();
+        assert!(gs.with(|st| st.featuretypes.is_empty() && st.layers.is_empty()));
+        assert!(client.list_workspace("geosync-ouvert").await.unwrap().featuretypes.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_raster_layer_is_deleted_with_its_store() {
+        let (gs, client) = setup();
+        client.upload_geotiff("geosync-ouvert", "mnt", "mnt", b"MM\0*rest".to_vec()).await.unwrap();
+        let source = LayerSource::CoverageStore { store: "mnt".into() };
+        client.delete_layer("geosync-ouvert", "mnt", &source).await.unwrap();
+        assert!(gs.with(|st| st.coveragestores.is_empty() && st.layers.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn hostile_names_are_refused_before_any_request() {
+        let (gs, client) = setup();
+        gs.clear_requests();
+        for bad in ["a b", "l'eau", "x/../y", "ws:layer", ""] {
+            let err = client.publish_featuretype(&spec(bad)).await.unwrap_err();
+            assert!(matches!(err, GeoServerError::InvalidName { .. }), "{bad}: {err}");
+        }
+        assert_eq!(gs.request_count(), 0);
+        // Accented names are legal, sent percent-encoded.
+        assert!(client.publish_featuretype(&spec("écoles")).await.unwrap());
+        assert!(gs.with(|st| st.requests.iter().any(|(_, p)| p.contains("%C3%A9coles"))));
+    }
+}
