@@ -590,6 +590,19 @@ pub fn coverage(state: &mut State, req: &Req, ws: &str, cs: &str, c: &str) -> Re
     }
 }
 
+/// `/layers`: GET, every layer by its qualified name (layers.yaml).
+pub fn layers(state: &mut State, req: &Req) -> Response {
+    if req.method != Method::GET {
+        return not_allowed();
+    }
+    let names = state
+        .layers
+        .keys()
+        .map(|(w, n)| (format!("{w}:{n}"), format!("{}/layers/{w}:{n}.json", state.base)))
+        .collect();
+    document(req.format, &list("layers", "layer", names))
+}
+
 /// `/layers/{ws:layer}`: GET, PUT (default style; renaming 403), DELETE.
 pub fn layer(state: &mut State, req: &Req, qualified: &str) -> Response {
     let Some((ws, name)) = qualified.split_once(':') else {

@@ -260,7 +260,7 @@ pub fn document(format: Format, value: &Value) -> Response {
             format!("<html><body><pre>{}</pre></body></html>", xml::from_json(value).replace('<', "&lt;")),
         )
             .into_response(),
-        _ => (StatusCode::OK, [("content-type", "application/json")], value.to_string()).into_response(),
+        _ => (StatusCode::OK, [("content-type", "application/json")], xml::json_text(value)).into_response(),
     }
 }
 
@@ -418,6 +418,7 @@ fn route(state: &mut State, req: &Req) -> Response {
         ["workspaces", ws, "coveragestores", cs] => catalog::coveragestore(state, req, ws, cs),
         ["workspaces", ws, "coveragestores", cs, "file.geotiff"] => catalog::upload_geotiff(state, req, ws, cs),
         ["workspaces", ws, "coveragestores", cs, "coverages", c] => catalog::coverage(state, req, ws, cs, c),
+        ["layers"] => catalog::layers(state, req),
         ["layers", name] => catalog::layer(state, req, name),
         ["styles"] => styles::styles(state, req, None),
         ["styles", name] => styles::style(state, req, None, name),

@@ -90,6 +90,72 @@ fn close(
     }
 }
 
+/// The order GeoServer writes an object's members in (the field order of
+/// its catalog classes, as the manual's examples show); members not
+/// listed follow, `name` always first and a link always last.
+const ORDER: &[(&str, &[&str])] = &[
+    ("workspace", &["name", "isolated", "dataStores", "coverageStores", "wmsStores"]),
+    (
+        "dataStore",
+        &["name", "description", "type", "enabled", "workspace", "connectionParameters", "_default", "featureTypes"],
+    ),
+    ("featureType", &["name", "nativeName", "namespace", "title", "srs", "store"]),
+    ("coverageStore", &["name", "type", "enabled", "workspace", "url"]),
+    ("layer", &["name", "type", "defaultStyle", "resource"]),
+    ("style", &["name", "workspace", "format", "languageVersion", "filename"]),
+];
+
+/// The members of an object in GeoServer's order.
+pub fn ordered<'a>(parent: &str, map: &'a Map<String, Value>) -> Vec<(&'a String, &'a Value)> {
+    let listed: &[&str] = ORDER.iter().find(|(p, _)| *p == parent).map_or(&[], |(_, o)| o);
+    let rank = |key: &str| match listed.iter().position(|k| *k == key) {
+        Some(i) => (1, i, String::new()),
+        None if key == "name" => (0, 0, String::new()),
+        None if key == "href" => (3, 0, String::new()),
+        None => (2, 0, key.to_string()),
+    };
+    let mut members: Vec<(&String, &Value)> = map.iter().collect();
+    members.sort_by_key(|(k, _)| rank(k));
+    members
+}
+
+/// GeoServer's JSON text of a document, members in GeoServer's order.
+pub fn json_text(value: &Value) -> String {
+    let mut out = String::new();
+    write_json(&mut out, "", value);
+    out
+}
+
+fn write_json(out: &mut String, parent: &str, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            out.push('{');
+            // GeoServer leaves unset fields out.
+            let members = ordered(parent, map).into_iter().filter(|(_, v)| !v.is_null());
+            for (i, (key, child)) in members.enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_json(out, key, child);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, parent, item);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 /// GeoServer's JSON form of an object as its XML, `href` members as atom links.
 pub fn from_json(value: &Value) -> String {
     let mut out = String::new();
@@ -102,6 +168,9 @@ pub fn from_json(value: &Value) -> String {
 }
 
 fn element(out: &mut String, name: &str, value: &Value) {
+    // XStream doubles a leading underscore in element names.
+    let tag = if name.starts_with('_') { format!("_{name}") } else { name.to_string() };
+    let name = tag.as_str();
     match value {
         Value::Array(items) => items.iter().for_each(|item| element(out, name, item)),
         Value::Object(map) => {
@@ -111,7 +180,7 @@ fn element(out: &mut String, name: &str, value: &Value) {
                 out.push_str(&format!(" {}=\"{}\"", &key[1..], escape(&scalar(v))));
             }
             out.push('>');
-            for (key, v) in map.iter().filter(|(k, _)| !k.starts_with('@')) {
+            for (key, v) in ordered(name, map).into_iter().filter(|(k, v)| !k.starts_with('@') && !v.is_null()) {
                 match key.as_str() {
                     "$" => out.push_str(&escape(&scalar(v))),
                     "href" => out.push_str(&link(&scalar(v))),
