@@ -15,8 +15,8 @@ use schemars::{JsonSchema, Schema};
 use crate::manifest::raw::RawFile;
 use crate::manifest::schema::VarValue;
 use crate::systems::docker::manifest::raw::RawDocker;
-use crate::systems::mviewer::manifest::raw::RawMviewer;
 use crate::systems::geoserver::manifest::raw::RawGeoServer;
+use crate::systems::mviewer::manifest::raw::RawMviewer;
 use crate::systems::postgres::manifest::raw::RawPostgres;
 
 /// A manifest file: one property per section of platform::manifest::SECTIONS.

@@ -11,8 +11,8 @@ use crate::manifest::vars::Vars;
 use crate::manifest::ManifestError;
 
 use super::docker::manifest::Docker;
-use super::mviewer::manifest::{ContainerDir, Mviewer};
 use super::geoserver::manifest::GeoServer;
+use super::mviewer::manifest::{ContainerDir, Mviewer};
 use super::postgres::manifest::Postgres;
 use super::{docker, files, geoserver, mviewer, postgres};
 

@@ -55,7 +55,11 @@ impl Setup {
 
     fn run(&self, args: &[&str]) -> Run {
         let run = self.ws.geosync(args);
-        assert!(!run.all().contains(CANARY), "the secret was printed:\n{}", run.all());
+        assert!(
+            !run.all().contains(CANARY),
+            "the secret was printed:\n{}",
+            run.all()
+        );
         run
     }
 
@@ -116,7 +120,11 @@ fn every_resource_is_created_from_empty_and_a_second_plan_is_a_no_op() {
     s.manifest(FULL);
     let plan = s.plan();
     plan.assert_code(2);
-    assert!(plan.stdout.contains("geoserver.workspace:geosync-ouvert"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("geoserver.workspace:geosync-ouvert"),
+        "{}",
+        plan.stdout
+    );
     assert!(plan.stdout.contains("connection.passwd"), "{}", plan.stdout);
     s.apply(&[]).assert_code(0);
     s.gs.with(|st| {
@@ -124,10 +132,17 @@ fn every_resource_is_created_from_empty_and_a_second_plan_is_a_no_op() {
         let store = &st.datastores[&("geosync-ouvert".into(), "data_open".into())];
         assert_eq!(store.params["Expose primary keys"], "true");
         assert_eq!(store.params["schema"], "data");
-        assert!(store.params["passwd"].starts_with("crypt1:"), "GeoServer keeps it encrypted");
+        assert!(
+            store.params["passwd"].starts_with("crypt1:"),
+            "GeoServer keeps it encrypted"
+        );
         let roads = &st.styles[&(Some("geosync-ouvert".into()), "roads".into())];
         assert_eq!(roads.content.as_deref(), Some(SLD), "uploaded byte for byte");
-        assert_eq!(st.styles[&(None, "parcels".into())].version, "1.1.0", "SE by its version");
+        assert_eq!(
+            st.styles[&(None, "parcels".into())].version,
+            "1.1.0",
+            "SE by its version"
+        );
         assert_eq!(st.acl["geosync-restreint.*.r"], "ROLE_AUTHENTICATED");
     });
     s.gs.clear_requests();
@@ -145,14 +160,24 @@ fn changes_are_planned_as_updates_and_converge() {
     s.apply(&[]).assert_code(0);
     s.ws.write("styles/roads.sld", &SLD.replace("Roads", "Routes"));
     let changed = FULL
-        .replace("name = \"geosync-restreint\"\nisolated = true", "name = \"geosync-restreint\"\nisolated = false")
+        .replace(
+            "name = \"geosync-restreint\"\nisolated = true",
+            "name = \"geosync-restreint\"\nisolated = false",
+        )
         .replace("host = \"database\"", "host = \"db2\"")
-        .replace("roles = [\"ROLE_AUTHENTICATED\"]", "roles = [\"ROLE_AUTHENTICATED\", \"ROLE_MSHE\"]");
+        .replace(
+            "roles = [\"ROLE_AUTHENTICATED\"]",
+            "roles = [\"ROLE_AUTHENTICATED\", \"ROLE_MSHE\"]",
+        );
     s.manifest(&changed);
     let plan = s.plan();
     plan.assert_code(2);
     assert!(plan.stdout.contains("4 to update"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("Routes"), "the style's diff is shown: {}", plan.stdout);
+    assert!(
+        plan.stdout.contains("Routes"),
+        "the style's diff is shown: {}",
+        plan.stdout
+    );
     // Parameters GeoServer added itself are kept on update.
     s.apply(&[]).assert_code(0);
     s.plan().assert_code(0);
@@ -224,20 +249,34 @@ ensure = "absent"
     refused.assert_code(1);
     assert!(refused.all().contains("403"), "{}", refused.all());
     assert!(s.gs.with(|st| st.workspaces.contains_key("geosync-ouvert")));
-    assert!(s.gs.with(|st| !st.acl.contains_key("geosync-ouvert.*.r")), "the rule went: {}", refused.all());
+    assert!(
+        s.gs.with(|st| !st.acl.contains_key("geosync-ouvert.*.r")),
+        "the rule went: {}",
+        refused.all()
+    );
     // Its style is still in it: only a recursive delete of the workspace empties it.
-    s.manifest(&absent.replace("ensure = \"absent\"\n\n[[geoserver.acl]]", "ensure = \"absent\"\nrecurse = true\n\n[[geoserver.acl]]"));
+    s.manifest(&absent.replace(
+        "ensure = \"absent\"\n\n[[geoserver.acl]]",
+        "ensure = \"absent\"\nrecurse = true\n\n[[geoserver.acl]]",
+    ));
     let refused = s.apply(&["--allow-drop"]);
     refused.assert_code(1);
     assert!(refused.all().contains("Workspace not empty"), "{}", refused.all());
-    s.manifest(&absent.replace("ensure = \"absent\"\n\n[[geoserver.", "ensure = \"absent\"\nrecurse = true\n\n[[geoserver."));
+    s.manifest(&absent.replace(
+        "ensure = \"absent\"\n\n[[geoserver.",
+        "ensure = \"absent\"\nrecurse = true\n\n[[geoserver.",
+    ));
     s.apply(&["--allow-drop"]).assert_code(0);
     s.gs.with(|st| {
         assert!(!st.workspaces.contains_key("geosync-ouvert"));
         assert!(st.workspaces.contains_key("geosync-restreint"), "untouched");
-        assert!(st.acl.contains_key("geosync-restreint.*.r"), "undeclared rules are left alone");
+        assert!(
+            st.acl.contains_key("geosync-restreint.*.r"),
+            "undeclared rules are left alone"
+        );
     });
-    s.run(&["plan", "--detailed-exitcode", "--allow-drop"]).assert_code(0);
+    s.run(&["plan", "--detailed-exitcode", "--allow-drop"])
+        .assert_code(0);
 }
 
 #[test]
@@ -271,7 +310,12 @@ fn a_duplicate_created_behind_the_plan_is_reported_as_a_conflict_and_a_rerun_con
             })
         })
     };
-    conflict(Method::POST, "/workspaces?", 409, "Workspace 'geosync-ouvert' already exists");
+    conflict(
+        Method::POST,
+        "/workspaces?",
+        409,
+        "Workspace 'geosync-ouvert' already exists",
+    );
     let failed = s.apply(&[]);
     failed.assert_code(1);
     assert!(failed.all().contains("already exists"), "{}", failed.all());
@@ -280,15 +324,33 @@ fn a_duplicate_created_behind_the_plan_is_reported_as_a_conflict_and_a_rerun_con
     s.manifest(&format!(
         "{FULL}\n[[geoserver.datastore]]\nworkspace = \"geosync-ouvert\"\nname = \"second\"\nhost = \"h\"\ndatabase = \"d\"\nuser = \"u\"\n\n[[geoserver.style]]\nname = \"second\"\nfile = \"styles/roads.sld\"\n"
     ));
-    conflict(Method::POST, "/datastores", 500, "Store 'second' already exists in workspace 'geosync-ouvert'");
+    conflict(
+        Method::POST,
+        "/datastores",
+        500,
+        "Store 'second' already exists in workspace 'geosync-ouvert'",
+    );
     conflict(Method::POST, "/rest/styles", 403, "Style second already exists.");
     s.gs.clear_requests();
     let failed = s.apply(&[]);
     failed.assert_code(1);
-    let posts = |what: &str| s.gs.writes().iter().filter(|w| w.starts_with("POST") && w.contains(what)).count();
-    assert_eq!(posts("/datastores"), 1, "a 500 that says 'already exists' is not retried");
+    let posts = |what: &str| {
+        s.gs.writes()
+            .iter()
+            .filter(|w| w.starts_with("POST") && w.contains(what))
+            .count()
+    };
+    assert_eq!(
+        posts("/datastores"),
+        1,
+        "a 500 that says 'already exists' is not retried"
+    );
     assert_eq!(posts("/rest/styles"), 1);
-    assert!(failed.all().matches("already exists").count() >= 2, "{}", failed.all());
+    assert!(
+        failed.all().matches("already exists").count() >= 2,
+        "{}",
+        failed.all()
+    );
     s.apply(&[]).assert_code(0);
     s.plan().assert_code(0);
 }
@@ -296,10 +358,16 @@ fn a_duplicate_created_behind_the_plan_is_reported_as_a_conflict_and_a_rerun_con
 #[test]
 fn duplicates_in_the_manifest_are_refused() {
     let s = Setup::new();
-    s.manifest(&format!("{FULL}\n[[geoserver.workspace]]\nname = \"geosync-ouvert\"\n"));
+    s.manifest(&format!(
+        "{FULL}\n[[geoserver.workspace]]\nname = \"geosync-ouvert\"\n"
+    ));
     let run = s.run(&["validate"]);
     run.assert_code(1);
-    assert!(run.stderr.contains("geoserver.workspace:geosync-ouvert"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("geoserver.workspace:geosync-ouvert"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -313,8 +381,16 @@ fn hostile_names_are_refused_and_accented_ones_encoded() {
     }
     s.manifest("[[geoserver.workspace]]\nname = \"données\"\n\n[[geoserver.style]]\nname = \"écoles\"\nworkspace = \"données\"\nfile = \"styles/roads.sld\"\n");
     s.apply(&[]).assert_code(0);
-    assert!(s.gs.writes().iter().any(|w| w.contains("/workspaces/donn%C3%A9es/styles")), "{:?}", s.gs.writes());
-    assert!(s.gs.with(|st| st.styles.contains_key(&(Some("données".into()), "écoles".into()))));
+    assert!(
+        s.gs.writes()
+            .iter()
+            .any(|w| w.contains("/workspaces/donn%C3%A9es/styles")),
+        "{:?}",
+        s.gs.writes()
+    );
+    assert!(s
+        .gs
+        .with(|st| st.styles.contains_key(&(Some("données".into()), "écoles".into()))));
     s.plan().assert_code(0);
 }
 

@@ -166,15 +166,19 @@ impl Client {
 
     /// GET of a JSON document; None on 404.
     pub async fn get_json(&self, path: &str) -> Result<Option<Value>, GeoServerError> {
-        let answer = self.expect(Method::GET, path, "application/json", None, &[200, 404]).await?;
+        let answer = self
+            .expect(Method::GET, path, "application/json", None, &[200, 404])
+            .await?;
         if answer.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        serde_json::from_str(&answer.body).map(Some).map_err(|e| GeoServerError::Decode {
-            method: "GET".into(),
-            url: self.url(path),
-            message: e.to_string(),
-        })
+        serde_json::from_str(&answer.body)
+            .map(Some)
+            .map_err(|e| GeoServerError::Decode {
+                method: "GET".into(),
+                url: self.url(path),
+                message: e.to_string(),
+            })
     }
 
     /// GET of a document in its own media type (a style body); None on 404.
@@ -188,7 +192,9 @@ impl Client {
     pub async fn delete(&self, path: &str, gone: &[u16]) -> Result<(), GeoServerError> {
         let mut ok = vec![200, 202, 204, 404];
         ok.extend_from_slice(gone);
-        self.expect(Method::DELETE, path, "text/plain", None, &ok).await.map(|_| ())
+        self.expect(Method::DELETE, path, "text/plain", None, &ok)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -300,7 +306,10 @@ mod tests {
     #[test]
     fn conflicts_are_told_from_failures() {
         assert!(is_conflict(&answer(409, "Workspace 'x' already exists")));
-        assert!(is_conflict(&answer(500, "Store 'x' already exists in workspace 'y'")));
+        assert!(is_conflict(&answer(
+            500,
+            "Store 'x' already exists in workspace 'y'"
+        )));
         assert!(is_conflict(&answer(403, "Style x already exists.")));
         assert!(!is_conflict(&answer(500, "java.lang.NullPointerException")));
         assert!(!is_conflict(&answer(403, "Workspace not empty")));

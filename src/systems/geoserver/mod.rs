@@ -88,30 +88,62 @@ impl GeoServer {
     async fn run(&self, op: &GsOp) -> Result<(), GeoServerError> {
         let c = &self.client;
         match op {
-            GsOp::CreateWorkspace { name, isolated, default } => {
+            GsOp::CreateWorkspace {
+                name,
+                isolated,
+                default,
+            } => {
                 let body = Body::json(&json!({"workspace": {"name": name, "isolated": isolated}}));
                 let path = format!("/workspaces?default={default}");
-                c.expect(Method::POST, &path, "text/plain", Some(&body), &[201]).await?;
+                c.expect(Method::POST, &path, "text/plain", Some(&body), &[201])
+                    .await?;
             }
-            GsOp::UpdateWorkspace { name, isolated, make_default } => {
+            GsOp::UpdateWorkspace {
+                name,
+                isolated,
+                make_default,
+            } => {
                 if let Some(isolated) = isolated {
                     let body = Body::json(&json!({"workspace": {"name": name, "isolated": isolated}}));
-                    c.expect(Method::PUT, &ws_path(name), "text/plain", Some(&body), &[200]).await?;
+                    c.expect(Method::PUT, &ws_path(name), "text/plain", Some(&body), &[200])
+                        .await?;
                 }
                 if *make_default {
                     let body = Body::json(&json!({"workspace": {"name": name}}));
-                    c.expect(Method::PUT, "/workspaces/default", "text/plain", Some(&body), &[200]).await?;
+                    c.expect(
+                        Method::PUT,
+                        "/workspaces/default",
+                        "text/plain",
+                        Some(&body),
+                        &[200],
+                    )
+                    .await?;
                 }
             }
             GsOp::DeleteWorkspace { name, recurse } => {
-                c.delete(&format!("{}?recurse={recurse}", ws_path(name)), &[]).await?;
+                c.delete(&format!("{}?recurse={recurse}", ws_path(name)), &[])
+                    .await?;
             }
             GsOp::PutDatastore(write) => self.put_datastore(write).await?,
-            GsOp::DeleteDatastore { workspace, name, recurse } => {
-                let path = format!("{}/datastores/{}?recurse={recurse}", ws_path(workspace), segment(name));
+            GsOp::DeleteDatastore {
+                workspace,
+                name,
+                recurse,
+            } => {
+                let path = format!(
+                    "{}/datastores/{}?recurse={recurse}",
+                    ws_path(workspace),
+                    segment(name)
+                );
                 c.delete(&path, &[]).await?;
             }
-            GsOp::PutStyle { workspace, name, create, content, format } => {
+            GsOp::PutStyle {
+                workspace,
+                name,
+                create,
+                content,
+                format,
+            } => {
                 let path = format!("{}/{}", styles_path(workspace.as_deref()), segment(name));
                 if *create {
                     let info = json!({"style": {
@@ -121,7 +153,14 @@ impl GeoServer {
                         "filename": format!("{name}.sld"),
                     }});
                     let list = styles_path(workspace.as_deref());
-                    c.expect(Method::POST, &list, "text/plain", Some(&Body::json(&info)), &[201]).await?;
+                    c.expect(
+                        Method::POST,
+                        &list,
+                        "text/plain",
+                        Some(&Body::json(&info)),
+                        &[201],
+                    )
+                    .await?;
                 }
                 // raw=true: GeoServer keeps the document byte for byte, so
                 // the next plan compares it with the file exactly.
@@ -129,20 +168,39 @@ impl GeoServer {
                     content_type: format.content_type(),
                     bytes: content.as_bytes().to_vec(),
                 };
-                c.expect(Method::PUT, &format!("{path}?raw=true"), "text/plain", Some(&body), &[200, 201]).await?;
+                c.expect(
+                    Method::PUT,
+                    &format!("{path}?raw=true"),
+                    "text/plain",
+                    Some(&body),
+                    &[200, 201],
+                )
+                .await?;
             }
             GsOp::DeleteStyle { workspace, name } => {
-                let path = format!("{}/{}?purge=true", styles_path(workspace.as_deref()), segment(name));
+                let path = format!(
+                    "{}/{}?purge=true",
+                    styles_path(workspace.as_deref()),
+                    segment(name)
+                );
                 c.delete(&path, &[]).await?;
             }
             GsOp::PutAcl { rule, roles, create } => {
                 let body = Body::json(&json!({ rule.as_str(): roles }));
                 let method = if *create { Method::POST } else { Method::PUT };
-                c.expect(method, "/security/acl/layers", "text/plain", Some(&body), &[200, 201]).await?;
+                c.expect(
+                    method,
+                    "/security/acl/layers",
+                    "text/plain",
+                    Some(&body),
+                    &[200, 201],
+                )
+                .await?;
             }
             GsOp::DeleteAcl { rule } => {
                 // The manual documents 409 for a rule that is not there.
-                c.delete(&format!("/security/acl/layers/{}", segment(rule)), &[409]).await?;
+                c.delete(&format!("/security/acl/layers/{}", segment(rule)), &[409])
+                    .await?;
             }
         }
         Ok(())
@@ -158,10 +216,8 @@ impl GeoServer {
                 .unwrap_or_else(|| verifier::new_verifier(password.expose()));
             params.insert(verifier::PARAM.into(), verifier);
         }
-        let entries: Vec<serde_json::Value> = params
-            .iter()
-            .map(|(k, v)| json!({"@key": k, "$": v}))
-            .collect();
+        let entries: Vec<serde_json::Value> =
+            params.iter().map(|(k, v)| json!({"@key": k, "$": v})).collect();
         let mut store = json!({
             "name": write.name,
             "enabled": write.enabled,
@@ -173,10 +229,14 @@ impl GeoServer {
         let body = Body::json(&json!({ "dataStore": store }));
         let stores = format!("{}/datastores", ws_path(&write.workspace));
         if write.create {
-            self.client.expect(Method::POST, &stores, "text/plain", Some(&body), &[201]).await?;
+            self.client
+                .expect(Method::POST, &stores, "text/plain", Some(&body), &[201])
+                .await?;
         } else {
             let path = format!("{stores}/{}", segment(&write.name));
-            self.client.expect(Method::PUT, &path, "text/plain", Some(&body), &[200]).await?;
+            self.client
+                .expect(Method::PUT, &path, "text/plain", Some(&body), &[200])
+                .await?;
         }
         Ok(())
     }

@@ -69,7 +69,9 @@ mod tests {
         for good in ["geosync-ouvert", "it.geosolutions", "_x", "Données_2025", "éco"] {
             assert_eq!(name_problem(good), None, "{good}");
         }
-        for bad in ["", "a b", "l'eau", "\"q\"", "ws:layer", "1abc", "-x", "a/b", "a\nb", "a<b"] {
+        for bad in [
+            "", "a b", "l'eau", "\"q\"", "ws:layer", "1abc", "-x", "a/b", "a\nb", "a<b",
+        ] {
             assert!(name_problem(bad).is_some(), "{bad:?}");
         }
     }

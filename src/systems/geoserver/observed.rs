@@ -50,7 +50,9 @@ pub async fn observe(client: &Client, desired: &GeoServer) -> Result<Observed, G
     let list = client.get_json("/workspaces.json").await?.unwrap_or_default();
     let existing: BTreeSet<String> = list_names(&list, "workspaces", "workspace").into_iter().collect();
     for name in &existing {
-        observed.workspaces.insert(name.clone(), ObservedWorkspace::default());
+        observed
+            .workspaces
+            .insert(name.clone(), ObservedWorkspace::default());
     }
     let named: Vec<String> = desired
         .workspaces
@@ -63,7 +65,9 @@ pub async fn observe(client: &Client, desired: &GeoServer) -> Result<Observed, G
             let client = client.clone();
             async move {
                 let doc = client.get_json(&format!("{}.json", ws_path(&name))).await?;
-                let isolated = doc.and_then(|d| d["workspace"]["isolated"].as_bool()).unwrap_or(false);
+                let isolated = doc
+                    .and_then(|d| d["workspace"]["isolated"].as_bool())
+                    .unwrap_or(false);
                 Ok::<_, GeoServerError>((name, isolated))
             }
         })
@@ -103,7 +107,12 @@ async fn observe_datastores(
             let client = client.clone();
             async move {
                 let path = format!("{}/datastores/{}.json", ws_path(&ws), segment(&name));
-                Ok::<_, GeoServerError>(client.get_json(&path).await?.map(|doc| ((ws, name), datastore(&doc))))
+                Ok::<_, GeoServerError>(
+                    client
+                        .get_json(&path)
+                        .await?
+                        .map(|doc| ((ws, name), datastore(&doc))),
+                )
             }
         })
         .buffer_unordered(PARALLEL_READS)
@@ -187,7 +196,10 @@ async fn observe_styles(
 
 /// `{"ws.layer.r":"ROLE_A,ROLE_B", …}`.
 async fn observe_acl(client: &Client) -> Result<BTreeMap<String, BTreeSet<String>>, GeoServerError> {
-    let doc = client.get_json("/security/acl/layers.json").await?.unwrap_or_default();
+    let doc = client
+        .get_json("/security/acl/layers.json")
+        .await?
+        .unwrap_or_default();
     Ok(doc
         .as_object()
         .map(|rules| {
@@ -201,5 +213,9 @@ async fn observe_acl(client: &Client) -> Result<BTreeMap<String, BTreeSet<String
 
 /// A rule's comma-separated roles as a set.
 pub fn roles_of(text: &str) -> BTreeSet<String> {
-    text.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_string).collect()
+    text.split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect()
 }

@@ -28,9 +28,13 @@ pub struct FeatureTypeSpec {
 /// What a published layer reads from, for deleting it cleanly.
 #[derive(Debug, Clone)]
 pub enum LayerSource {
-    FeatureType { store: String },
+    FeatureType {
+        store: String,
+    },
     /// A coverage store holding one uploaded GeoTIFF: deleted with it.
-    CoverageStore { store: String },
+    CoverageStore {
+        store: String,
+    },
 }
 
 /// What a workspace holds, by name.
@@ -66,7 +70,11 @@ impl Client {
         checked("workspace", &spec.workspace)?;
         checked("data store", &spec.store)?;
         checked("layer", &spec.name)?;
-        let types = format!("{}/datastores/{}/featuretypes", ws_path(&spec.workspace), segment(&spec.store));
+        let types = format!(
+            "{}/datastores/{}/featuretypes",
+            ws_path(&spec.workspace),
+            segment(&spec.store)
+        );
         let one = format!("{types}/{}", segment(&spec.name));
         let mut body = json!({"featureType": {
             "name": spec.name, "nativeName": spec.table, "title": spec.title,
@@ -88,7 +96,8 @@ impl Client {
             }
         }
         let path = format!("{one}?recalculate=nativebbox,latlonbbox");
-        self.expect(Method::PUT, &path, "text/plain", Some(&body), &[200]).await?;
+        self.expect(Method::PUT, &path, "text/plain", Some(&body), &[200])
+            .await?;
         Ok(false)
     }
 
@@ -114,7 +123,8 @@ impl Client {
             content_type: "image/tiff",
             bytes: tiff,
         };
-        self.expect(Method::PUT, &path, "text/plain", Some(&body), &[200, 201]).await?;
+        self.expect(Method::PUT, &path, "text/plain", Some(&body), &[200, 201])
+            .await?;
         Ok(())
     }
 
@@ -136,14 +146,20 @@ impl Client {
         }
         let body = Body::json(&json!({"layer": {"defaultStyle": default_style}}));
         let path = layer_path(workspace, layer);
-        self.expect(Method::PUT, &path, "text/plain", Some(&body), &[200]).await?;
+        self.expect(Method::PUT, &path, "text/plain", Some(&body), &[200])
+            .await?;
         Ok(())
     }
 
     /// Deletes a layer, then what it read (its feature type, or its
     /// coverage store and uploaded file); whatever is already gone is
     /// skipped, so a second call after a failure finishes the job.
-    pub async fn delete_layer(&self, workspace: &str, layer: &str, source: &LayerSource) -> Result<(), GeoServerError> {
+    pub async fn delete_layer(
+        &self,
+        workspace: &str,
+        layer: &str,
+        source: &LayerSource,
+    ) -> Result<(), GeoServerError> {
         checked("workspace", workspace)?;
         checked("layer", layer)?;
         self.delete(&layer_path(workspace, layer), &[]).await?;
@@ -178,9 +194,17 @@ impl Client {
         };
         let (datastores, coveragestores, featuretypes, styles) = futures::try_join!(
             list(format!("{ws}/datastores.json"), "dataStores", "dataStore"),
-            list(format!("{ws}/coveragestores.json"), "coverageStores", "coverageStore"),
+            list(
+                format!("{ws}/coveragestores.json"),
+                "coverageStores",
+                "coverageStore"
+            ),
             list(format!("{ws}/featuretypes.json"), "featureTypes", "featureType"),
-            list(format!("{}.json", styles_path(Some(workspace))), "styles", "style"),
+            list(
+                format!("{}.json", styles_path(Some(workspace))),
+                "styles",
+                "style"
+            ),
         )?;
         Ok(WorkspaceContents {
             datastores,
@@ -207,8 +231,10 @@ mod tests {
     fn setup() -> (Emulator, Client) {
         let gs = Emulator::start(Config::default());
         gs.with(|st| {
-            st.workspaces.insert("geosync-ouvert".into(), Workspace::default());
-            st.datastores.insert(("geosync-ouvert".into(), "data".into()), DataStore::default());
+            st.workspaces
+                .insert("geosync-ouvert".into(), Workspace::default());
+            st.datastores
+                .insert(("geosync-ouvert".into(), "data".into()), DataStore::default());
             st.styles.insert((None, "roads".into()), Style::default());
         });
         let connection = GsConnection {
@@ -243,7 +269,9 @@ mod tests {
             let ft = &st.featuretypes[&("geosync-ouvert".into(), "data".into(), "ecoles".into())];
             assert_eq!(ft.recalculated, ["nativebbox,latlonbbox"]);
             assert_eq!(ft.srs.as_deref(), Some("EPSG:2154"));
-            assert!(st.layers.contains_key(&("geosync-ouvert".into(), "ecoles".into())));
+            assert!(st
+                .layers
+                .contains_key(&("geosync-ouvert".into(), "ecoles".into())));
         });
     }
 
@@ -273,8 +301,14 @@ mod tests {
         let (gs, client) = setup();
         let mut tiff = b"II*\0".to_vec();
         tiff.extend_from_slice(&[0; 64]);
-        client.upload_geotiff("geosync-ouvert", "mnt", "mnt", tiff.clone()).await.unwrap();
-        client.upload_geotiff("geosync-ouvert", "mnt", "mnt", tiff).await.unwrap();
+        client
+            .upload_geotiff("geosync-ouvert", "mnt", "mnt", tiff.clone())
+            .await
+            .unwrap();
+        client
+            .upload_geotiff("geosync-ouvert", "mnt", "mnt", tiff)
+            .await
+            .unwrap();
         assert!(gs.with(|st| st.layers[&("geosync-ouvert".into(), "mnt".into())].raster));
         let err = client
             .upload_geotiff("geosync-ouvert", "bad", "bad", b"not a tiff".to_vec())
@@ -289,27 +323,55 @@ mod tests {
     async fn default_style_delete_and_listing() {
         let (gs, client) = setup();
         client.publish_featuretype(&spec("ecoles")).await.unwrap();
-        client.set_default_style("geosync-ouvert", "ecoles", None, "roads").await.unwrap();
-        assert_eq!(gs.with(|st| st.layers[&("geosync-ouvert".into(), "ecoles".into())].default_style.clone()), "roads");
-        assert!(client.set_default_style("geosync-ouvert", "ecoles", None, "missing").await.is_err());
+        client
+            .set_default_style("geosync-ouvert", "ecoles", None, "roads")
+            .await
+            .unwrap();
+        assert_eq!(
+            gs.with(|st| st.layers[&("geosync-ouvert".into(), "ecoles".into())]
+                .default_style
+                .clone()),
+            "roads"
+        );
+        assert!(client
+            .set_default_style("geosync-ouvert", "ecoles", None, "missing")
+            .await
+            .is_err());
         let contents = client.list_workspace("geosync-ouvert").await.unwrap();
         assert_eq!(contents.featuretypes, ["ecoles"]);
         assert_eq!(contents.datastores, ["data"]);
         assert!(contents.coveragestores.is_empty());
         let source = LayerSource::FeatureType { store: "data".into() };
-        client.delete_layer("geosync-ouvert", "ecoles", &source).await.unwrap();
+        client
+            .delete_layer("geosync-ouvert", "ecoles", &source)
+            .await
+            .unwrap();
         // Already gone: success, so an interrupted delete can be finished.
-        client.delete_layer("geosync-ouvert", "ecoles", &source).await.unwrap();
+        client
+            .delete_layer("geosync-ouvert", "ecoles", &source)
+            .await
+            .unwrap();
         assert!(gs.with(|st| st.featuretypes.is_empty() && st.layers.is_empty()));
-        assert!(client.list_workspace("geosync-ouvert").await.unwrap().featuretypes.is_empty());
+        assert!(client
+            .list_workspace("geosync-ouvert")
+            .await
+            .unwrap()
+            .featuretypes
+            .is_empty());
     }
 
     #[tokio::test]
     async fn a_raster_layer_is_deleted_with_its_store() {
         let (gs, client) = setup();
-        client.upload_geotiff("geosync-ouvert", "mnt", "mnt", b"MM\0*rest".to_vec()).await.unwrap();
+        client
+            .upload_geotiff("geosync-ouvert", "mnt", "mnt", b"MM\0*rest".to_vec())
+            .await
+            .unwrap();
         let source = LayerSource::CoverageStore { store: "mnt".into() };
-        client.delete_layer("geosync-ouvert", "mnt", &source).await.unwrap();
+        client
+            .delete_layer("geosync-ouvert", "mnt", &source)
+            .await
+            .unwrap();
         assert!(gs.with(|st| st.coveragestores.is_empty() && st.layers.is_empty()));
     }
 

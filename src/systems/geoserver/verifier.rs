@@ -28,7 +28,11 @@ fn verifier_with(password: &str, salt: &[u8], iterations: u32) -> String {
     let mut hash = [0u8; 32];
     pbkdf2::pbkdf2::<Hmac<Sha256>>(password.as_bytes(), salt, iterations, &mut hash)
         .expect("HMAC takes keys of any size");
-    format!("{PREFIX}${iterations}${}${}", hex::encode(salt), hex::encode(hash))
+    format!(
+        "{PREFIX}${iterations}${}${}",
+        hex::encode(salt),
+        hex::encode(hash)
+    )
 }
 
 /// Whether `stored` is a verifier of `password`. A malformed or foreign

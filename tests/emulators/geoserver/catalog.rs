@@ -196,7 +196,12 @@ pub fn datastores(state: &mut State, req: &Req, ws: &str) -> Response {
                 .datastores
                 .keys()
                 .filter(|(w, _)| w == ws)
-                .map(|(_, n)| (n.clone(), format!("{}/workspaces/{ws}/datastores/{n}.json", state.base)))
+                .map(|(_, n)| {
+                    (
+                        n.clone(),
+                        format!("{}/workspaces/{ws}/datastores/{n}.json", state.base),
+                    )
+                })
                 .collect();
             document(req.format, &list("dataStores", "dataStore", names))
         }
@@ -209,16 +214,29 @@ pub fn datastores(state: &mut State, req: &Req, ws: &str) -> Response {
             if state.datastores.contains_key(&(ws.to_string(), name.clone())) {
                 return text(500, &format!("Store '{name}' already exists in workspace '{ws}'"));
             }
-            store.params.entry("namespace".into()).or_insert_with(|| format!("http://{ws}"));
+            store
+                .params
+                .entry("namespace".into())
+                .or_insert_with(|| format!("http://{ws}"));
             state.datastores.insert((ws.to_string(), name.clone()), store);
-            created(&format!("{}/workspaces/{ws}/datastores/{name}", state.base), &name)
+            created(
+                &format!("{}/workspaces/{ws}/datastores/{name}", state.base),
+                &name,
+            )
         }
         _ => not_allowed(),
     }
 }
 
 const DATASTORE_FIELDS: &[&str] = &[
-    "name", "description", "type", "enabled", "workspace", "connectionParameters", "_default", "__default",
+    "name",
+    "description",
+    "type",
+    "enabled",
+    "workspace",
+    "connectionParameters",
+    "_default",
+    "__default",
     "disableOnConnFailure",
 ];
 
@@ -234,7 +252,10 @@ fn read_datastore(req: &Req, ws: &str) -> Result<(String, DataStore), Response> 
     }
     if let Some(other) = body["workspace"]["name"].as_str().or(body["workspace"].as_str()) {
         if other != ws {
-            return Err(text(403, &format!("Expected workspace {ws} but client specified {other}")));
+            return Err(text(
+                403,
+                &format!("Expected workspace {ws} but client specified {other}"),
+            ));
         }
     }
     let mut params = BTreeMap::new();
@@ -245,7 +266,9 @@ fn read_datastore(req: &Req, ws: &str) -> Result<(String, DataStore), Response> 
         _ => Vec::new(),
     };
     for entry in entries {
-        let key = entry["@key"].as_str().ok_or_else(|| text(500, "connection parameter without key"))?;
+        let key = entry["@key"]
+            .as_str()
+            .ok_or_else(|| text(500, "connection parameter without key"))?;
         params.insert(key.to_string(), scalar(&entry["$"]));
     }
     if let Value::Object(map) = cp {
@@ -280,7 +303,10 @@ fn encrypt(password: &str) -> String {
         return password.to_string();
     }
     let scrambled: Vec<u8> = password.bytes().rev().map(|b| b ^ 0x5a).collect();
-    format!("crypt1:{}", base64::engine::general_purpose::STANDARD.encode(scrambled))
+    format!(
+        "crypt1:{}",
+        base64::engine::general_purpose::STANDARD.encode(scrambled)
+    )
 }
 
 fn no_datastore(ws: &str, ds: &str) -> Response {
@@ -312,7 +338,10 @@ pub fn datastore(state: &mut State, req: &Req, ws: &str, ds: &str) -> Response {
             if !name.is_empty() && name != ds {
                 return text(403, "Can't change the name of a store.");
             }
-            store.params.entry("namespace".into()).or_insert_with(|| format!("http://{ws}"));
+            store
+                .params
+                .entry("namespace".into())
+                .or_insert_with(|| format!("http://{ws}"));
             state.datastores.insert(key, store);
             ok()
         }
@@ -322,7 +351,10 @@ pub fn datastore(state: &mut State, req: &Req, ws: &str, ds: &str) -> Response {
             }
             let used = state.featuretypes.keys().any(|(w, s, _)| w == ws && s == ds);
             if used && !req.flag("recurse") {
-                return text(403, &format!("Unable to delete non-empty datastore {ds}. Use recurse=true"));
+                return text(
+                    403,
+                    &format!("Unable to delete non-empty datastore {ds}. Use recurse=true"),
+                );
             }
             let types: Vec<String> = state
                 .featuretypes
@@ -331,7 +363,9 @@ pub fn datastore(state: &mut State, req: &Req, ws: &str, ds: &str) -> Response {
                 .map(|(_, _, n)| n.clone())
                 .collect();
             for name in types {
-                state.featuretypes.remove(&(ws.to_string(), ds.to_string(), name.clone()));
+                state
+                    .featuretypes
+                    .remove(&(ws.to_string(), ds.to_string(), name.clone()));
                 state.layers.remove(&(ws.to_string(), name));
             }
             state.datastores.remove(&key);
@@ -342,7 +376,11 @@ pub fn datastore(state: &mut State, req: &Req, ws: &str, ds: &str) -> Response {
 }
 
 fn datastore_json(base: &str, ws: &str, ds: &str, store: &DataStore) -> Value {
-    let entries: Vec<Value> = store.params.iter().map(|(k, v)| json!({"@key": k, "$": v})).collect();
+    let entries: Vec<Value> = store
+        .params
+        .iter()
+        .map(|(k, v)| json!({"@key": k, "$": v}))
+        .collect();
     let mut body = json!({
         "name": ds, "type": "PostGIS", "enabled": store.enabled,
         "workspace": {"name": ws, "href": format!("{base}/workspaces/{ws}.json")},
@@ -373,7 +411,15 @@ pub fn featuretypes(state: &mut State, req: &Req, ws: &str, ds: Option<&str>) ->
                 .featuretypes
                 .keys()
                 .filter(|(w, s, _)| w == ws && ds.is_none_or(|d| d == s))
-                .map(|(_, s, n)| (n.clone(), format!("{}/workspaces/{ws}/datastores/{s}/featuretypes/{n}.json", state.base)))
+                .map(|(_, s, n)| {
+                    (
+                        n.clone(),
+                        format!(
+                            "{}/workspaces/{ws}/datastores/{s}/featuretypes/{n}.json",
+                            state.base
+                        ),
+                    )
+                })
                 .collect();
             document(req.format, &list("featureTypes", "featureType", names))
         }
@@ -383,8 +429,21 @@ pub fn featuretypes(state: &mut State, req: &Req, ws: &str, ds: Option<&str>) ->
 }
 
 const FEATURETYPE_FIELDS: &[&str] = &[
-    "name", "nativeName", "title", "abstract", "srs", "nativeCRS", "projectionPolicy", "enabled", "attributes",
-    "keywords", "nativeBoundingBox", "latLonBoundingBox", "namespace", "store", "description",
+    "name",
+    "nativeName",
+    "title",
+    "abstract",
+    "srs",
+    "nativeCRS",
+    "projectionPolicy",
+    "enabled",
+    "attributes",
+    "keywords",
+    "nativeBoundingBox",
+    "latLonBoundingBox",
+    "namespace",
+    "store",
+    "description",
 ];
 
 fn post_featuretype(state: &mut State, req: &Req, ws: &str, ds: &str) -> Response {
@@ -402,7 +461,10 @@ fn post_featuretype(state: &mut State, req: &Req, ws: &str, ds: &str) -> Respons
     }
     let key = (ws.to_string(), ds.to_string(), name.clone());
     if state.featuretypes.contains_key(&key) || state.layers.contains_key(&(ws.to_string(), name.clone())) {
-        return text(500, &format!("Resource named '{name}' already exists in store: '{ds}'"));
+        return text(
+            500,
+            &format!("Resource named '{name}' already exists in store: '{ds}'"),
+        );
     }
     let ft = FeatureType {
         native_name: body["nativeName"].as_str().unwrap_or(&name).to_string(),
@@ -417,7 +479,13 @@ fn post_featuretype(state: &mut State, req: &Req, ws: &str, ds: &str) -> Respons
         store: ds.to_string(),
     };
     state.layers.insert((ws.to_string(), name.clone()), layer);
-    created(&format!("{}/workspaces/{ws}/datastores/{ds}/featuretypes/{name}", state.base), &name)
+    created(
+        &format!(
+            "{}/workspaces/{ws}/datastores/{ds}/featuretypes/{name}",
+            state.base
+        ),
+        &name,
+    )
 }
 
 /// `/workspaces/{ws}/datastores/{ds}/featuretypes/{ft}`: GET, PUT (with
@@ -458,7 +526,8 @@ pub fn featuretype(state: &mut State, req: &Req, ws: &str, ds: &str, ft: &str) -
             if let Some(srs) = body["srs"].as_str() {
                 f.srs = Some(srs.to_string());
             }
-            f.recalculated.push(req.query.get("recalculate").cloned().unwrap_or_default());
+            f.recalculated
+                .push(req.query.get("recalculate").cloned().unwrap_or_default());
             ok()
         }
         Method::DELETE => {
@@ -468,7 +537,10 @@ pub fn featuretype(state: &mut State, req: &Req, ws: &str, ds: &str, ft: &str) -
             let layer = (ws.to_string(), ft.to_string());
             if state.layers.contains_key(&layer) {
                 if !req.flag("recurse") {
-                    return text(403, &format!("Unable to delete resource referenced by layer '{ft}'"));
+                    return text(
+                        403,
+                        &format!("Unable to delete resource referenced by layer '{ft}'"),
+                    );
                 }
                 state.layers.remove(&layer);
             }
@@ -490,7 +562,12 @@ pub fn coveragestores(state: &mut State, req: &Req, ws: &str) -> Response {
                 .coveragestores
                 .keys()
                 .filter(|(w, _)| w == ws)
-                .map(|(_, n)| (n.clone(), format!("{}/workspaces/{ws}/coveragestores/{n}.json", state.base)))
+                .map(|(_, n)| {
+                    (
+                        n.clone(),
+                        format!("{}/workspaces/{ws}/coveragestores/{n}.json", state.base),
+                    )
+                })
                 .collect();
             document(req.format, &list("coverageStores", "coverageStore", names))
         }
@@ -513,7 +590,11 @@ pub fn upload_geotiff(state: &mut State, req: &Req, ws: &str, cs: &str) -> Respo
     if !tiff || !req.content_type.starts_with("image/tiff") {
         return text(500, "Could not find appropriate reader for the uploaded file");
     }
-    let coverage = req.query.get("coverageName").cloned().unwrap_or_else(|| cs.to_string());
+    let coverage = req
+        .query
+        .get("coverageName")
+        .cloned()
+        .unwrap_or_else(|| cs.to_string());
     if !legal_name(cs) || !legal_name(&coverage) {
         return text(500, &format!("Name '{coverage}' is not legal XML'"));
     }
@@ -555,7 +636,10 @@ pub fn coveragestore(state: &mut State, req: &Req, ws: &str, cs: &str) -> Respon
         ),
         Method::DELETE => {
             if !store.coverages.is_empty() && !req.flag("recurse") {
-                return text(403, &format!("Unable to delete non-empty coverage store {cs}. Use recurse=true"));
+                return text(
+                    403,
+                    &format!("Unable to delete non-empty coverage store {cs}. Use recurse=true"),
+                );
             }
             for c in &store.coverages {
                 state.layers.remove(&(ws.to_string(), c.clone()));
@@ -571,7 +655,10 @@ pub fn coveragestore(state: &mut State, req: &Req, ws: &str, cs: &str) -> Respon
 /// while a layer uses it, unless `recurse`).
 pub fn coverage(state: &mut State, req: &Req, ws: &str, cs: &str, c: &str) -> Response {
     let key = (ws.to_string(), cs.to_string());
-    let exists = state.coveragestores.get(&key).is_some_and(|s| s.coverages.iter().any(|x| x == c));
+    let exists = state
+        .coveragestores
+        .get(&key)
+        .is_some_and(|s| s.coverages.iter().any(|x| x == c));
     if !exists {
         return text(404, &format!("No such coverage: {ws},{cs},{c}"));
     }
@@ -580,10 +667,18 @@ pub fn coverage(state: &mut State, req: &Req, ws: &str, cs: &str, c: &str) -> Re
         Method::DELETE => {
             let layer = (ws.to_string(), c.to_string());
             if state.layers.contains_key(&layer) && !req.flag("recurse") {
-                return text(403, &format!("Unable to delete resource referenced by layer '{c}'"));
+                return text(
+                    403,
+                    &format!("Unable to delete resource referenced by layer '{c}'"),
+                );
             }
             state.layers.remove(&layer);
-            state.coveragestores.get_mut(&key).unwrap().coverages.retain(|x| x != c);
+            state
+                .coveragestores
+                .get_mut(&key)
+                .unwrap()
+                .coverages
+                .retain(|x| x != c);
             ok()
         }
         _ => not_allowed(),
@@ -628,7 +723,22 @@ pub fn layer(state: &mut State, req: &Req, qualified: &str) -> Response {
                 Err(e) => return e,
             };
             let body = &doc["layer"];
-            if let Err(e) = only_fields(body, &["name", "type", "defaultStyle", "styles", "resource", "enabled", "queryable", "opaque", "path", "attribution"], "layer") {
+            if let Err(e) = only_fields(
+                body,
+                &[
+                    "name",
+                    "type",
+                    "defaultStyle",
+                    "styles",
+                    "resource",
+                    "enabled",
+                    "queryable",
+                    "opaque",
+                    "path",
+                    "attribution",
+                ],
+                "layer",
+            ) {
                 return e;
             }
             if body["name"].as_str().is_some_and(|n| n != name) {
@@ -636,7 +746,9 @@ pub fn layer(state: &mut State, req: &Req, qualified: &str) -> Response {
             }
             if let Value::Object(style) = &body["defaultStyle"] {
                 let style_name = style.get("name").and_then(Value::as_str).unwrap_or_default();
-                let style_ws = style.get("workspace").and_then(|w| w.as_str().or(w["name"].as_str()));
+                let style_ws = style
+                    .get("workspace")
+                    .and_then(|w| w.as_str().or(w["name"].as_str()));
                 let (style_ws, style_name) = match (style_ws, style_name.split_once(':')) {
                     (Some(w), _) => (Some(w.to_string()), style_name.to_string()),
                     (None, Some((w, n))) => (Some(w.to_string()), n.to_string()),

@@ -114,7 +114,9 @@ impl Emulator {
                 .build()
                 .expect("a runtime");
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("a free port");
                 port_tx.send(listener.local_addr().unwrap().port()).unwrap();
                 let app = axum::Router::new()
                     .fallback(handle)
@@ -217,7 +219,9 @@ pub struct Req {
 
 impl Req {
     pub fn flag(&self, name: &str) -> bool {
-        self.query.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.query
+            .get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
     /// The body as GeoServer's JSON form, from JSON or XML; None when it
@@ -257,10 +261,18 @@ pub fn document(format: Format, value: &Value) -> Response {
         Format::Html => (
             StatusCode::OK,
             [("content-type", "text/html")],
-            format!("<html><body><pre>{}</pre></body></html>", xml::from_json(value).replace('<', "&lt;")),
+            format!(
+                "<html><body><pre>{}</pre></body></html>",
+                xml::from_json(value).replace('<', "&lt;")
+            ),
         )
             .into_response(),
-        _ => (StatusCode::OK, [("content-type", "application/json")], xml::json_text(value)).into_response(),
+        _ => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            xml::json_text(value),
+        )
+            .into_response(),
     }
 }
 
@@ -290,7 +302,9 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path_and_query = uri.path_and_query().map_or(uri.path().to_string(), |p| p.to_string());
+    let path_and_query = uri
+        .path_and_query()
+        .map_or(uri.path().to_string(), |p| p.to_string());
     let mut state = state.lock().unwrap();
     state.requests.push((method.to_string(), path_and_query.clone()));
     let Some(rest) = uri.path().strip_prefix("/geoserver/rest") else {
@@ -328,8 +342,8 @@ fn authorized(headers: &HeaderMap, config: &Config) -> bool {
             return roles.split(';').any(|r| r == "ROLE_ADMINISTRATOR");
         }
     }
-    let expected = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", config.user, config.password));
+    let expected =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", config.user, config.password));
     header("authorization").is_some_and(|a| a == format!("Basic {expected}"))
 }
 
@@ -341,7 +355,13 @@ const EXTENSIONS: &[(&str, Format)] = &[
     (".sld", Format::Style),
 ];
 
-fn decode(method: Method, path: &str, query: Option<&str>, headers: &HeaderMap, body: Bytes) -> Result<Req, Response> {
+fn decode(
+    method: Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Req, Response> {
     let mut segments = Vec::new();
     for raw in path.split('/').filter(|s| !s.is_empty()) {
         let decoded = percent_decode(raw).ok_or_else(|| text(400, "Malformed URL"))?;
@@ -358,7 +378,10 @@ fn decode(method: Method, path: &str, query: Option<&str>, headers: &HeaderMap, 
         Format::Html
     };
     if let Some(last) = segments.last_mut() {
-        if let Some((ext, f)) = EXTENSIONS.iter().find(|(ext, _)| last.ends_with(ext) && last.len() > ext.len()) {
+        if let Some((ext, f)) = EXTENSIONS
+            .iter()
+            .find(|(ext, _)| last.ends_with(ext) && last.len() > ext.len())
+        {
             last.truncate(last.len() - ext.len());
             format = *f;
         }
@@ -411,12 +434,18 @@ fn route(state: &mut State, req: &Req) -> Response {
         ["workspaces", ws] => catalog::workspace(state, req, ws),
         ["workspaces", ws, "datastores"] => catalog::datastores(state, req, ws),
         ["workspaces", ws, "datastores", ds] => catalog::datastore(state, req, ws, ds),
-        ["workspaces", ws, "datastores", ds, "featuretypes"] => catalog::featuretypes(state, req, ws, Some(ds)),
-        ["workspaces", ws, "datastores", ds, "featuretypes", ft] => catalog::featuretype(state, req, ws, ds, ft),
+        ["workspaces", ws, "datastores", ds, "featuretypes"] => {
+            catalog::featuretypes(state, req, ws, Some(ds))
+        }
+        ["workspaces", ws, "datastores", ds, "featuretypes", ft] => {
+            catalog::featuretype(state, req, ws, ds, ft)
+        }
         ["workspaces", ws, "featuretypes"] => catalog::featuretypes(state, req, ws, None),
         ["workspaces", ws, "coveragestores"] => catalog::coveragestores(state, req, ws),
         ["workspaces", ws, "coveragestores", cs] => catalog::coveragestore(state, req, ws, cs),
-        ["workspaces", ws, "coveragestores", cs, "file.geotiff"] => catalog::upload_geotiff(state, req, ws, cs),
+        ["workspaces", ws, "coveragestores", cs, "file.geotiff"] => {
+            catalog::upload_geotiff(state, req, ws, cs)
+        }
         ["workspaces", ws, "coveragestores", cs, "coverages", c] => catalog::coverage(state, req, ws, cs, c),
         ["layers"] => catalog::layers(state, req),
         ["layers", name] => catalog::layer(state, req, name),
@@ -460,5 +489,6 @@ pub fn only_fields(object: &Value, allowed: &[&str], what: &str) -> Result<(), R
 pub fn legal_name(name: &str) -> bool {
     let mut chars = name.chars();
     let start = |c: char| c.is_alphabetic() || c == '_';
-    chars.next().is_some_and(start) && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '\u{B7}'))
+    chars.next().is_some_and(start)
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '\u{B7}'))
 }

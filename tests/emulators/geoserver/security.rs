@@ -29,17 +29,29 @@ fn read_rules(req: &Req) -> Result<Vec<(String, String)>, Response> {
             _ => Vec::new(),
         };
         for item in items {
-            let resource = item["@resource"].as_str().ok_or_else(|| text(422, "Invalid rule specification"))?;
-            rules.push((resource.to_string(), item["$"].as_str().unwrap_or_default().to_string()));
+            let resource = item["@resource"]
+                .as_str()
+                .ok_or_else(|| text(422, "Invalid rule specification"))?;
+            rules.push((
+                resource.to_string(),
+                item["$"].as_str().unwrap_or_default().to_string(),
+            ));
         }
     } else {
-        let map = doc.as_object().ok_or_else(|| text(422, "Invalid rule specification"))?;
+        let map = doc
+            .as_object()
+            .ok_or_else(|| text(422, "Invalid rule specification"))?;
         for (rule, roles) in map {
-            let roles = roles.as_str().ok_or_else(|| text(422, "Invalid rule specification"))?;
+            let roles = roles
+                .as_str()
+                .ok_or_else(|| text(422, "Invalid rule specification"))?;
             rules.push((rule.clone(), roles.to_string()));
         }
     }
-    if let Some((bad, _)) = rules.iter().find(|(r, roles)| !valid(r) || roles.trim().is_empty()) {
+    if let Some((bad, _)) = rules
+        .iter()
+        .find(|(r, roles)| !valid(r) || roles.trim().is_empty())
+    {
         return Err(text(422, &format!("Invalid rule specification: {bad}")));
     }
     Ok(rules)
@@ -61,7 +73,11 @@ pub fn rules(state: &mut State, req: &Req) -> Response {
                 .map(|(r, _)| r.as_str())
                 .collect();
             if !conflicting.is_empty() {
-                let what = if adding { "Already existing rules" } else { "Unknown rules" };
+                let what = if adding {
+                    "Already existing rules"
+                } else {
+                    "Unknown rules"
+                };
                 return text(409, &format!("{what}: {}", conflicting.join(",")));
             }
             for (rule, roles) in rules {
@@ -89,9 +105,18 @@ fn render(state: &State, format: Format) -> Response {
             }
             out.push_str("</rules>");
         }
-        return (axum::http::StatusCode::OK, [("content-type", "application/xml")], out).into_response();
+        return (
+            axum::http::StatusCode::OK,
+            [("content-type", "application/xml")],
+            out,
+        )
+            .into_response();
     }
-    let map: Map<String, Value> = state.acl.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let map: Map<String, Value> = state
+        .acl
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
     document(Format::Json, &Value::Object(map))
 }
 

@@ -40,7 +40,10 @@ fn prefix(base: &str, ws: Option<&str>) -> String {
 /// `/styles`, `/workspaces/{ws}/styles`: GET list, POST; PUT/DELETE 405.
 pub fn styles(state: &mut State, req: &Req, ws: Option<&str>) -> Response {
     if !scope_exists(state, ws) {
-        return text(404, &format!("No such workspace: '{}' found", ws.unwrap_or_default()));
+        return text(
+            404,
+            &format!("No such workspace: '{}' found", ws.unwrap_or_default()),
+        );
     }
     match req.method {
         Method::GET => {
@@ -67,21 +70,48 @@ fn post_style(state: &mut State, req: &Req, ws: Option<&str>) -> Response {
             Ok(content) => content,
             Err(e) => return e,
         };
-        let version = if req.content_type.starts_with(SE) { "1.1.0" } else { "1.0.0" };
-        (name.clone(), Style { filename: format!("{name}.sld"), version: version.into(), content: Some(content) })
+        let version = if req.content_type.starts_with(SE) {
+            "1.1.0"
+        } else {
+            "1.0.0"
+        };
+        (
+            name.clone(),
+            Style {
+                filename: format!("{name}.sld"),
+                version: version.into(),
+                content: Some(content),
+            },
+        )
     } else {
         let doc = match req.document() {
             Ok(doc) => doc,
             Err(e) => return e,
         };
         let info = &doc["style"];
-        if let Err(e) = only_fields(info, &["name", "filename", "format", "languageVersion", "workspace"], "style") {
+        if let Err(e) = only_fields(
+            info,
+            &["name", "filename", "format", "languageVersion", "workspace"],
+            "style",
+        ) {
             return e;
         }
         let name = info["name"].as_str().unwrap_or_default().to_string();
-        let version = info["languageVersion"]["version"].as_str().unwrap_or("1.0.0").to_string();
-        let filename = info["filename"].as_str().map_or(format!("{name}.sld"), str::to_string);
-        (name, Style { filename, version, content: None })
+        let version = info["languageVersion"]["version"]
+            .as_str()
+            .unwrap_or("1.0.0")
+            .to_string();
+        let filename = info["filename"]
+            .as_str()
+            .map_or(format!("{name}.sld"), str::to_string);
+        (
+            name,
+            Style {
+                filename,
+                version,
+                content: None,
+            },
+        )
     };
     if !legal_name(&name) {
         return text(500, &format!("Name '{name}' is not legal XML'"));
@@ -129,7 +159,9 @@ fn reencode(xml: &str) -> String {
     let mut rest = xml;
     while let Some(start) = rest.find("<!--") {
         out.push_str(&rest[..start]);
-        rest = rest[start..].find("-->").map_or("", |end| &rest[start + end + 3..]);
+        rest = rest[start..]
+            .find("-->")
+            .map_or("", |end| &rest[start + end + 3..]);
     }
     out.push_str(rest);
     out.split('\n').map(str::trim).collect::<Vec<_>>().join("")
@@ -140,7 +172,10 @@ fn reencode(xml: &str) -> String {
 /// unless `recurse`); POST 405.
 pub fn style(state: &mut State, req: &Req, ws: Option<&str>, name: &str) -> Response {
     if !scope_exists(state, ws) {
-        return text(404, &format!("No such workspace: '{}' found", ws.unwrap_or_default()));
+        return text(
+            404,
+            &format!("No such workspace: '{}' found", ws.unwrap_or_default()),
+        );
     }
     let key = (ws.map(str::to_string), name.to_string());
     let Some(current) = state.styles.get(&key).cloned() else {
@@ -150,7 +185,12 @@ pub fn style(state: &mut State, req: &Req, ws: Option<&str>, name: &str) -> Resp
         Method::GET if req.format == Format::Style => match &current.content {
             Some(content) => {
                 let ct = if current.version == "1.1.0" { SE } else { SLD };
-                (axum::http::StatusCode::OK, [("content-type", ct)], content.clone()).into_response()
+                (
+                    axum::http::StatusCode::OK,
+                    [("content-type", ct)],
+                    content.clone(),
+                )
+                    .into_response()
             }
             None => text(404, &format!("No style file for {name}")),
         },
@@ -168,7 +208,12 @@ pub fn style(state: &mut State, req: &Req, ws: Option<&str>, name: &str) -> Resp
                 Err(e) => return e,
             };
             let style = state.styles.get_mut(&key).unwrap();
-            style.version = if req.content_type.starts_with(SE) { "1.1.0" } else { "1.0.0" }.into();
+            style.version = if req.content_type.starts_with(SE) {
+                "1.1.0"
+            } else {
+                "1.0.0"
+            }
+            .into();
             style.content = Some(content);
             ok()
         }
@@ -189,7 +234,10 @@ pub fn style(state: &mut State, req: &Req, ws: Option<&str>, name: &str) -> Resp
             };
             let used = state.layers.values().any(|l| l.default_style == qualified);
             if used && !req.flag("recurse") {
-                return text(403, &format!("Can't delete style referenced by existing layers: {name}"));
+                return text(
+                    403,
+                    &format!("Can't delete style referenced by existing layers: {name}"),
+                );
             }
             state.styles.remove(&key);
             ok()

@@ -50,7 +50,10 @@ fn open(e: &BytesStart) -> Result<(String, Map<String, Value>, String), String> 
         if key.starts_with("xmlns") {
             continue;
         }
-        let value = attribute.unescape_value().map_err(|e| e.to_string())?.into_owned();
+        let value = attribute
+            .unescape_value()
+            .map_err(|e| e.to_string())?
+            .into_owned();
         map.insert(format!("@{key}"), Value::String(value));
     }
     Ok((name, map, String::new()))
@@ -94,15 +97,33 @@ fn close(
 /// its catalog classes, as the manual's examples show); members not
 /// listed follow, `name` always first and a link always last.
 const ORDER: &[(&str, &[&str])] = &[
-    ("workspace", &["name", "isolated", "dataStores", "coverageStores", "wmsStores"]),
+    (
+        "workspace",
+        &["name", "isolated", "dataStores", "coverageStores", "wmsStores"],
+    ),
     (
         "dataStore",
-        &["name", "description", "type", "enabled", "workspace", "connectionParameters", "_default", "featureTypes"],
+        &[
+            "name",
+            "description",
+            "type",
+            "enabled",
+            "workspace",
+            "connectionParameters",
+            "_default",
+            "featureTypes",
+        ],
     ),
-    ("featureType", &["name", "nativeName", "namespace", "title", "srs", "store"]),
+    (
+        "featureType",
+        &["name", "nativeName", "namespace", "title", "srs", "store"],
+    ),
     ("coverageStore", &["name", "type", "enabled", "workspace", "url"]),
     ("layer", &["name", "type", "defaultStyle", "resource"]),
-    ("style", &["name", "workspace", "format", "languageVersion", "filename"]),
+    (
+        "style",
+        &["name", "workspace", "format", "languageVersion", "filename"],
+    ),
 ];
 
 /// The members of an object in GeoServer's order.
@@ -169,7 +190,11 @@ pub fn from_json(value: &Value) -> String {
 
 fn element(out: &mut String, name: &str, value: &Value) {
     // XStream doubles a leading underscore in element names.
-    let tag = if name.starts_with('_') { format!("_{name}") } else { name.to_string() };
+    let tag = if name.starts_with('_') {
+        format!("_{name}")
+    } else {
+        name.to_string()
+    };
     let name = tag.as_str();
     match value {
         Value::Array(items) => items.iter().for_each(|item| element(out, name, item)),
@@ -180,7 +205,10 @@ fn element(out: &mut String, name: &str, value: &Value) {
                 out.push_str(&format!(" {}=\"{}\"", &key[1..], escape(&scalar(v))));
             }
             out.push('>');
-            for (key, v) in ordered(name, map).into_iter().filter(|(k, v)| !k.starts_with('@') && !v.is_null()) {
+            for (key, v) in ordered(name, map)
+                .into_iter()
+                .filter(|(k, v)| !k.starts_with('@') && !v.is_null())
+            {
                 match key.as_str() {
                     "$" => out.push_str(&escape(&scalar(v))),
                     "href" => out.push_str(&link(&scalar(v))),
@@ -197,7 +225,9 @@ fn element(out: &mut String, name: &str, value: &Value) {
 }
 
 fn link(href: &str) -> String {
-    let href = href.strip_suffix(".json").map_or(href.to_string(), |h| format!("{h}.xml"));
+    let href = href
+        .strip_suffix(".json")
+        .map_or(href.to_string(), |h| format!("{h}.xml"));
     format!(
         "<atom:link xmlns:atom=\"http://www.w3.org/2005/Atom\" rel=\"alternate\" href=\"{}\" type=\"application/xml\"/>",
         escape(&href)
@@ -213,5 +243,8 @@ fn scalar(value: &Value) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -11,7 +11,9 @@ use serde_json::json;
 
 use super::observed::Observed;
 use crate::manifest::secret::Secret;
-use crate::plan::{fingerprint, Action, Address, Change, FieldChange, Operation, PlanOptions, Reason, Warning};
+use crate::plan::{
+    fingerprint, Action, Address, Change, FieldChange, Operation, PlanOptions, Reason, Warning,
+};
 use crate::systems::geoserver::manifest::{GeoServer, Params, StyleFormat};
 
 /// One REST operation, with everything applying it needs.
@@ -120,7 +122,13 @@ impl Draft {
     }
 
     fn finish(self) -> Change {
-        let envelope = json!([self.address, self.action, self.reason.code, self.fields, self.digest]);
+        let envelope = json!([
+            self.address,
+            self.action,
+            self.reason.code,
+            self.fields,
+            self.digest
+        ]);
         Change {
             fingerprint: fingerprint(&[envelope.to_string().as_bytes()]),
             address: self.address,
@@ -130,7 +138,10 @@ impl Draft {
             content_diff: self.content_diff,
             depends_on: self.depends_on,
             preflight: false,
-            operation: self.op.filter(|_| self.action != Action::NoOp).map(Operation::new),
+            operation: self
+                .op
+                .filter(|_| self.action != Action::NoOp)
+                .map(Operation::new),
         }
     }
 }
@@ -153,7 +164,11 @@ fn absent(draft: Draft, exists: bool, options: PlanOptions, op: GsOp, planned: &
             ..draft
         };
     }
-    draft.doing(Action::Delete, Reason::new("declared_absent", "declared absent"), op)
+    draft.doing(
+        Action::Delete,
+        Reason::new("declared_absent", "declared absent"),
+        op,
+    )
 }
 
 pub fn plan(desired: &GeoServer, observed: &Observed, options: PlanOptions) -> Planned {

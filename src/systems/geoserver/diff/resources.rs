@@ -7,7 +7,7 @@ use crate::plan::{unified_diff, Action, Address, FieldChange, PlanOptions, Reaso
 use crate::systems::geoserver::manifest::{
     style_address, GeoServer, GsDatastore, GsStyle, ACL_KIND, DATASTORE_KIND, STYLE_KIND, WORKSPACE_KIND,
 };
-use crate::systems::geoserver::observed::{ObservedDatastore, Observed};
+use crate::systems::geoserver::observed::{Observed, ObservedDatastore};
 use crate::systems::geoserver::verifier;
 
 fn create() -> Reason {
@@ -43,7 +43,11 @@ pub fn workspaces(desired: &GeoServer, observed: &Observed, options: PlanOptions
             let mut draft = draft;
             let isolated = (current.isolated != ws.isolated).then_some(ws.isolated);
             if isolated.is_some() {
-                draft.field("isolated", Some(json!(current.isolated)), Some(json!(ws.isolated)));
+                draft.field(
+                    "isolated",
+                    Some(json!(current.isolated)),
+                    Some(json!(ws.isolated)),
+                );
             }
             let make_default = ws.default && observed.default_workspace.as_deref() != Some(&ws.name);
             if make_default {
@@ -111,7 +115,9 @@ pub fn datastores(desired: &GeoServer, observed: &Observed, options: PlanOptions
             }
             draft
         } else {
-            draft.depends_on.push(Address::new(WORKSPACE_KIND, &store.workspace));
+            draft
+                .depends_on
+                .push(Address::new(WORKSPACE_KIND, &store.workspace));
             datastore_change(draft, store, current)
         };
         planned.changes.push(draft.finish());
@@ -123,10 +129,18 @@ fn datastore_change(mut draft: Draft, store: &GsDatastore, current: Option<&Obse
     let seen = current.unwrap_or(&empty);
     let shown = |value: Option<&String>| value.map(|v| json!(v));
     if seen.description != store.description {
-        draft.field("description", shown(seen.description.as_ref()), shown(store.description.as_ref()));
+        draft.field(
+            "description",
+            shown(seen.description.as_ref()),
+            shown(store.description.as_ref()),
+        );
     }
     if current.is_none() || seen.enabled != store.enabled {
-        draft.field("enabled", current.map(|c| json!(c.enabled)), Some(json!(store.enabled)));
+        draft.field(
+            "enabled",
+            current.map(|c| json!(c.enabled)),
+            Some(json!(store.enabled)),
+        );
     }
     for (key, value) in &store.params {
         let before = seen.params.get(key);
@@ -162,7 +176,10 @@ fn datastore_change(mut draft: Draft, store: &GsDatastore, current: Option<&Obse
     match current {
         None => draft.doing(Action::Create, create(), GsOp::PutDatastore(write)),
         Some(_) if draft.fields.len() == 1 && !password_current => {
-            let reason = Reason::new("password_changed", "the password differs from the manifest's secret");
+            let reason = Reason::new(
+                "password_changed",
+                "the password differs from the manifest's secret",
+            );
             draft.doing(Action::Update, reason, GsOp::PutDatastore(write))
         }
         Some(_) => draft.doing(Action::Update, differs(), GsOp::PutDatastore(write)),
@@ -172,7 +189,9 @@ fn datastore_change(mut draft: Draft, store: &GsDatastore, current: Option<&Obse
 pub fn styles(desired: &GeoServer, observed: &Observed, options: PlanOptions, planned: &mut Planned) {
     for style in &desired.styles {
         let mut draft = Draft::new(STYLE_KIND, &style.address_name());
-        let current = observed.styles.get(&(style.workspace.clone(), style.name.clone()));
+        let current = observed
+            .styles
+            .get(&(style.workspace.clone(), style.name.clone()));
         let draft = if !style.present {
             let op = GsOp::DeleteStyle {
                 workspace: style.workspace.clone(),
@@ -198,7 +217,11 @@ fn style_change(mut draft: Draft, style: &GsStyle, current: Option<&Option<Strin
         return draft;
     }
     let label = format!("style {}", style_address(style.workspace.as_deref(), &style.name));
-    draft.content_diff = Some(unified_diff(document.map_or("", String::as_str), &style.content, &label));
+    draft.content_diff = Some(unified_diff(
+        document.map_or("", String::as_str),
+        &style.content,
+        &label,
+    ));
     draft.field("format", None, Some(json!(style.format.content_type())));
     let op = GsOp::PutStyle {
         workspace: style.workspace.clone(),
@@ -210,7 +233,10 @@ fn style_change(mut draft: Draft, style: &GsStyle, current: Option<&Option<Strin
     match (current, document) {
         (None, _) => draft.doing(Action::Create, create(), op),
         (Some(_), None) => {
-            let reason = Reason::new("document_missing", "the style has no document (an interrupted create)");
+            let reason = Reason::new(
+                "document_missing",
+                "the style has no document (an interrupted create)",
+            );
             draft.doing(Action::Update, reason, op)
         }
         (Some(_), Some(_)) => {
@@ -232,7 +258,9 @@ pub fn acl(desired: &GeoServer, observed: &Observed, options: PlanOptions, plann
         let mut draft = Draft::new(ACL_KIND, &rule.rule);
         let current = observed.acl.get(&rule.rule);
         let draft = if !rule.present {
-            let op = GsOp::DeleteAcl { rule: rule.rule.clone() };
+            let op = GsOp::DeleteAcl {
+                rule: rule.rule.clone(),
+            };
             absent(draft, current.is_some(), options, op, planned)
         } else if current == Some(&rule.roles) {
             draft

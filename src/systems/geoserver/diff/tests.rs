@@ -73,22 +73,36 @@ fn in_sync() -> Observed {
                 params,
             },
         )]),
-        styles: BTreeMap::from([((Some("ouvert".into()), "roads".into()), Some(d.styles[0].content.clone()))]),
+        styles: BTreeMap::from([(
+            (Some("ouvert".into()), "roads".into()),
+            Some(d.styles[0].content.clone()),
+        )]),
         acl: BTreeMap::from([("ouvert.*.r".into(), BTreeSet::from(["*".to_string()]))]),
     }
 }
 
 fn actions(planned: &Planned) -> Vec<(String, Action)> {
-    planned.changes.iter().map(|c| (c.address.to_string(), c.action)).collect()
+    planned
+        .changes
+        .iter()
+        .map(|c| (c.address.to_string(), c.action))
+        .collect()
 }
 
 #[test]
 fn from_empty_everything_is_created_in_dependency_order() {
     let planned = plan(&desired(), &Observed::default(), PlanOptions::default());
-    assert!(planned.changes.iter().all(|c| c.action == Action::Create), "{:?}", actions(&planned));
+    assert!(
+        planned.changes.iter().all(|c| c.action == Action::Create),
+        "{:?}",
+        actions(&planned)
+    );
     let store = &planned.changes[1];
     assert_eq!(store.depends_on, [Address::new("geoserver.workspace", "ouvert")]);
-    assert!(store.fields.iter().any(|f| f.sensitive && f.name == "connection.passwd"));
+    assert!(store
+        .fields
+        .iter()
+        .any(|f| f.sensitive && f.name == "connection.passwd"));
     let rendered = serde_json::to_string(&planned.changes).unwrap();
     assert!(!rendered.contains("canary-pw"), "{rendered}");
 }
@@ -96,7 +110,11 @@ fn from_empty_everything_is_created_in_dependency_order() {
 #[test]
 fn in_sync_is_a_no_op_with_foreign_parameters_and_encrypted_password() {
     let planned = plan(&desired(), &in_sync(), PlanOptions::default());
-    assert!(planned.changes.iter().all(|c| c.is_noop()), "{:?}", actions(&planned));
+    assert!(
+        planned.changes.iter().all(|c| c.is_noop()),
+        "{:?}",
+        actions(&planned)
+    );
 }
 
 #[test]
@@ -104,7 +122,11 @@ fn a_changed_secret_updates_only_the_password() {
     let mut desired = desired();
     desired.datastores[0].password = Some(Secret::from_env_file("another-pw-654321".into()));
     let planned = plan(&desired, &in_sync(), PlanOptions::default());
-    let store = planned.changes.iter().find(|c| c.address.kind == "geoserver.datastore").unwrap();
+    let store = planned
+        .changes
+        .iter()
+        .find(|c| c.address.kind == "geoserver.datastore")
+        .unwrap();
     assert_eq!(store.action, Action::Update);
     assert_eq!(store.reason.code, "password_changed");
     assert_eq!(store.fields.len(), 1);
@@ -112,7 +134,10 @@ fn a_changed_secret_updates_only_the_password() {
         panic!("not a datastore write");
     };
     assert_eq!(write.verifier, None, "a new verifier is made");
-    assert_eq!(write.params.get("namespace").map(String::as_str), Some("http://ouvert"));
+    assert_eq!(
+        write.params.get("namespace").map(String::as_str),
+        Some("http://ouvert")
+    );
 }
 
 #[test]
@@ -120,10 +145,19 @@ fn changed_parameters_style_and_roles_are_updates() {
     let mut observed = in_sync();
     let store = observed.datastores.values_mut().next().unwrap();
     store.params.insert("host".into(), "old-db".into());
-    observed.styles.values_mut().for_each(|s| *s = Some("<old/>".into()));
-    observed.acl.insert("ouvert.*.r".into(), BTreeSet::from(["ROLE_X".to_string()]));
+    observed
+        .styles
+        .values_mut()
+        .for_each(|s| *s = Some("<old/>".into()));
+    observed
+        .acl
+        .insert("ouvert.*.r".into(), BTreeSet::from(["ROLE_X".to_string()]));
     let planned = plan(&desired(), &observed, PlanOptions::default());
-    let updates: Vec<_> = planned.changes.iter().filter(|c| c.action == Action::Update).collect();
+    let updates: Vec<_> = planned
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Update)
+        .collect();
     assert_eq!(updates.len(), 3, "{:?}", actions(&planned));
     assert!(updates.iter().any(|c| c.content_diff.is_some()));
 }
@@ -144,13 +178,24 @@ fn absent_resources_are_deleted_only_with_allow_drop_and_recurse_only_when_decla
         ..Default::default()
     };
     let dropped = plan(&desired, &in_sync(), options);
-    assert!(dropped.changes.iter().all(|c| c.action == Action::Delete), "{:?}", actions(&dropped));
-    let ws = dropped.changes.iter().find(|c| c.address.kind == "geoserver.workspace").unwrap();
+    assert!(
+        dropped.changes.iter().all(|c| c.action == Action::Delete),
+        "{:?}",
+        actions(&dropped)
+    );
+    let ws = dropped
+        .changes
+        .iter()
+        .find(|c| c.address.kind == "geoserver.workspace")
+        .unwrap();
     assert!(matches!(
         ws.operation.as_ref().unwrap().downcast::<GsOp>(),
         Some(GsOp::DeleteWorkspace { recurse: true, .. })
     ));
-    assert_eq!(ws.depends_on, [Address::new("geoserver.datastore", "ouvert:data")]);
+    assert_eq!(
+        ws.depends_on,
+        [Address::new("geoserver.datastore", "ouvert:data")]
+    );
     let gone = plan(&desired, &Observed::default(), options);
     assert!(gone.changes.iter().all(|c| c.is_noop()));
 }
@@ -158,8 +203,18 @@ fn absent_resources_are_deleted_only_with_allow_drop_and_recurse_only_when_decla
 #[test]
 fn rules_geosync_does_not_declare_are_left_alone() {
     let mut observed = in_sync();
-    observed.acl.insert("*.*.w".into(), BTreeSet::from(["ADMIN".to_string()]));
-    let planned = plan(&desired(), &observed, PlanOptions { allow_drop: true, prune: true, adopt: false });
+    observed
+        .acl
+        .insert("*.*.w".into(), BTreeSet::from(["ADMIN".to_string()]));
+    let planned = plan(
+        &desired(),
+        &observed,
+        PlanOptions {
+            allow_drop: true,
+            prune: true,
+            adopt: false,
+        },
+    );
     assert!(planned.changes.iter().all(|c| c.is_noop()));
     assert!(!planned.changes.iter().any(|c| c.address.name == "*.*.w"));
 }
@@ -169,7 +224,11 @@ fn a_style_without_its_document_is_uploaded_again_not_created() {
     let mut observed = in_sync();
     observed.styles.values_mut().for_each(|s| *s = None);
     let planned = plan(&desired(), &observed, PlanOptions::default());
-    let style = planned.changes.iter().find(|c| c.address.kind == "geoserver.style").unwrap();
+    let style = planned
+        .changes
+        .iter()
+        .find(|c| c.address.kind == "geoserver.style")
+        .unwrap();
     assert_eq!(style.action, Action::Update);
     assert!(matches!(
         style.operation.as_ref().unwrap().downcast::<GsOp>(),

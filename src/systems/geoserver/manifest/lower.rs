@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use super::raw::{Ensure, RawAcl, RawDatastore, RawGeoServer, RawStyle, RawWorkspace};
 use super::{
-    Auth, GeoServer, GsAcl, GsConnection, GsDatastore, GsStyle, GsWorkspace, Params, StyleFormat,
-    ACL_KIND, DATASTORE_KIND, STYLE_KIND, WORKSPACE_KIND,
+    Auth, GeoServer, GsAcl, GsConnection, GsDatastore, GsStyle, GsWorkspace, Params, StyleFormat, ACL_KIND,
+    DATASTORE_KIND, STYLE_KIND, WORKSPACE_KIND,
 };
 use crate::manifest::error::ManifestError;
 use crate::manifest::lower::Lowerer;
@@ -57,14 +57,26 @@ impl Lowerer<'_> {
             || raw.retry_backoff_ms.is_some();
         GeoServerPart {
             connection: sets_connection.then(|| self.gs_connection(raw, resolver)),
-            workspaces: raw.workspace.iter().map(|w| self.gs_workspace(w.get_ref())).collect(),
+            workspaces: raw
+                .workspace
+                .iter()
+                .map(|w| self.gs_workspace(w.get_ref()))
+                .collect(),
             datastores: raw
                 .datastore
                 .iter()
                 .map(|d| self.gs_datastore(d.get_ref(), resolver))
                 .collect(),
-            styles: raw.style.iter().map(|s| self.gs_style(s.get_ref(), &s.span())).collect(),
-            acl: raw.acl.iter().map(|a| self.gs_acl(a.get_ref(), &a.span())).collect(),
+            styles: raw
+                .style
+                .iter()
+                .map(|s| self.gs_style(s.get_ref(), &s.span()))
+                .collect(),
+            acl: raw
+                .acl
+                .iter()
+                .map(|a| self.gs_acl(a.get_ref(), &a.span()))
+                .collect(),
         }
     }
 
@@ -92,10 +104,9 @@ impl Lowerer<'_> {
             "connect_timeout_seconds",
             defaults.connect_timeout,
         );
-        let retries = raw
-            .retries
-            .as_ref()
-            .map_or(defaults.retries, |r| self.bounded(r, subject, "retries", 0, 10) as u32);
+        let retries = raw.retries.as_ref().map_or(defaults.retries, |r| {
+            self.bounded(r, subject, "retries", 0, 10) as u32
+        });
         let backoff = raw.retry_backoff_ms.as_ref().map_or(defaults.backoff, |b| {
             Duration::from_millis(self.bounded(b, subject, "retry_backoff_ms", 1, 60_000) as u64)
         });
@@ -113,7 +124,11 @@ impl Lowerer<'_> {
     fn bounded(&mut self, value: &Spanned<i64>, subject: &str, what: &str, min: i64, max: i64) -> i64 {
         let v = *value.get_ref();
         if !(min..=max).contains(&v) {
-            self.invalid(&value.span(), subject, format!("{what} must be between {min} and {max}"));
+            self.invalid(
+                &value.span(),
+                subject,
+                format!("{what} must be between {min} and {max}"),
+            );
         }
         v.clamp(min, max)
     }
@@ -125,9 +140,15 @@ impl Lowerer<'_> {
         let trimmed = url.trim_end_matches('/').to_string();
         let problem = match url_host(&trimmed) {
             Err(problem) => Some(problem),
-            Ok(_) if trimmed.split("://").nth(1).is_some_and(|rest| {
-                rest.split('/').next().is_some_and(|authority| authority.contains('@'))
-            }) => Some("carries credentials: give `user` and `password` instead".to_string()),
+            Ok(_)
+                if trimmed.split("://").nth(1).is_some_and(|rest| {
+                    rest.split('/')
+                        .next()
+                        .is_some_and(|authority| authority.contains('@'))
+                }) =>
+            {
+                Some("carries credentials: give `user` and `password` instead".to_string())
+            }
             Ok(_) if trimmed.contains(['?', '#']) => Some("has a query or fragment".to_string()),
             Ok(_) => None,
         };
@@ -159,9 +180,17 @@ impl Lowerer<'_> {
                     );
                 }
                 let preauth = preauth.get_ref();
-                if preauth.username.is_empty() || preauth.roles.iter().any(|r| r.is_empty() || r.contains([';', '\r', '\n'])) {
-                    self.invalid(&raw.preauth.as_ref().map(|p| p.span()).unwrap_or_default(), subject,
-                        "preauth: username must not be empty and roles hold no `;` or line break");
+                if preauth.username.is_empty()
+                    || preauth
+                        .roles
+                        .iter()
+                        .any(|r| r.is_empty() || r.contains([';', '\r', '\n']))
+                {
+                    self.invalid(
+                        &raw.preauth.as_ref().map(|p| p.span()).unwrap_or_default(),
+                        subject,
+                        "preauth: username must not be empty and roles hold no `;` or line break",
+                    );
                 }
                 Auth::Preauth {
                     username: preauth.username.clone(),
@@ -187,7 +216,11 @@ impl Lowerer<'_> {
 
     fn gs_name(&mut self, span: &Range<usize>, subject: &str, what: &str, name: &str) {
         if let Some(problem) = name_problem(name) {
-            self.invalid(span, subject, format!("{what} `{}`: {problem}", name.escape_debug()));
+            self.invalid(
+                span,
+                subject,
+                format!("{what} `{}`: {problem}", name.escape_debug()),
+            );
         }
     }
 
@@ -199,7 +232,11 @@ impl Lowerer<'_> {
             self.invalid(&raw.name.span(), &subject, "`default` is reserved by GeoServer");
         }
         if raw.recurse && raw.ensure == Ensure::Present {
-            self.invalid(&raw.name.span(), &subject, "`recurse` goes with ensure = \"absent\"");
+            self.invalid(
+                &raw.name.span(),
+                &subject,
+                "`recurse` goes with ensure = \"absent\"",
+            );
         }
         GsWorkspace {
             at: self.at(&raw.name.span()),
@@ -217,26 +254,63 @@ impl Lowerer<'_> {
         let subject = format!("{DATASTORE_KIND}:{workspace}:{name}");
         self.gs_name(&raw.name.span(), &subject, "name", &name);
         if raw.recurse && raw.ensure == Ensure::Present {
-            self.invalid(&raw.name.span(), &subject, "`recurse` goes with ensure = \"absent\"");
+            self.invalid(
+                &raw.name.span(),
+                &subject,
+                "`recurse` goes with ensure = \"absent\"",
+            );
         }
         let mut params = Params::new();
         params.insert(keys::DBTYPE.into(), "postgis".into());
         params.insert(keys::HOST.into(), self.text(&raw.host));
-        let port = raw.port.as_ref().map_or(5432, |p| self.bounded(p, &subject, "port", 1, 65535));
+        let port = raw
+            .port
+            .as_ref()
+            .map_or(5432, |p| self.bounded(p, &subject, "port", 1, 65535));
         params.insert(keys::PORT.into(), port.to_string());
         params.insert(keys::DATABASE.into(), self.text(&raw.database));
-        let schema = raw.schema.as_ref().map_or_else(|| "public".to_string(), |s| self.text(s));
+        let schema = raw
+            .schema
+            .as_ref()
+            .map_or_else(|| "public".to_string(), |s| self.text(s));
         params.insert(keys::SCHEMA.into(), schema);
         params.insert(keys::USER.into(), self.text(&raw.user));
-        let mut number = |lower: &mut Self, key: &str, value: &Option<Spanned<i64>>, default: i64, what: &str| {
-            let n = value.as_ref().map_or(default, |v| lower.bounded(v, &subject, what, 0, 10_000));
-            params.insert(key.into(), n.to_string());
-        };
-        number(self, keys::MAX_CONNECTIONS, &raw.max_connections, 10, "max_connections");
-        number(self, keys::MIN_CONNECTIONS, &raw.min_connections, 1, "min_connections");
-        number(self, keys::CONNECTION_TIMEOUT, &raw.connection_timeout, 20, "connection_timeout");
-        params.insert(keys::EXPOSE_PK.into(), raw.expose_primary_keys.unwrap_or(false).to_string());
-        params.insert(keys::LOOSE_BBOX.into(), raw.loose_bbox.unwrap_or(true).to_string());
+        let mut number =
+            |lower: &mut Self, key: &str, value: &Option<Spanned<i64>>, default: i64, what: &str| {
+                let n = value
+                    .as_ref()
+                    .map_or(default, |v| lower.bounded(v, &subject, what, 0, 10_000));
+                params.insert(key.into(), n.to_string());
+            };
+        number(
+            self,
+            keys::MAX_CONNECTIONS,
+            &raw.max_connections,
+            10,
+            "max_connections",
+        );
+        number(
+            self,
+            keys::MIN_CONNECTIONS,
+            &raw.min_connections,
+            1,
+            "min_connections",
+        );
+        number(
+            self,
+            keys::CONNECTION_TIMEOUT,
+            &raw.connection_timeout,
+            20,
+            "connection_timeout",
+        );
+        params.insert(
+            keys::EXPOSE_PK.into(),
+            raw.expose_primary_keys.unwrap_or(false).to_string(),
+        );
+        params.insert(
+            keys::LOOSE_BBOX.into(),
+            raw.loose_bbox.unwrap_or(true).to_string(),
+        );
         let password = raw
             .password
             .as_ref()
@@ -257,7 +331,10 @@ impl Lowerer<'_> {
     fn gs_style(&mut self, raw: &RawStyle, span: &Range<usize>) -> GsStyle {
         let name = self.text(&raw.name);
         let workspace = self.opt(&raw.workspace);
-        let subject = format!("{STYLE_KIND}:{}", super::style_address(workspace.as_deref(), &name));
+        let subject = format!(
+            "{STYLE_KIND}:{}",
+            super::style_address(workspace.as_deref(), &name)
+        );
         self.gs_name(&raw.name.span(), &subject, "name", &name);
         let present = raw.ensure == Ensure::Present;
         let (content, format) = match (&raw.file, present) {
@@ -281,8 +358,9 @@ impl Lowerer<'_> {
     fn style_file(&mut self, file: &Text, subject: &str) -> (String, StyleFormat) {
         let path = self.path(file);
         let content = match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() && meta.len() <= MAX_STYLE_BYTES => std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display())),
+            Ok(meta) if meta.is_file() && meta.len() <= MAX_STYLE_BYTES => {
+                std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+            }
             Ok(meta) if meta.is_file() => Err(format!("{} is larger than 4 MiB", path.display())),
             Ok(_) => Err(format!("{} is not a regular file", path.display())),
             Err(e) => Err(format!("cannot read {}: {e}", path.display())),
@@ -307,13 +385,24 @@ impl Lowerer<'_> {
         for role in &raw.roles {
             let name = self.text(role);
             if name.is_empty() || name.contains([',', ' ', '\t', '\r', '\n']) {
-                self.invalid(&role.span(), &subject, format!("role `{}` is empty or holds a comma or blank", name.escape_debug()));
+                self.invalid(
+                    &role.span(),
+                    &subject,
+                    format!(
+                        "role `{}` is empty or holds a comma or blank",
+                        name.escape_debug()
+                    ),
+                );
             }
             roles.insert(name);
         }
         let present = raw.ensure == Ensure::Present;
         if present && roles.is_empty() {
-            self.invalid(span, &subject, "a present rule needs at least one role (or \"*\")");
+            self.invalid(
+                span,
+                &subject,
+                "a present rule needs at least one role (or \"*\")",
+            );
         }
         if roles.contains("*") && roles.len() > 1 {
             self.invalid(span, &subject, "`*` (everyone) stands alone");
@@ -348,7 +437,9 @@ pub fn style_format(content: &str) -> Result<StyleFormat, String> {
                 return match version.as_deref() {
                     Some("1.0.0") => Ok(StyleFormat::Sld10),
                     Some("1.1.0") => Ok(StyleFormat::Se11),
-                    Some(other) => Err(format!("StyledLayerDescriptor version `{other}`: geosync uploads 1.0.0 (SLD) or 1.1.0 (SE)")),
+                    Some(other) => Err(format!(
+                        "StyledLayerDescriptor version `{other}`: geosync uploads 1.0.0 (SLD) or 1.1.0 (SE)"
+                    )),
                     None => Err("StyledLayerDescriptor has no `version` (1.0.0 or 1.1.0)".into()),
                 };
             }
@@ -424,7 +515,8 @@ pub fn merge(parts: Vec<GeoServerPart>, errors: &mut Vec<ManifestError>) -> Opti
         return None;
     }
     let mut connection: Option<(GsConnection, Location)> = None;
-    let (mut workspaces, mut datastores, mut styles, mut acl) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut workspaces, mut datastores, mut styles, mut acl) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for part in parts {
         if let Some((conn, at)) = part.connection {
             match &connection {
@@ -459,16 +551,15 @@ fn check_references(
     errors: &mut Vec<ManifestError>,
 ) {
     let mut seen: BTreeMap<String, Location> = BTreeMap::new();
-    let mut once = |subject: String, at: &Location, errors: &mut Vec<ManifestError>| {
-        match seen.get(&subject) {
-            Some(first) => errors.push(ManifestError::Duplicate {
-                at: at.clone(),
-                first: first.clone(),
-                subject,
-            }),
-            None => {
-                seen.insert(subject, at.clone());
-            }
+    let mut once = |subject: String, at: &Location, errors: &mut Vec<ManifestError>| match seen.get(&subject)
+    {
+        Some(first) => errors.push(ManifestError::Duplicate {
+            at: at.clone(),
+            first: first.clone(),
+            subject,
+        }),
+        None => {
+            seen.insert(subject, at.clone());
         }
     };
     for w in workspaces {
@@ -490,7 +581,10 @@ fn check_references(
             errors.push(ManifestError::Invalid {
                 at: d.at.clone(),
                 subject,
-                message: format!("workspace `{}` is not a present [[geoserver.workspace]]", d.workspace),
+                message: format!(
+                    "workspace `{}` is not a present [[geoserver.workspace]]",
+                    d.workspace
+                ),
             });
         }
     }
@@ -537,7 +631,16 @@ mod tests {
 
     #[test]
     fn private_hosts() {
-        for private in ["127.0.0.1", "10.1.2.3", "172.20.74.5", "192.168.0.1", "geoserver", "localhost", "::1", "fd00::1"] {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.20.74.5",
+            "192.168.0.1",
+            "geoserver",
+            "localhost",
+            "::1",
+            "fd00::1",
+        ] {
             assert!(is_private_host(private), "{private}");
         }
         for public in ["8.8.8.8", "geoserver.example.org", "2001:db8::1"] {

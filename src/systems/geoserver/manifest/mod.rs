@@ -59,10 +59,16 @@ impl Default for GsConnection {
 pub enum Auth {
     /// Anonymous: GeoServer refuses every write, so only for reading.
     None,
-    Basic { user: String, password: Secret },
+    Basic {
+        user: String,
+        password: Secret,
+    },
     /// geOrchestra's security proxy headers, trusted by GeoServer inside
     /// the platform network only.
-    Preauth { username: String, roles: Vec<String> },
+    Preauth {
+        username: String,
+        roles: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
