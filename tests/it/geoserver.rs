@@ -295,6 +295,32 @@ fn a_5xx_mid_apply_fails_the_run_and_a_rerun_converges() {
 }
 
 #[test]
+fn a_create_whose_answer_was_lost_is_retried_into_success() {
+    let s = Setup::new();
+    s.manifest(FULL);
+    // GeoServer made the store, but a proxy answered 502: the retried POST
+    // meets its own store ("already exists"), which is success.
+    s.gs.with(|st| {
+        st.faults.push(crate::geoserver_emulator::Fault {
+            method: Method::POST,
+            path: "/datastores".into(),
+            status: 502,
+            body: "Bad Gateway".into(),
+            times: 1,
+            after: true,
+        })
+    });
+    s.apply(&[]).assert_code(0);
+    let posts =
+        s.gs.writes()
+            .iter()
+            .filter(|w| w.starts_with("POST") && w.contains("/datastores"))
+            .count();
+    assert_eq!(posts, 2);
+    s.plan().assert_code(0);
+}
+
+#[test]
 fn a_duplicate_created_behind_the_plan_is_reported_as_a_conflict_and_a_rerun_converges() {
     let s = Setup::new();
     s.manifest(FULL);
@@ -307,6 +333,7 @@ fn a_duplicate_created_behind_the_plan_is_reported_as_a_conflict_and_a_rerun_con
                 status,
                 body: body.into(),
                 times: 1,
+                after: false,
             })
         })
     };

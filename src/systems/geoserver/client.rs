@@ -39,6 +39,8 @@ impl Body {
 pub struct Answer {
     pub status: StatusCode,
     pub body: String,
+    /// An earlier attempt failed without an answer saying what happened.
+    pub retried: bool,
 }
 
 #[derive(Clone)]
@@ -107,7 +109,11 @@ impl Client {
                 Ok(response) => {
                     let status = response.status();
                     match response.text().await {
-                        Ok(body) => Ok(Answer { status, body }),
+                        Ok(body) => Ok(Answer {
+                            status,
+                            body,
+                            retried: attempt > 0,
+                        }),
                         Err(e) => Err(e),
                     }
                 }
@@ -140,6 +146,12 @@ impl Client {
     ) -> Result<Answer, GeoServerError> {
         let answer = self.send(method.clone(), path, accept, body).await?;
         if ok.contains(&answer.status.as_u16()) {
+            return Ok(answer);
+        }
+        // A create retried after a lost answer finds what its first
+        // attempt made: that is its success, not someone else's object
+        // (the next plan compares it like any other).
+        if method == Method::POST && answer.retried && is_conflict(&answer) {
             return Ok(answer);
         }
         Err(self.failure(&method, path, answer))
@@ -300,6 +312,7 @@ mod tests {
         Answer {
             status: StatusCode::from_u16(status).unwrap(),
             body: body.into(),
+            retried: false,
         }
     }
 

@@ -291,6 +291,7 @@ mod tests {
                 status: 404,
                 body: "No such feature type".into(),
                 times: 1,
+                after: false,
             });
         });
         assert!(!client.publish_featuretype(&spec("ecoles")).await.unwrap());

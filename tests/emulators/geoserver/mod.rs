@@ -61,13 +61,16 @@ impl Default for Config {
 
 /// A request to fail on purpose: the next `times` requests whose method
 /// is `method` and whose path contains `path` get `status` and `body`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Fault {
     pub method: Method,
     pub path: String,
     pub status: u16,
     pub body: String,
     pub times: usize,
+    /// Carry the request out first, then answer with the failure: the
+    /// change is made but its answer is lost (a proxy timing out).
+    pub after: bool,
 }
 
 /// Everything GeoServer would hold, plus the request log.
@@ -177,6 +180,7 @@ impl Emulator {
                 status,
                 body: "Injected failure".into(),
                 times,
+                after: false,
             })
         });
     }
@@ -318,20 +322,26 @@ async fn handle(
         )
             .into_response();
     }
-    if let Some(fault) = state
+    let fault = state
         .faults
         .iter_mut()
         .find(|f| f.times > 0 && f.method == method && path_and_query.contains(&f.path))
-    {
-        fault.times -= 1;
-        let (status, body) = (fault.status, fault.body.clone());
-        return text(status, &body);
+        .map(|fault| {
+            fault.times -= 1;
+            fault.clone()
+        });
+    if let Some(fault) = fault.as_ref().filter(|f| !f.after) {
+        return text(fault.status, &fault.body);
     }
     let req = match decode(method, rest, uri.query(), &headers, body) {
         Ok(req) => req,
         Err(response) => return response,
     };
-    route(&mut state, &req)
+    let response = route(&mut state, &req);
+    match fault {
+        Some(fault) => text(fault.status, &fault.body),
+        None => response,
+    }
 }
 
 fn authorized(headers: &HeaderMap, config: &Config) -> bool {
