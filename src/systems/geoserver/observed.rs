@@ -13,6 +13,9 @@ use super::manifest::{GeoServer, StyleFormat};
 use super::names::segment;
 use super::GeoServerError;
 
+/// A style: its workspace (None: global) and name.
+pub type StyleKey = (Option<String>, String);
+
 /// Requests in flight at once while observing.
 const PARALLEL_READS: usize = 8;
 
@@ -26,7 +29,7 @@ pub struct Observed {
     /// (workspace, style) -> its document, for the styles the manifest
     /// names that exist; None when the style has no document (an
     /// interrupted create: the catalog entry is made before the upload).
-    pub styles: BTreeMap<(Option<String>, String), Option<String>>,
+    pub styles: BTreeMap<StyleKey, Option<String>>,
     /// Every layer rule: `ws.layer.access` -> roles.
     pub acl: BTreeMap<String, BTreeSet<String>>,
 }
@@ -156,7 +159,7 @@ async fn observe_styles(
     client: &Client,
     desired: &GeoServer,
     workspaces: &BTreeSet<String>,
-) -> Result<BTreeMap<(Option<String>, String), Option<String>>, GeoServerError> {
+) -> Result<BTreeMap<StyleKey, Option<String>>, GeoServerError> {
     let scopes: BTreeSet<Option<String>> = desired
         .styles
         .iter()
@@ -179,7 +182,7 @@ async fn observe_styles(
         .filter(|s| existing.contains(&(s.workspace.clone(), s.name.clone())))
         .map(|s| (s.workspace.clone(), s.name.clone(), s.format))
         .collect();
-    let found: Vec<((Option<String>, String), Option<String>)> = futures::stream::iter(wanted)
+    let found: Vec<(StyleKey, Option<String>)> = futures::stream::iter(wanted)
         .map(|(ws, name, accept)| {
             let client = client.clone();
             async move {
