@@ -457,3 +457,16 @@ fn a_refused_login_names_the_request_and_never_the_password() {
     assert!(run.stderr.contains("401"), "{}", run.stderr);
     assert!(!run.all().contains("Wrong-Admin-Password-99"));
 }
+
+#[test]
+fn credentials_in_the_url_are_refused_without_being_echoed() {
+    let s = Setup::new();
+    s.ws.write(
+        "geosync.toml",
+        "[geoserver]\nurl = \"http://admin:Url-Password-31337@127.0.0.1:8080/geoserver\"\n",
+    );
+    let run = s.run(&["validate"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("carries credentials"), "{}", run.stderr);
+    assert!(!run.all().contains("Url-Password-31337"), "{}", run.all());
+}

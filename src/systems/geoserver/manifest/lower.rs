@@ -138,17 +138,21 @@ impl Lowerer<'_> {
     fn gs_url(&mut self, raw: &Text) -> String {
         let url = self.text(raw);
         let trimmed = url.trim_end_matches('/').to_string();
+        let authority = trimmed
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next());
+        if authority.is_some_and(|a| a.contains('@')) {
+            // The URL is not quoted back: it holds a password.
+            self.invalid(
+                &raw.span(),
+                "[geoserver]",
+                "url carries credentials (user:password@): give `user` and `password` instead",
+            );
+            return trimmed;
+        }
         let problem = match url_host(&trimmed) {
             Err(problem) => Some(problem),
-            Ok(_)
-                if trimmed.split("://").nth(1).is_some_and(|rest| {
-                    rest.split('/')
-                        .next()
-                        .is_some_and(|authority| authority.contains('@'))
-                }) =>
-            {
-                Some("carries credentials: give `user` and `password` instead".to_string())
-            }
             Ok(_) if trimmed.contains(['?', '#']) => Some("has a query or fragment".to_string()),
             Ok(_) => None,
         };
