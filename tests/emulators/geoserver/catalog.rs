@@ -53,7 +53,8 @@ fn no_workspace(ws: &str) -> Response {
     text(404, &format!("No such workspace: '{ws}' found"))
 }
 
-/// `/workspaces`: GET list, POST create (409 duplicate), PUT/DELETE 405.
+/// `/workspaces`: GET list, POST create (409 duplicate: workspaces.yaml:97,
+/// ERRORS.md:40), PUT/DELETE 405 (workspaces.yaml:105, 113).
 pub fn workspaces(state: &mut State, req: &Req) -> Response {
     match req.method {
         Method::GET => {
@@ -97,7 +98,9 @@ fn flag(value: &Value) -> bool {
     value.as_bool().unwrap_or_else(|| value.as_str() == Some("true"))
 }
 
-/// `/workspaces/{ws}` (and `/workspaces/default`): GET, PUT, DELETE; POST 405.
+/// `/workspaces/{ws}` (and `/workspaces/default`): GET (404:
+/// workspaces.yaml:168), PUT, DELETE (404, 403 non-empty without
+/// `recurse`: workspaces.yaml:225-228); POST 405 (workspaces.yaml:203).
 pub fn workspace(state: &mut State, req: &Req, ws: &str) -> Response {
     let name = if ws == "default" && req.method != Method::DELETE {
         match &state.default_workspace {
@@ -185,7 +188,8 @@ fn delete_workspace(state: &mut State, req: &Req, name: &str) -> Response {
     ok()
 }
 
-/// `/workspaces/{ws}/datastores`: GET list, POST create (500 duplicate).
+/// `/workspaces/{ws}/datastores`: GET list, POST create (500 duplicate:
+/// ERRORS.md:47); PUT/DELETE 405 (datastores.yaml:72, 79).
 pub fn datastores(state: &mut State, req: &Req, ws: &str) -> Response {
     if !state.workspaces.contains_key(ws) {
         return no_workspace(ws);

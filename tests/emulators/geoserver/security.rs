@@ -1,4 +1,5 @@
-//! Layer access rules. Spec: security.yaml (`/security/acl/layers`);
+//! Layer access rules. Spec: security.yaml (`/security/acl/layers`,
+//! lines 202-330; 405 on one rule but DELETE: lines 290-320);
 //! manual: api-accesscontrol.rst (the contract for status codes: 409 when
 //! a POST adds an existing rule, a PUT changes a missing one or a DELETE
 //! removes a missing one, 422 for an invalid rule; the whole request

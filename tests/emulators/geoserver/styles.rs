@@ -1,5 +1,7 @@
-//! Styles, global or in a workspace. Spec: styles.yaml; manual:
-//! api-styles.rst, styles.rst; duplicate name 403 (manual/ERRORS.md).
+//! Styles, global or in a workspace. Spec: styles.yaml (PUT/DELETE on
+//! the collections 405: lines 98, 107, 388, 403; POST on one style 405:
+//! line 203; `raw`: line 225; `purge`, `recurse`: lines 260-272);
+//! manual: api-styles.rst, styles.rst; duplicate name 403 (ERRORS.md:52).
 //!
 //! POST with a style info (JSON/XML) adds the catalog entry only; POST or
 //! PUT with a style document (SLD 1.0 `application/vnd.ogc.sld+xml`, SE
