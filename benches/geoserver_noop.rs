@@ -28,7 +28,16 @@ fn main() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     write_manifest(dir.path(), &gs.url);
     let geosync = env!("CARGO_BIN_EXE_geosync");
-    common::run(&[geosync, "apply", "--auto-approve", "-q"], dir.path());
+    let setup = std::process::Command::new(geosync)
+        .args(["apply", "--auto-approve", "-q"])
+        .current_dir(dir.path())
+        .output()
+        .expect("geosync runs");
+    assert!(
+        setup.status.success(),
+        "setup apply failed:\n{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
     publish_layers(&gs);
 
     gs.clear_requests();
@@ -85,7 +94,7 @@ fn main() {
 fn write_manifest(dir: &Path, url: &str) {
     std::fs::create_dir_all(dir.join("styles")).unwrap();
     let mut m = format!(
-        "[geoserver]\nurl = \"{url}\"\nuser = \"admin\"\npassword = {{ env = \"GS_BENCH_PASSWORD\" }}\n\n"
+        "[geoserver]\nurl = \"{url}\"\nuser = \"admin\"\npassword = {{ env = \"GS_BENCH_ADMIN\" }}\n\n"
     );
     for (i, ws) in WORKSPACES.iter().enumerate() {
         let _ = write!(
@@ -113,6 +122,7 @@ fn write_manifest(dir: &Path, url: &str) {
     std::fs::write(dir.join("geosync.toml"), m).unwrap();
     // Read by the geosync processes this one starts.
     std::env::set_var("GS_BENCH_PASSWORD", "bench-store-password-0123");
+    std::env::set_var("GS_BENCH_ADMIN", "geoserver");
 }
 
 /// The layers the sync would have published, each with its style.
