@@ -88,6 +88,52 @@ impl GeoServer {
     async fn run(&self, op: &GsOp) -> Result<(), GeoServerError> {
         let c = &self.client;
         match op {
+            GsOp::CreateWorkspace { .. } | GsOp::UpdateWorkspace { .. } => self.put_workspace(op).await?,
+            GsOp::DeleteWorkspace { name, recurse } => {
+                c.delete(&format!("{}?recurse={recurse}", ws_path(name)), &[])
+                    .await?;
+            }
+            GsOp::PutDatastore(write) => self.put_datastore(write).await?,
+            GsOp::DeleteDatastore {
+                workspace,
+                name,
+                recurse,
+            } => {
+                let path = format!(
+                    "{}/datastores/{}?recurse={recurse}",
+                    ws_path(workspace),
+                    segment(name)
+                );
+                c.delete(&path, &[]).await?;
+            }
+            GsOp::PutStyle { .. } => self.put_style(op).await?,
+            GsOp::DeleteStyle { workspace, name } => {
+                let path = format!(
+                    "{}/{}?purge=true",
+                    styles_path(workspace.as_deref()),
+                    segment(name)
+                );
+                c.delete(&path, &[]).await?;
+            }
+            GsOp::PutAcl { rule, roles, create } => {
+                let body = Body::json(&json!({ rule.as_str(): roles }));
+                let method = if *create { Method::POST } else { Method::PUT };
+                let path = "/security/acl/layers";
+                c.expect(method, path, "text/plain", Some(&body), &[200, 201])
+                    .await?;
+            }
+            GsOp::DeleteAcl { rule } => {
+                // The manual documents 409 for a rule that is not there.
+                c.delete(&format!("/security/acl/layers/{}", segment(rule)), &[409])
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn put_workspace(&self, op: &GsOp) -> Result<(), GeoServerError> {
+        let c = &self.client;
+        match op {
             GsOp::CreateWorkspace {
                 name,
                 isolated,
@@ -109,100 +155,53 @@ impl GeoServer {
                         .await?;
                 }
                 if *make_default {
+                    // PUT /workspaces/default names the default workspace.
                     let body = Body::json(&json!({"workspace": {"name": name}}));
-                    c.expect(
-                        Method::PUT,
-                        "/workspaces/default",
-                        "text/plain",
-                        Some(&body),
-                        &[200],
-                    )
-                    .await?;
+                    let path = "/workspaces/default";
+                    c.expect(Method::PUT, path, "text/plain", Some(&body), &[200])
+                        .await?;
                 }
             }
-            GsOp::DeleteWorkspace { name, recurse } => {
-                c.delete(&format!("{}?recurse={recurse}", ws_path(name)), &[])
-                    .await?;
-            }
-            GsOp::PutDatastore(write) => self.put_datastore(write).await?,
-            GsOp::DeleteDatastore {
-                workspace,
-                name,
-                recurse,
-            } => {
-                let path = format!(
-                    "{}/datastores/{}?recurse={recurse}",
-                    ws_path(workspace),
-                    segment(name)
-                );
-                c.delete(&path, &[]).await?;
-            }
-            GsOp::PutStyle {
-                workspace,
-                name,
-                create,
-                content,
-                format,
-            } => {
-                let path = format!("{}/{}", styles_path(workspace.as_deref()), segment(name));
-                if *create {
-                    let info = json!({"style": {
-                        "name": name,
-                        "format": "sld",
-                        "languageVersion": {"version": format.version()},
-                        "filename": format!("{name}.sld"),
-                    }});
-                    let list = styles_path(workspace.as_deref());
-                    c.expect(
-                        Method::POST,
-                        &list,
-                        "text/plain",
-                        Some(&Body::json(&info)),
-                        &[201],
-                    )
-                    .await?;
-                }
-                // raw=true: GeoServer keeps the document byte for byte, so
-                // the next plan compares it with the file exactly.
-                let body = Body {
-                    content_type: format.content_type(),
-                    bytes: content.as_bytes().to_vec(),
-                };
-                c.expect(
-                    Method::PUT,
-                    &format!("{path}?raw=true"),
-                    "text/plain",
-                    Some(&body),
-                    &[200, 201],
-                )
-                .await?;
-            }
-            GsOp::DeleteStyle { workspace, name } => {
-                let path = format!(
-                    "{}/{}?purge=true",
-                    styles_path(workspace.as_deref()),
-                    segment(name)
-                );
-                c.delete(&path, &[]).await?;
-            }
-            GsOp::PutAcl { rule, roles, create } => {
-                let body = Body::json(&json!({ rule.as_str(): roles }));
-                let method = if *create { Method::POST } else { Method::PUT };
-                c.expect(
-                    method,
-                    "/security/acl/layers",
-                    "text/plain",
-                    Some(&body),
-                    &[200, 201],
-                )
-                .await?;
-            }
-            GsOp::DeleteAcl { rule } => {
-                // The manual documents 409 for a rule that is not there.
-                c.delete(&format!("/security/acl/layers/{}", segment(rule)), &[409])
-                    .await?;
-            }
+            _ => {}
         }
+        Ok(())
+    }
+
+    /// A new style's catalog entry first, then its document (`raw=true`:
+    /// GeoServer keeps it byte for byte, so the next plan compares it with
+    /// the file exactly).
+    async fn put_style(&self, op: &GsOp) -> Result<(), GeoServerError> {
+        let GsOp::PutStyle {
+            workspace,
+            name,
+            create,
+            content,
+            format,
+        } = op
+        else {
+            return Ok(());
+        };
+        let list = styles_path(workspace.as_deref());
+        if *create {
+            let info = json!({"style": {
+                "name": name,
+                "format": "sld",
+                "languageVersion": {"version": format.version()},
+                "filename": format!("{name}.sld"),
+            }});
+            let body = Body::json(&info);
+            self.client
+                .expect(Method::POST, &list, "text/plain", Some(&body), &[201])
+                .await?;
+        }
+        let body = Body {
+            content_type: format.content_type(),
+            bytes: content.as_bytes().to_vec(),
+        };
+        let path = format!("{list}/{}?raw=true", segment(name));
+        self.client
+            .expect(Method::PUT, &path, "text/plain", Some(&body), &[200, 201])
+            .await?;
         Ok(())
     }
 
