@@ -16,6 +16,7 @@ use crate::manifest::raw::RawFile;
 use crate::manifest::schema::VarValue;
 use crate::systems::docker::manifest::raw::RawDocker;
 use crate::systems::geonetwork::manifest::raw::RawGeoNetwork;
+use crate::systems::geoserver::manifest::raw::RawGeoServer;
 use crate::systems::mviewer::manifest::raw::RawMviewer;
 use crate::systems::postgres::manifest::raw::RawPostgres;
 
@@ -37,6 +38,8 @@ struct ManifestFile {
     docker: Option<RawDocker>,
     /// A GeoNetwork catalogue: where it is, how geosync signs in, and the groups records are shared with.
     geonetwork: Option<RawGeoNetwork>,
+    /// A GeoServer: workspaces, PostGIS data stores, styles and layer access rules, through its REST API.
+    geoserver: Option<RawGeoServer>,
 }
 
 /// The schema as JSON.

@@ -5,6 +5,7 @@
 pub mod docker;
 pub mod files;
 pub mod geonetwork;
+pub mod geoserver;
 pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
@@ -79,6 +80,7 @@ pub fn kinds() -> Vec<&'static str> {
     kinds.extend_from_slice(postgres::KINDS);
     kinds.extend_from_slice(docker::KINDS);
     kinds.extend_from_slice(geonetwork::KINDS);
+    kinds.extend_from_slice(geoserver::KINDS);
     kinds
 }
 
@@ -114,6 +116,15 @@ pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, Manife
                 message: e.to_string(),
             }),
         }
+    }
+    match geoserver::GeoServer::from_manifest(manifest) {
+        Ok(Some(geoserver)) => systems.push(Box::new(geoserver)),
+        Ok(None) => {}
+        Err(e) => errors.push(crate::manifest::ManifestError::Invalid {
+            at: crate::manifest::source::Location::file_only(std::path::Path::new("[geoserver]")),
+            subject: "[geoserver]".into(),
+            message: e.to_string(),
+        }),
     }
     if !errors.is_empty() {
         return Err(ManifestErrors(errors));

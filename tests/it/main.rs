@@ -18,6 +18,10 @@ mod geonetwork;
 mod geonetwork_conformance;
 #[path = "../emulators/geonetwork/mod.rs"]
 mod gn_emulator;
+mod geoserver;
+mod geoserver_conformance;
+#[path = "../emulators/geoserver/mod.rs"]
+mod geoserver_emulator;
 mod journal;
 mod locks;
 mod loopback_http;
