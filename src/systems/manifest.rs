@@ -12,12 +12,13 @@ use crate::manifest::vars::Vars;
 use crate::manifest::{self, ManifestError, ManifestErrors};
 
 use super::docker::manifest::Docker;
+use super::ldap::manifest::Ldap;
 use super::mviewer::manifest::{ContainerDir, Mviewer};
 use super::postgres::manifest::Postgres;
-use super::{docker, files, mviewer, postgres};
+use super::{docker, files, ldap, mviewer, postgres};
 
 /// The top-level keys of a manifest file.
-pub const SECTIONS: &[&str] = &["vars", "file", "mviewer", "postgres", "docker"];
+pub const SECTIONS: &[&str] = &["vars", "file", "mviewer", "postgres", "docker", "ldap"];
 
 #[derive(Debug)]
 pub struct Manifest {
@@ -27,6 +28,7 @@ pub struct Manifest {
     pub files: Vec<ManagedFile>,
     pub postgres: Option<Postgres>,
     pub docker: Option<Docker>,
+    pub ldap: Option<Ldap>,
     /// Knows every secret resolved for this manifest, to keep them out of output.
     pub redactor: Redactor,
     /// Under `validate`, the secrets that could not be read, as notes.
@@ -47,7 +49,11 @@ impl Manifest {
         let docker = self.docker.as_ref().map_or(0, |d| {
             d.networks.len() + d.volumes.len() + d.containers.len() + d.files.len()
         });
-        self.mviewer.apps.len() + self.files.len() + postgres + docker
+        let ldap = self
+            .ldap
+            .as_ref()
+            .map_or(0, |l| l.roles.len() + l.orgs.len() + l.users.len());
+        self.mviewer.apps.len() + self.files.len() + postgres + docker + ldap
     }
 }
 
@@ -72,6 +78,7 @@ pub fn load(
     let mut mviewer = mviewer::manifest::lower(&documents, &vars, &mut errors);
     let postgres = postgres::manifest::lower(&documents, &vars, &resolver, &mut errors);
     let docker = docker::manifest::lower(&documents, &vars, &resolver, &mut errors);
+    let ldap = ldap::manifest::lower(&documents, &vars, &resolver, &mut errors);
     if let Some(target) = mviewer.in_container.as_mut() {
         resolve_container_dir(target, docker.as_ref(), &mut errors);
     }
@@ -85,6 +92,7 @@ pub fn load(
         files,
         postgres,
         docker,
+        ldap,
         redactor: redactor.clone(),
         unresolved_secrets: resolver.notes(),
     })

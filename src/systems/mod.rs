@@ -4,6 +4,7 @@
 
 pub mod docker;
 pub mod files;
+pub mod ldap;
 pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
@@ -81,6 +82,7 @@ pub fn kinds() -> Vec<&'static str> {
     let mut kinds = vec![files::manifest::KIND, mviewer::manifest::MviewerApp::KIND];
     kinds.extend_from_slice(postgres::KINDS);
     kinds.extend_from_slice(docker::KINDS);
+    kinds.extend_from_slice(ldap::KINDS);
     kinds
 }
 
@@ -106,6 +108,9 @@ pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, Manife
     }
     if let Some(postgres) = postgres::Postgres::from_manifest(manifest) {
         systems.push(Box::new(postgres));
+    }
+    if let Some(ldap) = ldap::LdapSystem::from_manifest(manifest) {
+        systems.push(Box::new(ldap));
     }
     if !errors.is_empty() {
         return Err(ManifestErrors(errors));

@@ -13,6 +13,7 @@ use schemars::transform::RecursiveTransform;
 use schemars::{JsonSchema, Schema};
 
 use super::docker::manifest::raw::RawDocker;
+use super::ldap::manifest::raw::RawLdap;
 use super::mviewer::manifest::raw::RawMviewer;
 use super::postgres::manifest::raw::RawPostgres;
 use crate::manifest::raw::RawFile;
@@ -34,6 +35,8 @@ struct ManifestFile {
     postgres: Option<RawPostgres>,
     /// A Docker Engine project: networks, volumes, containers and files inside them.
     docker: Option<RawDocker>,
+    /// geOrchestra's OpenLDAP: roles, orgs, users, and users imported from Active Directory.
+    ldap: Option<RawLdap>,
 }
 
 /// The schema as JSON.
