@@ -15,6 +15,7 @@ mod docker_repair;
 mod engine_proxy;
 mod files;
 mod journal;
+mod ldap;
 mod locks;
 mod loopback_http;
 mod manifest_errors;

@@ -104,6 +104,7 @@ impl Group<'_> {
             .declared
             .map(|d| d.name.clone())
             .or_else(|| self.now.map(|n| n.name.clone()))
+            .or_else(|| membership.names.get(self.key).cloned())
             .unwrap_or_else(|| self.key.to_string());
         let address = Address::new(self.kind, &name);
         let mut draft = Draft::new(address.clone());

@@ -168,6 +168,8 @@ pub(super) struct Membership {
     pub address: BTreeMap<Key, Address>,
     /// Keys whose change creates or renames the entry.
     pub moved: BTreeSet<Key>,
+    /// Lower-cased role or org name -> as the manifest writes it.
+    pub names: BTreeMap<String, String>,
 }
 
 pub fn plan(desired: &Ldap, observed: &Observed, options: PlanOptions) -> Planned {

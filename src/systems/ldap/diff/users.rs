@@ -115,8 +115,8 @@ fn manifest_want<'a>(desired: &Ldap, user: &'a User) -> Want<'a> {
         object_id: derived_uuid(&user.uid),
         password: user.password.as_ref(),
         sasl: None,
-        roles: user.roles.iter().map(|r| r.to_lowercase()).collect(),
-        org: user.org.to_lowercase(),
+        roles: user.roles.clone(),
+        org: user.org.clone(),
         disabled: false,
         created: Reason::new("manifest_new", "declared in the manifest"),
         changed: Reason::new("manifest_change", "differs from the manifest"),
@@ -195,10 +195,16 @@ fn record(want: &Want, now: Option<&ObservedUser>, address: Address, membership:
     let roles = if want.disabled {
         BTreeSet::new()
     } else {
-        want.roles.clone()
+        want.roles.iter().map(|r| r.to_lowercase()).collect()
     };
     membership.roles.insert(want.key.clone(), roles);
-    membership.orgs.insert(want.key.clone(), want.org.clone());
+    membership.orgs.insert(want.key.clone(), want.org.to_lowercase());
+    for name in want.roles.iter().chain([&want.org]) {
+        membership
+            .names
+            .entry(name.to_lowercase())
+            .or_insert_with(|| name.clone());
+    }
     membership.address.insert(want.key.clone(), address);
 }
 
@@ -552,7 +558,7 @@ fn ad_want<'a>(
         object_id: user.guid.to_lowercase(),
         password: None,
         roles,
-        org: ad.org.to_lowercase(),
+        org: ad.org.clone(),
         disabled: false,
         created: Reason::new("new_in_ad", "new in AD"),
         changed: Reason::new("changed_in_ad", "changed in AD"),
