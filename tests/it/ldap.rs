@@ -4,6 +4,8 @@
 //! ou=users, ou=roles, ou=orgs, and a console-made USER role).
 
 use std::io::Write;
+
+use base64::Engine;
 use std::process::{Command, Stdio};
 
 use crate::support::{peer_env, unique, Workspace};
@@ -64,11 +66,21 @@ impl Dit {
             &["-LLL", "-o", "ldif-wrap=no", "-s", "base", "-b", dn, attr],
             None,
         );
-        let prefix = format!("{}: ", attr.to_lowercase());
+        let plain = format!("{}: ", attr.to_lowercase());
+        let encoded = format!("{}:: ", attr.to_lowercase());
         out.lines()
             .filter_map(|l| {
                 let lower = l.to_lowercase();
-                lower.starts_with(&prefix).then(|| l[prefix.len()..].to_string())
+                if lower.starts_with(&plain) {
+                    Some(l[plain.len()..].to_string())
+                } else if lower.starts_with(&encoded) {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(&l[encoded.len()..])
+                        .unwrap();
+                    Some(String::from_utf8_lossy(&bytes).into_owned())
+                } else {
+                    None
+                }
             })
             .collect()
     }

@@ -16,6 +16,7 @@ mod engine_proxy;
 mod files;
 mod journal;
 mod ldap;
+mod ldap_ad;
 mod locks;
 mod loopback_http;
 mod manifest_errors;

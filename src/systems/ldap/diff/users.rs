@@ -335,9 +335,8 @@ fn plan_imported(
             }
         };
         let address = Address::new(USER_KIND, &want.uid);
-        let protected = |uid: &str| desired.protected.contains(&uid.to_lowercase());
-        if protected(&want.uid) || now.is_some_and(|n| protected(&n.uid)) {
-            planned.warn(Some(address), "protected: geosync leaves it alone");
+        // A protected user may be imported, but is never changed after.
+        if now.is_some_and(|n| desired.protected.contains(&n.uid.to_lowercase())) {
             continue;
         }
         if manifest_uids.contains(&want.uid.to_lowercase()) {
@@ -416,7 +415,9 @@ fn plan_imported(
         );
         match ad.on_removed {
             Removal::Keep => {}
-            Removal::Disable if !now.disabled() => removals.push(disable(now, left, membership, planned)),
+            Removal::Disable if !now.disabled() => {
+                removals.push(disable(now, &ad.org, left, membership, planned))
+            }
             Removal::Disable => {}
             Removal::Delete => removals.push(delete(now, left, membership, planned)),
         }
@@ -459,6 +460,7 @@ fn check_threshold(
 
 fn disable(
     now: &ObservedUser,
+    org: &str,
     reason: Reason,
     membership: &mut Membership,
     planned: &mut Planned,
@@ -480,6 +482,8 @@ fn disable(
         .insert(dn::normalize(&now.dn), key.clone());
     membership.desired_dn.insert(key.clone(), Some(now.dn.clone()));
     membership.roles.insert(key.clone(), BTreeSet::new());
+    // A disabled user stays in its org: geOrchestra wants one per user.
+    membership.orgs.insert(key.clone(), org.to_lowercase());
     membership.address.insert(key, address.clone());
     planned.changes.push(draft.finish());
     address
