@@ -10,6 +10,7 @@ mod manifest;
 mod output;
 mod placement;
 mod plan;
+mod platform;
 mod systems;
 mod template;
 

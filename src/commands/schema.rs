@@ -5,7 +5,7 @@ use anyhow::Context;
 
 use super::Exit;
 use crate::output::Printer;
-use crate::systems::schema::manifest_schema;
+use crate::platform::schema::manifest_schema;
 
 pub fn run(printer: &Printer) -> anyhow::Result<Exit> {
     let text = serde_json::to_string_pretty(&manifest_schema()).context("cannot serialize the schema")?;

@@ -18,7 +18,7 @@ pub fn run(
     spec.secrets = SecretMode::Placeholder;
     let loaded = engine::load(&spec, redactor)?;
     let count = loaded.manifest.resource_count();
-    let notes = &loaded.manifest.unresolved_secrets;
+    let notes = &loaded.manifest.systems.unresolved_secrets;
     // Only references are named, never values.
     let weak: Vec<String> = redactor
         .weak_secrets()

@@ -13,8 +13,8 @@ use futures::future::join_all;
 use crate::manifest::secret::Redactor;
 use crate::manifest::ManifestErrors;
 use crate::plan::{Change, Plan, PlannedManifest, Selector, Warning};
-use crate::systems::Manifest;
-use crate::systems::{self, BoxError, LockHeld, PlanOptions, PlatformLock, System};
+use crate::platform::{self, Manifest};
+use crate::systems::{BoxError, LockHeld, PlanOptions, PlatformLock, System};
 use key::FingerprintKey;
 
 pub use executor::{ApplyReport, Executor, Outcome};
@@ -52,7 +52,7 @@ pub struct Loaded {
 
 pub fn load(spec: &RunSpec, redactor: &Redactor) -> Result<Loaded, EngineError> {
     for selector in spec.only.iter().chain(&spec.exclude) {
-        let kinds = systems::kinds();
+        let kinds = platform::kinds();
         let known = kinds.iter().any(|kind| {
             *kind == selector.kind()
                 || kind
@@ -66,9 +66,8 @@ pub fn load(spec: &RunSpec, redactor: &Redactor) -> Result<Loaded, EngineError> 
             });
         }
     }
-    let manifest =
-        crate::systems::load_manifest(&spec.manifests, &spec.var_overrides, redactor, spec.secrets)?;
-    let systems = systems::from_manifest(&manifest)?;
+    let manifest = platform::load(&spec.manifests, &spec.var_overrides, redactor, spec.secrets)?;
+    let systems = platform::systems(&manifest)?;
     Ok(Loaded { manifest, systems })
 }
 
@@ -102,7 +101,7 @@ pub async fn lock_platform(
             Err(error) => {
                 return Err(EngineError::PlatformLock(
                     system.name(),
-                    describe(error, &loaded.manifest.redactor),
+                    describe(error, &loaded.manifest.systems.redactor),
                 ))
             }
         }
@@ -127,11 +126,11 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec, key: &FingerprintKey) -> Resu
             Ok(plan) => {
                 changes.extend(plan.changes);
                 warnings.extend(plan.warnings);
-                if let Some(message) = blocking(plan.blockers, &in_scope, &loaded.manifest.redactor) {
+                if let Some(message) = blocking(plan.blockers, &in_scope, &loaded.manifest.systems.redactor) {
                     failures.push((system.name(), message));
                 }
             }
-            Err(error) => failures.push((system.name(), describe(error, &loaded.manifest.redactor))),
+            Err(error) => failures.push((system.name(), describe(error, &loaded.manifest.systems.redactor))),
         }
     }
     if !failures.is_empty() {
@@ -165,6 +164,7 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec, key: &FingerprintKey) -> Resu
     let mut plan = Plan::new(
         loaded
             .manifest
+            .systems
             .sources
             .iter()
             .map(|s| PlannedManifest {
@@ -180,14 +180,18 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec, key: &FingerprintKey) -> Resu
         warnings,
     );
     plan.key_id = key.seal(b"geosync fingerprint key");
-    plan.secrets = loaded.manifest.redactor.sealed_secrets(|value| key.seal(value));
+    plan.secrets = loaded
+        .manifest
+        .systems
+        .redactor
+        .sealed_secrets(|value| key.seal(value));
     Ok(plan)
 }
 
 /// The blockers about resources in the run's scope, as one message: what
 /// a run leaves out does not stop it.
 fn blocking(
-    blockers: Vec<systems::Blocker>,
+    blockers: Vec<crate::systems::Blocker>,
     in_scope: &dyn Fn(&crate::plan::Address) -> bool,
     redactor: &Redactor,
 ) -> Option<String> {

@@ -5,7 +5,7 @@
 //! for errors ([`source`], [`error`]), expands `[vars]` ([`vars`]), keeps
 //! secrets as references resolved at run time ([`secret`]) and offers the
 //! lowering toolkit ([`lower`]). It knows no system: each system lowers its
-//! own section, and `systems::manifest` assembles them.
+//! own section, and `platform::manifest` reads them all.
 
 pub mod document;
 pub mod error;

@@ -1,6 +1,6 @@
 //! The JSON Schema of the pieces every section shares: secret references
 //! and `[vars]` values. Each system derives the schema of its own section
-//! from its raw types (src/systems/schema.rs assembles them).
+//! from its raw types (src/platform/schema.rs assembles them).
 
 use std::borrow::Cow;
 

@@ -160,6 +160,10 @@ impl SecretResolver {
         }
     }
 
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     pub fn note(&self, note: String) {
         self.notes.lock().expect("notes lock poisoned").push(note);
     }

@@ -1,23 +1,22 @@
-//! The whole desired state: every system's section of every manifest file,
-//! lowered and checked together. This is the one place that knows which
-//! sections a manifest may have; src/manifest/ only provides the machinery.
-
-use std::path::PathBuf;
+//! The systems' part of the desired state: every system's section of every
+//! manifest file, lowered and checked together (some checks cross two
+//! systems). src/platform/ reads the files and adds what sits above the
+//! systems (the sync); each system owns the raw types, model and checks of
+//! its own section.
 
 use crate::manifest::document::Document;
-use crate::manifest::error::closest;
 use crate::manifest::model::{ManagedFile, ManifestSource};
-use crate::manifest::secret::{Redactor, SecretMode, SecretResolver};
+use crate::manifest::secret::{Redactor, SecretResolver};
 use crate::manifest::vars::Vars;
-use crate::manifest::{self, ManifestError, ManifestErrors};
+use crate::manifest::ManifestError;
 
 use super::docker::manifest::Docker;
-use super::ldap::manifest::Ldap;
 use super::mviewer::manifest::{ContainerDir, Mviewer};
 use super::postgres::manifest::Postgres;
+use super::ldap::manifest::Ldap;
 use super::{docker, files, ldap, mviewer, postgres};
 
-/// The top-level keys of a manifest file.
+/// The top-level keys of a manifest file that belong to the systems.
 pub const SECTIONS: &[&str] = &["vars", "file", "mviewer", "postgres", "docker", "ldap"];
 
 #[derive(Debug)]
@@ -57,35 +56,23 @@ impl Manifest {
     }
 }
 
-/// Loads and validates a set of manifest files, with `--var name=value`
-/// overrides. Every problem of every file is reported at once; syntax
-/// errors first, since what follows them cannot be read reliably.
-pub fn load(
-    paths: &[PathBuf],
-    overrides: &[String],
-    redactor: &Redactor,
-    secrets: SecretMode,
-) -> Result<Manifest, ManifestErrors> {
-    let resolver = SecretResolver::new(redactor, secrets);
-    let mut errors = Vec::new();
-    let documents = manifest::read_documents(paths, &mut errors);
-    if !errors.is_empty() {
-        return Err(ManifestErrors(errors));
-    }
-    check_sections(&documents, &mut errors);
-    let vars = manifest::collect_vars(&documents, overrides, &mut errors);
-    let files = files::manifest::lower(&documents, &vars, &resolver, &mut errors);
-    let mut mviewer = mviewer::manifest::lower(&documents, &vars, &mut errors);
-    let postgres = postgres::manifest::lower(&documents, &vars, &resolver, &mut errors);
-    let docker = docker::manifest::lower(&documents, &vars, &resolver, &mut errors);
-    let ldap = ldap::manifest::lower(&documents, &vars, &resolver, &mut errors);
+/// Lowers every system's section of the documents read, adding each
+/// problem to `errors`; the result is meaningful only when none was added.
+pub fn lower(
+    documents: &[Document],
+    vars: Vars,
+    resolver: &SecretResolver,
+    errors: &mut Vec<ManifestError>,
+) -> Manifest {
+    let files = files::manifest::lower(documents, &vars, resolver, errors);
+    let mut mviewer = mviewer::manifest::lower(documents, &vars, errors);
+    let postgres = postgres::manifest::lower(documents, &vars, resolver, errors);
+    let docker = docker::manifest::lower(documents, &vars, resolver, errors);
+    let ldap = ldap::manifest::lower(documents, &vars, resolver, errors);
     if let Some(target) = mviewer.in_container.as_mut() {
-        resolve_container_dir(target, docker.as_ref(), &mut errors);
+        resolve_container_dir(target, docker.as_ref(), errors);
     }
-    if !errors.is_empty() {
-        return Err(ManifestErrors(errors).in_reading_order(paths));
-    }
-    Ok(Manifest {
+    Manifest {
         sources: documents.iter().map(|d| ManifestSource::of(&d.source)).collect(),
         vars,
         mviewer,
@@ -93,22 +80,8 @@ pub fn load(
         postgres,
         docker,
         ldap,
-        redactor: redactor.clone(),
+        redactor: resolver.redactor().clone(),
         unresolved_secrets: resolver.notes(),
-    })
-}
-
-fn check_sections(documents: &[Document], errors: &mut Vec<ManifestError>) {
-    for doc in documents {
-        for (key, at) in doc.top_level_keys() {
-            if !SECTIONS.contains(&key.as_str()) {
-                errors.push(ManifestError::Syntax {
-                    at,
-                    message: format!("unknown section `{key}`"),
-                    hint: closest(&key, SECTIONS.iter().copied()).map(|c| format!("did you mean `{c}`?")),
-                });
-            }
-        }
     }
 }
 

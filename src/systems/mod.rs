@@ -8,12 +8,8 @@ pub mod ldap;
 pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
-pub mod schema;
 
-#[cfg(test)]
-mod mutation_tests;
-
-pub use manifest::{load as load_manifest, Manifest};
+pub use manifest::Manifest;
 
 use futures::future::BoxFuture;
 

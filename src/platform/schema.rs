@@ -12,14 +12,14 @@ use schemars::generate::SchemaSettings;
 use schemars::transform::RecursiveTransform;
 use schemars::{JsonSchema, Schema};
 
-use super::docker::manifest::raw::RawDocker;
-use super::ldap::manifest::raw::RawLdap;
-use super::mviewer::manifest::raw::RawMviewer;
-use super::postgres::manifest::raw::RawPostgres;
 use crate::manifest::raw::RawFile;
 use crate::manifest::schema::VarValue;
+use crate::systems::docker::manifest::raw::RawDocker;
+use crate::systems::ldap::manifest::raw::RawLdap;
+use crate::systems::mviewer::manifest::raw::RawMviewer;
+use crate::systems::postgres::manifest::raw::RawPostgres;
 
-/// A manifest file: one property per section of systems::manifest::SECTIONS.
+/// A manifest file: one property per section of platform::manifest::SECTIONS.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "geosync manifest")]

@@ -125,8 +125,8 @@ fn copy_dir(from: &Path, to: &Path) {
 fn load(path: &Path) -> Vec<ManifestError> {
     let redactor = Redactor::default();
     let paths = [path.to_path_buf()];
-    match super::load_manifest(&paths, &[], &redactor, SecretMode::Placeholder) {
-        Ok(manifest) => match super::from_manifest(&manifest) {
+    match super::manifest::load(&paths, &[], &redactor, SecretMode::Placeholder) {
+        Ok(manifest) => match super::systems(&manifest) {
             Ok(_) => Vec::new(),
             Err(errors) => errors.0,
         },
