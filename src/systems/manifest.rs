@@ -11,9 +11,9 @@ use crate::manifest::vars::Vars;
 use crate::manifest::ManifestError;
 
 use super::docker::manifest::Docker;
+use super::ldap::manifest::Ldap;
 use super::mviewer::manifest::{ContainerDir, Mviewer};
 use super::postgres::manifest::Postgres;
-use super::ldap::manifest::Ldap;
 use super::{docker, files, ldap, mviewer, postgres};
 
 /// The top-level keys of a manifest file that belong to the systems.
