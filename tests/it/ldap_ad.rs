@@ -435,3 +435,89 @@ fn an_unreachable_ad_or_a_refused_bind_is_a_clear_error_and_changes_nothing() {
     );
     assert!(dit.exists(&dit.user_dn(&x1)));
 }
+
+/// A saslauthd started by a test, stopped when dropped.
+struct Saslauthd(std::process::Child);
+
+impl Drop for Saslauthd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// saslauthd.conf and slapd's SASL config rendered by geosync from
+/// templates/sasl/, saslauthd run with the first: an imported user binds to
+/// slapd with the password AD knows, and with no other.
+#[test]
+fn an_imported_user_binds_to_slapd_with_the_ad_password_through_saslauthd() {
+    let (dit, ad) = (Dit::new(), Ad::new());
+    let sam = ad.sam("sasl");
+    ad.user(&sam, &format!("mail: {sam}@geo.test\n"));
+    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/sasl");
+    let mux = peer_env("GEOSYNC_TEST_SASLAUTHD_MUX");
+    let files = format!(
+        r#"
+[[file]]
+name = "saslauthd.conf"
+path = "sasl/saslauthd.conf"
+template = "{templates}/saslauthd.conf.j2"
+mode = "0600"
+context = {{ ad_url = "{url}", search_base = "{ou}", bind_dn = "{admin}", ca_file = "{ca}" }}
+secrets = {{ bind_password = {{ env = "AD_ADMIN_PW" }} }}
+
+[[file]]
+name = "slapd-sasl2"
+path = "sasl/slapd.conf"
+template = "{templates}/slapd.conf.j2"
+context = {{ saslauthd_mux = "{mux}" }}
+"#,
+        url = peer_env("GEOSYNC_TEST_AD_URL"),
+        ou = ad.ou,
+        admin = peer_env("GEOSYNC_TEST_AD_ADMIN"),
+        ca = peer_env("GEOSYNC_TEST_AD_CA"),
+    );
+    let ws = workspace(&dit, &format!("{}{files}", manifest(&dit, &ad, "", "")));
+    let run = apply(&ws, &[]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("+ file:saslauthd.conf"), "{}", run.stdout);
+    // The slapd side: what the slapd peer was started with.
+    assert_eq!(
+        ws.read("sasl/slapd.conf")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>(),
+        vec![
+            "pwcheck_method: saslauthd".to_string(),
+            format!("saslauthd_path: {mux}")
+        ]
+    );
+    let conf = ws.join("sasl/saslauthd.conf");
+    let mux_dir = std::path::Path::new(&mux).parent().unwrap();
+    let _ = std::fs::remove_file(&mux);
+    let child = Command::new("saslauthd")
+        .args(["-a", "ldap", "-d", "-n", "0", "-O"])
+        .arg(&conf)
+        .arg("-m")
+        .arg(mux_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("saslauthd (Debian sasl2-bin) starts");
+    let _saslauthd = Saslauthd(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::path::Path::new(&mux).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "saslauthd never opened {mux}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let user = dit.user_dn(&sam);
+    assert!(
+        crate::ldap::can_bind(&user, AD_USER_PW),
+        "the AD password opens slapd"
+    );
+    assert!(!crate::ldap::can_bind(&user, "not-the-AD-password"));
+    assert!(!crate::ldap::can_bind(&user, &format!("{{SASL}}{sam}@GEO.TEST")));
+}

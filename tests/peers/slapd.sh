@@ -2,12 +2,17 @@
 # (tests/fixtures/georchestra-ldap): groupOfMembers, the memberof overlay,
 # the georchestra schema, then the sample users, roles and orgs, on a free
 # loopback port, as a user process with its own cn=config.
+# Its Cyrus SASL configuration sends {SASL} passwords to a saslauthd whose
+# socket is GEOSYNC_TEST_SASLAUTHD_MUX (a test starts it). Debian's slapd
+# reads that configuration only from /etc/ldap/sasl2 (SASL_CONF_PATH is
+# ignored), so slapd runs in a mount namespace of its own where the run's
+# folder is mounted there: the host's /etc/ldap/sasl2 is never written.
 # Exports GEOSYNC_TEST_LDAP_URL, GEOSYNC_TEST_LDAP_BASE, GEOSYNC_TEST_LDAP_ADMIN
 # (the rootdn), GEOSYNC_TEST_LDAP_ADMIN_PASSWORD and GEOSYNC_TEST_LDAPI (the
 # ldapi:// URL of its socket, for cn=config as root).
 
 slapd_install() {
-  apt_install_missing slapd ldap-utils
+  apt_install_missing slapd ldap-utils sasl2-bin libsasl2-modules
 }
 
 _slapd_config() {
@@ -75,7 +80,12 @@ slapd_start() {
   port=$(free_port)
   socket="$dir/ldapi"
   GEOSYNC_TEST_LDAPI="ldapi://$(printf '%s' "$socket" | sed 's,/,%2F,g')"
-  slapd -h "ldap://127.0.0.1:$port/ $GEOSYNC_TEST_LDAPI" -F "$dir/slapd.d" 2>"$dir/slapd.log"
+  mkdir -p "$dir/sasl2" "$dir/saslauthd"
+  export GEOSYNC_TEST_SASLAUTHD_MUX="$dir/saslauthd/mux"
+  printf 'pwcheck_method: saslauthd\nsaslauthd_path: %s\n' "$GEOSYNC_TEST_SASLAUTHD_MUX" >"$dir/sasl2/slapd.conf"
+  mkdir -p /etc/ldap/sasl2
+  unshare --mount --propagation private sh -c 'mount --bind "$1" /etc/ldap/sasl2 && shift && exec "$@"' \
+    sh "$dir/sasl2" slapd -h "ldap://127.0.0.1:$port/ $GEOSYNC_TEST_LDAPI" -F "$dir/slapd.d" 2>"$dir/slapd.log"
   wait_until 30 ldapsearch -x -H "ldap://127.0.0.1:$port" -b "" -s base
   export GEOSYNC_TEST_LDAPI
   export GEOSYNC_TEST_LDAP_URL="ldap://127.0.0.1:$port"
