@@ -21,7 +21,7 @@ _samba_stop_stale() {
     local args
     args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
     case "$args" in
-      *geosync-peers*/samba/etc/smb.conf*|*ldap-dev/samba/etc/smb.conf*)
+      *geosync-peers*/samba/etc/smb.conf*)
         log "stopping a samba left by an earlier run (pid $pid)"
         kill "$pid" 2>/dev/null || true ;;
     esac
