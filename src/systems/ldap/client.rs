@@ -30,7 +30,7 @@ pub enum ClientError {
     Connect {
         url: String,
         #[source]
-        source: LdapError,
+        source: Box<LdapError>,
     },
     #[error("{url} refused the bind as {dn}: {message}")]
     BindRefused {
@@ -43,14 +43,14 @@ pub enum ClientError {
         url: String,
         dn: String,
         #[source]
-        source: LdapError,
+        source: Box<LdapError>,
     },
     #[error("searching {base} ({filter})")]
     Search {
         base: String,
         filter: String,
         #[source]
-        source: LdapError,
+        source: Box<LdapError>,
     },
 }
 
@@ -75,7 +75,7 @@ pub async fn open(connection: &Connection) -> Result<Ldap, ClientError> {
         .await
         .map_err(|source| ClientError::Connect {
             url: connection.url.clone(),
-            source,
+            source: Box::new(source),
         })?;
     ldap3::drive!(conn);
     Ok(ldap)
@@ -96,7 +96,7 @@ pub async fn bind(
         .map_err(|source| ClientError::Bind {
             url: connection.url.clone(),
             dn: dn.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     if result.rc != 0 {
         return Err(ClientError::BindRefused {
@@ -120,7 +120,7 @@ pub async fn can_bind(connection: &Connection, dn: &str, password: &str) -> Resu
         .map_err(|source| ClientError::Bind {
             url: connection.url.clone(),
             dn: dn.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     let _ = ldap.unbind().await;
     Ok(result.rc == 0)
@@ -248,7 +248,7 @@ pub async fn paged_search(
     let error = |source| ClientError::Search {
         base: base.to_string(),
         filter: filter.to_string(),
-        source,
+        source: Box::new(source),
     };
     let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
         Box::new(EntriesOnly::new()),
@@ -285,7 +285,7 @@ pub async fn all_values(ldap: &mut Ldap, dn: &str, attr: &str) -> Result<Vec<Str
         let error = |source| ClientError::Search {
             base: dn.to_string(),
             filter: format!("(objectClass=*) {wanted}"),
-            source,
+            source: Box::new(source),
         };
         let (entries, _) = ldap
             .search(dn, Scope::Base, "(objectClass=*)", vec![wanted.as_str()])

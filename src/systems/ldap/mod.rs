@@ -51,7 +51,7 @@ pub enum LdapError {
         dn: String,
         operation: &'static str,
         #[source]
-        source: ldap3::LdapError,
+        source: Box<ldap3::LdapError>,
     },
     #[error("{0}: the change was not planned by the ldap system")]
     ForeignChange(String),
@@ -214,7 +214,7 @@ fn check(
     let result = result.map_err(|source| LdapError::Operation {
         dn: dn.to_string(),
         operation,
-        source,
+        source: Box::new(source),
     })?;
     if result.rc != 0 {
         return Err(LdapError::Refused {

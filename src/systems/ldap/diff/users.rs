@@ -155,7 +155,7 @@ fn create(want: Want, membership: &mut Membership, planned: &mut Planned) {
         ("employeeType".into(), vec![want.mark.to_string()]),
         ("georchestraObjectIdentifier".into(), vec![want.object_id.clone()]),
     ];
-    draft.field("uid", &[], &[want.uid.clone()]);
+    draft.field("uid", &[], std::slice::from_ref(&want.uid));
     for (name, values, _) in &want.attrs {
         if !values.is_empty() {
             draft.field(name, &[], values);
@@ -215,7 +215,11 @@ fn update(mut want: Want, now: &ObservedUser, membership: &mut Membership, plann
     if now.uid != want.uid {
         let rdn = dn::rdn("uid", &want.uid);
         want.dn = format!("{rdn},{}", dn::parent(&now.dn));
-        draft.field("uid", &[now.uid.clone()], &[want.uid.clone()]);
+        draft.field(
+            "uid",
+            std::slice::from_ref(&now.uid),
+            std::slice::from_ref(&want.uid),
+        );
         draft.step(Step::Rename {
             dn: now.dn.clone(),
             rdn,
