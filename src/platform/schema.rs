@@ -17,6 +17,7 @@ use crate::manifest::schema::VarValue;
 use crate::systems::docker::manifest::raw::RawDocker;
 use crate::systems::geonetwork::manifest::raw::RawGeoNetwork;
 use crate::systems::geoserver::manifest::raw::RawGeoServer;
+use crate::systems::ldap::manifest::raw::RawLdap;
 use crate::systems::mviewer::manifest::raw::RawMviewer;
 use crate::systems::postgres::manifest::raw::RawPostgres;
 
@@ -40,6 +41,8 @@ struct ManifestFile {
     geonetwork: Option<RawGeoNetwork>,
     /// A GeoServer: workspaces, PostGIS data stores, styles and layer access rules, through its REST API.
     geoserver: Option<RawGeoServer>,
+    /// geOrchestra's OpenLDAP: roles, orgs, users, and users imported from Active Directory.
+    ldap: Option<RawLdap>,
 }
 
 /// The schema as JSON.

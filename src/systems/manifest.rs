@@ -12,12 +12,25 @@ use crate::manifest::ManifestError;
 
 use super::docker::manifest::Docker;
 use super::geoserver::manifest::GeoServer;
+use super::ldap::manifest::Ldap;
 use super::mviewer::manifest::{ContainerDir, Mviewer};
 use super::postgres::manifest::Postgres;
-use super::{docker, files, geoserver, mviewer, postgres};
+use super::{docker, files, geoserver, ldap, mviewer, postgres};
 
 /// The top-level keys of a manifest file that belong to the systems.
-pub const SECTIONS: &[&str] = &["vars", "file", "mviewer", "postgres", "docker", "geonetwork", "geoserver"];
+pub const SECTIONS: &[&str] = &[
+    "vars",
+    "file",
+    "mviewer",
+    "postgres",
+    "docker",
+    "geonetwork",
+    "geoserver",
+    "ldap",
+];
+
+/// The top-level keys of a manifest file that belong to the systems.
+pub const SECTIONS: &[&str] = &["vars", "file", "mviewer", "postgres", "docker", "ldap"];
 
 #[derive(Debug)]
 pub struct Manifest {
@@ -29,6 +42,7 @@ pub struct Manifest {
     pub docker: Option<Docker>,
     pub geonetwork: Option<super::geonetwork::manifest::GeoNetwork>,
     pub geoserver: Option<GeoServer>,
+    pub ldap: Option<Ldap>,
     /// Knows every secret resolved for this manifest, to keep them out of output.
     pub redactor: Redactor,
     /// Under `validate`, the secrets that could not be read, as notes.
@@ -53,7 +67,11 @@ impl Manifest {
         let geoserver = self.geoserver.as_ref().map_or(0, |g| {
             g.workspaces.len() + g.datastores.len() + g.styles.len() + g.acl.len()
         });
-        self.mviewer.apps.len() + self.files.len() + postgres + docker + geonetwork + geoserver
+        let ldap = self
+            .ldap
+            .as_ref()
+            .map_or(0, |l| l.roles.len() + l.orgs.len() + l.users.len());
+        self.mviewer.apps.len() + self.files.len() + postgres + docker + geonetwork + geoserver + ldap
     }
 }
 
@@ -71,6 +89,7 @@ pub fn lower(
     let docker = docker::manifest::lower(documents, &vars, resolver, errors);
     let geonetwork = super::geonetwork::manifest::lower(documents, &vars, resolver, errors);
     let geoserver = geoserver::manifest::lower(documents, &vars, resolver, errors);
+    let ldap = ldap::manifest::lower(documents, &vars, resolver, errors);
     if let Some(target) = mviewer.in_container.as_mut() {
         resolve_container_dir(target, docker.as_ref(), errors);
     }
@@ -83,6 +102,7 @@ pub fn lower(
         docker,
         geonetwork,
         geoserver,
+        ldap,
         redactor: resolver.redactor().clone(),
         unresolved_secrets: resolver.notes(),
     }

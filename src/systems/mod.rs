@@ -6,6 +6,7 @@ pub mod docker;
 pub mod files;
 pub mod geonetwork;
 pub mod geoserver;
+pub mod ldap;
 pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
@@ -81,6 +82,7 @@ pub fn kinds() -> Vec<&'static str> {
     kinds.extend_from_slice(docker::KINDS);
     kinds.extend_from_slice(geonetwork::KINDS);
     kinds.extend_from_slice(geoserver::KINDS);
+    kinds.extend_from_slice(ldap::KINDS);
     kinds
 }
 
@@ -125,6 +127,8 @@ pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, Manife
             subject: "[geoserver]".into(),
             message: e.to_string(),
         }),
+    if let Some(ldap) = ldap::LdapSystem::from_manifest(manifest) {
+        systems.push(Box::new(ldap));
     }
     if !errors.is_empty() {
         return Err(ManifestErrors(errors));

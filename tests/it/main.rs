@@ -23,6 +23,8 @@ mod geoserver_conformance;
 #[path = "../emulators/geoserver/mod.rs"]
 mod geoserver_emulator;
 mod journal;
+mod ldap;
+mod ldap_ad;
 mod locks;
 mod loopback_http;
 mod manifest_errors;
