@@ -43,6 +43,8 @@ struct ManifestFile {
     geoserver: Option<RawGeoServer>,
     /// geOrchestra's OpenLDAP: roles, orgs, users, and users imported from Active Directory.
     ldap: Option<RawLdap>,
+    /// The data sync: cloud shares whose datasets are loaded into PostGIS, one `[[sync.target]]` per visibility level.
+    sync: Option<crate::sync::manifest::raw::RawSync>,
 }
 
 /// The schema as JSON.

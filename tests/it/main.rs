@@ -30,6 +30,8 @@ mod loopback_http;
 mod manifest_errors;
 mod mviewer;
 mod mviewer_browser;
+#[path = "../emulators/owncloud/mod.rs"]
+mod owncloud;
 mod pg;
 mod pg_connection;
 mod pg_hba;
@@ -41,5 +43,7 @@ mod secrets;
 mod smallfs;
 mod support;
 mod symlinks;
+mod sync;
+mod sync_owncloud;
 mod terraform_cli;
 mod validate;

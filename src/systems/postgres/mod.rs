@@ -1,7 +1,7 @@
 //! PostgreSQL/PostGIS: roles (with write-only passwords), databases,
 //! extensions, schemas, exact grants, and the managed block of pg_hba.conf.
 
-mod client;
+pub mod client;
 mod diff;
 mod hba;
 mod hba_file;
