@@ -14,7 +14,17 @@ mod docker_engine;
 mod docker_repair;
 mod engine_proxy;
 mod files;
+mod geonetwork;
+mod geonetwork_conformance;
+#[path = "../emulators/geonetwork/mod.rs"]
+mod gn_emulator;
+mod geoserver;
+mod geoserver_conformance;
+#[path = "../emulators/geoserver/mod.rs"]
+mod geoserver_emulator;
 mod journal;
+mod ldap;
+mod ldap_ad;
 mod locks;
 mod loopback_http;
 mod manifest_errors;
