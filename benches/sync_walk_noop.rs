@@ -20,6 +20,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 const RUNS: usize = 5;
@@ -41,38 +42,28 @@ fn main() {
     common::run(&pass, work.path()); // the first pass loads the 50 datasets
     println!("no-op sync of a share of {files} files ({DATASETS} datasets, {FOLDERS} folders), median of {RUNS} runs");
     println!(
-        "{:<52} {:>9} {:>10} {:>10}",
-        "tool", "time", "peak RSS", "requests"
+        "{:<48} {:>8} {:>8} {:>9} {:>9}",
+        "tool", "time", "CPU", "peak RSS", "requests"
     );
 
     server.forget_seen();
-    let (time, rss) = common::measure(&pass, work.path(), RUNS);
-    report(
-        "geosync sync --once (walk state kept)",
-        time,
-        rss,
-        server.seen().len() / RUNS,
-    );
+    let (time, cpu, rss) = measure(&pass, work.path(), || {});
+    let requests = server.seen().len() / RUNS;
+    report("geosync sync --once (walk state kept)", time, cpu, rss, requests);
 
     let state = work.path().join(".geosync/sync/ouvert/walk.json");
     let forget = || {
         let _ = std::fs::remove_file(&state);
     };
     server.forget_seen();
-    let mut times = Vec::new();
-    let mut peak = 0;
-    for _ in 0..RUNS {
-        forget();
-        let (t, r) = common::run(&pass, work.path());
-        times.push(t);
-        peak = peak.max(r);
-    }
-    times.sort();
+    let (time, cpu, rss) = measure(&pass, work.path(), forget);
+    let requests = server.seen().len() / RUNS;
     report(
         "geosync sync --once (no walk state: full walk)",
-        times[RUNS / 2],
-        peak,
-        server.seen().len() / RUNS,
+        time,
+        cpu,
+        rss,
+        requests,
     );
 
     let local = tempfile::tempdir().expect("a temporary directory");
@@ -81,9 +72,10 @@ fn main() {
     std::fs::write(&exclude, "*~\n.~lock.*\n~$*\n*.part\n").unwrap();
     let local_dir = local.path().display().to_string();
     let exclude_file = exclude.display().to_string();
+    let home_env = format!("HOME={}", home.path().display());
     let cmd = [
         "env",
-        &format!("HOME={}", home.path().display()),
+        &home_env,
         "QT_QPA_PLATFORM=offscreen",
         "owncloudcmd",
         "--non-interactive",
@@ -99,22 +91,75 @@ fn main() {
     ];
     common::run(&cmd, work.path()); // the first sync downloads everything
     server.forget_seen();
-    let (time, rss) = common::measure(&cmd, work.path(), RUNS);
+    let (time, cpu, rss) = measure(&cmd, work.path(), || {});
+    let requests = server.seen().len() / RUNS;
     report(
         "owncloudcmd (no-op sync of the same share)",
         time,
+        cpu,
         rss,
-        server.seen().len() / RUNS,
+        requests,
     );
+    println!("time: wall time, the server's work included; CPU: the process's own user+system time");
 }
 
-fn report(tool: &str, time: std::time::Duration, rss_kib: i64, requests: usize) {
+fn report(tool: &str, time: Duration, cpu: Duration, rss_kib: i64, requests: usize) {
     println!(
-        "{tool:<52} {:>7.0}ms {:>8.1}MiB {:>10}",
+        "{tool:<48} {:>6.0}ms {:>6.0}ms {:>6.1}MiB {:>9}",
         time.as_secs_f64() * 1000.0,
+        cpu.as_secs_f64() * 1000.0,
         rss_kib as f64 / 1024.0,
         requests
     );
+}
+
+/// Median wall time and CPU time (user + system) of RUNS runs, largest max
+/// RSS; `before` runs ahead of each run, unmeasured.
+fn measure(command: &[&str], dir: &Path, before: impl Fn()) -> (Duration, Duration, i64) {
+    let mut walls = Vec::new();
+    let mut cpus = Vec::new();
+    let mut peak = 0;
+    for _ in 0..RUNS {
+        before();
+        let (wall, cpu, rss) = run(command, dir);
+        walls.push(wall);
+        cpus.push(cpu);
+        peak = peak.max(rss);
+    }
+    walls.sort();
+    cpus.sort();
+    (walls[RUNS / 2], cpus[RUNS / 2], peak)
+}
+
+/// Runs a command to completion: wall time, CPU time and max RSS (wait4).
+// wait4 reaps the child itself: std's wait() could not report its usage.
+#[allow(clippy::zombie_processes)]
+fn run(command: &[&str], dir: &Path) -> (Duration, Duration, i64) {
+    let started = std::time::Instant::now();
+    let child = Command::new(command[0])
+        .args(&command[1..])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", command[0]));
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "waiting for {}", command[0]);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{command:?} failed"
+    );
+    let tv =
+        |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    (
+        started.elapsed(),
+        tv(usage.ru_utime) + tv(usage.ru_stime),
+        usage.ru_maxrss,
+    )
 }
 
 /// 100 folders of two levels; 50 of them hold a shapefile of the corpus;

@@ -220,8 +220,12 @@ pub async fn run(
     );
     check_safety(&target.name, &files, &recorded, &plan, options)?;
     // The walk is true of the share whatever happens next: the ledger, not
-    // the walk state, says what is loaded.
-    if !options.dry_run {
+    // the walk state, says what is loaded. An unchanged walk is not written
+    // again (a no-op pass writes nothing).
+    let unchanged = previous
+        .as_ref()
+        .is_some_and(|p| p.propagates == walk.propagates && p.root == walk.root);
+    if !options.dry_run && !unchanged {
         let _ = WalkState::of(source.identity(), &walk).save(&state_path);
     }
     if options.dry_run {
