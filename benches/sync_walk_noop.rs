@@ -16,6 +16,8 @@
 #[path = "../tests/emulators/owncloud/mod.rs"]
 mod owncloud;
 
+// Only its run() is used here: this bench also reads CPU time.
+#[allow(dead_code)]
 mod common;
 
 use std::path::Path;
