@@ -11,12 +11,23 @@ use crate::manifest::vars::Vars;
 use crate::manifest::ManifestError;
 
 use super::docker::manifest::Docker;
+use super::geoserver::manifest::GeoServer;
+use super::ldap::manifest::Ldap;
 use super::mviewer::manifest::{ContainerDir, Mviewer};
 use super::postgres::manifest::Postgres;
-use super::{docker, files, mviewer, postgres};
+use super::{docker, files, geoserver, ldap, mviewer, postgres};
 
 /// The top-level keys of a manifest file that belong to the systems.
-pub const SECTIONS: &[&str] = &["vars", "file", "mviewer", "postgres", "docker", "geonetwork"];
+pub const SECTIONS: &[&str] = &[
+    "vars",
+    "file",
+    "mviewer",
+    "postgres",
+    "docker",
+    "geonetwork",
+    "geoserver",
+    "ldap",
+];
 
 #[derive(Debug)]
 pub struct Manifest {
@@ -27,6 +38,8 @@ pub struct Manifest {
     pub postgres: Option<Postgres>,
     pub docker: Option<Docker>,
     pub geonetwork: Option<super::geonetwork::manifest::GeoNetwork>,
+    pub geoserver: Option<GeoServer>,
+    pub ldap: Option<Ldap>,
     /// Knows every secret resolved for this manifest, to keep them out of output.
     pub redactor: Redactor,
     /// Under `validate`, the secrets that could not be read, as notes.
@@ -48,7 +61,14 @@ impl Manifest {
             d.networks.len() + d.volumes.len() + d.containers.len() + d.files.len()
         });
         let geonetwork = self.geonetwork.as_ref().map_or(0, |g| g.groups.len());
-        self.mviewer.apps.len() + self.files.len() + postgres + docker + geonetwork
+        let geoserver = self.geoserver.as_ref().map_or(0, |g| {
+            g.workspaces.len() + g.datastores.len() + g.styles.len() + g.acl.len()
+        });
+        let ldap = self
+            .ldap
+            .as_ref()
+            .map_or(0, |l| l.roles.len() + l.orgs.len() + l.users.len());
+        self.mviewer.apps.len() + self.files.len() + postgres + docker + geonetwork + geoserver + ldap
     }
 }
 
@@ -65,6 +85,8 @@ pub fn lower(
     let postgres = postgres::manifest::lower(documents, &vars, resolver, errors);
     let docker = docker::manifest::lower(documents, &vars, resolver, errors);
     let geonetwork = super::geonetwork::manifest::lower(documents, &vars, resolver, errors);
+    let geoserver = geoserver::manifest::lower(documents, &vars, resolver, errors);
+    let ldap = ldap::manifest::lower(documents, &vars, resolver, errors);
     if let Some(target) = mviewer.in_container.as_mut() {
         resolve_container_dir(target, docker.as_ref(), errors);
     }
@@ -76,6 +98,8 @@ pub fn lower(
         postgres,
         docker,
         geonetwork,
+        geoserver,
+        ldap,
         redactor: resolver.redactor().clone(),
         unresolved_secrets: resolver.notes(),
     }

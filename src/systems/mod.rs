@@ -5,6 +5,8 @@
 pub mod docker;
 pub mod files;
 pub mod geonetwork;
+pub mod geoserver;
+pub mod ldap;
 pub mod manifest;
 pub mod mviewer;
 pub mod postgres;
@@ -79,6 +81,8 @@ pub fn kinds() -> Vec<&'static str> {
     kinds.extend_from_slice(postgres::KINDS);
     kinds.extend_from_slice(docker::KINDS);
     kinds.extend_from_slice(geonetwork::KINDS);
+    kinds.extend_from_slice(geoserver::KINDS);
+    kinds.extend_from_slice(ldap::KINDS);
     kinds
 }
 
@@ -114,6 +118,18 @@ pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, Manife
                 message: e.to_string(),
             }),
         }
+    }
+    match geoserver::GeoServer::from_manifest(manifest) {
+        Ok(Some(geoserver)) => systems.push(Box::new(geoserver)),
+        Ok(None) => {}
+        Err(e) => errors.push(crate::manifest::ManifestError::Invalid {
+            at: crate::manifest::source::Location::file_only(std::path::Path::new("[geoserver]")),
+            subject: "[geoserver]".into(),
+            message: e.to_string(),
+        }),
+    }
+    if let Some(ldap) = ldap::LdapSystem::from_manifest(manifest) {
+        systems.push(Box::new(ldap));
     }
     if !errors.is_empty() {
         return Err(ManifestErrors(errors));

@@ -14,6 +14,7 @@ const EXAMPLES: &[&str] = &[
     "postgres.toml",
     "georchestra.toml",
     "geonetwork.toml",
+    "geoserver.toml",
 ];
 
 fn schema(ws: &Workspace) -> jsonschema::Validator {
