@@ -14,16 +14,24 @@ mod docker_engine;
 mod docker_repair;
 mod engine_proxy;
 mod files;
+mod geonetwork;
+mod geonetwork_conformance;
+#[path = "../emulators/geonetwork/mod.rs"]
+mod gn_emulator;
 mod geoserver;
 mod geoserver_conformance;
 #[path = "../emulators/geoserver/mod.rs"]
 mod geoserver_emulator;
 mod journal;
+mod ldap;
+mod ldap_ad;
 mod locks;
 mod loopback_http;
 mod manifest_errors;
 mod mviewer;
 mod mviewer_browser;
+#[path = "../emulators/owncloud/mod.rs"]
+mod owncloud;
 mod pg;
 mod pg_connection;
 mod pg_hba;
@@ -35,5 +43,7 @@ mod secrets;
 mod smallfs;
 mod support;
 mod symlinks;
+mod sync;
+mod sync_owncloud;
 mod terraform_cli;
 mod validate;

@@ -13,6 +13,7 @@ const EXAMPLES: &[&str] = &[
     "mviewer.toml",
     "postgres.toml",
     "georchestra.toml",
+    "geonetwork.toml",
     "geoserver.toml",
 ];
 

@@ -1,0 +1,316 @@
+//! Connections to a directory server (slapd or AD) with ldap3: TLS with
+//! the certificate checked against the manifest's CA file (or the
+//! system's), paged searches, and AD's range retrieval of big attributes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::{ClientConfig, RootCertStore};
+
+use super::manifest::Connection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot read the CA certificates {path}")]
+    CaFile {
+        path: PathBuf,
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("no usable CA certificate in {0}")]
+    NoCa(PathBuf),
+    #[error("TLS setup")]
+    Tls(#[source] rustls::Error),
+    #[error("cannot connect to {url}")]
+    Connect {
+        url: String,
+        #[source]
+        source: Box<LdapError>,
+    },
+    #[error("{url} refused the bind as {dn}: {message}")]
+    BindRefused {
+        url: String,
+        dn: String,
+        message: String,
+    },
+    #[error("{url}: bind as {dn}")]
+    Bind {
+        url: String,
+        dn: String,
+        #[source]
+        source: Box<LdapError>,
+    },
+    #[error("searching {base} ({filter})")]
+    Search {
+        base: String,
+        filter: String,
+        #[source]
+        source: Box<LdapError>,
+    },
+}
+
+/// How long a server may take to accept a connection or answer a bind.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A bound connection, driven in the background until dropped.
+pub async fn connect(connection: &Connection) -> Result<Ldap, ClientError> {
+    let mut ldap = open(connection).await?;
+    let password = connection.bind_password.as_ref().map_or("", |p| p.expose());
+    bind(&mut ldap, connection, &connection.bind_dn, password).await?;
+    Ok(ldap)
+}
+
+/// An unbound connection.
+pub async fn open(connection: &Connection) -> Result<Ldap, ClientError> {
+    let settings = LdapConnSettings::new()
+        .set_conn_timeout(CONNECT_TIMEOUT)
+        .set_starttls(connection.starttls)
+        .set_config(tls_config(connection)?);
+    let (conn, ldap) = LdapConnAsync::with_settings(settings, &connection.url)
+        .await
+        .map_err(|source| ClientError::Connect {
+            url: connection.url.clone(),
+            source: Box::new(source),
+        })?;
+    ldap3::drive!(conn);
+    Ok(ldap)
+}
+
+/// A simple bind; a refusal (bad password, strong auth required) is a
+/// `BindRefused` naming the server's reason.
+pub async fn bind(
+    ldap: &mut Ldap,
+    connection: &Connection,
+    dn: &str,
+    password: &str,
+) -> Result<(), ClientError> {
+    let result = ldap
+        .with_timeout(CONNECT_TIMEOUT)
+        .simple_bind(dn, password)
+        .await
+        .map_err(|source| ClientError::Bind {
+            url: connection.url.clone(),
+            dn: dn.to_string(),
+            source: Box::new(source),
+        })?;
+    if result.rc != 0 {
+        return Err(ClientError::BindRefused {
+            url: connection.url.clone(),
+            dn: dn.to_string(),
+            message: describe_rc(result.rc, &result.text),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `dn` can bind with `password` on a fresh connection: the drift
+/// check of a write-only password. Invalid credentials is `false`; a
+/// connection problem is an error.
+pub async fn can_bind(connection: &Connection, dn: &str, password: &str) -> Result<bool, ClientError> {
+    let mut ldap = open(connection).await?;
+    let result = ldap
+        .with_timeout(CONNECT_TIMEOUT)
+        .simple_bind(dn, password)
+        .await
+        .map_err(|source| ClientError::Bind {
+            url: connection.url.clone(),
+            dn: dn.to_string(),
+            source: Box::new(source),
+        })?;
+    let _ = ldap.unbind().await;
+    Ok(result.rc == 0)
+}
+
+pub fn describe_rc(rc: u32, text: &str) -> String {
+    let name = match rc {
+        32 => "no such object",
+        34 => "invalid DN syntax",
+        49 => "invalid credentials",
+        50 => "insufficient access rights",
+        8 => "strong(er) authentication required",
+        13 => "confidentiality required",
+        _ => "",
+    };
+    let text = text.trim();
+    match (name.is_empty(), text.is_empty()) {
+        (true, true) => format!("result code {rc}"),
+        (true, false) => format!("result code {rc}: {text}"),
+        (false, true) => format!("{name} ({rc})"),
+        (false, false) => format!("{name} ({rc}): {text}"),
+    }
+}
+
+fn tls_config(connection: &Connection) -> Result<Arc<ClientConfig>, ClientError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(ClientError::Tls)?;
+    let config = if connection.skip_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+            .with_no_client_auth()
+    } else {
+        let roots = match &connection.ca_file {
+            Some(path) => roots(path)?,
+            None => system_roots(),
+        };
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    Ok(Arc::new(config))
+}
+
+fn roots(path: &Path) -> Result<RootCertStore, ClientError> {
+    let mut store = RootCertStore::empty();
+    let certificates = CertificateDer::pem_file_iter(path).map_err(|source| ClientError::CaFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    for certificate in certificates {
+        let certificate = certificate.map_err(|source| ClientError::CaFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let _ = store.add(certificate);
+    }
+    if store.is_empty() {
+        return Err(ClientError::NoCa(path.to_path_buf()));
+    }
+    Ok(store)
+}
+
+/// Debian's CA bundle, when no CA file is given.
+fn system_roots() -> RootCertStore {
+    let mut store = RootCertStore::empty();
+    if let Ok(certificates) = CertificateDer::pem_file_iter("/etc/ssl/certs/ca-certificates.crt") {
+        for certificate in certificates.flatten() {
+            let _ = store.add(certificate);
+        }
+    }
+    store
+}
+
+/// `tls_skip_verify = true`: any certificate, but a real handshake.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Every entry under `base` matching `filter`, page by page (Simple Paged
+/// Results): servers cap unpaged answers (AD at 1,000 entries). Referrals
+/// (AD's Configuration and DNS partitions) are skipped.
+pub async fn paged_search(
+    ldap: &mut Ldap,
+    base: &str,
+    scope: Scope,
+    filter: &str,
+    attrs: &[&str],
+    page_size: i32,
+) -> Result<Vec<SearchEntry>, ClientError> {
+    let error = |source| ClientError::Search {
+        base: base.to_string(),
+        filter: filter.to_string(),
+        source: Box::new(source),
+    };
+    let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+        Box::new(EntriesOnly::new()),
+        Box::new(PagedResults::new(page_size)),
+    ];
+    let mut stream = ldap
+        .streaming_search_with(adapters, base, scope, filter, attrs.to_vec())
+        .await
+        .map_err(error)?;
+    let mut entries = Vec::new();
+    while let Some(entry) = stream.next().await.map_err(error)? {
+        entries.push(SearchEntry::construct(entry));
+    }
+    let result = stream.finish().await;
+    // 32: the base does not exist (an empty branch reads as empty).
+    if result.rc != 0 && result.rc != 32 {
+        return Err(error(LdapError::from(result)));
+    }
+    Ok(entries)
+}
+
+/// All values of a multi-valued attribute (AD's `member`), following range
+/// retrieval: AD returns at most MaxValRange values (1,500) as
+/// `member;range=0-1499` and the rest on request of `member;range=1500-*`.
+pub async fn all_values(ldap: &mut Ldap, dn: &str, attr: &str) -> Result<Vec<String>, ClientError> {
+    let mut values = Vec::new();
+    let mut start = 0usize;
+    loop {
+        let wanted = if start == 0 {
+            attr.to_string()
+        } else {
+            format!("{attr};range={start}-*")
+        };
+        let error = |source| ClientError::Search {
+            base: dn.to_string(),
+            filter: format!("(objectClass=*) {wanted}"),
+            source: Box::new(source),
+        };
+        let (entries, _) = ldap
+            .search(dn, Scope::Base, "(objectClass=*)", vec![wanted.as_str()])
+            .await
+            .and_then(|r| r.success())
+            .map_err(error)?;
+        let Some(entry) = entries.into_iter().next().map(SearchEntry::construct) else {
+            return Ok(values);
+        };
+        let mut next = None;
+        for (name, got) in entry.attrs {
+            let lower = name.to_ascii_lowercase();
+            if lower == attr.to_ascii_lowercase() {
+                values.extend(got);
+            } else if let Some(range) = lower.strip_prefix(&format!("{};range=", attr.to_ascii_lowercase())) {
+                values.extend(got);
+                // "0-1499" continues at 1500; "1500-*" is the last part.
+                if let Some((_, end)) = range.split_once('-') {
+                    next = end.parse::<usize>().ok().map(|end| end + 1);
+                }
+            }
+        }
+        match next {
+            Some(n) => start = n,
+            None => return Ok(values),
+        }
+    }
+}

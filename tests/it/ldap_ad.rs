@@ -1,0 +1,523 @@
+//! Users imported from Active Directory: the real Samba AD DC of
+//! tests/peers/samba.sh (over LDAPS, certificate checked against the test
+//! CA) into the real slapd. Each test has its own OU in AD and its own
+//! branch in the directory.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+
+use crate::ldap::Dit;
+use crate::support::{peer_env, unique, Run, Workspace};
+
+/// A test's own OU in AD.
+struct Ad {
+    ou: String,
+    /// Appended to account names: sAMAccountName is unique in the domain.
+    tag: String,
+}
+
+/// Runs an ldap-utils tool against AD as Administrator.
+fn ad_tool(tool: &str, args: &[&str], stdin: &str) -> (bool, String) {
+    let mut child = Command::new(tool)
+        .env("LDAPTLS_CACERT", peer_env("GEOSYNC_TEST_AD_CA"))
+        .args(["-x", "-H", &peer_env("GEOSYNC_TEST_AD_URL")])
+        .args(["-D", &peer_env("GEOSYNC_TEST_AD_ADMIN")])
+        .args(["-w", &peer_env("GEOSYNC_TEST_AD_ADMIN_PASSWORD")])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{tool}: {e}"));
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+fn ad_change(tool: &str, ldif: &str) {
+    let (ok, text) = ad_tool(tool, &[], ldif);
+    assert!(ok, "{tool}: {text}\n{ldif}");
+}
+
+/// unicodePwd: the password in quotes, UTF-16LE, base64.
+fn unicode_pwd(password: &str) -> String {
+    let bytes: Vec<u8> = format!("\"{password}\"")
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub const AD_USER_PW: &str = "Ad-Passw0rd-9x!";
+
+impl Ad {
+    fn new() -> Ad {
+        let name = unique("gs");
+        let ou = format!("OU={name},{}", peer_env("GEOSYNC_TEST_AD_BASE"));
+        ad_change(
+            "ldapadd",
+            &format!("dn: {ou}\nobjectClass: organizationalUnit\nou: {name}\n"),
+        );
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let tag = format!("{:x}", (nanos / 1000) % 0xfffff);
+        Ad { ou, tag }
+    }
+
+    /// An account name of this test (at most 20 characters).
+    fn sam(&self, base: &str) -> String {
+        format!("{base}{}", self.tag)
+    }
+
+    fn user_dn(&self, cn: &str) -> String {
+        format!("CN={cn},{}", self.ou)
+    }
+
+    /// An enabled user with a password; `extra` are more LDIF lines.
+    fn user(&self, sam: &str, extra: &str) -> String {
+        let dn = self.user_dn(sam);
+        ad_change(
+            "ldapadd",
+            &format!(
+                "dn: {dn}\nobjectClass: user\nsAMAccountName: {sam}\ngivenName: {sam}\nsn: {sam}-sn\n{extra}\
+                 unicodePwd:: {}\nuserAccountControl: 512\n",
+                unicode_pwd(AD_USER_PW)
+            ),
+        );
+        dn
+    }
+
+    fn group(&self, name: &str, members: &[&str]) -> String {
+        let dn = format!("CN={name},{}", self.ou);
+        let mut ldif = format!(
+            "dn: {dn}\nobjectClass: group\nsAMAccountName: {}\n",
+            self.sam(name)
+        );
+        for member in members {
+            ldif.push_str(&format!("member: {member}\n"));
+        }
+        ad_change("ldapadd", &ldif);
+        dn
+    }
+
+    fn modify(&self, dn: &str, changes: &str) {
+        ad_change(
+            "ldapmodify",
+            &format!("dn: {dn}\nchangetype: modify\n{changes}\n"),
+        );
+    }
+
+    fn delete(&self, dn: &str) {
+        ad_change("ldapdelete", &format!("{dn}\n"));
+    }
+}
+
+/// The manifest: an org LAB, the role GN_EDITOR, and the AD source.
+fn manifest(dit: &Dit, ad: &Ad, extra_ad: &str, groups: &str) -> String {
+    format!(
+        r#"{conn}
+protected = ["{keeper}"]
+
+[[ldap.org]]
+name = "LAB"
+
+[[ldap.role]]
+name = "GN_EDITOR"
+
+[ldap.active_directory]
+url = "{url}"
+bind_dn = "{admin}"
+bind_password = {{ env = "AD_ADMIN_PW" }}
+ca_file = "{ca}"
+base_dns = ["{ou}"]
+realm = "GEO.TEST"
+org = "LAB"
+page_size = 2
+{extra_ad}
+[ldap.active_directory.groups]
+{groups}
+"#,
+        conn = dit.connection(),
+        url = peer_env("GEOSYNC_TEST_AD_URL"),
+        admin = peer_env("GEOSYNC_TEST_AD_ADMIN"),
+        ca = peer_env("GEOSYNC_TEST_AD_CA"),
+        ou = ad.ou,
+        keeper = ad.sam("keeper"),
+    )
+}
+
+fn workspace(dit: &Dit, manifest: &str) -> Workspace {
+    let mut ws = dit.workspace(manifest);
+    ws.set_env("AD_ADMIN_PW", &peer_env("GEOSYNC_TEST_AD_ADMIN_PASSWORD"));
+    ws
+}
+
+fn apply(ws: &Workspace, extra: &[&str]) -> Run {
+    let mut args = vec!["apply", "-f", "m.toml", "--auto-approve"];
+    args.extend_from_slice(extra);
+    let run = ws.geosync(&args);
+    assert!(!run.all().contains(&peer_env("GEOSYNC_TEST_AD_ADMIN_PASSWORD")));
+    run
+}
+
+fn no_op(ws: &Workspace) {
+    ws.geosync(&["plan", "-f", "m.toml", "--detailed-exitcode"])
+        .assert_code(0);
+}
+
+fn sorted(mut values: Vec<String>) -> Vec<String> {
+    values.sort();
+    values
+}
+
+#[test]
+fn ad_users_are_imported_then_follow_changes_renames_and_groups() {
+    let (dit, ad) = (Dit::new(), Ad::new());
+    let (a, b, c, r) = (ad.sam("alice"), ad.sam("bob"), ad.sam("carol"), ad.sam("robert"));
+    let alice = ad.user(&a, "mail: alice@geo.test\ndepartment: GIS\n");
+    let bob = ad.user(&b, "mail: bob@geo.test\n");
+    ad.user(&c, "");
+    let editors = ad.group("Editors", &[&bob]);
+    let ws = workspace(
+        &dit,
+        &manifest(&dit, &ad, "", &format!("\"{editors}\" = \"GN_EDITOR\"")),
+    );
+
+    let plan = ws.geosync(&["plan", "-f", "m.toml"]);
+    plan.assert_code(0);
+    assert!(
+        plan.stdout
+            .contains(&format!("+ ldap.user:{a} (create: new in AD)")),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.all().contains("has no mail"), "{}", plan.all());
+    apply(&ws, &[]).assert_code(0);
+
+    let alice_dn = dit.user_dn(&a);
+    assert_eq!(
+        dit.values(&alice_dn, "userPassword"),
+        vec![format!("{{SASL}}{a}@GEO.TEST")]
+    );
+    assert_eq!(
+        dit.values(&alice_dn, "employeeType"),
+        vec!["geosync:active-directory"]
+    );
+    assert_eq!(dit.values(&alice_dn, "businessCategory"), vec!["GIS"]);
+    assert_eq!(dit.values(&alice_dn, "sn"), vec![format!("{a}-sn")]);
+    assert_eq!(dit.values(&alice_dn, "georchestraObjectIdentifier").len(), 1);
+    let base = dit.base.clone();
+    assert_eq!(
+        sorted(dit.values(&dit.user_dn(&b), "memberOf")),
+        vec![
+            format!("cn=GN_EDITOR,ou=roles,{base}"),
+            format!("cn=LAB,ou=orgs,{base}"),
+            format!("cn=USER,ou=roles,{base}"),
+        ]
+    );
+    assert!(!dit.exists(&dit.user_dn(&c)), "no mail: skipped");
+    no_op(&ws);
+
+    // A changed attribute follows AD.
+    ad.modify(&alice, "replace: department\ndepartment: Cartography");
+    let plan = ws.geosync(&["plan", "-f", "m.toml"]);
+    assert!(
+        plan.stdout
+            .contains(&format!("~ ldap.user:{a} (update: changed in AD)")),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("\"GIS\" -> \"Cartography\""),
+        "{}",
+        plan.stdout
+    );
+    apply(&ws, &[]).assert_code(0);
+    assert_eq!(dit.values(&alice_dn, "businessCategory"), vec!["Cartography"]);
+
+    // A rename in AD (same objectGUID) is a rename here, memberships kept.
+    ad.modify(&bob, &format!("replace: sAMAccountName\nsAMAccountName: {r}"));
+    let plan = ws.geosync(&["plan", "-f", "m.toml"]);
+    assert!(
+        plan.stdout.contains(&format!("~ ldap.user:{r}")),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(&format!("\"{b}\" -> \"{r}\"")),
+        "{}",
+        plan.stdout
+    );
+    apply(&ws, &[]).assert_code(0);
+    let robert = dit.user_dn(&r);
+    assert!(!dit.exists(&dit.user_dn(&b)));
+    assert_eq!(
+        dit.values(&robert, "userPassword"),
+        vec![format!("{{SASL}}{r}@GEO.TEST")]
+    );
+    assert_eq!(
+        dit.values(&robert, "memberOf").len(),
+        3,
+        "{:?}",
+        dit.values(&robert, "memberOf")
+    );
+    no_op(&ws);
+
+    // Leaving the AD group takes the role away.
+    ad.modify(&editors, &format!("delete: member\nmember: {bob}"));
+    apply(&ws, &[]).assert_code(0);
+    assert_eq!(dit.values(&robert, "memberOf").len(), 2);
+    no_op(&ws);
+}
+
+#[test]
+fn accounts_disabled_or_gone_from_ad_follow_the_policies_and_protected_ones_stay() {
+    let (dit, ad) = (Dit::new(), Ad::new());
+    let names: Vec<String> = ["u1", "u2", "u3", "keeper"].iter().map(|u| ad.sam(u)).collect();
+    let users: Vec<String> = names
+        .iter()
+        .map(|u| ad.user(u, &format!("mail: {u}@geo.test\n")))
+        .collect();
+    let uid = |i: usize| dit.user_dn(&names[i]);
+    let with = |policy: &str| {
+        manifest(
+            &dit,
+            &ad,
+            &format!("max_removal_percent = 100\non_removed = \"{policy}\"\n"),
+            "",
+        )
+    };
+    let ws = workspace(&dit, &with("disable"));
+    apply(&ws, &[]).assert_code(0);
+    let user_role = format!("cn=USER,ou=roles,{}", dit.base);
+    assert!(dit.values(&user_role, "member").contains(&uid(0)));
+
+    // Disabled in AD: disabled here (expired, out of its roles, in its org).
+    ad.modify(&users[0], "replace: userAccountControl\nuserAccountControl: 514");
+    // Gone from AD under on_removed = "disable".
+    ad.delete(&users[1]);
+    // A protected user gone from AD stays as it is.
+    ad.delete(&users[3]);
+    let plan = ws.geosync(&["plan", "-f", "m.toml"]);
+    let says = |text: &str| plan.stdout.contains(text);
+    assert!(
+        says(&format!("~ ldap.user:{} (update: disabled in AD", names[0])),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        says(&format!("~ ldap.user:{} (update: left AD", names[1])),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.all().contains("protected"), "{}", plan.all());
+    apply(&ws, &[]).assert_code(0);
+    for i in [0, 1] {
+        assert_eq!(dit.values(&uid(i), "shadowExpire"), vec!["1"], "{i}");
+        assert!(!dit.values(&user_role, "member").contains(&uid(i)), "{i}");
+        assert_eq!(dit.values(&uid(i), "memberOf").len(), 1, "still in its org");
+    }
+    assert!(dit.exists(&uid(3)));
+    assert!(dit.values(&uid(3), "shadowExpire").is_empty());
+    no_op(&ws);
+
+    // on_removed = "keep": u3 leaves AD and stays as it is.
+    ad.delete(&users[2]);
+    ws.write("m.toml", &with("keep"));
+    no_op(&ws);
+    assert!(dit.values(&uid(2), "shadowExpire").is_empty());
+
+    // on_removed = "delete": u2 and u3 (gone from AD) are deleted.
+    ws.write("m.toml", &with("delete"));
+    let plan = ws.geosync(&["plan", "-f", "m.toml"]);
+    let deleting = format!("- ldap.user:{} (delete: left AD", names[2]);
+    assert!(plan.stdout.contains(&deleting), "{}", plan.stdout);
+    apply(&ws, &[]).assert_code(0);
+    assert!(!dit.exists(&uid(1)) && !dit.exists(&uid(2)));
+    assert!(dit.exists(&uid(0)) && dit.exists(&uid(3)));
+    assert!(
+        dit.exists(&dit.user_dn("console")),
+        "console users are never touched"
+    );
+    no_op(&ws);
+}
+
+#[test]
+fn removals_above_the_threshold_are_refused_without_allow_drop() {
+    let (dit, ad) = (Dit::new(), Ad::new());
+    let names: Vec<String> = (1..=5).map(|i| ad.sam(&format!("t{i}"))).collect();
+    let users: Vec<String> = names
+        .iter()
+        .map(|n| ad.user(n, &format!("mail: {n}@geo.test\n")))
+        .collect();
+    let ws = workspace(
+        &dit,
+        &manifest(
+            &dit,
+            &ad,
+            "on_removed = \"delete\"\nmax_removal_percent = 20\n",
+            "",
+        ),
+    );
+    apply(&ws, &[]).assert_code(0);
+    ad.delete(&users[0]);
+    ad.delete(&users[1]);
+    let plan = ws.geosync(&["plan", "-f", "m.toml"]);
+    plan.assert_code(1);
+    assert!(plan.stderr.contains("2 of 5 imported users"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("--allow-drop"), "{}", plan.stderr);
+    apply(&ws, &[]).assert_code(1);
+    assert!(dit.exists(&dit.user_dn(&names[0])) && dit.exists(&dit.user_dn(&names[1])));
+    apply(&ws, &["--allow-drop"]).assert_code(0);
+    assert!(!dit.exists(&dit.user_dn(&names[0])) && !dit.exists(&dit.user_dn(&names[1])));
+    no_op(&ws);
+}
+
+#[test]
+fn an_unreachable_ad_or_a_refused_bind_is_a_clear_error_and_changes_nothing() {
+    let (dit, ad) = (Dit::new(), Ad::new());
+    let x1 = ad.sam("x1");
+    ad.user(&x1, "mail: x1@geo.test\n");
+    let good = manifest(&dit, &ad, "", "");
+    let mut ws = workspace(
+        &dit,
+        &good.replace("ldaps://127.0.0.1:636", "ldaps://127.0.0.1:1"),
+    );
+    let run = apply(&ws, &[]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("Active Directory source; nothing was changed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("cannot connect to ldaps://127.0.0.1:1"),
+        "{}",
+        run.stderr
+    );
+
+    ws.write("m.toml", &good);
+    ws.set_env("AD_ADMIN_PW", "not-the-password");
+    let run = apply(&ws, &[]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("invalid credentials"), "{}", run.stderr);
+    assert!(!run.all().contains("not-the-password"));
+
+    // Certificates are checked: without the test CA, the system's CAs refuse AD's.
+    ws.set_env("AD_ADMIN_PW", &peer_env("GEOSYNC_TEST_AD_ADMIN_PASSWORD"));
+    let ca_line = format!("ca_file = \"{}\"\n", peer_env("GEOSYNC_TEST_AD_CA"));
+    ws.write("m.toml", &good.replace(&ca_line, ""));
+    let run = apply(&ws, &[]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("Active Directory"), "{}", run.stderr);
+    // Nothing happened in the directory: not even the declared org and role.
+    assert!(!dit.exists(&format!("cn=LAB,ou=orgs,{}", dit.base)));
+    assert!(!dit.exists(&dit.user_dn(&x1)));
+
+    // Skipping verification is possible, and said loudly.
+    ws.write("m.toml", &good.replace(&ca_line, "tls_skip_verify = true\n"));
+    let run = apply(&ws, &[]);
+    run.assert_code(0);
+    assert!(
+        run.all().contains("TLS certificate verification is OFF"),
+        "{}",
+        run.all()
+    );
+    assert!(dit.exists(&dit.user_dn(&x1)));
+}
+
+/// A saslauthd started by a test, stopped when dropped.
+struct Saslauthd(std::process::Child);
+
+impl Drop for Saslauthd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// saslauthd.conf and slapd's SASL config rendered by geosync from
+/// templates/sasl/, saslauthd run with the first: an imported user binds to
+/// slapd with the password AD knows, and with no other.
+#[test]
+fn an_imported_user_binds_to_slapd_with_the_ad_password_through_saslauthd() {
+    let (dit, ad) = (Dit::new(), Ad::new());
+    let sam = ad.sam("sasl");
+    ad.user(&sam, &format!("mail: {sam}@geo.test\n"));
+    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/sasl");
+    let mux = peer_env("GEOSYNC_TEST_SASLAUTHD_MUX");
+    let files = format!(
+        r#"
+[[file]]
+name = "saslauthd.conf"
+path = "sasl/saslauthd.conf"
+template = "{templates}/saslauthd.conf.j2"
+mode = "0600"
+context = {{ ad_url = "{url}", search_base = "{ou}", bind_dn = "{admin}", ca_file = "{ca}" }}
+secrets = {{ bind_password = {{ env = "AD_ADMIN_PW" }} }}
+
+[[file]]
+name = "slapd-sasl2"
+path = "sasl/slapd.conf"
+template = "{templates}/slapd.conf.j2"
+context = {{ saslauthd_mux = "{mux}" }}
+"#,
+        url = peer_env("GEOSYNC_TEST_AD_URL"),
+        ou = ad.ou,
+        admin = peer_env("GEOSYNC_TEST_AD_ADMIN"),
+        ca = peer_env("GEOSYNC_TEST_AD_CA"),
+    );
+    let ws = workspace(&dit, &format!("{}{files}", manifest(&dit, &ad, "", "")));
+    let run = apply(&ws, &[]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("+ file:saslauthd.conf"), "{}", run.stdout);
+    // The slapd side: what the slapd peer was started with.
+    assert_eq!(
+        ws.read("sasl/slapd.conf")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>(),
+        vec![
+            "pwcheck_method: saslauthd".to_string(),
+            format!("saslauthd_path: {mux}")
+        ]
+    );
+    let conf = ws.join("sasl/saslauthd.conf");
+    let mux_dir = std::path::Path::new(&mux).parent().unwrap();
+    let _ = std::fs::remove_file(&mux);
+    let child = Command::new("saslauthd")
+        .args(["-a", "ldap", "-d", "-n", "0", "-O"])
+        .arg(&conf)
+        .arg("-m")
+        .arg(mux_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("saslauthd (Debian sasl2-bin) starts");
+    let _saslauthd = Saslauthd(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::path::Path::new(&mux).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "saslauthd never opened {mux}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let user = dit.user_dn(&sam);
+    assert!(
+        crate::ldap::can_bind(&user, AD_USER_PW),
+        "the AD password opens slapd"
+    );
+    assert!(!crate::ldap::can_bind(&user, "not-the-AD-password"));
+    assert!(!crate::ldap::can_bind(&user, &format!("{{SASL}}{sam}@GEO.TEST")));
+}
