@@ -29,9 +29,6 @@ pub const SECTIONS: &[&str] = &[
     "ldap",
 ];
 
-/// The top-level keys of a manifest file that belong to the systems.
-pub const SECTIONS: &[&str] = &["vars", "file", "mviewer", "postgres", "docker", "ldap"];
-
 #[derive(Debug)]
 pub struct Manifest {
     pub sources: Vec<ManifestSource>,

@@ -127,6 +127,7 @@ pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, Manife
             subject: "[geoserver]".into(),
             message: e.to_string(),
         }),
+    }
     if let Some(ldap) = ldap::LdapSystem::from_manifest(manifest) {
         systems.push(Box::new(ldap));
     }
