@@ -16,12 +16,12 @@ mod engine_proxy;
 mod files;
 mod geonetwork;
 mod geonetwork_conformance;
-#[path = "../emulators/geonetwork/mod.rs"]
-mod gn_emulator;
 mod geoserver;
 mod geoserver_conformance;
 #[path = "../emulators/geoserver/mod.rs"]
 mod geoserver_emulator;
+#[path = "../emulators/geonetwork/mod.rs"]
+mod gn_emulator;
 mod journal;
 mod ldap;
 mod ldap_ad;
