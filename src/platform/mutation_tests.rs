@@ -146,6 +146,7 @@ fn mutated_reference_manifests_never_panic_and_every_problem_is_located() {
         "postgres.toml",
         "mviewer.toml",
         "geonetwork.toml",
+        "geoserver.toml",
     ] {
         let original = std::fs::read_to_string(root.join(example)).unwrap();
         let path = dir.path().join(example);

@@ -131,6 +131,16 @@ fn groups_are_created_then_left_alone_then_changed() {
     );
     assert_eq!(emu.group_named(&b).unwrap()["website"], "https://sig.example.org");
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+    // The applies journalled their changes; the password is in none of it.
+    let written = files_under(ws.path());
+    assert!(
+        written.iter().any(|f| f.to_string_lossy().contains(".geosync")),
+        "{written:?}"
+    );
+    for file in written {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        assert!(!text.contains(CANARY), "{} holds the password", file.display());
+    }
 }
 
 #[test]
@@ -239,6 +249,15 @@ fn the_password_is_never_printed() {
     for run in [&plan, &json, &apply] {
         assert!(!run.all().contains(CANARY), "{}", run.all());
     }
+    // Nor in anything the runs wrote (journal, lock, state).
+    for file in files_under(ws.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(CANARY),
+            "{} holds the password",
+            file.display()
+        );
+    }
     // A wrong URL with credentials in it is refused without echoing them.
     let mut ws = Workspace::new();
     ws.set_env("GEOSYNC_TEST_GN_PW", CANARY);
@@ -254,6 +273,19 @@ fn the_password_is_never_printed() {
         validate.all()
     );
     assert!(!validate.all().contains(CANARY), "{}", validate.all());
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 #[test]
