@@ -96,7 +96,7 @@ fn populate_ad(peers: &Peers, users: usize) -> (String, String) {
         let dn = format!("CN=user{i:05},{ou}");
         ldif.push_str(&format!(
             "dn: {dn}\nobjectClass: user\nsAMAccountName: user{i:05}\ngivenName: User\nsn: N{i}\n\
-             mail: user{i:05}@geo.test\ndepartment: Lab {}\n\n",
+             mail: user{i:05}@geo.test\ndepartment: Lab {}\nuserAccountControl: 544\n\n",
             i % 7
         ));
         members.push_str(&format!("member: {dn}\n"));
@@ -216,7 +216,7 @@ fn main() {
         .output()
         .unwrap();
     let count = String::from_utf8_lossy(&members.stdout)
-        .matches("member: ")
+        .matches("member: uid=user")
         .count();
     assert_eq!(
         count, users,
