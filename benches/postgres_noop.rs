@@ -5,8 +5,13 @@
 //! (Debian's postgresql-15; started here as the `postgres` user, default
 //! `max_connections = 100`). Run with `cargo bench --bench postgres_noop`.
 //!
-//! Reported: wall time (median of the runs) and the most connections the
-//! tool held at once, sampled continuously from pg_stat_activity.
+//! Also the floor no tool can go under: connecting to every database (4 at
+//! a time, like geosync's default pool) and running `SELECT 1` in each,
+//! since PostgreSQL's catalogs are per database and each needs a backend.
+//!
+//! Reported: wall time (median of the runs), the server's CPU time for that
+//! run (its ended backends' time, read from the postmaster), and the most
+//! connections the tool held at once, sampled from pg_stat_activity.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -22,7 +27,10 @@ const RUNS: usize = 3;
 fn main() {
     let cluster = Cluster::start();
     println!("no-op plan, median of {RUNS} runs; connections: most held at once (pool default 4, server max_connections 100)");
-    println!("{:<44} {:>10} {:>12}", "tool", "time", "connections");
+    println!(
+        "{:<44} {:>10} {:>12} {:>12}",
+        "tool", "time", "server CPU", "connections"
+    );
     let mut times = Vec::new();
     let sizes = std::env::var("GEOSYNC_BENCH_SIZES").unwrap_or_else(|_| SIZES.to_string());
     for size in sizes
@@ -36,29 +44,27 @@ fn main() {
         let (_, setup) = cluster.sample("geosync", || {
             run(&[geosync, "apply", "--auto-approve", "-q"], dir.path(), 0)
         });
-        let (plan, plan_max) =
-            cluster.measure("geosync", &[geosync, "plan", "--detailed-exitcode"], dir.path());
-        let script = write_psql_script(dir.path(), cluster.port, size);
-        let (psql, psql_max) = cluster.measure("psql", &["bash", &script], dir.path());
         println!(
-            "{:<44} {:>8.0}ms {:>12}",
+            "{:<44} {:>10} {:>12} {:>12}",
             format!("geosync apply (setup, {size} databases)"),
-            0.0,
+            "-",
+            "-",
             setup
         );
+        let plan = cluster.measure("geosync", || {
+            run(&[geosync, "plan", "--detailed-exitcode"], dir.path(), 0)
+        });
+        plan.print(&format!("geosync plan ({size} databases)"));
+        let floor = cluster.measure("bench_floor", || connect_to_each(cluster.port, size));
+        floor.print(&format!("floor: connect + SELECT 1 ({size} databases)"));
+        let script = write_psql_script(dir.path(), cluster.port, size);
+        let psql = cluster.measure("psql", || run(&["bash", &script], dir.path(), 0));
+        psql.print(&format!("psql per database ({size} databases)"));
         println!(
-            "{:<44} {:>8.0}ms {:>12}",
-            format!("geosync plan ({size} databases)"),
-            ms(plan),
-            plan_max
+            "geosync / floor ({size} databases): {:.2}x",
+            plan.time.as_secs_f64() / floor.time.as_secs_f64()
         );
-        println!(
-            "{:<44} {:>8.0}ms {:>12}",
-            format!("psql per database ({size} databases)"),
-            ms(psql),
-            psql_max
-        );
-        times.push(plan);
+        times.push(plan.time);
     }
     if let [small, large] = times[..] {
         println!(
@@ -70,6 +76,58 @@ fn main() {
 
 fn ms(time: Duration) -> f64 {
     time.as_secs_f64() * 1000.0
+}
+
+/// One tool's measurement: median wall time, the server CPU of that run,
+/// and the most connections held at once over all runs.
+struct Measured {
+    time: Duration,
+    server_cpu: Duration,
+    connections: i64,
+}
+
+impl Measured {
+    fn print(&self, label: &str) {
+        println!(
+            "{:<44} {:>8.0}ms {:>10.0}ms {:>12}",
+            label,
+            ms(self.time),
+            ms(self.server_cpu),
+            self.connections
+        );
+    }
+}
+
+/// The floor: a connection to every bench database, 4 at a time, each
+/// running `SELECT 1` and closing.
+fn connect_to_each(port: u16, size: usize) -> Duration {
+    use futures::StreamExt;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    runtime.block_on(async {
+        let connects = (0..size).map(|i| async move {
+            let mut config = tokio_postgres::Config::new();
+            config
+                .host("127.0.0.1")
+                .port(port)
+                .user("postgres")
+                .dbname(format!("bench_{size}_{i}"))
+                .application_name("bench_floor");
+            let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+            let driver = tokio::spawn(connection);
+            client.simple_query("SELECT 1").await.unwrap();
+            drop(client);
+            let _ = driver.await;
+        });
+        futures::stream::iter(connects)
+            .buffer_unordered(4)
+            .collect::<Vec<()>>()
+            .await;
+    });
+    started.elapsed()
 }
 
 /// N reader roles and N databases owned by one role, each with the
@@ -184,20 +242,44 @@ impl Cluster {
         Cluster { dir, port }
     }
 
-    /// Median time of RUNS runs of `command`, and the most connections one
-    /// run held at once. Each run starts once the server has ended the
-    /// previous run's connections, so none is counted twice.
-    fn measure(&self, application: &str, command: &[&str], dir: &Path) -> (Duration, i64) {
-        let mut times = Vec::new();
+    /// The median of RUNS runs of `work` (which returns its wall time),
+    /// with that run's server CPU, and the most connections one run held at
+    /// once. Each run starts once the server has ended the previous run's
+    /// connections, so none is counted twice, and its backends' CPU is in.
+    fn measure(&self, application: &str, mut work: impl FnMut() -> Duration) -> Measured {
+        let mut runs = Vec::new();
         let mut most = 0;
         for _ in 0..RUNS {
             self.wait_idle(application);
-            let (time, held) = self.sample(application, || run(command, dir, 0));
-            times.push(time);
+            let before = self.server_cpu();
+            let (time, held) = self.sample(application, &mut work);
+            self.wait_idle(application);
+            runs.push((time, self.server_cpu() - before));
             most = most.max(held);
         }
-        times.sort();
-        (times[RUNS / 2], most)
+        runs.sort();
+        let (time, server_cpu) = runs[RUNS / 2];
+        Measured {
+            time,
+            server_cpu,
+            connections: most,
+        }
+    }
+
+    /// CPU time of the server's ended backends (the postmaster's reaped
+    /// children), from /proc.
+    fn server_cpu(&self) -> Duration {
+        let pid = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid")).unwrap();
+        let pid = pid.lines().next().unwrap().trim();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // Fields after the command name (which may hold spaces): cutime and
+        // cstime are fields 16 and 17 of the whole line.
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks: u64 = fields[13].parse::<u64>().unwrap() + fields[14].parse::<u64>().unwrap();
+        // SAFETY: sysconf only reads a configuration value.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+        Duration::from_millis(ticks * 1000 / per_second)
     }
 
     fn wait_idle(&self, application: &str) {

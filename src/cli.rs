@@ -35,6 +35,29 @@ pub enum Command {
     ImportCompose(ImportComposeArgs),
     /// Print the JSON Schema of the manifest language, for editors and CI.
     Schema,
+    /// Read the cloud shares of [[sync.target]] and load their datasets into PostGIS.
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// One pass over each target, then exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Only this target (repeatable) [default: every target].
+    #[arg(long, value_name = "NAME")]
+    pub target: Vec<String>,
+    /// Show what the pass would load and remove; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Drop tables even when the share lists no file or lost most of its datasets at once.
+    #[arg(long)]
+    pub force_removals: bool,
+    /// Where the walk state and staging folder live [default: .geosync beside the first manifest].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

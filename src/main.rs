@@ -11,6 +11,7 @@ mod output;
 mod placement;
 mod plan;
 mod platform;
+mod sync;
 mod systems;
 mod template;
 
@@ -58,6 +59,7 @@ fn main() -> std::process::ExitCode {
             Command::Apply(args) => commands::apply::run(args, &printer, &redactor).await,
             Command::ImportCompose(args) => commands::import_compose::run(args, &printer),
             Command::Schema => commands::schema::run(&printer),
+            Command::Sync(args) => commands::sync::run(args, &printer, &redactor).await,
         }
     });
     let exit = result.unwrap_or_else(|error| {
@@ -76,6 +78,7 @@ fn wants_json(command: &Command) -> bool {
         Command::Validate(args) => args.json,
         Command::Plan(args) => args.manifest.json,
         Command::Apply(args) => args.manifest.json,
+        Command::Sync(args) => args.manifest.json,
         Command::ImportCompose(_) | Command::Schema => false,
     }
 }

@@ -8,11 +8,13 @@ use crate::manifest::document::Document;
 use crate::manifest::error::closest;
 use crate::manifest::secret::{Redactor, SecretMode, SecretResolver};
 use crate::manifest::{self, ManifestError, ManifestErrors};
-use crate::systems;
+use crate::{sync, systems};
 
 /// Every top-level key a manifest file may have.
 pub fn sections() -> Vec<&'static str> {
-    systems::manifest::SECTIONS.to_vec()
+    let mut sections = systems::manifest::SECTIONS.to_vec();
+    sections.push("sync");
+    sections
 }
 
 /// The whole desired state.
@@ -20,12 +22,14 @@ pub fn sections() -> Vec<&'static str> {
 pub struct Manifest {
     /// What the systems converge (with the vars, sources and secrets of the load).
     pub systems: systems::Manifest,
+    /// The data sync's targets (`[[sync.target]]`), when declared.
+    pub sync: Option<sync::manifest::Sync>,
 }
 
 impl Manifest {
     /// How many resources the manifests declare, as `validate` reports it.
     pub fn resource_count(&self) -> usize {
-        self.systems.resource_count()
+        self.systems.resource_count() + self.sync.as_ref().map_or(0, |s| s.targets.len())
     }
 }
 
@@ -47,12 +51,16 @@ pub fn load(
     check_sections(&documents, &mut errors);
     let vars = manifest::collect_vars(&documents, overrides, &mut errors);
     let mut systems = systems::manifest::lower(&documents, vars, &resolver, &mut errors);
+    let sync = sync::manifest::lower(&documents, &systems.vars, &resolver, &mut errors);
+    if let (Some(sync), None) = (&sync, &systems.postgres) {
+        sync::manifest::require_postgres(sync, &mut errors);
+    }
     if !errors.is_empty() {
         return Err(ManifestErrors(errors).in_reading_order(paths));
     }
     // Every section has been lowered: all the notes are in.
     systems.unresolved_secrets = resolver.notes();
-    Ok(Manifest { systems })
+    Ok(Manifest { systems, sync })
 }
 
 fn check_sections(documents: &[Document], errors: &mut Vec<ManifestError>) {

@@ -141,7 +141,13 @@ fn mutated_reference_manifests_never_panic_and_every_problem_is_located() {
     copy_dir(&root, dir.path());
     let mut rng = XorShift(SEED);
     let mut rejected = 0;
-    for example in ["georchestra.toml", "postgres.toml", "mviewer.toml"] {
+    for example in [
+        "georchestra.toml",
+        "postgres.toml",
+        "mviewer.toml",
+        "geonetwork.toml",
+        "geoserver.toml",
+    ] {
         let original = std::fs::read_to_string(root.join(example)).unwrap();
         let path = dir.path().join(example);
         for n in 0..MUTANTS_PER_EXAMPLE {

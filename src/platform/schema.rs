@@ -15,6 +15,8 @@ use schemars::{JsonSchema, Schema};
 use crate::manifest::raw::RawFile;
 use crate::manifest::schema::VarValue;
 use crate::systems::docker::manifest::raw::RawDocker;
+use crate::systems::geonetwork::manifest::raw::RawGeoNetwork;
+use crate::systems::geoserver::manifest::raw::RawGeoServer;
 use crate::systems::ldap::manifest::raw::RawLdap;
 use crate::systems::mviewer::manifest::raw::RawMviewer;
 use crate::systems::postgres::manifest::raw::RawPostgres;
@@ -35,8 +37,14 @@ struct ManifestFile {
     postgres: Option<RawPostgres>,
     /// A Docker Engine project: networks, volumes, containers and files inside them.
     docker: Option<RawDocker>,
+    /// A GeoNetwork catalogue: where it is, how geosync signs in, and the groups records are shared with.
+    geonetwork: Option<RawGeoNetwork>,
+    /// A GeoServer: workspaces, PostGIS data stores, styles and layer access rules, through its REST API.
+    geoserver: Option<RawGeoServer>,
     /// geOrchestra's OpenLDAP: roles, orgs, users, and users imported from Active Directory.
     ldap: Option<RawLdap>,
+    /// The data sync: cloud shares whose datasets are loaded into PostGIS, one `[[sync.target]]` per visibility level.
+    sync: Option<crate::sync::manifest::raw::RawSync>,
 }
 
 /// The schema as JSON.

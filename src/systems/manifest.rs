@@ -11,13 +11,23 @@ use crate::manifest::vars::Vars;
 use crate::manifest::ManifestError;
 
 use super::docker::manifest::Docker;
+use super::geoserver::manifest::GeoServer;
 use super::ldap::manifest::Ldap;
 use super::mviewer::manifest::{ContainerDir, Mviewer};
 use super::postgres::manifest::Postgres;
-use super::{docker, files, ldap, mviewer, postgres};
+use super::{docker, files, geoserver, ldap, mviewer, postgres};
 
 /// The top-level keys of a manifest file that belong to the systems.
-pub const SECTIONS: &[&str] = &["vars", "file", "mviewer", "postgres", "docker", "ldap"];
+pub const SECTIONS: &[&str] = &[
+    "vars",
+    "file",
+    "mviewer",
+    "postgres",
+    "docker",
+    "geonetwork",
+    "geoserver",
+    "ldap",
+];
 
 #[derive(Debug)]
 pub struct Manifest {
@@ -27,6 +37,8 @@ pub struct Manifest {
     pub files: Vec<ManagedFile>,
     pub postgres: Option<Postgres>,
     pub docker: Option<Docker>,
+    pub geonetwork: Option<super::geonetwork::manifest::GeoNetwork>,
+    pub geoserver: Option<GeoServer>,
     pub ldap: Option<Ldap>,
     /// Knows every secret resolved for this manifest, to keep them out of output.
     pub redactor: Redactor,
@@ -48,11 +60,15 @@ impl Manifest {
         let docker = self.docker.as_ref().map_or(0, |d| {
             d.networks.len() + d.volumes.len() + d.containers.len() + d.files.len()
         });
+        let geonetwork = self.geonetwork.as_ref().map_or(0, |g| g.groups.len());
+        let geoserver = self.geoserver.as_ref().map_or(0, |g| {
+            g.workspaces.len() + g.datastores.len() + g.styles.len() + g.acl.len()
+        });
         let ldap = self
             .ldap
             .as_ref()
             .map_or(0, |l| l.roles.len() + l.orgs.len() + l.users.len());
-        self.mviewer.apps.len() + self.files.len() + postgres + docker + ldap
+        self.mviewer.apps.len() + self.files.len() + postgres + docker + geonetwork + geoserver + ldap
     }
 }
 
@@ -68,6 +84,8 @@ pub fn lower(
     let mut mviewer = mviewer::manifest::lower(documents, &vars, errors);
     let postgres = postgres::manifest::lower(documents, &vars, resolver, errors);
     let docker = docker::manifest::lower(documents, &vars, resolver, errors);
+    let geonetwork = super::geonetwork::manifest::lower(documents, &vars, resolver, errors);
+    let geoserver = geoserver::manifest::lower(documents, &vars, resolver, errors);
     let ldap = ldap::manifest::lower(documents, &vars, resolver, errors);
     if let Some(target) = mviewer.in_container.as_mut() {
         resolve_container_dir(target, docker.as_ref(), errors);
@@ -79,6 +97,8 @@ pub fn lower(
         files,
         postgres,
         docker,
+        geonetwork,
+        geoserver,
         ldap,
         redactor: resolver.redactor().clone(),
         unresolved_secrets: resolver.notes(),

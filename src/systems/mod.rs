@@ -4,6 +4,8 @@
 
 pub mod docker;
 pub mod files;
+pub mod geonetwork;
+pub mod geoserver;
 pub mod ldap;
 pub mod manifest;
 pub mod mviewer;
@@ -78,6 +80,8 @@ pub fn kinds() -> Vec<&'static str> {
     let mut kinds = vec![files::manifest::KIND, mviewer::manifest::MviewerApp::KIND];
     kinds.extend_from_slice(postgres::KINDS);
     kinds.extend_from_slice(docker::KINDS);
+    kinds.extend_from_slice(geonetwork::KINDS);
+    kinds.extend_from_slice(geoserver::KINDS);
     kinds.extend_from_slice(ldap::KINDS);
     kinds
 }
@@ -104,6 +108,25 @@ pub fn from_manifest(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, Manife
     }
     if let Some(postgres) = postgres::Postgres::from_manifest(manifest) {
         systems.push(Box::new(postgres));
+    }
+    if let Some(desired) = manifest.geonetwork.clone() {
+        match geonetwork::GeoNetworkSystem::new(desired) {
+            Ok(system) => systems.push(Box::new(system)),
+            Err(e) => errors.push(crate::manifest::ManifestError::Invalid {
+                at: crate::manifest::source::Location::file_only(std::path::Path::new("[geonetwork]")),
+                subject: "[geonetwork]".into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+    match geoserver::GeoServer::from_manifest(manifest) {
+        Ok(Some(geoserver)) => systems.push(Box::new(geoserver)),
+        Ok(None) => {}
+        Err(e) => errors.push(crate::manifest::ManifestError::Invalid {
+            at: crate::manifest::source::Location::file_only(std::path::Path::new("[geoserver]")),
+            subject: "[geoserver]".into(),
+            message: e.to_string(),
+        }),
     }
     if let Some(ldap) = ldap::LdapSystem::from_manifest(manifest) {
         systems.push(Box::new(ldap));

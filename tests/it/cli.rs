@@ -87,11 +87,17 @@ fn the_reference_manifests_are_valid() {
         "GEORCHESTRA_DB_PASSWORD",
         "GEOSYNC_DB_PASSWORD",
         "GEOSERVER_DB_PASSWORD",
+        "GEOSERVER_ADMIN_PASSWORD",
         "SLAPD_PASSWORD",
     ] {
         ws.set_env(name, "a-test-password");
     }
-    for manifest in ["mviewer.toml", "postgres.toml", "georchestra.toml"] {
+    for manifest in [
+        "mviewer.toml",
+        "postgres.toml",
+        "georchestra.toml",
+        "geoserver.toml",
+    ] {
         let path = format!("{}/manifests/{manifest}", env!("CARGO_MANIFEST_DIR"));
         ws.geosync(&["validate", "-f", &path]).assert_code(0);
     }

@@ -14,6 +14,14 @@ mod docker_engine;
 mod docker_repair;
 mod engine_proxy;
 mod files;
+mod geonetwork;
+mod geonetwork_conformance;
+mod geoserver;
+mod geoserver_conformance;
+#[path = "../emulators/geoserver/mod.rs"]
+mod geoserver_emulator;
+#[path = "../emulators/geonetwork/mod.rs"]
+mod gn_emulator;
 mod journal;
 mod ldap;
 mod ldap_ad;
@@ -22,6 +30,8 @@ mod loopback_http;
 mod manifest_errors;
 mod mviewer;
 mod mviewer_browser;
+#[path = "../emulators/owncloud/mod.rs"]
+mod owncloud;
 mod pg;
 mod pg_connection;
 mod pg_hba;
@@ -33,5 +43,7 @@ mod secrets;
 mod smallfs;
 mod support;
 mod symlinks;
+mod sync;
+mod sync_owncloud;
 mod terraform_cli;
 mod validate;

@@ -9,7 +9,13 @@ use serde_json::Value;
 
 use crate::support::Workspace;
 
-const EXAMPLES: &[&str] = &["mviewer.toml", "postgres.toml", "georchestra.toml"];
+const EXAMPLES: &[&str] = &[
+    "mviewer.toml",
+    "postgres.toml",
+    "georchestra.toml",
+    "geonetwork.toml",
+    "geoserver.toml",
+];
 
 fn schema(ws: &Workspace) -> jsonschema::Validator {
     let run = ws.geosync(&["schema"]);

@@ -65,7 +65,12 @@ fn validate_needs_no_secret_and_names_each_one_plan_will_need() {
 #[test]
 fn the_reference_manifests_validate_without_their_secrets() {
     let root = env!("CARGO_MANIFEST_DIR");
-    for name in ["georchestra.toml", "postgres.toml", "mviewer.toml"] {
+    for name in [
+        "georchestra.toml",
+        "postgres.toml",
+        "mviewer.toml",
+        "geonetwork.toml",
+    ] {
         let path = format!("{root}/manifests/{name}");
         let run = Command::new(env!("CARGO_BIN_EXE_geosync"))
             .args(["validate", "-f", &path])

@@ -1,7 +1,7 @@
 //! PostgreSQL/PostGIS: roles (with write-only passwords), databases,
 //! extensions, schemas, exact grants, and the managed block of pg_hba.conf.
 
-mod client;
+pub mod client;
 mod diff;
 mod hba;
 mod hba_file;
@@ -144,9 +144,10 @@ impl Postgres {
             .map(|d| d.name.clone())
             .filter(|name| observed.databases.contains_key(name))
             .collect();
+        let role_names = &observed.role_names;
         let reads: Vec<_> = names
             .into_iter()
-            .map(|name| self.observe_database(name))
+            .map(|name| self.observe_database(name, role_names))
             .collect();
         let mut reads = futures::stream::iter(reads).buffer_unordered(self.pool.size().await);
         while let Some(read) = reads.next().await {
@@ -158,9 +159,13 @@ impl Postgres {
         Ok(())
     }
 
-    async fn observe_database(&self, name: String) -> Result<(String, observed::Inside), PostgresError> {
+    async fn observe_database(
+        &self,
+        name: String,
+        role_names: &observed::RoleNames,
+    ) -> Result<(String, observed::Inside), PostgresError> {
         let conn = self.pool.get(Some(&name)).await?;
-        let inside = observed::inside(&conn)
+        let inside = observed::inside(&conn, role_names)
             .await
             .map_err(query_error(format!("reading database {name}")))?;
         Ok((name, inside))

@@ -1,0 +1,198 @@
+//! `geosync sync --once`: one pass of the data sync over each target
+//! (or those named by --target): walk the share, load what changed, drop
+//! what left it. `--dry-run` shows the plan of the pass and changes nothing.
+
+use std::fmt::Write;
+
+use anyhow::{bail, Context};
+
+use super::{manifests_or_default, run_spec, Exit};
+use crate::cli::SyncArgs;
+use crate::engine;
+use crate::escape::escape;
+use crate::manifest::secret::Redactor;
+use crate::output::Printer;
+use crate::plan::{render, Plan, PlannedManifest};
+use crate::sync::manifest::SyncTarget;
+use crate::sync::pass::{self, Outcome, PassOptions, PassReport, Status};
+use crate::sync::plan::PassPlan;
+
+/// Bumped when the JSON report's meaning changes.
+const REPORT_FORMAT: u32 = 1;
+
+pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> anyhow::Result<Exit> {
+    if !args.once {
+        bail!("only single passes are implemented: run `geosync sync --once` (from cron or a timer)");
+    }
+    let spec = run_spec(&args.manifest, None);
+    let loaded = engine::load(&spec, redactor)?;
+    let manifest = &loaded.manifest;
+    let Some(sync) = manifest.sync.as_ref().filter(|s| !s.targets.is_empty()) else {
+        bail!("the manifests declare no [[sync.target]]");
+    };
+    let Some(postgres) = manifest.systems.postgres.as_ref() else {
+        bail!("[[sync.target]] loads into PostgreSQL: the manifests declare no [postgres] server");
+    };
+    let targets = selected(&sync.targets, &args.target)?;
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| engine::default_state_dir(&manifests_or_default(&args.manifest)));
+    let options = PassOptions {
+        dry_run: args.dry_run,
+        force_removals: args.force_removals,
+        live_progress: !printer.quiet() && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let mut plans = Vec::new();
+    let mut reports = Vec::new();
+    for target in targets {
+        let spinner = printer.spinner(&format!("Reading the share of {}", target.address()));
+        let progress = |step: &str| spinner.set_message(format!("{}: {step}", target.address()));
+        let result = pass::run(target, &postgres.connection, &state_dir, options, &progress).await;
+        spinner.finish_and_clear();
+        let result = result.context("the sync pass stopped")?;
+        printer.note(&format!(
+            "{}: {} request(s) to the share, {} unchanged folder(s) not listed again",
+            target.address(),
+            result.walk.requests,
+            result.walk.reused
+        ));
+        plans.push(result.plan);
+        reports.extend(result.report);
+    }
+    if args.dry_run {
+        let plan = as_plan(
+            &plans,
+            manifest.systems.sources.iter().map(|s| PlannedManifest {
+                path: s.path.clone(),
+                sha256: s.sha256.clone(),
+            }),
+        );
+        if args.manifest.json {
+            printer.result(&format!("{}\n", serde_json::to_string_pretty(&plan)?));
+        } else {
+            printer.result(&render::human(&plan, printer.verbose()));
+        }
+        return Ok(Exit::Success);
+    }
+    if args.manifest.json {
+        let document = serde_json::json!({ "format_version": REPORT_FORMAT, "targets": reports });
+        printer.result(&format!("{}\n", serde_json::to_string_pretty(&document)?));
+    } else {
+        for (report, plan) in reports.iter().zip(&plans) {
+            printer.result(&human(report, plan));
+        }
+    }
+    let failed: usize = reports.iter().map(PassReport::failed).sum();
+    Ok(if failed > 0 { Exit::Failure } else { Exit::Success })
+}
+
+fn selected<'a>(targets: &'a [SyncTarget], names: &[String]) -> anyhow::Result<Vec<&'a SyncTarget>> {
+    if names.is_empty() {
+        return Ok(targets.iter().collect());
+    }
+    names
+        .iter()
+        .map(|name| {
+            targets.iter().find(|t| &t.name == name).with_context(|| {
+                let known: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+                format!(
+                    "--target {name}: no such [[sync.target]] (known: {})",
+                    known.join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// Every target's pass as one plan of the project, for its printer and JSON.
+fn as_plan(plans: &[PassPlan], manifests: impl Iterator<Item = PlannedManifest>) -> Plan {
+    let mut changes = Vec::new();
+    let mut warnings = Vec::new();
+    for plan in plans {
+        let (c, w) = plan.envelopes();
+        changes.extend(c);
+        warnings.extend(w);
+        warnings.extend(plan.refused.iter().map(|r| crate::plan::Warning {
+            address: Some(crate::plan::Address::new(
+                crate::sync::plan::DATASET_KIND,
+                &format!("{}/{}", plan.target, r.path),
+            )),
+            message: format!("refused: {}", r.reason),
+        }));
+    }
+    Plan::new(
+        manifests.collect(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Default::default(),
+        changes,
+        warnings,
+    )
+}
+
+/// One line per dataset, then the totals.
+fn human(report: &PassReport, plan: &PassPlan) -> String {
+    let mut out = String::new();
+    let mut counts = [0usize; 6];
+    for refused in &plan.refused {
+        counts[4] += 1;
+        let _ = writeln!(
+            out,
+            "  rejected   {}: {}",
+            escape(&refused.path),
+            escape(&refused.reason)
+        );
+    }
+    for outcome in &report.datasets {
+        let (index, line) = line_of(outcome);
+        counts[index] += 1;
+        let _ = writeln!(out, "{line}");
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "  warning    {}", escape(warning));
+    }
+    let [new, changed, unchanged, removed, rejected, failed] = counts;
+    let _ = writeln!(
+        out,
+        "sync.target:{}: {new} new, {changed} changed, {unchanged} unchanged, {removed} removed, {rejected} rejected, {failed} failed.",
+        escape(&report.target)
+    );
+    out
+}
+
+fn line_of(outcome: &Outcome) -> (usize, String) {
+    let path = escape(&outcome.path);
+    let tables = if outcome.tables.is_empty() {
+        String::new()
+    } else {
+        format!(" -> {}", outcome.tables.join(", "))
+    };
+    match &outcome.status {
+        Status::New { loaded } => (0, format!("  new        {path}{tables} ({})", facts(loaded))),
+        Status::Changed { reason, loaded } => (
+            1,
+            format!("  changed    {path}{tables} ({reason}, {})", facts(loaded)),
+        ),
+        Status::Unchanged => (2, format!("  unchanged  {path}{tables}")),
+        Status::Removed => (3, format!("  removed    {path}{tables}")),
+        Status::Rejected { reason } => (4, format!("  rejected   {path}: {}", escape(reason))),
+        Status::Failed { error } => (5, format!("  failed     {path}: {}", escape(error))),
+    }
+}
+
+/// "40 features, EPSG:2154, 0.1 s"; a raster has no features.
+fn facts(loaded: &crate::sync::pass::Loaded) -> String {
+    let srid = if loaded.srid > 0 {
+        format!("EPSG:{}", loaded.srid)
+    } else {
+        "custom CRS".to_string()
+    };
+    let what = if loaded.features == 0 && loaded.bytes > 0 {
+        format!("raster, {} bytes", loaded.bytes)
+    } else {
+        format!("{} features", loaded.features)
+    };
+    format!("{what}, {srid}, {:.1} s", loaded.seconds)
+}

@@ -1,0 +1,737 @@
+//! One pass of the sync over one target: walk the share, group its files
+//! into datasets, compare with the ledger, then (unless it is a dry run)
+//! fetch each changed dataset into a staging folder and hand it to the
+//! loader, and drop the tables of datasets that left the share.
+//!
+//! What is loaded is the ledger's business (it lives in the target
+//! database and changes in the transaction that swaps a table in), so a
+//! pass interrupted at any point is simply done again by the next one.
+//! A share that cannot be read, or that suddenly lists nothing, stops the
+//! pass before anything is removed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::dataset::{self, Dataset, Format};
+use super::ledger::{self, Ledger};
+use super::load::{self, LoadError};
+use super::manifest::{SourceSpec, SyncTarget};
+use super::naming;
+use super::plan::{self, DatasetAction, DatasetChange, LoadReason, PassPlan, Recorded};
+use super::source::local::LocalShare;
+use super::source::webdav::WebDavShare;
+use super::source::{FetchError, Source, SourceError, WalkState, WalkStats};
+use crate::systems::postgres::client::{self as pg, ConnectError};
+use crate::systems::postgres::manifest::PgConnection;
+
+/// Above this many removals, and more than half of what is loaded, a pass
+/// stops instead of removing (a share half-synced, a folder moved by
+/// mistake) unless forced.
+const MASS_REMOVAL: usize = 10;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PassOptions {
+    pub dry_run: bool,
+    /// Remove tables even when the share lists nothing or lost most of its datasets.
+    pub force_removals: bool,
+    /// Someone watches (a terminal): report each load's features and rate.
+    pub live_progress: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error("sync.target:{target}: cannot read the share")]
+    Source {
+        target: String,
+        #[source]
+        source: SourceError,
+    },
+    #[error("sync.target:{target}")]
+    Connect {
+        target: String,
+        #[source]
+        source: ConnectError,
+    },
+    #[error("sync.target:{target}: the ledger in database {database}: {message}")]
+    Ledger {
+        target: String,
+        database: String,
+        message: String,
+    },
+    #[error(
+        "sync.target:{target}: the share lists no file, while {recorded} dataset(s) are loaded from it: \
+         refusing to treat that as their deletion (an unmounted or emptied share looks the same); \
+         run with --force-removals if they really are gone"
+    )]
+    EmptyShare { target: String, recorded: usize },
+    #[error(
+        "sync.target:{target}: {removals} of {recorded} loaded datasets left the share: refusing to drop \
+         so many tables at once; run with --force-removals if that is intended"
+    )]
+    MassRemoval {
+        target: String,
+        removals: usize,
+        recorded: usize,
+    },
+    #[error("sync.target:{target}: the staging folder {}", path.display())]
+    Staging {
+        target: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What happened to one dataset.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub path: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<String>,
+    #[serde(flatten)]
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    New {
+        #[serde(flatten)]
+        loaded: Loaded,
+    },
+    Changed {
+        reason: String,
+        #[serde(flatten)]
+        loaded: Loaded,
+    },
+    Unchanged,
+    Removed,
+    Rejected {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// What a load did: features (0 for a raster), bytes read, the SRID, time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Loaded {
+    pub features: u64,
+    pub bytes: u64,
+    pub srid: i32,
+    pub seconds: f64,
+}
+
+impl Eq for Loaded {}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PassReport {
+    pub target: String,
+    /// Where part 2 publishes the tables, and for whom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    pub visibility: super::manifest::Visibility,
+    pub walk: WalkStats,
+    pub datasets: Vec<Outcome>,
+    /// Facts a data manager should see (CRS guessed, text recoded...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl PassReport {
+    pub fn failed(&self) -> usize {
+        self.datasets
+            .iter()
+            .filter(|o| matches!(o.status, Status::Failed { .. }))
+            .count()
+    }
+}
+
+/// The result of a pass: its plan, and what was done (None on a dry run).
+pub struct PassResult {
+    pub plan: PassPlan,
+    pub walk: WalkStats,
+    pub report: Option<PassReport>,
+}
+
+/// Builds the share a target reads.
+pub fn source_of(target: &SyncTarget) -> Result<Source, SourceError> {
+    Ok(match &target.source {
+        SourceSpec::Local { path } => Source::Local(LocalShare::new(path.clone())),
+        SourceSpec::WebDav { url, user, password } => {
+            Source::WebDav(WebDavShare::new(url.clone(), user.clone(), password.clone())?)
+        }
+    })
+}
+
+/// Runs one pass over `target`, loading into the `[postgres]` server.
+pub async fn run(
+    target: &SyncTarget,
+    connection: &PgConnection,
+    state_dir: &Path,
+    options: PassOptions,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<PassResult, PassError> {
+    let name = target.name.clone();
+    let source_fail = |source| PassError::Source {
+        target: name.clone(),
+        source,
+    };
+    let source = source_of(target).map_err(source_fail)?;
+    let state_path = WalkState::path(state_dir, &target.name);
+    let previous = WalkState::load(&state_path, &source.identity());
+    let walk = source.walk(previous.as_ref()).await.map_err(source_fail)?;
+    let (files, refused) = walk.root.flatten();
+    let grouping = dataset::group(&files);
+
+    let mut client = pg::connect(connection, &target.database)
+        .await
+        .map_err(|source| PassError::Connect {
+            target: name.clone(),
+            source,
+        })?;
+    let ledger_fail = |e: tokio_postgres::Error| PassError::Ledger {
+        target: name.clone(),
+        database: target.database.clone(),
+        message: load::pg_message(&e),
+    };
+    if !options.dry_run {
+        Ledger::ensure_schema(&mut client).await.map_err(ledger_fail)?;
+        ensure_target_schema(&client, &target.schema)
+            .await
+            .map_err(ledger_fail)?;
+    }
+    let recorded = recorded(&client, &target.schema).await.map_err(ledger_fail)?;
+    let existing = existing_tables(&client, &target.schema)
+        .await
+        .map_err(ledger_fail)?;
+    let plan = plan::plan(
+        &target.name,
+        target.default_srid,
+        &grouping,
+        &refused,
+        &recorded,
+        &existing,
+    );
+    check_safety(&target.name, &files, &recorded, &plan, options)?;
+    // The walk is true of the share whatever happens next: the ledger, not
+    // the walk state, says what is loaded.
+    if !options.dry_run {
+        let _ = WalkState::of(source.identity(), &walk).save(&state_path);
+    }
+    if options.dry_run {
+        return Ok(PassResult {
+            plan,
+            walk: walk.stats,
+            report: None,
+        });
+    }
+    let staging = state_dir.join("sync").join(&target.name).join("staging");
+    let mut runner = Runner {
+        target,
+        source: &source,
+        client: &mut client,
+        staging,
+        state_dir,
+        recorded: &recorded,
+        taken: existing
+            .into_iter()
+            .chain(recorded.iter().map(|r| r.table.clone()))
+            .collect(),
+        warnings: Vec::new(),
+        progress,
+        live_progress: options.live_progress,
+    };
+    let datasets = runner.carry_out(&plan).await?;
+    let warnings = std::mem::take(&mut runner.warnings);
+    Ok(PassResult {
+        report: Some(PassReport {
+            target: target.name.clone(),
+            workspace: target.workspace.clone(),
+            visibility: target.visibility,
+            walk: walk.stats,
+            datasets,
+            warnings,
+        }),
+        plan,
+        walk: walk.stats,
+    })
+}
+
+/// A share that lists nothing while datasets are loaded from it is far
+/// more often unmounted or half-synced than emptied on purpose.
+fn check_safety(
+    target: &str,
+    files: &[super::source::ShareFile],
+    recorded: &[Recorded],
+    plan: &PassPlan,
+    options: PassOptions,
+) -> Result<(), PassError> {
+    if options.force_removals {
+        return Ok(());
+    }
+    let loaded: BTreeSet<&str> = recorded.iter().map(|r| r.path.as_str()).collect();
+    if files.is_empty() && !loaded.is_empty() {
+        return Err(PassError::EmptyShare {
+            target: target.to_string(),
+            recorded: loaded.len(),
+        });
+    }
+    let removals = plan.removals().count();
+    if removals >= MASS_REMOVAL && removals * 2 > loaded.len() {
+        return Err(PassError::MassRemoval {
+            target: target.to_string(),
+            removals,
+            recorded: loaded.len(),
+        });
+    }
+    Ok(())
+}
+
+/// The ledger's rows for this target's schema; none when there is no
+/// ledger yet (a dry run before the first pass).
+async fn recorded(
+    client: &tokio_postgres::Client,
+    schema: &str,
+) -> Result<Vec<Recorded>, tokio_postgres::Error> {
+    let exists: Option<String> = client
+        .query_one(
+            &format!("SELECT to_regclass('{}.ledger')::text", ledger::SCHEMA),
+            &[],
+        )
+        .await?
+        .get(0);
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    Ok(Ledger::entries(client)
+        .await?
+        .into_iter()
+        .filter(|e| e.table_schema == schema)
+        .map(|e| Recorded {
+            retry_due: e.retry_due(now),
+            failed: e.status == ledger::Status::Failed,
+            path: e.key.source_path,
+            layer: e.key.layer,
+            table: e.table_name,
+            loaded_fingerprint: e.loaded_fingerprint,
+            failed_fingerprint: e.failed_fingerprint,
+            attempts: e.attempts,
+            last_error: e.last_error,
+            next_retry_at: e.next_retry_at,
+        })
+        .collect())
+}
+
+async fn existing_tables(
+    client: &tokio_postgres::Client,
+    schema: &str,
+) -> Result<BTreeSet<String>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1",
+            &[&schema],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+async fn ensure_target_schema(
+    client: &tokio_postgres::Client,
+    schema: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", pg::ident(schema)))
+        .await
+}
+
+/// Carries out a plan, one dataset at a time.
+struct Runner<'a> {
+    target: &'a SyncTarget,
+    source: &'a Source,
+    client: &'a mut tokio_postgres::Client,
+    staging: PathBuf,
+    state_dir: &'a Path,
+    recorded: &'a [Recorded],
+    taken: BTreeSet<String>,
+    warnings: Vec<String>,
+    /// Says what the pass is doing, for a spinner on a terminal.
+    progress: &'a (dyn Fn(&str) + Sync),
+    live_progress: bool,
+}
+
+impl Runner<'_> {
+    async fn carry_out(&mut self, plan: &PassPlan) -> Result<Vec<Outcome>, PassError> {
+        let mut outcomes = Vec::new();
+        let todo = plan
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, DatasetAction::Load(_) | DatasetAction::Remove { .. }))
+            .count();
+        let mut done = 0;
+        for change in &plan.changes {
+            if matches!(
+                change.action,
+                DatasetAction::Load(_) | DatasetAction::Remove { .. }
+            ) {
+                done += 1;
+                (self.progress)(&format!("{done}/{todo} {}", crate::escape::escape(&change.path)));
+            }
+            let outcome = match &change.action {
+                DatasetAction::Load(reason) => self.load(change, reason).await?,
+                DatasetAction::Remove { tables } => self.remove(change, tables).await,
+                DatasetAction::Unchanged => {
+                    outcome(change, change.table.iter().cloned().collect(), Status::Unchanged)
+                }
+                DatasetAction::Waiting { last_error, .. } => outcome(change, Vec::new(), waiting(last_error)),
+                DatasetAction::Rejected { reason } => outcome(
+                    change,
+                    Vec::new(),
+                    Status::Rejected {
+                        reason: reason.clone(),
+                    },
+                ),
+            };
+            outcomes.push(outcome);
+        }
+        let _ = std::fs::remove_dir_all(&self.staging);
+        Ok(outcomes)
+    }
+
+    async fn remove(&mut self, change: &DatasetChange, tables: &[String]) -> Outcome {
+        for record in self.recorded.iter().filter(|r| r.path == change.path) {
+            let key = ledger::Key {
+                source_path: record.path.clone(),
+                layer: record.layer.clone(),
+            };
+            if let Err(e) = Ledger::remove(self.client, &key).await {
+                return outcome(
+                    change,
+                    tables.to_vec(),
+                    Status::Failed {
+                        error: format!("dropping its table: {}", load::pg_message(&e)),
+                    },
+                );
+            }
+        }
+        outcome(change, tables.to_vec(), Status::Removed)
+    }
+
+    /// Fetches a dataset and loads it; a failure is this dataset's, never the pass's.
+    async fn load(&mut self, change: &DatasetChange, reason: &LoadReason) -> Result<Outcome, PassError> {
+        let Some(dataset) = &change.dataset else {
+            return Ok(outcome(change, Vec::new(), Status::Unchanged));
+        };
+        let dir = self.staging.join(short_hash(&dataset.path));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|source| PassError::Staging {
+            target: self.target.name.clone(),
+            path: dir.clone(),
+            source,
+        })?;
+        let result = match self.fetch_all(dataset, &dir).await {
+            Ok(input) => {
+                pause_point("sync-fetched");
+                self.load_fetched(change, dataset, input).await
+            }
+            Err(e) => Err(Status::Failed { error: e.to_string() }),
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(match result {
+            Ok((tables, loaded)) => {
+                let status = match reason {
+                    LoadReason::New => Status::New { loaded },
+                    other => Status::Changed {
+                        reason: reason_text(other),
+                        loaded,
+                    },
+                };
+                outcome(change, tables, status)
+            }
+            Err(status) => outcome(change, change.table.iter().cloned().collect(), status),
+        })
+    }
+
+    async fn fetch_all(&self, dataset: &Dataset, dir: &Path) -> Result<load::Input, FetchError> {
+        let mut members = Vec::new();
+        let mut main = PathBuf::new();
+        for file in dataset.files() {
+            let dest = dir.join(file.name());
+            self.source.fetch(file, &dest).await?;
+            if file.path == dataset.main.path {
+                main = dest;
+            } else {
+                members.push(dest);
+            }
+        }
+        Ok(load::Input {
+            source_path: dataset.path.clone(),
+            main,
+            members,
+            kind: if dataset.format.is_raster() {
+                load::Kind::Raster
+            } else {
+                load::Kind::Vector
+            },
+            layer: None,
+            fingerprint: dataset.fingerprint().to_string(),
+        })
+    }
+
+    /// Loads what was fetched: each layer of a GeoPackage, the one layer of
+    /// other vector files, or a raster prepared for publication.
+    async fn load_fetched(
+        &mut self,
+        change: &DatasetChange,
+        dataset: &Dataset,
+        input: load::Input,
+    ) -> Result<(Vec<String>, Loaded), Status> {
+        if input.kind == load::Kind::Raster {
+            return self.prepare_raster(change, input).await;
+        }
+        let layers = if dataset.format == Format::GeoPackage {
+            let main = input.main.clone();
+            let names = tokio::task::spawn_blocking(move || load::layers(&main))
+                .await
+                .map_err(|e| Status::Failed { error: e.to_string() })?
+                .map_err(|e| status_of(&e))?;
+            self.remove_vanished_layers(&dataset.path, &names).await;
+            names.into_iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        let mut tables = Vec::new();
+        let mut loaded = Loaded::default();
+        for layer in layers {
+            let table = self.table_for(change, &dataset.path, layer.as_deref());
+            let target = load::Target {
+                schema: self.target.schema.clone(),
+                table: table.clone(),
+                default_srid: self.target.default_srid,
+            };
+            let input = load::Input {
+                layer,
+                ..input.clone()
+            };
+            let report = self.load_showing_progress(&input, &target).await?;
+            self.warnings.extend(
+                report
+                    .warnings
+                    .iter()
+                    .map(|w| format!("{}: {w}", input.dataset())),
+            );
+            loaded.features += report.features;
+            loaded.bytes += report.bytes;
+            loaded.srid = report.srid;
+            loaded.seconds += report.duration.as_secs_f64();
+            tables.push(table);
+        }
+        Ok((tables, loaded))
+    }
+
+    /// Loads one vector layer, telling the progress callback the features
+    /// read and the rate twice a second (a spinner on a terminal).
+    async fn load_showing_progress(
+        &mut self,
+        input: &load::Input,
+        target: &load::Target,
+    ) -> Result<load::LoadReport, Status> {
+        if !self.live_progress {
+            return load::load_vector(self.client, input, target)
+                .await
+                .map_err(|e| status_of(&e));
+        }
+        let counters = std::sync::Arc::new(load::Progress::default());
+        let tell = self.progress;
+        let label = crate::escape::escape(&input.dataset()).into_owned();
+        let started = std::time::Instant::now();
+        let load = load::load_vector_with_progress(self.client, input, target, &counters);
+        tokio::pin!(load);
+        let mut ticker = tokio::time::interval(std::time::Duration::from_millis(500));
+        let result = loop {
+            tokio::select! {
+                result = &mut load => break result,
+                _ = ticker.tick() => {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    let (read, total) = (counters.features.load(Relaxed), counters.total.load(Relaxed));
+                    let rate = read as f64 / started.elapsed().as_secs_f64().max(0.001);
+                    let of = if total > 0 { format!("/{total}") } else { String::new() };
+                    tell(&format!("{label}: {read}{of} features, {rate:.0}/s"));
+                }
+            }
+        };
+        result.map_err(|e| status_of(&e))
+    }
+
+    /// The table of a dataset (or of one of its layers): the recorded one,
+    /// else a new free name.
+    fn table_for(&mut self, change: &DatasetChange, path: &str, layer: Option<&str>) -> String {
+        let recorded = self
+            .recorded
+            .iter()
+            .find(|r| r.path == path && r.layer == layer.unwrap_or(""));
+        match (recorded, layer, &change.table) {
+            (Some(r), _, _) => r.table.clone(),
+            (None, None, Some(planned)) => planned.clone(),
+            (None, Some(layer), _) => naming::assign_layer(path, layer, &mut self.taken),
+            (None, None, None) => naming::assign(path, &mut self.taken),
+        }
+    }
+
+    async fn remove_vanished_layers(&mut self, path: &str, layers: &[String]) {
+        for record in self
+            .recorded
+            .iter()
+            .filter(|r| r.path == path && !r.layer.is_empty())
+        {
+            if layers.contains(&record.layer) {
+                continue;
+            }
+            let key = ledger::Key {
+                source_path: record.path.clone(),
+                layer: record.layer.clone(),
+            };
+            if let Err(e) = Ledger::remove(self.client, &key).await {
+                self.warnings.push(format!(
+                    "{path}: layer {} left the file, its table {} could not be dropped: {}",
+                    record.layer,
+                    record.table,
+                    load::pg_message(&e)
+                ));
+            }
+        }
+    }
+
+    /// Rasters are checked and converted for GeoServer (part 2 publishes
+    /// them); the ledger records the prepared copy.
+    async fn prepare_raster(
+        &mut self,
+        change: &DatasetChange,
+        input: load::Input,
+    ) -> Result<(Vec<String>, Loaded), Status> {
+        let table = self.table_for(change, &input.source_path, None);
+        let out = self
+            .state_dir
+            .join("sync")
+            .join(&self.target.name)
+            .join("rasters");
+        std::fs::create_dir_all(&out).map_err(|e| Status::Failed {
+            error: format!("{}: {e}", out.display()),
+        })?;
+        let prepared_input = input.clone();
+        let started = std::time::Instant::now();
+        let report: load::RasterReport =
+            tokio::task::spawn_blocking(move || load::prepare_raster(&prepared_input, &out))
+                .await
+                .map_err(|e| Status::Failed { error: e.to_string() })?
+                .map_err(|e| status_of(&e))?;
+        self.warnings.extend(
+            report
+                .warnings
+                .iter()
+                .map(|w| format!("{}: {w}", input.source_path)),
+        );
+        self.warnings.push(format!(
+            "{}: prepared for publication as a {} {}x{}, {} band(s), nodata {:?}: {}",
+            input.source_path,
+            report.driver,
+            report.width,
+            report.height,
+            report.bands,
+            report.nodata,
+            report.path.display()
+        ));
+        let bytes = std::fs::metadata(&report.path).map_or(0, |m| m.len());
+        let key = ledger::Key {
+            source_path: input.source_path.clone(),
+            layer: String::new(),
+        };
+        let record = ledger::Loaded {
+            key: &key,
+            table_schema: &self.target.schema,
+            table_name: &table,
+            fingerprint: &input.fingerprint,
+            features: 0,
+            srid: report.epsg.map_or(0, |c| c as i32),
+        };
+        let fail = |e: tokio_postgres::Error| Status::Failed {
+            error: load::pg_message(&e),
+        };
+        let tx = self.client.transaction().await.map_err(fail)?;
+        Ledger::record_loaded(&tx, &record).await.map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        let loaded = Loaded {
+            features: 0,
+            bytes,
+            srid: record.srid,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        Ok((vec![table], loaded))
+    }
+}
+
+fn outcome(change: &DatasetChange, tables: Vec<String>, status: Status) -> Outcome {
+    Outcome {
+        path: change.path.clone(),
+        tables,
+        status,
+    }
+}
+
+fn status_of(error: &LoadError) -> Status {
+    if error.is_rejection() {
+        Status::Rejected {
+            reason: error.to_string(),
+        }
+    } else {
+        Status::Failed {
+            error: error.to_string(),
+        }
+    }
+}
+
+/// A failed dataset whose next try is not due. The loader's rejections
+/// (the data cannot load as it is) stay rejections until the data changes.
+fn waiting(last_error: &str) -> Status {
+    if last_error.contains(": rejected: ") {
+        Status::Rejected {
+            reason: last_error.to_string(),
+        }
+    } else {
+        Status::Failed {
+            error: format!("{last_error} (waiting for the next try)"),
+        }
+    }
+}
+
+fn reason_text(reason: &LoadReason) -> String {
+    match reason {
+        LoadReason::New => "new".into(),
+        LoadReason::ContentChanged => "content changed".into(),
+        LoadReason::SidecarChanged => "sidecar changed".into(),
+        LoadReason::RetryAfterFailure { attempts, .. } => format!("retried after {attempts} failure(s)"),
+    }
+}
+
+fn short_hash(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))[..16].to_string()
+}
+
+/// For tests that kill geosync between a download and its load: with
+/// GEOSYNC_TEST_PAUSE_AT=STEP, geosync says so on stderr and waits there
+/// to be killed. Without it, nothing happens.
+fn pause_point(step: &str) {
+    if std::env::var("GEOSYNC_TEST_PAUSE_AT").is_ok_and(|at| at == step) {
+        eprintln!("geosync: paused at {step}");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+}

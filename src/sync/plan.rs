@@ -1,0 +1,312 @@
+//! The plan of a pass, pure: what the share holds (grouped into datasets)
+//! against what the ledger recorded, as one typed change per dataset with
+//! its reason. Rendered by the project's plan printer and as JSON.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::dataset::{Dataset, Fingerprint, Format, Grouping, Rejected};
+use super::naming;
+use super::source::Refused;
+use crate::plan::{Action, Address, Change, FieldChange, Reason, Warning};
+
+pub const DATASET_KIND: &str = "sync.dataset";
+
+/// One ledger row, as the planner needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub path: String,
+    /// "" for a single-layer file.
+    pub layer: String,
+    pub table: String,
+    pub loaded_fingerprint: Option<String>,
+    pub failed_fingerprint: Option<String>,
+    pub failed: bool,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    /// Whether a failed load may be tried again now (its backoff is over).
+    pub retry_due: bool,
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+/// Why a dataset is loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum LoadReason {
+    New,
+    ContentChanged,
+    SidecarChanged,
+    RetryAfterFailure { attempts: i32, last_error: String },
+}
+
+/// What the pass does with one dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum DatasetAction {
+    Load(LoadReason),
+    /// It left the share: its tables are dropped.
+    Remove {
+        tables: Vec<String>,
+    },
+    Unchanged,
+    /// Its last load failed and the next try is not due yet.
+    Waiting {
+        attempts: i32,
+        last_error: String,
+        next_retry_at: Option<DateTime<Utc>>,
+    },
+    Rejected {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetChange {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+    /// Its table (single-layer), or the table a new one will get.
+    pub table: Option<String>,
+    #[serde(flatten)]
+    pub action: DatasetAction,
+    #[serde(skip)]
+    pub dataset: Option<Dataset>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+/// Everything a pass will do, dataset by dataset, in path order.
+#[derive(Debug, Clone, Serialize)]
+pub struct PassPlan {
+    pub target: String,
+    pub changes: Vec<DatasetChange>,
+    /// Names in the share the walk refused.
+    pub refused: Vec<Refused>,
+}
+
+/// Plans a pass. `existing_tables` are the tables already in the target
+/// schema: a new dataset never takes the name of one.
+pub fn plan(
+    target: &str,
+    default_srid: Option<u32>,
+    grouping: &Grouping,
+    refused: &[Refused],
+    recorded: &[Recorded],
+    existing_tables: &BTreeSet<String>,
+) -> PassPlan {
+    let mut by_path: BTreeMap<&str, Vec<&Recorded>> = BTreeMap::new();
+    for r in recorded {
+        by_path.entry(r.path.as_str()).or_default().push(r);
+    }
+    let mut taken: BTreeSet<String> = existing_tables.clone();
+    taken.extend(recorded.iter().map(|r| r.table.clone()));
+    let mut changes = Vec::new();
+    for dataset in &grouping.datasets {
+        let records = by_path.remove(dataset.path.as_str()).unwrap_or_default();
+        changes.push(plan_dataset(dataset, default_srid, &records, &mut taken));
+    }
+    let rejected_paths: BTreeSet<&str> = grouping.rejected.iter().map(|r| r.path.as_str()).collect();
+    for Rejected { path, reason } in &grouping.rejected {
+        let records = by_path.get(path.as_str());
+        changes.push(DatasetChange {
+            path: path.clone(),
+            format: None,
+            table: records.and_then(|r| r.first()).map(|r| r.table.clone()),
+            action: DatasetAction::Rejected {
+                reason: reason.clone(),
+            },
+            dataset: None,
+            fingerprint: None,
+        });
+    }
+    for (path, records) in by_path {
+        if rejected_paths.contains(path) {
+            continue; // Still in the share, broken: its tables stay.
+        }
+        changes.push(DatasetChange {
+            path: path.to_string(),
+            format: None,
+            table: (records.len() == 1).then(|| records[0].table.clone()),
+            action: DatasetAction::Remove {
+                tables: records.iter().map(|r| r.table.clone()).collect(),
+            },
+            dataset: None,
+            fingerprint: None,
+        });
+    }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    PassPlan {
+        target: target.to_string(),
+        changes,
+        refused: refused.to_vec(),
+    }
+}
+
+fn plan_dataset(
+    dataset: &Dataset,
+    default_srid: Option<u32>,
+    records: &[&Recorded],
+    taken: &mut BTreeSet<String>,
+) -> DatasetChange {
+    let fingerprint = dataset.fingerprint();
+    let mut change = DatasetChange {
+        path: dataset.path.clone(),
+        format: Some(dataset.format),
+        table: None,
+        action: DatasetAction::Unchanged,
+        dataset: Some(dataset.clone()),
+        fingerprint: Some(fingerprint.to_string()),
+    };
+    if dataset.format == Format::Shapefile && !dataset.has("prj") && default_srid.is_none() {
+        change.table = records.first().map(|r| r.table.clone());
+        change.action = DatasetAction::Rejected {
+            reason: "shapefile without its .prj, and the target declares no default_crs: its coordinates cannot be placed".into(),
+        };
+        return change;
+    }
+    if records.is_empty() {
+        change.table = (dataset.format != Format::GeoPackage).then(|| naming::assign(&dataset.path, taken));
+        change.action = DatasetAction::Load(LoadReason::New);
+        return change;
+    }
+    change.table = (records.len() == 1 && records[0].layer.is_empty()).then(|| records[0].table.clone());
+    change.action = action_for(records, &fingerprint);
+    change
+}
+
+/// A recorded dataset: unchanged, changed (which part), or failed (retry
+/// now or later).
+fn action_for(records: &[&Recorded], current: &Fingerprint) -> DatasetAction {
+    let differs = |recorded: Option<&String>| -> Option<LoadReason> {
+        let Some(old) = recorded.and_then(|f| Fingerprint::parse(f)) else {
+            return Some(LoadReason::ContentChanged);
+        };
+        if old.main != current.main {
+            Some(LoadReason::ContentChanged)
+        } else if old.sidecars != current.sidecars {
+            Some(LoadReason::SidecarChanged)
+        } else {
+            None
+        }
+    };
+    if let Some(failed) = records.iter().find(|r| r.failed) {
+        if let Some(reason) = differs(failed.failed_fingerprint.as_ref()) {
+            return DatasetAction::Load(reason);
+        }
+        let last_error = failed.last_error.clone().unwrap_or_default();
+        if failed.retry_due {
+            return DatasetAction::Load(LoadReason::RetryAfterFailure {
+                attempts: failed.attempts,
+                last_error,
+            });
+        }
+        return DatasetAction::Waiting {
+            attempts: failed.attempts,
+            last_error,
+            next_retry_at: failed.next_retry_at,
+        };
+    }
+    match records
+        .iter()
+        .find_map(|r| differs(r.loaded_fingerprint.as_ref()))
+    {
+        Some(reason) => DatasetAction::Load(reason),
+        None => DatasetAction::Unchanged,
+    }
+}
+
+impl PassPlan {
+    pub fn removals(&self) -> impl Iterator<Item = &DatasetChange> {
+        self.changes
+            .iter()
+            .filter(|c| matches!(c.action, DatasetAction::Remove { .. }))
+    }
+
+    /// The pass as the project's plan envelopes (rejections and waiting
+    /// failures as warnings), for the plan printer and JSON.
+    pub fn envelopes(&self) -> (Vec<Change>, Vec<Warning>) {
+        let mut changes = Vec::new();
+        let mut warnings = Vec::new();
+        for c in &self.changes {
+            let address = Address::new(DATASET_KIND, &format!("{}/{}", self.target, c.path));
+            let (action, reason) = match &c.action {
+                DatasetAction::Load(LoadReason::New) => {
+                    (Action::Create, Reason::new("new", "new in the share"))
+                }
+                DatasetAction::Load(LoadReason::ContentChanged) => (
+                    Action::Replace,
+                    Reason::new("content_changed", "its content changed"),
+                ),
+                DatasetAction::Load(LoadReason::SidecarChanged) => (
+                    Action::Replace,
+                    Reason::new("sidecar_changed", "a sidecar file changed"),
+                ),
+                DatasetAction::Load(LoadReason::RetryAfterFailure { attempts, last_error }) => (
+                    Action::Replace,
+                    Reason::new(
+                        "retry_after_failure",
+                        format!("retry after {attempts} failed attempt(s): {last_error}"),
+                    ),
+                ),
+                DatasetAction::Remove { .. } => {
+                    (Action::Delete, Reason::new("left_share", "it left the share"))
+                }
+                DatasetAction::Unchanged => (Action::NoOp, Reason::new("unchanged", "unchanged")),
+                DatasetAction::Waiting {
+                    last_error,
+                    next_retry_at,
+                    ..
+                } => {
+                    let when = next_retry_at.map_or("soon".to_string(), |t| t.to_rfc3339());
+                    warnings.push(Warning {
+                        address: Some(address),
+                        message: format!("failed: {last_error} (next try {when})"),
+                    });
+                    continue;
+                }
+                DatasetAction::Rejected { reason } => {
+                    warnings.push(Warning {
+                        address: Some(address),
+                        message: format!("rejected: {reason}"),
+                    });
+                    continue;
+                }
+            };
+            changes.push(Change {
+                address,
+                action,
+                reason,
+                fields: fields_of(c),
+                content_diff: None,
+                depends_on: Vec::new(),
+                fingerprint: c.fingerprint.clone().unwrap_or_default(),
+                preflight: false,
+                operation: None,
+            });
+        }
+        (changes, warnings)
+    }
+}
+
+fn fields_of(c: &DatasetChange) -> Vec<FieldChange> {
+    let mut fields = Vec::new();
+    if let DatasetAction::Remove { tables } = &c.action {
+        for table in tables {
+            fields.push(FieldChange::new("table", Some(table.clone().into()), None));
+        }
+        return fields;
+    }
+    let new = matches!(c.action, DatasetAction::Load(LoadReason::New));
+    if let (Some(table), true) = (&c.table, new) {
+        fields.push(FieldChange::new("table", None, Some(table.clone().into())));
+    }
+    if let (Some(format), true) = (c.format, new) {
+        fields.push(FieldChange::new("format", None, Some(format.label().into())));
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,187 @@
+use std::collections::BTreeSet;
+
+use chrono::{Duration, TimeZone, Utc};
+
+use super::*;
+use crate::sync::dataset::group;
+use crate::sync::source::ShareFile;
+
+fn file(path: &str, etag: &str) -> ShareFile {
+    ShareFile {
+        path: path.into(),
+        size: 1,
+        modified: None,
+        etag: Some(etag.into()),
+        checksum: None,
+    }
+}
+
+fn loaded(path: &str, table: &str, fingerprint: &str) -> Recorded {
+    Recorded {
+        path: path.into(),
+        layer: String::new(),
+        table: table.into(),
+        loaded_fingerprint: Some(fingerprint.into()),
+        failed_fingerprint: None,
+        failed: false,
+        attempts: 0,
+        last_error: None,
+        retry_due: false,
+        next_retry_at: None,
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
+}
+
+fn actions(plan: &PassPlan) -> Vec<(String, DatasetAction)> {
+    plan.changes
+        .iter()
+        .map(|c| (c.path.clone(), c.action.clone()))
+        .collect()
+}
+
+#[test]
+fn every_kind_of_change_with_its_reason() {
+    let v1 = [
+        file("a.shp", "1"),
+        file("a.shx", "1"),
+        file("b.shp", "1"),
+        file("b.shx", "1"),
+        file("c.shp", "1"),
+        file("c.shx", "1"),
+    ];
+    let g1 = group(&v1);
+    let fp = |g: &Grouping, i: usize| g.datasets[i].fingerprint().to_string();
+    let recorded = vec![
+        loaded("a.shp", "a", &fp(&g1, 0)),
+        loaded("b.shp", "b", &fp(&g1, 1)),
+        loaded("c.shp", "c", &fp(&g1, 2)),
+        loaded("gone.shp", "gone", "v1:x:y"),
+    ];
+    // a unchanged, b's .shp changed, c's .shx changed, d new, gone left.
+    let v2 = [
+        file("a.shp", "1"),
+        file("a.shx", "1"),
+        file("b.shp", "2"),
+        file("b.shx", "1"),
+        file("c.shp", "1"),
+        file("c.shx", "2"),
+        file("d.shp", "1"),
+        file("d.shx", "1"),
+        file("e.shp", "1"),
+    ];
+    let plan = plan("t", Some(2154), &group(&v2), &[], &recorded, &BTreeSet::new());
+    let got = actions(&plan);
+    assert_eq!(got[0], ("a.shp".into(), DatasetAction::Unchanged));
+    assert_eq!(
+        got[1],
+        ("b.shp".into(), DatasetAction::Load(LoadReason::ContentChanged))
+    );
+    assert_eq!(
+        got[2],
+        ("c.shp".into(), DatasetAction::Load(LoadReason::SidecarChanged))
+    );
+    assert_eq!(got[3], ("d.shp".into(), DatasetAction::Load(LoadReason::New)));
+    assert!(
+        matches!(&got[4].1, DatasetAction::Rejected { reason } if reason.contains(".shx")),
+        "{got:?}"
+    );
+    assert_eq!(
+        got[5],
+        (
+            "gone.shp".into(),
+            DatasetAction::Remove {
+                tables: vec!["gone".into()]
+            }
+        )
+    );
+    assert_eq!(plan.changes[3].table.as_deref(), Some("d"));
+    let (envelopes, warnings) = plan.envelopes();
+    let codes: Vec<_> = envelopes
+        .iter()
+        .map(|c| (c.action, c.reason.code.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            (Action::NoOp, "unchanged"),
+            (Action::Replace, "content_changed"),
+            (Action::Replace, "sidecar_changed"),
+            (Action::Create, "new"),
+            (Action::Delete, "left_share")
+        ]
+    );
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(envelopes[3].address.to_string(), "sync.dataset:t/d.shp");
+}
+
+#[test]
+fn failures_are_retried_when_due_or_when_the_data_changed() {
+    let files = [file("a.shp", "1"), file("a.shx", "1")];
+    let g = group(&files);
+    let fingerprint = g.datasets[0].fingerprint().to_string();
+    let mut failed = loaded("a.shp", "a", "v1:old:old");
+    failed.failed = true;
+    failed.failed_fingerprint = Some(fingerprint);
+    failed.attempts = 2;
+    failed.last_error = Some("boom".into());
+    failed.next_retry_at = Some(now() + Duration::minutes(5));
+    failed.retry_due = false;
+    let waiting = plan("t", Some(2154), &g, &[], &[failed.clone()], &BTreeSet::new());
+    assert!(matches!(
+        waiting.changes[0].action,
+        DatasetAction::Waiting { attempts: 2, .. }
+    ));
+    failed.next_retry_at = Some(now() - Duration::minutes(1));
+    failed.retry_due = true;
+    let due = plan("t", Some(2154), &g, &[], &[failed.clone()], &BTreeSet::new());
+    assert_eq!(
+        due.changes[0].action,
+        DatasetAction::Load(LoadReason::RetryAfterFailure {
+            attempts: 2,
+            last_error: "boom".into()
+        })
+    );
+    failed.failed_fingerprint = Some("v1:other:other".into());
+    failed.next_retry_at = Some(now() + Duration::hours(1));
+    failed.retry_due = false;
+    let changed = plan("t", Some(2154), &g, &[], &[failed], &BTreeSet::new());
+    assert_eq!(
+        changed.changes[0].action,
+        DatasetAction::Load(LoadReason::ContentChanged)
+    );
+}
+
+#[test]
+fn missing_prj_needs_a_default_crs_and_broken_datasets_keep_their_tables() {
+    let files = [file("a.shp", "1"), file("a.shx", "1"), file("b.shp", "1")];
+    let recorded = [loaded("b.shp", "b", "v1:x:y")];
+    let without = plan("t", None, &group(&files), &[], &recorded, &BTreeSet::new());
+    assert!(
+        matches!(&without.changes[0].action, DatasetAction::Rejected { reason } if reason.contains("default_crs"))
+    );
+    // b lost its .shx: rejected, and its table is not removed.
+    assert!(matches!(
+        &without.changes[1].action,
+        DatasetAction::Rejected { .. }
+    ));
+    assert_eq!(without.removals().count(), 0);
+    let with = plan("t", Some(2154), &group(&files), &[], &[], &BTreeSet::new());
+    assert_eq!(with.changes[0].action, DatasetAction::Load(LoadReason::New));
+}
+
+#[test]
+fn new_datasets_avoid_tables_already_there() {
+    let files = [
+        file("x/roads.shp", "1"),
+        file("x/roads.shx", "1"),
+        file("y/roads.shp", "1"),
+        file("y/roads.shx", "1"),
+    ];
+    let existing: BTreeSet<String> = ["roads".to_string()].into();
+    let plan = plan("t", Some(2154), &group(&files), &[], &[], &existing);
+    let tables: Vec<_> = plan.changes.iter().map(|c| c.table.clone().unwrap()).collect();
+    assert_eq!(tables, ["x_roads", "y_roads"]);
+}
