@@ -17,14 +17,13 @@ samba_install() {
 # lies in a geosync-peers state folder); refuses to touch any other.
 _samba_stop_stale() {
   local pid
-  for pid in $(pgrep -x samba 2>/dev/null || true); do
-    local args
-    args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
-    case "$args" in
-      *geosync-peers*/samba/etc/smb.conf*)
-        log "stopping a samba left by an earlier run (pid $pid)"
-        kill "$pid" 2>/dev/null || true ;;
-    esac
+  # samba renames its processes ("samba: root process"): tell ours by the
+  # files it holds open in a geosync-peers state folder.
+  for pid in $(pgrep samba 2>/dev/null || true); do
+    if ls -l "/proc/$pid/fd" 2>/dev/null | grep -q 'geosync-peers[^/]*/samba/'; then
+      log "stopping a samba left by an earlier run (pid $pid)"
+      kill "$pid" 2>/dev/null || true
+    fi
   done
   wait_until 30 bash -c '! ss -ltn "( sport = :636 or sport = :389 )" | grep -q LISTEN' || {
     log "another program listens on 127.0.0.1:389/636; the Samba AD peer cannot start"
