@@ -41,3 +41,14 @@ pub struct RawFile {
     #[schemars(with = "BTreeMap<String, crate::manifest::secret::SecretRef>")]
     pub secrets: BTreeMap<String, Spanned<crate::manifest::secret::SecretRef>>,
 }
+
+/// Whether a declared object should exist: `absent` removes it, which
+/// every system also makes wait for `--allow-drop` on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Ensure {
+    #[default]
+    Present,
+    /// Remove it (drop, delete): also needs `--allow-drop` on the command line.
+    Absent,
+}

@@ -64,14 +64,8 @@ pub struct RawPostgres {
     pub hba: Vec<Spanned<RawHbaRule>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Ensure {
-    #[default]
-    Present,
-    /// Drop it: also needs `--allow-drop` on the command line.
-    Absent,
-}
+/// `ensure = "present" | "absent"`, the same in every section.
+pub use crate::manifest::raw::Ensure;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
