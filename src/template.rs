@@ -56,6 +56,10 @@ pub fn render(name: &str, source: &str, context: Value, escape: Escape) -> Resul
     Ok(env.get_template(name)?.render(context)?)
 }
 
+/// Whitespace other than the space is written as a character reference:
+/// an XML parser turns a raw newline or tab inside an attribute value into
+/// a space (attribute-value normalization), so a two-line title would lose
+/// its line break; the reference keeps it, in attributes and text alike.
 fn escape_xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -65,6 +69,9 @@ fn escape_xml(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
             _ => out.push(c),
         }
     }
@@ -86,6 +93,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, "<a t=\"x&lt;&amp;&quot;y\" b=\"true\"/>");
+    }
+
+    #[test]
+    fn line_breaks_and_tabs_survive_attribute_normalization() {
+        let out = render(
+            "t",
+            "<a t=\"{{ t }}\"/>",
+            context! { t => "one\ntwo\tthree\r" },
+            Escape::Xml,
+        )
+        .unwrap();
+        assert_eq!(out, "<a t=\"one&#10;two&#9;three&#13;\"/>");
+        let parsed = quick_xml::Reader::from_str(&out).read_event().unwrap();
+        let quick_xml::events::Event::Empty(element) = parsed else {
+            panic!("{parsed:?}")
+        };
+        let value = element
+            .attributes()
+            .next()
+            .unwrap()
+            .unwrap()
+            .unescape_value()
+            .unwrap();
+        assert_eq!(value, "one\ntwo\tthree\r");
     }
 
     #[test]

@@ -57,6 +57,25 @@ pub enum MviewerOp {
 pub fn diff(desired: &[DesiredApp], observed: &ObservedDir, options: PlanOptions, dir: &Path) -> SystemPlan {
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
+    plan_declared(desired, observed, options, dir, &mut changes, &mut warnings);
+    plan_leftovers(desired, observed, options, dir, &mut changes, &mut warnings);
+    SystemPlan {
+        changes,
+        warnings,
+        blockers: Vec::new(),
+    }
+}
+
+/// Each declared app: written when absent or different, left alone when
+/// geosync did not write it (unless adopted) or when it is a symlink.
+fn plan_declared(
+    desired: &[DesiredApp],
+    observed: &ObservedDir,
+    options: PlanOptions,
+    dir: &Path,
+    changes: &mut Vec<Change>,
+    warnings: &mut Vec<Warning>,
+) {
     for app in desired {
         let address = Address::new(MviewerApp::KIND, &app.name);
         warnings.extend(missing_assets(app, observed, &address));
@@ -121,7 +140,18 @@ pub fn diff(desired: &[DesiredApp], observed: &ObservedDir, options: PlanOptions
             operation: Some(Operation::new(write)),
         });
     }
+}
 
+/// Files geosync wrote for apps no longer declared: deleted with --prune,
+/// reported otherwise.
+fn plan_leftovers(
+    desired: &[DesiredApp],
+    observed: &ObservedDir,
+    options: PlanOptions,
+    dir: &Path,
+    changes: &mut Vec<Change>,
+    warnings: &mut Vec<Warning>,
+) {
     let wanted: BTreeSet<&str> = desired.iter().map(|a| a.file_name.as_str()).collect();
     for (file_name, file) in &observed.files {
         let Some(owner) = &file.owner else { continue };
@@ -154,11 +184,6 @@ pub fn diff(desired: &[DesiredApp], observed: &ObservedDir, options: PlanOptions
             })),
             address,
         });
-    }
-    SystemPlan {
-        changes,
-        warnings,
-        blockers: Vec::new(),
     }
 }
 

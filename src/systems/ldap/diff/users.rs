@@ -378,28 +378,69 @@ fn plan_imported(
                 }
                 update(want, now, membership, planned)
             }
-            None => match observed.users.get(&target) {
-                Some(other) if other.owner.is_none() && options.adopt => {
-                    claimed.insert(target);
-                    update(want, other, membership, planned)
-                }
-                Some(other) => {
-                    claimed.insert(target);
-                    planned.warn(
-                        Some(address),
-                        format!(
-                            "{} already exists and is not this AD user's: left alone",
-                            other.dn
-                        ),
-                    );
-                }
-                None => {
-                    claimed.insert(target);
-                    create(want, membership, planned)
-                }
-            },
+            None => place_new(want, target, observed, options, claimed, membership, planned),
         }
     }
+    plan_left_ad(
+        desired,
+        ad,
+        &by_guid,
+        &in_ad,
+        claimed,
+        membership,
+        planned,
+        &mut removals,
+    );
+    check_threshold(ad, by_guid.len(), removals, options, planned);
+}
+
+/// An AD user geosync has no entry for yet: created, unless its DN is
+/// taken by an entry geosync does not own (adopted only with --adopt).
+fn place_new(
+    want: Want,
+    target: String,
+    observed: &Observed,
+    options: PlanOptions,
+    claimed: &mut BTreeSet<String>,
+    membership: &mut Membership,
+    planned: &mut Planned,
+) {
+    let address = Address::new(USER_KIND, &want.uid);
+    match observed.users.get(&target) {
+        Some(other) if other.owner.is_none() && options.adopt => {
+            claimed.insert(target);
+            update(want, other, membership, planned)
+        }
+        Some(other) => {
+            claimed.insert(target);
+            planned.warn(
+                Some(address),
+                format!(
+                    "{} already exists and is not this AD user's: left alone",
+                    other.dn
+                ),
+            );
+        }
+        None => {
+            claimed.insert(target);
+            create(want, membership, planned)
+        }
+    }
+}
+
+/// Imported users AD no longer lists: kept, disabled or deleted as
+/// `on_removed` says; protected ones are always kept.
+#[allow(clippy::too_many_arguments)]
+fn plan_left_ad(
+    desired: &Ldap,
+    ad: &ActiveDirectory,
+    by_guid: &BTreeMap<String, &ObservedUser>,
+    in_ad: &BTreeSet<String>,
+    claimed: &mut BTreeSet<String>,
+    membership: &mut Membership,
+    planned: &mut Planned,
+    removals: &mut Vec<Address>,
+) {
     for now in by_guid.values() {
         let Some(id) = now.object_id() else { continue };
         if in_ad.contains(&id.to_lowercase()) {
@@ -426,7 +467,6 @@ fn plan_imported(
             Removal::Delete => removals.push(delete(now, left, membership, planned)),
         }
     }
-    check_threshold(ad, by_guid.len(), removals, options, planned);
 }
 
 fn policy_name(removal: Removal) -> &'static str {
