@@ -9,6 +9,10 @@ use bollard::query_parameters::{DownloadFromContainerOptionsBuilder, UploadToCon
 use bollard::Docker;
 use futures::StreamExt;
 
+/// The kind of a container's address (`docker.container:NAME`): what a
+/// change placing a file inside a container depends on.
+pub const CONTAINER_KIND: &str = "docker.container";
+
 /// Content and metadata of a file read from a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerFileContent {

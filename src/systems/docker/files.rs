@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use bollard::query_parameters::ListContainersOptionsBuilder;
 
 use super::{engine, names, DockerSystem, DockerSystemError};
+use crate::placement::file_diff::{ObservedFile, WriteFile};
 use crate::placement::ContainerFile;
 use crate::plan::{Action, Address, Change};
 use crate::systems::docker::manifest::CONTAINER_KIND;
 use crate::systems::docker::manifest::{DockerFile, MountSource, OnChange};
-use crate::systems::files::diff::{ObservedFile, WriteFile};
 
 impl DockerSystem {
     fn container_file(&self, docker: &bollard::Docker, entry: &DockerFile) -> ContainerFile {
@@ -57,7 +57,7 @@ impl DockerSystem {
                 }),
                 None => None,
             };
-            let mut change = crate::systems::files::diff::diff(desired, observed.as_ref());
+            let mut change = crate::placement::file_diff::diff(desired, observed.as_ref());
             change.depends_on.push(container);
             planned.push(change);
         }

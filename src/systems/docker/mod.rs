@@ -20,12 +20,12 @@ use futures::future::BoxFuture;
 use tokio::sync::OnceCell;
 
 use crate::manifest::ManifestErrors;
+use crate::placement::file_diff::{DesiredFile, WriteFile};
+use crate::placement::file_render as render;
 use crate::placement::{connect_docker, ContainerFileError};
 use crate::plan::{Address, Change, PlanOptions};
 use crate::systems::docker::manifest::{Docker as DesiredDocker, DockerFile, DockerNetwork};
 use crate::systems::docker::manifest::{CONTAINER_KIND, FILE_KIND, NETWORK_KIND, VOLUME_KIND};
-use crate::systems::files::diff::{DesiredFile, WriteFile};
-use crate::systems::files::render;
 use crate::systems::Manifest;
 use crate::systems::{Blocker, BoxError, System, SystemPlan};
 use diff::DockerOp;

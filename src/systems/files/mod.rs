@@ -2,9 +2,7 @@
 //! template (which may use secrets) or given inline. Declaring a path means
 //! owning its content: geosync creates and updates it, and never deletes it.
 
-pub(crate) mod diff;
 pub mod manifest;
-pub(crate) mod render;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,11 +12,12 @@ use futures::future::BoxFuture;
 use crate::manifest::model::ManagedFile;
 use crate::manifest::secret::Redactor;
 use crate::manifest::ManifestErrors;
+use crate::placement::file_diff::{self as diff, DesiredFile, ObservedFile, WriteFile};
+use crate::placement::file_render as render;
 use crate::placement::{HostDir, PlacementError};
 use crate::plan::{Change, Warning};
 use crate::systems::Manifest;
 use crate::systems::{BoxError, PlanOptions, System, SystemPlan};
-use diff::{DesiredFile, ObservedFile, WriteFile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {

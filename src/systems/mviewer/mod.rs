@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use futures::future::BoxFuture;
 
 use crate::manifest::ManifestErrors;
+use crate::placement::CONTAINER_KIND;
 use crate::placement::{connect_docker, ContainerFileError, ContainerFolder, HostDir, PlacementError};
 use crate::plan::{Address, Change};
-use crate::systems::docker::manifest::CONTAINER_KIND;
 use crate::systems::mviewer::manifest::{ContainerDir, MviewerApp};
 use crate::systems::Manifest;
 use crate::systems::{BoxError, PlanOptions, System, SystemPlan};

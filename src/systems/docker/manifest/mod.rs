@@ -17,7 +17,7 @@ use crate::manifest::source::Location;
 use crate::manifest::vars::Vars;
 use crate::manifest::ManifestError;
 
-pub const CONTAINER_KIND: &str = "docker.container";
+pub use crate::placement::CONTAINER_KIND;
 pub const NETWORK_KIND: &str = "docker.network";
 pub const VOLUME_KIND: &str = "docker.volume";
 pub const FILE_KIND: &str = "docker.file";
