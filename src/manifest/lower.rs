@@ -115,6 +115,20 @@ impl<'a> Lowerer<'a> {
         });
     }
 
+    /// An integer within `min..=max`; out of bounds is an error naming the
+    /// key and the bounds (the clamped value keeps lowering going).
+    pub fn bounded(&mut self, value: &Spanned<i64>, subject: &str, what: &str, min: i64, max: i64) -> i64 {
+        let v = *value.get_ref();
+        if !(min..=max).contains(&v) {
+            self.invalid(
+                &value.span(),
+                subject,
+                format!("`{what}` must be between {min} and {max}"),
+            );
+        }
+        v.clamp(min, max)
+    }
+
     pub fn small_int(&mut self, value: &Spanned<i64>, subject: &str, what: &str, max: i64) -> u8 {
         let v = *value.get_ref();
         if !(0..=max).contains(&v) {

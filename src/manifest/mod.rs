@@ -9,6 +9,7 @@
 
 pub mod document;
 pub mod error;
+pub mod http;
 pub mod line;
 pub mod lower;
 pub mod model;

@@ -34,6 +34,7 @@ pub struct GnClient {
     user: Option<String>,
     password: Option<Secret>,
     retries: u32,
+    backoff: Duration,
     /// The XSRF token, learnt from GeoNetwork's cookie and sent back as
     /// cookie and header (double-submit: the server stores nothing, §1).
     token: tokio::sync::Mutex<Option<String>>,
@@ -169,6 +170,7 @@ impl GnClient {
             user: connection.user.clone(),
             password: connection.password.clone(),
             retries: connection.retries,
+            backoff: connection.backoff,
             token: tokio::sync::Mutex::new(None),
         })
     }
@@ -384,7 +386,7 @@ impl GnClient {
                 Err(_) => false,
             };
             if retry && idempotent && attempt < self.retries {
-                tokio::time::sleep(backoff(attempt)).await;
+                tokio::time::sleep(backoff(self.backoff, attempt)).await;
                 attempt += 1;
                 continue;
             }
@@ -524,9 +526,9 @@ pub fn short_body(text: &str) -> String {
     crate::escape::escape(&cut).into_owned()
 }
 
-/// 200 ms, 400 ms, 800 ms… at most 5 s between attempts.
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis((200u64 << attempt.min(5)).min(5000))
+/// The first delay, doubled at each attempt, at most 5 s between attempts.
+fn backoff(first: Duration, attempt: u32) -> Duration {
+    (first * 2u32.saturating_pow(attempt.min(16))).min(Duration::from_secs(5))
 }
 
 #[cfg(test)]

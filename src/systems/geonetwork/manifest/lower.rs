@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::time::Duration;
 
 use toml::Spanned;
 
@@ -32,9 +31,7 @@ impl Lowerer<'_> {
             || raw.portal.is_some()
             || raw.user.is_some()
             || raw.password.is_some()
-            || raw.timeout.is_some()
-            || raw.connect_timeout.is_some()
-            || raw.retries.is_some();
+            || raw.http_keys().any();
         let connection = sets_connection.then(|| self.gn_connection(raw, &section, resolver));
         GeoNetworkPart {
             file: section,
@@ -91,15 +88,11 @@ impl Lowerer<'_> {
                 "`password` needs `user`, the account it belongs to",
             );
         }
-        if let Some(t) = &raw.timeout {
-            connection.timeout = Duration::from_secs(self.seconds(t, "timeout", 1, 3600));
-        }
-        if let Some(t) = &raw.connect_timeout {
-            connection.connect_timeout = Duration::from_secs(self.seconds(t, "connect_timeout", 1, 600));
-        }
-        if let Some(r) = &raw.retries {
-            connection.retries = self.seconds(r, "retries", 0, 10) as u32;
-        }
+        let http = self.http_settings(&raw.http_keys(), subject);
+        connection.timeout = http.timeout;
+        connection.connect_timeout = http.connect_timeout;
+        connection.retries = http.retries;
+        connection.backoff = http.backoff;
         (connection, at)
     }
 
@@ -128,18 +121,6 @@ impl Lowerer<'_> {
         if rest.contains(['?', '#']) {
             self.invalid(span, subject, "`url` is a base URL: no query or fragment");
         }
-    }
-
-    fn seconds(&mut self, value: &Spanned<i64>, what: &str, min: i64, max: i64) -> u64 {
-        let v = *value.get_ref();
-        if !(min..=max).contains(&v) {
-            self.invalid(
-                &value.span(),
-                "[geonetwork]",
-                format!("`{what}` must be between {min} and {max}"),
-            );
-        }
-        v.clamp(min, max) as u64
     }
 
     fn gn_group(&mut self, raw: &Spanned<RawGnGroup>) -> GnGroup {

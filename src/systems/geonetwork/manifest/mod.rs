@@ -40,6 +40,8 @@ pub struct GnConnection {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub retries: u32,
+    /// The first delay between attempts, doubled at each retry.
+    pub backoff: Duration,
 }
 
 impl GnConnection {
@@ -53,6 +55,7 @@ impl GnConnection {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
             retries: 3,
+            backoff: Duration::from_millis(200),
         }
     }
 }

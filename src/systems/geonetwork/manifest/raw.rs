@@ -23,18 +23,22 @@ pub struct RawGeoNetwork {
     /// That account's password.
     #[schemars(with = "Option<crate::manifest::secret::SecretRef>")]
     pub password: Option<Spanned<crate::manifest::secret::SecretRef>>,
-    /// Seconds one request may take, from connecting to the last byte.
+    /// Seconds a whole request may take, from connecting to the last byte (1..3600).
     #[schemars(with = "Option<i64>")]
     #[schemars(extend("default" = 30))]
     pub timeout: Option<Spanned<i64>>,
-    /// Seconds to wait for a connection.
+    /// Seconds to establish a connection (1..600).
     #[schemars(with = "Option<i64>")]
     #[schemars(extend("default" = 5))]
     pub connect_timeout: Option<Spanned<i64>>,
-    /// Attempts after the first one for an idempotent request that met a connection error or a 5xx.
+    /// Attempts after the first for an idempotent request that met a connection error or a 5xx (0..10).
     #[schemars(with = "Option<i64>")]
     #[schemars(extend("default" = 3))]
     pub retries: Option<Spanned<i64>>,
+    /// First delay between attempts in milliseconds, doubled at each retry (1..60000).
+    #[schemars(with = "Option<i64>")]
+    #[schemars(extend("default" = 200))]
+    pub retry_backoff_ms: Option<Spanned<i64>>,
     /// Groups records are shared with (GeoNetwork's /api/groups).
     #[serde(default)]
     #[schemars(with = "Vec<RawGnGroup>")]
@@ -66,4 +70,16 @@ pub struct RawGnGroup {
     #[serde(default)]
     #[schemars(with = "std::collections::BTreeMap<String, String>")]
     pub label: std::collections::BTreeMap<String, Text>,
+}
+
+impl RawGeoNetwork {
+    /// The HTTP client keys, spelt as in every section that names a service.
+    pub fn http_keys(&self) -> crate::manifest::http::RawHttpKeys<'_> {
+        crate::manifest::http::RawHttpKeys {
+            timeout: &self.timeout,
+            connect_timeout: &self.connect_timeout,
+            retries: &self.retries,
+            retry_backoff_ms: &self.retry_backoff_ms,
+        }
+    }
 }

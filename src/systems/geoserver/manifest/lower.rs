@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::ops::Range;
-use std::time::Duration;
 
 use toml::Spanned;
 
@@ -51,10 +50,7 @@ impl Lowerer<'_> {
             || raw.user.is_some()
             || raw.password.is_some()
             || raw.preauth.is_some()
-            || raw.timeout_seconds.is_some()
-            || raw.connect_timeout_seconds.is_some()
-            || raw.retries.is_some()
-            || raw.retry_backoff_ms.is_some();
+            || raw.http_keys().any();
         GeoServerPart {
             connection: sets_connection.then(|| self.gs_connection(raw, resolver)),
             workspaces: raw
@@ -92,45 +88,16 @@ impl Lowerer<'_> {
             None => defaults.url.clone(),
         };
         let auth = self.gs_auth(raw, &url, resolver);
-        let seconds = |lower: &mut Self, value: &Option<Spanned<i64>>, what: &str, default: Duration| {
-            value.as_ref().map_or(default, |v| {
-                Duration::from_secs(lower.bounded(v, subject, what, 1, 3600) as u64)
-            })
-        };
-        let timeout = seconds(self, &raw.timeout_seconds, "timeout_seconds", defaults.timeout);
-        let connect_timeout = seconds(
-            self,
-            &raw.connect_timeout_seconds,
-            "connect_timeout_seconds",
-            defaults.connect_timeout,
-        );
-        let retries = raw.retries.as_ref().map_or(defaults.retries, |r| {
-            self.bounded(r, subject, "retries", 0, 10) as u32
-        });
-        let backoff = raw.retry_backoff_ms.as_ref().map_or(defaults.backoff, |b| {
-            Duration::from_millis(self.bounded(b, subject, "retry_backoff_ms", 1, 60_000) as u64)
-        });
+        let http = self.http_settings(&raw.http_keys(), subject);
         let connection = GsConnection {
             url,
             auth,
-            timeout,
-            connect_timeout,
-            retries,
-            backoff,
+            timeout: http.timeout,
+            connect_timeout: http.connect_timeout,
+            retries: http.retries,
+            backoff: http.backoff,
         };
         (connection, at)
-    }
-
-    fn bounded(&mut self, value: &Spanned<i64>, subject: &str, what: &str, min: i64, max: i64) -> i64 {
-        let v = *value.get_ref();
-        if !(min..=max).contains(&v) {
-            self.invalid(
-                &value.span(),
-                subject,
-                format!("{what} must be between {min} and {max}"),
-            );
-        }
-        v.clamp(min, max)
     }
 
     /// An http(s) URL without credentials in it (they would end up in

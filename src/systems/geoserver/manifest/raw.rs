@@ -23,19 +23,19 @@ pub struct RawGeoServer {
     /// geOrchestra's pre-authentication headers (sec-username, sec-roles) instead of Basic; only on a private URL.
     #[schemars(with = "Option<RawPreauth>")]
     pub preauth: Option<Spanned<RawPreauth>>,
-    /// Seconds a whole request may take (default 30).
+    /// Seconds a whole request may take, from connecting to the last byte (1..3600).
     #[schemars(with = "Option<i64>")]
     #[schemars(extend("default" = 30))]
-    pub timeout_seconds: Option<Spanned<i64>>,
-    /// Seconds to establish a connection (default 5).
+    pub timeout: Option<Spanned<i64>>,
+    /// Seconds to establish a connection (1..600).
     #[schemars(with = "Option<i64>")]
     #[schemars(extend("default" = 5))]
-    pub connect_timeout_seconds: Option<Spanned<i64>>,
-    /// Retries after a 5xx or a connection error (default 3; 0 to never retry).
+    pub connect_timeout: Option<Spanned<i64>>,
+    /// Attempts after the first for an idempotent request that met a connection error or a 5xx (0..10).
     #[schemars(with = "Option<i64>")]
     #[schemars(extend("default" = 3))]
     pub retries: Option<Spanned<i64>>,
-    /// First retry delay in milliseconds, doubled at each retry (default 200).
+    /// First delay between attempts in milliseconds, doubled at each retry (1..60000).
     #[schemars(with = "Option<i64>")]
     #[schemars(extend("default" = 200))]
     pub retry_backoff_ms: Option<Spanned<i64>>,
@@ -176,4 +176,16 @@ pub struct RawAcl {
     /// present, or absent to delete the rule (with --allow-drop).
     #[serde(default)]
     pub ensure: Ensure,
+}
+
+impl RawGeoServer {
+    /// The HTTP client keys, spelt as in every section that names a service.
+    pub fn http_keys(&self) -> crate::manifest::http::RawHttpKeys<'_> {
+        crate::manifest::http::RawHttpKeys {
+            timeout: &self.timeout,
+            connect_timeout: &self.connect_timeout,
+            retries: &self.retries,
+            retry_backoff_ms: &self.retry_backoff_ms,
+        }
+    }
 }
