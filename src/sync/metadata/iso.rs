@@ -91,7 +91,7 @@ pub fn record(
             .date_stamp
             .as_deref()
             .and_then(normalize_date)
-            .unwrap_or_else(|| input.modified.format("%Y-%m-%dT%H:%M:%S").to_string()),
+            .unwrap_or_else(|| input.modified.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
         crs,
         title: &title,
         abstract_text: &abstract_text,
