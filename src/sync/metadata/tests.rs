@@ -572,6 +572,10 @@ fn a_qgis_qmd_is_converted() {
     assert_eq!(record.keywords, ["routes", "Doubs"]);
     let xml = &record.xml;
     assert_eq!(
+        id_values(xml, &["descriptiveKeywords", "MD_Keywords", "keyword"]),
+        ["routes", "Doubs"]
+    );
+    assert_eq!(
         id_values(xml, &["topicCategory", "MD_TopicCategoryCode"]),
         ["transportation"]
     );
@@ -666,6 +670,10 @@ fn hostile_names_and_a_latin1_sidecar_still_give_a_valid_record() {
     // A no-break space is whitespace: it becomes a plain one.
     assert_eq!(record.abstract_text, "Ligne <1> & « deux »\n]]> fin");
     assert_eq!(record.keywords, ["a<b&c"]);
+    assert_eq!(
+        id_values(&record.xml, &["descriptiveKeywords", "MD_Keywords", "keyword"]),
+        ["a<b&c"]
+    );
     assert_eq!(record.bbox, None, "a NaN bound is no bbox");
     assert_eq!(
         id_values(
