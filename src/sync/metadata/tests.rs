@@ -777,12 +777,6 @@ fn validation_runs_from_many_threads_at_once() {
     });
 }
 
-#[test]
-#[ignore = "prints a record for a person to read"]
-fn show_a_record() {
-    println!("{}", corpus_record("valid/020_dbf_missing").xml);
-}
-
 /// The citation title of the gmd:MD_Metadata in a document: the root, or
 /// a child of it (a CSW GetRecordByIdResponse).
 pub(crate) fn served_title(document: &str) -> Option<String> {
@@ -795,4 +789,37 @@ pub(crate) fn served_title(document: &str) -> Option<String> {
     let path = [ID, &["citation", "CI_Citation", "title"]].concat();
     let steps: Vec<(&str, &str)> = path.iter().map(|p| (GMD, *p)).collect();
     record.all_ns(&steps).first().map(|t| t.text().trim().to_string())
+}
+
+#[test]
+fn an_iso_sidecar_in_the_default_namespace_gets_our_elements_declared() {
+    let xml = std::fs::read_to_string(corpus().join("valid/211_us-ascii/211_us-ascii.xml")).unwrap();
+    let start = xml.find("<gmd:fileIdentifier>").unwrap();
+    let end = xml.find("</gmd:fileIdentifier>").unwrap() + "</gmd:fileIdentifier>".len();
+    let unprefixed = format!("{}{}", &xml[..start], &xml[end..])
+        .replace("gmd:", "")
+        .replace("xmlns:gmd=", "xmlns=");
+    assert!(!unprefixed.contains("<gmd:"));
+    let input = RecordInput {
+        target: "ouvert".into(),
+        source_path: "a/c.shp".into(),
+        sidecars: vec![Sidecar {
+            file_name: "c.xml".into(),
+            bytes: unprefixed.into_bytes(),
+        }],
+        publication: publication("c"),
+        modified: modified(),
+        ..RecordInput::default()
+    };
+    let record = build_record(&input).unwrap();
+    assert_eq!(record.origin, Origin::Iso19139("c.xml".into()));
+    assert_eq!(record.uuid, stable_uuid("ouvert", "a/c.shp", None));
+    assert_eq!(values(&record.xml, &["fileIdentifier"]), [record.uuid.as_str()]);
+    assert_eq!(record.title, "211 test unknown-8bit");
+    assert_eq!(
+        online_resources(&record.xml).len(),
+        4,
+        "the author's link and ours"
+    );
+    assert_valid(&record);
 }
