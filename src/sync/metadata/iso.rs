@@ -319,7 +319,8 @@ fn online(link: &OnlineResource) -> Element {
     Element::gmd("onLine").with(resource)
 }
 
-fn default_title(input: &RecordInput) -> String {
+/// The name made readable: the layer's, else the file's; never empty.
+pub fn default_title(input: &RecordInput) -> String {
     let name = match &input.layer {
         Some(layer) => layer.clone(),
         None => {
@@ -327,7 +328,14 @@ fn default_title(input: &RecordInput) -> String {
             file.split('.').next().unwrap_or(file).to_string()
         }
     };
-    non_empty(readable_name(&name)).unwrap_or_else(|| clean_line(&input.publication.layer))
+    [
+        readable_name(&name),
+        clean_line(&input.publication.layer),
+        clean_line(&input.dataset()),
+    ]
+    .into_iter()
+    .find(|t| !t.is_empty())
+    .unwrap_or_else(|| "Dataset".into())
 }
 
 fn default_abstract(input: &RecordInput) -> String {

@@ -378,6 +378,11 @@ fn the_data_facts_win_over_the_sidecar() {
     ];
     assert_eq!(values(&record.xml, &rs), ["2263"]);
     assert_valid(&record);
+
+    // A CRS without EPSG code in the data: the sidecar's code stays.
+    input.facts.crs = Some(Crs::Wkt("LOCAL_CS[\"x\"]".into()));
+    let record = build_record(&input).unwrap();
+    assert_eq!(values(&record.xml, &rs), ["26918"]);
 }
 
 #[test]
@@ -821,5 +826,19 @@ fn an_iso_sidecar_in_the_default_namespace_gets_our_elements_declared() {
         4,
         "the author's link and ours"
     );
+    assert_valid(&record);
+}
+
+#[test]
+fn a_title_is_never_empty() {
+    let input = RecordInput {
+        target: "ouvert".into(),
+        source_path: "\u{1}\u{2}.shp".into(),
+        publication: publication("\u{7}"),
+        modified: modified(),
+        ..RecordInput::default()
+    };
+    let record = build_record(&input).unwrap();
+    assert_eq!(record.title, ".shp");
     assert_valid(&record);
 }
