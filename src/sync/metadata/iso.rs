@@ -10,7 +10,7 @@ use super::{BBox, Contact, Crs, DataKind, Described, Origin, Record, RecordInput
 const CODELISTS: &str = "http://standards.iso.org/iso/19139/resources/gmxCodelists.xml";
 
 /// CI_RoleCode's values (ISO 19115 B.5.5).
-const ROLES: &[&str] = &[
+pub(super) const ROLES: &[&str] = &[
     "resourceProvider",
     "custodian",
     "owner",

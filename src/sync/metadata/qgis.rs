@@ -76,22 +76,10 @@ fn iso_role(text: &str) -> Option<String> {
         .filter(|c| !c.is_whitespace())
         .collect::<String>()
         .to_lowercase();
-    [
-        "resourceProvider",
-        "custodian",
-        "owner",
-        "user",
-        "distributor",
-        "originator",
-        "pointOfContact",
-        "principalInvestigator",
-        "processor",
-        "publisher",
-        "author",
-    ]
-    .into_iter()
-    .find(|role| role.to_lowercase() == squashed)
-    .map(str::to_string)
+    super::iso::ROLES
+        .iter()
+        .find(|role| role.to_lowercase() == squashed)
+        .map(|role| role.to_string())
 }
 
 /// `dates/date type="Created|Published|Revised" value=...` (QGIS 3.30+)

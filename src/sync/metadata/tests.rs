@@ -120,45 +120,16 @@ fn peer_env(name: &str) -> String {
 /// alone (`bare`) or with gmd, gmx and srv imported together (what a
 /// record using gmx:Anchor needs). (valid, report)
 pub(crate) fn xmllint(xml: &str, bare: bool) -> (bool, String) {
-    let gmd = PathBuf::from(peer_env("GEOSYNC_TEST_ISO_XSD"));
+    use crate::systems::geonetwork::tests::iso_xsd;
     let dir = tempfile::tempdir().unwrap();
     let schema = if bare {
-        gmd.clone()
+        PathBuf::from(peer_env("GEOSYNC_TEST_ISO_XSD"))
     } else {
-        let root = gmd.parent().and_then(|p| p.parent()).unwrap();
-        let imports: String = [
-            ("gmd", "gmd/gmd.xsd"),
-            ("gmx", "gmx/gmx.xsd"),
-            ("srv", "srv/srv.xsd"),
-        ]
-        .iter()
-        .map(|(ns, file)| {
-            format!(
-                "<xs:import namespace=\"http://www.isotc211.org/2005/{ns}\" schemaLocation=\"{}\"/>\n",
-                root.join(file).display()
-            )
-        })
-        .collect();
-        let wrapper = dir.path().join("iso19139.xsd");
-        std::fs::write(
-            &wrapper,
-            format!("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" targetNamespace=\"urn:geosync:test\">\n{imports}</xs:schema>\n"),
-        )
-        .unwrap();
-        wrapper
+        iso_xsd::iso_schema(dir.path())
     };
     let record = dir.path().join("record.xml");
     std::fs::write(&record, xml).unwrap();
-    let output = std::process::Command::new("xmllint")
-        .args(["--noout", "--nonet", "--schema"])
-        .arg(&schema)
-        .arg(&record)
-        .output()
-        .expect("xmllint (libxml2-utils, installed by tests/peers/pycsw.sh)");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    iso_xsd::xmllint(&schema, &record)
 }
 
 /// Both judges accept the record: geosync's validator and the real

@@ -269,17 +269,64 @@ async fn wrong_credentials_and_no_server_are_errors_without_the_secret() {
     assert!(!text.contains(PASSWORD), "{text}");
 }
 
+/// The real xmllint with the ISO 19139 schemas pycsw ships
+/// (tests/peers/pycsw.sh), the judge of every record the tests make.
+pub(crate) mod iso_xsd {
+    pub(crate) fn peer_env(name: &str) -> String {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run the tests with tests/run (tests/peers/pycsw.sh)")
+        })
+    }
+
+    /// gmd.xsd alone does not know gmx:Anchor, which ISO 19139 records use
+    /// in place of gco:CharacterString: a wrapper imports gmd, gmx and srv
+    /// from pycsw's copy of the schemas.
+    pub(crate) fn iso_schema(dir: &std::path::Path) -> std::path::PathBuf {
+        let gmd = std::path::PathBuf::from(peer_env("GEOSYNC_TEST_ISO_XSD"));
+        let root = gmd.parent().and_then(|p| p.parent()).unwrap();
+        let imports: String = [
+            ("gmd", "gmd/gmd.xsd"),
+            ("gmx", "gmx/gmx.xsd"),
+            ("srv", "srv/srv.xsd"),
+        ]
+        .iter()
+        .map(|(ns, file)| {
+            format!(
+                "<xs:import namespace=\"http://www.isotc211.org/2005/{ns}\" schemaLocation=\"{}\"/>\n",
+                root.join(file).display()
+            )
+        })
+        .collect();
+        let wrapper = dir.join("iso19139.xsd");
+        std::fs::write(
+            &wrapper,
+            format!("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" targetNamespace=\"urn:geosync:iso19139\">\n{imports}</xs:schema>\n"),
+        )
+        .unwrap();
+        wrapper
+    }
+
+    pub(crate) fn xmllint(schema: &std::path::Path, record: &std::path::Path) -> (bool, String) {
+        let output = std::process::Command::new("xmllint")
+            .args(["--noout", "--nonet", "--schema"])
+            .arg(schema)
+            .arg(record)
+            .output()
+            .expect("xmllint (libxml2-utils, installed by tests/peers/pycsw.sh)");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
 /// CSW-T against the real pycsw 2.6.2 (tests/peers/pycsw.sh), and the
 /// test records checked against the ISO 19139 schemas pycsw ships.
 mod pycsw {
     use super::*;
     use crate::systems::geonetwork::csw::{CswClient, TransactionSummary};
 
-    fn peer_env(name: &str) -> String {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is not set: run the tests with tests/run (tests/peers/pycsw.sh)")
-        })
-    }
+    use super::iso_xsd::{iso_schema, peer_env, xmllint};
 
     fn csw() -> CswClient {
         CswClient::new(
@@ -373,47 +420,6 @@ mod pycsw {
         }
         assert!(text.len() < 600, "a short message: {text}");
         assert_eq!(csw.delete(&id).await.unwrap().deleted, 1);
-    }
-
-    /// gmd.xsd alone does not know gmx:Anchor, which ISO 19139 records use
-    /// in place of gco:CharacterString: a wrapper imports gmd, gmx and srv
-    /// from pycsw's copy of the schemas.
-    fn iso_schema(dir: &std::path::Path) -> std::path::PathBuf {
-        let gmd = std::path::PathBuf::from(peer_env("GEOSYNC_TEST_ISO_XSD"));
-        let root = gmd.parent().and_then(|p| p.parent()).unwrap();
-        let imports: String = [
-            ("gmd", "gmd/gmd.xsd"),
-            ("gmx", "gmx/gmx.xsd"),
-            ("srv", "srv/srv.xsd"),
-        ]
-        .iter()
-        .map(|(ns, file)| {
-            format!(
-                "<xs:import namespace=\"http://www.isotc211.org/2005/{ns}\" schemaLocation=\"{}\"/>\n",
-                root.join(file).display()
-            )
-        })
-        .collect();
-        let wrapper = dir.join("iso19139.xsd");
-        std::fs::write(
-            &wrapper,
-            format!("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" targetNamespace=\"urn:geosync:iso19139\">\n{imports}</xs:schema>\n"),
-        )
-        .unwrap();
-        wrapper
-    }
-
-    fn xmllint(schema: &std::path::Path, record: &std::path::Path) -> (bool, String) {
-        let output = std::process::Command::new("xmllint")
-            .args(["--noout", "--nonet", "--schema"])
-            .arg(schema)
-            .arg(record)
-            .output()
-            .expect("xmllint (libxml2-utils, installed by tests/peers/pycsw.sh)");
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
     }
 
     #[test]
