@@ -24,4 +24,5 @@ pub mod manifest;
 pub mod naming;
 pub mod pass;
 pub mod plan;
+pub mod publish;
 pub mod source;
