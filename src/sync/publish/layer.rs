@@ -177,7 +177,7 @@ pub enum LayerError {
         dataset: String,
         layer: String,
         step: &'static str,
-        error: GeoServerError,
+        error: Box<GeoServerError>,
     },
     #[error("{dataset}: layer {layer}: {reason}; geosync leaves it alone")]
     NotOurs {
@@ -218,7 +218,7 @@ impl Context<'_> {
             dataset: self.dataset.to_string(),
             layer: self.layer.to_string(),
             step,
-            error,
+            error: Box::new(error),
         }
     }
 
