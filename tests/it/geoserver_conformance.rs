@@ -721,6 +721,20 @@ fn featuretypes_yaml_metadata_round_trips_and_the_layer_links_its_resource() {
     assert_eq!(doc["featureType"]["title"], "POI");
     assert_eq!(doc["featureType"]["enabled"], false);
     assert_eq!(doc["featureType"]["keywords"], poi["featureType"]["keywords"]);
+    // GeoServer's ProjectionPolicy enum has no KEEP_NATIVE ("keep native"
+    // in its UI is NONE): XStream cannot convert it.
+    let bad = curl(
+        &gs,
+        &with_auth(&[
+            "-XPUT",
+            "-H",
+            "Content-type: application/json",
+            "-d",
+            "{\"featureType\":{\"projectionPolicy\":\"KEEP_NATIVE\"}}",
+            "http://localhost:8080/geoserver/rest/workspaces/tiger/datastores/nyc/featuretypes/poi",
+        ]),
+    );
+    assert_eq!(bad.status, 500, "{}", bad.body);
 }
 
 /// api-coveragestores.rst:123-160 (PUT file.geotiff creates the store and

@@ -57,7 +57,8 @@ pub enum DeclaredCrs {
     /// is served in that CRS whatever its own metadata says.
     Epsg(u32),
     /// A CRS without EPSG code: `nativeCRS` is its WKT and
-    /// `projectionPolicy = KEEP_NATIVE`, so GeoServer computes with the
+    /// `projectionPolicy = NONE` ("keep native" in GeoServer's UI; the
+    /// enum is FORCE_DECLARED, REPROJECT_TO_DECLARED, NONE), so GeoServer computes with the
     /// WKT; `srs` is the identifier it advertises (`EPSG:<srid>`), which
     /// GeoServer can decode only once the code is defined in its data
     /// directory (`user_projections/epsg.properties`).
@@ -87,7 +88,7 @@ impl ResourceInfo {
             DeclaredCrs::Wkt { srs, wkt } => {
                 body.insert("srs".into(), json!(srs));
                 body.insert("nativeCRS".into(), json!(wkt));
-                body.insert("projectionPolicy".into(), json!("KEEP_NATIVE"));
+                body.insert("projectionPolicy".into(), json!("NONE"));
             }
         }
         body

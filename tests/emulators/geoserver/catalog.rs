@@ -94,6 +94,19 @@ impl ResourceMeta {
         }
     }
 
+    /// GeoServer's `ProjectionPolicy` enum (src/main/.../catalog/ProjectionPolicy.java;
+    /// featuretypes.yaml:393, 538 show two of them): another value fails
+    /// XStream's conversion, a 500.
+    fn check(body: &Value) -> Result<(), Response> {
+        match body["projectionPolicy"].as_str() {
+            None | Some("FORCE_DECLARED" | "REPROJECT_TO_DECLARED" | "NONE") => Ok(()),
+            Some(other) => Err(text(
+                500,
+                &format!("No enum constant org.geoserver.catalog.ProjectionPolicy.{other}"),
+            )),
+        }
+    }
+
     /// The members it adds to a GET answer.
     fn render(&self, out: &mut Value) {
         out["abstract"] = json!(self.abstract_text);
@@ -551,7 +564,9 @@ fn post_featuretype(state: &mut State, req: &Req, ws: &str, ds: &str) -> Respons
         Err(e) => return e,
     };
     let body = &doc["featureType"];
-    if let Err(e) = only_fields(body, FEATURETYPE_FIELDS, "featureType") {
+    if let Err(e) =
+        only_fields(body, FEATURETYPE_FIELDS, "featureType").and_then(|()| ResourceMeta::check(body))
+    {
         return e;
     }
     let name = body["name"].as_str().unwrap_or_default().to_string();
@@ -613,7 +628,9 @@ pub fn featuretype(state: &mut State, req: &Req, ws: &str, ds: &str, ft: &str) -
                 Err(e) => return e,
             };
             let body = &doc["featureType"];
-            if let Err(e) = only_fields(body, FEATURETYPE_FIELDS, "featureType") {
+            if let Err(e) =
+                only_fields(body, FEATURETYPE_FIELDS, "featureType").and_then(|()| ResourceMeta::check(body))
+            {
                 return e;
             }
             let Some(f) = state.featuretypes.get_mut(&key) else {
@@ -854,7 +871,7 @@ fn put_coverage(state: &mut State, req: &Req, key: &(String, String), c: &str) -
         Err(e) => return e,
     };
     let body = &doc["coverage"];
-    if let Err(e) = only_fields(body, COVERAGE_FIELDS, "coverage") {
+    if let Err(e) = only_fields(body, COVERAGE_FIELDS, "coverage").and_then(|()| ResourceMeta::check(body)) {
         return e;
     }
     if body["name"].as_str().is_some_and(|n| n != c) {

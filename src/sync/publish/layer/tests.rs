@@ -562,7 +562,7 @@ async fn a_custom_crs_is_declared_by_its_wkt_with_a_warning() {
         let ft = &st.featuretypes[&(WS.into(), STORE.into(), "ile".into())];
         assert_eq!(ft.srs.as_deref(), Some("EPSG:940001"));
         assert_eq!(ft.info.native_crs.as_deref(), Some(wkt));
-        assert_eq!(ft.info.projection_policy.as_deref(), Some("KEEP_NATIVE"));
+        assert_eq!(ft.info.projection_policy.as_deref(), Some("NONE"));
     });
 }
 
