@@ -621,3 +621,48 @@ async fn a_raster_is_published_as_a_coverage_store_with_its_metadata() {
     assert!(gone.removed);
     assert!(gs.with(|st| st.coveragestores.is_empty() && st.layers.is_empty()));
 }
+
+#[tokio::test]
+async fn a_publication_cut_short_serves_nothing_and_the_next_run_finishes_it() {
+    let (gs, client) = geoserver();
+    // GeoServer fails while the style is being set: the new layer exists
+    // but stays disabled, so nothing half-configured is served.
+    gs.fail(reqwest::Method::PUT, "/layers/geosync-ouvert:gares", 503, 1);
+    let data = LayerData::Vector {
+        table: "gares".into(),
+        crs: NativeCrs::Epsg(2154),
+        geometry: GeometryKind::Point,
+    };
+    let sld = std::fs::read(corpus("220_sld_shp_point/220_test_sld_shp_point.sld")).unwrap();
+    let req = request("t/gares.shp", "gares", data, Some(sld));
+    let error = publish_layer(&client, &target(restricted()), &req)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("t/gares.shp: layer gares: setting the default style: PUT http://127.0.0.1:"),
+        "{error}"
+    );
+    gs.with(|st| {
+        assert!(
+            !st.featuretypes[&(WS.into(), STORE.into(), "gares".into())]
+                .info
+                .enabled
+        )
+    });
+    let published = publish_layer(&client, &target(restricted()), &req).await.unwrap();
+    assert!(!published.created);
+    gs.with(|st| {
+        assert!(
+            st.featuretypes[&(WS.into(), STORE.into(), "gares".into())]
+                .info
+                .enabled
+        );
+        assert_eq!(
+            st.layers[&(WS.into(), "gares".into())].default_style,
+            "geosync-ouvert:gares"
+        );
+        assert_eq!(st.featuretypes.len(), 1);
+    });
+}
