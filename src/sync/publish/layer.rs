@@ -638,7 +638,13 @@ async fn upload_style(
         }
     };
     match gs
-        .put_style_document(workspace, cx.layer, version.content_type(), document)
+        .put_style_document(
+            workspace,
+            cx.layer,
+            version.as_str(),
+            version.content_type(),
+            document,
+        )
         .await
     {
         Ok(()) => Ok(Some(version)),

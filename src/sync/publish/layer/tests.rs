@@ -331,8 +331,9 @@ async fn geoservers_refusal_of_an_sld_is_a_warning_too() {
     gs.with(|st| {
         st.faults
             .push(crate::systems::geoserver::publish::emulator::Fault {
-                method: reqwest::Method::POST,
-                path: "/workspaces/geosync-ouvert/styles?name=routes".into(),
+                // The document's PUT (GET .json and the entry's POST pass).
+                method: reqwest::Method::PUT,
+                path: "/workspaces/geosync-ouvert/styles/routes".into(),
                 status: 400,
                 body: "Invalid style: unknown element".into(),
                 times: 1,
@@ -358,6 +359,8 @@ async fn geoservers_refusal_of_an_sld_is_a_warning_too() {
         "{:?}",
         published.warnings
     );
+    // The catalog entry made before the refused document does not linger.
+    assert!(!gs.with(|st| st.styles.contains_key(&(Some(WS.into()), "routes".into()))));
 }
 
 #[tokio::test]
@@ -665,4 +668,37 @@ async fn a_publication_cut_short_serves_nothing_and_the_next_run_finishes_it() {
         );
         assert_eq!(st.featuretypes.len(), 1);
     });
+}
+
+#[tokio::test]
+async fn a_style_rewritten_in_se_changes_its_version_in_place() {
+    let (gs, client) = geoserver();
+    let data = LayerData::Vector {
+        table: "lignes".into(),
+        crs: NativeCrs::Epsg(2154),
+        geometry: GeometryKind::Line,
+    };
+    let v10 = std::fs::read(corpus("230_sld_shp_line/230_test_sld_shp_line.sld")).unwrap();
+    let mut req = request("l/lignes.shp", "lignes", data, Some(v10));
+    publish_layer(&client, &target(Access::Public), &req)
+        .await
+        .unwrap();
+    let version = || gs.with(|st| st.styles[&(Some(WS.into()), "lignes".into())].version.clone());
+    assert_eq!(version(), "1.0.0");
+    req.sld = Some(std::fs::read(corpus(&format!("{QGIS}.sld"))).unwrap());
+    let published = publish_layer(&client, &target(Access::Public), &req)
+        .await
+        .unwrap();
+    assert!(matches!(
+        published.style,
+        StyleChoice::Dataset {
+            version: SldVersion::V1_1,
+            ..
+        }
+    ));
+    assert_eq!(version(), "1.1.0");
+    assert_eq!(
+        gs.with(|st| st.styles.keys().filter(|(w, _)| w.is_some()).count()),
+        1
+    );
 }
