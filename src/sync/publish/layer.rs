@@ -198,6 +198,12 @@ pub enum LayerError {
         layer: String,
         reason: String,
     },
+    #[error("{dataset}: layer {layer}: workspace {workspace} has a `.` in its name, which GeoServer's layer rules (`workspace.layer.access`) cannot name; its access cannot be set")]
+    RuleName {
+        dataset: String,
+        layer: String,
+        workspace: String,
+    },
     #[error("{dataset}: reading {}: {error}", path.display())]
     Io {
         dataset: String,
@@ -341,6 +347,13 @@ pub async fn ensure_access(
     layer: &str,
 ) -> Result<(), LayerError> {
     let cx = Context { dataset, layer };
+    if target.workspace.contains('.') {
+        return Err(LayerError::RuleName {
+            dataset: dataset.into(),
+            layer: layer.into(),
+            workspace: target.workspace.clone(),
+        });
+    }
     let wanted = match &target.access {
         Access::Public => "*".to_string(),
         Access::Restricted { roles } => {

@@ -428,6 +428,12 @@ async fn a_restricted_target_has_its_rule_before_any_layer_and_never_opens_one()
         publish_layer(&client, &star, &req).await,
         Err(LayerError::Roles { .. })
     ));
+    let mut dotted = target(restricted());
+    dotted.workspace = "it.geosolutions".into();
+    assert!(matches!(
+        publish_layer(&client, &dotted, &req).await,
+        Err(LayerError::RuleName { .. })
+    ));
     assert_eq!(gs.request_count(), 0);
 }
 
