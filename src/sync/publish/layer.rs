@@ -548,7 +548,12 @@ async fn create_vector(
     table: &str,
 ) -> Result<bool, LayerError> {
     if check_vector(gs, cx, target, table).await? {
-        return Ok(false);
+        let source = LayerSource::FeatureType {
+            store: target.datastore.clone(),
+        };
+        if !clear_orphan(gs, cx, target, &source).await? {
+            return Ok(false);
+        }
     }
     gs.create_featuretype(spec)
         .await
@@ -563,7 +568,13 @@ async fn upload_raster(
     target: &LayerTarget,
     geotiff: &std::path::Path,
 ) -> Result<bool, LayerError> {
-    let existed = check_raster(gs, cx, target).await?;
+    let mut existed = check_raster(gs, cx, target).await?;
+    if existed {
+        let source = LayerSource::CoverageStore {
+            store: cx.layer.to_string(),
+        };
+        existed = !clear_orphan(gs, cx, target, &source).await?;
+    }
     let bytes = tokio::fs::read(geotiff).await.map_err(|error| LayerError::Io {
         dataset: cx.dataset.to_string(),
         path: geotiff.to_path_buf(),
@@ -573,6 +584,29 @@ async fn upload_raster(
         .await
         .map_err(cx.at("uploading the GeoTIFF"))?;
     Ok(!existed)
+}
+
+/// Deletes our resource when its layer is gone (an unpublication cut
+/// short between the two deletes): GeoServer makes a layer only when it
+/// creates the resource, so the resource must be made again. Returns
+/// whether it was an orphan.
+async fn clear_orphan(
+    gs: &Client,
+    cx: &Context<'_>,
+    target: &LayerTarget,
+    source: &LayerSource,
+) -> Result<bool, LayerError> {
+    let layer = gs
+        .layer_info(&target.workspace, cx.layer)
+        .await
+        .map_err(cx.at("reading the layer"))?;
+    if layer.is_some() {
+        return Ok(false);
+    }
+    gs.delete_layer(&target.workspace, cx.layer, source)
+        .await
+        .map_err(cx.at("deleting a resource left without its layer"))?;
+    Ok(true)
 }
 
 /// GeoServer's built-in style for a vector layer's geometry.

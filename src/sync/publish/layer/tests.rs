@@ -708,3 +708,40 @@ async fn a_style_rewritten_in_se_changes_its_version_in_place() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_resource_left_without_its_layer_is_made_again() {
+    let (gs, client) = geoserver();
+    let t = target(Access::Public);
+    let data = LayerData::Vector {
+        table: "haies".into(),
+        crs: NativeCrs::Epsg(2154),
+        geometry: GeometryKind::Line,
+    };
+    let req = request("h/haies.shp", "haies", data, None);
+    publish_layer(&client, &t, &req).await.unwrap();
+    // An unpublication stopped between the layer's delete and its feature type's.
+    gs.with(|st| st.layers.remove(&(WS.into(), "haies".into())));
+    let published = publish_layer(&client, &t, &req).await.unwrap();
+    assert!(published.created);
+    gs.with(|st| {
+        assert_eq!(st.layers[&(WS.into(), "haies".into())].default_style, "line");
+        assert!(
+            st.featuretypes[&(WS.into(), STORE.into(), "haies".into())]
+                .info
+                .enabled
+        );
+    });
+    // The same for a raster's coverage store.
+    let tiff = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tiff.path(), b"II*\0rest").unwrap();
+    let raster = LayerData::Raster {
+        geotiff: tiff.path().to_path_buf(),
+        crs: Some(NativeCrs::Epsg(2154)),
+    };
+    let req = request("m/mnt.tif", "mnt", raster, None);
+    publish_layer(&client, &t, &req).await.unwrap();
+    gs.with(|st| st.layers.remove(&(WS.into(), "mnt".into())));
+    assert!(publish_layer(&client, &t, &req).await.unwrap().created);
+    assert!(gs.with(|st| st.layers[&(WS.into(), "mnt".into())].raster));
+}
