@@ -915,24 +915,7 @@ pub fn layer(state: &mut State, req: &Req, qualified: &str) -> Response {
         return text(404, &format!("No such layer: {qualified}"));
     };
     match req.method {
-        Method::GET => {
-            // layers.yaml:114-140: the resource names its class and links
-            // to itself under its store.
-            let (kind, class, href) = if layer.raster {
-                let store = format!("coveragestores/{}/coverages", layer.store);
-                ("RASTER", "coverage", store)
-            } else {
-                let store = format!("datastores/{}/featuretypes", layer.store);
-                ("VECTOR", "featureType", store)
-            };
-            let href = format!("{}/workspaces/{ws}/{href}/{name}.json", state.base);
-            document(
-                req.format,
-                &json!({"layer": {"name": name, "type": kind,
-                    "defaultStyle": {"name": layer.default_style},
-                    "resource": {"@class": class, "name": qualified, "href": href}}}),
-            )
-        }
+        Method::GET => layer_document(state, req, ws, name, &layer),
         Method::PUT => {
             let doc = match req.document() {
                 Ok(doc) => doc,
@@ -987,4 +970,23 @@ pub fn layer(state: &mut State, req: &Req, qualified: &str) -> Response {
         }
         _ => not_allowed(),
     }
+}
+
+/// `GET /layers/{ws:layer}`: layers.yaml:114-140, the resource names its
+/// class and links to itself under its store.
+fn layer_document(state: &State, req: &Req, ws: &str, name: &str, layer: &Layer) -> Response {
+    let (kind, class, href) = if layer.raster {
+        let store = format!("coveragestores/{}/coverages", layer.store);
+        ("RASTER", "coverage", store)
+    } else {
+        let store = format!("datastores/{}/featuretypes", layer.store);
+        ("VECTOR", "featureType", store)
+    };
+    let href = format!("{}/workspaces/{ws}/{href}/{name}.json", state.base);
+    document(
+        req.format,
+        &json!({"layer": {"name": name, "type": kind,
+            "defaultStyle": {"name": layer.default_style},
+            "resource": {"@class": class, "name": format!("{ws}:{name}"), "href": href}}}),
+    )
 }

@@ -162,9 +162,10 @@ fn position(st: &State, prefix: &str) -> usize {
 
 const QGIS: &str = "200_metadata_xml_QGIS_gmd/200_metadata_xml_QGIS_gmd";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_loaded_shapefile_is_published_with_its_metadata_crs_and_se_style() {
-    let mut pg = fresh_db("qgis").await;
+/// The QGIS case (Lambert-93 polygons with an SE 1.1 SLD) loaded into
+/// PostGIS as `emprise` and published in a public target.
+async fn published_qgis_case(db: &str) -> (Emulator, Client, LayerRequest, Published) {
+    let mut pg = fresh_db(db).await;
     let data = loaded(&mut pg, &format!("{QGIS}.shp"), "emprise").await;
     assert_eq!(
         data,
@@ -176,10 +177,16 @@ async fn a_loaded_shapefile_is_published_with_its_metadata_crs_and_se_style() {
     );
     let sld = std::fs::read(corpus(&format!("{QGIS}.sld"))).unwrap();
     let (gs, client) = geoserver();
-    let req = request(&format!("{QGIS}.shp"), "emprise", data, Some(sld.clone()));
+    let req = request(&format!("{QGIS}.shp"), "emprise", data, Some(sld));
     let published = publish_layer(&client, &target(Access::Public), &req)
         .await
         .unwrap();
+    (gs, client, req, published)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loaded_shapefile_is_published_with_its_metadata_crs_and_se_style() {
+    let (gs, _client, _req, published) = published_qgis_case("qgis").await;
     assert_eq!(published.layer, "geosync-ouvert:emprise");
     assert!(published.created);
     assert!(published.warnings.is_empty(), "{:?}", published.warnings);
@@ -231,10 +238,14 @@ async fn a_loaded_shapefile_is_published_with_its_metadata_crs_and_se_style() {
         );
         assert!(created < styled && styled < enabled, "{:#?}", st.requests);
     });
+}
 
-    // The SLD changes (same version): the style is replaced, not duplicated,
-    // and the layer updated in place.
-    let changed = String::from_utf8(sld)
+/// The SLD changes (same version): the style is replaced, not duplicated,
+/// and the layer updated in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn republishing_after_an_sld_change_replaces_the_style_in_place() {
+    let (gs, client, req, _) = published_qgis_case("qgis_again").await;
+    let changed = String::from_utf8(req.sld.clone().unwrap())
         .unwrap()
         .replace("lidar_emprise", "emprise_2026");
     let mut again = req.clone();
