@@ -560,26 +560,38 @@ async fn create_vector(
         .map_err(cx.at("creating the feature type"))
 }
 
-/// Uploads the GeoTIFF as the coverage store of the layer's name (and
-/// configures its coverage the first time). Returns whether it was new.
+/// Uploads the GeoTIFF as the coverage store of the layer's name, which
+/// configures its coverage and layer. A store already there is deleted
+/// first (with its file): uploading over it would keep the coverage's old
+/// extent and grid, which GeoServer computes only when it configures a
+/// coverage, and the manual documents no recalculation for a coverage
+/// PUT. The layer is absent for that moment, never exposed: the
+/// workspace rule is already set. Returns whether the layer is new.
 async fn upload_raster(
     gs: &Client,
     cx: &Context<'_>,
     target: &LayerTarget,
     geotiff: &std::path::Path,
 ) -> Result<bool, LayerError> {
-    let mut existed = check_raster(gs, cx, target).await?;
-    if existed {
-        let source = LayerSource::CoverageStore {
-            store: cx.layer.to_string(),
-        };
-        existed = !clear_orphan(gs, cx, target, &source).await?;
-    }
     let bytes = tokio::fs::read(geotiff).await.map_err(|error| LayerError::Io {
         dataset: cx.dataset.to_string(),
         path: geotiff.to_path_buf(),
         error,
     })?;
+    let mut existed = false;
+    if check_raster(gs, cx, target).await? {
+        existed = gs
+            .layer_info(&target.workspace, cx.layer)
+            .await
+            .map_err(cx.at("reading the layer"))?
+            .is_some();
+        let source = LayerSource::CoverageStore {
+            store: cx.layer.to_string(),
+        };
+        gs.delete_layer(&target.workspace, cx.layer, &source)
+            .await
+            .map_err(cx.at("deleting the former coverage store"))?;
+    }
     gs.upload_geotiff(&target.workspace, cx.layer, cx.layer, bytes)
         .await
         .map_err(cx.at("uploading the GeoTIFF"))?;

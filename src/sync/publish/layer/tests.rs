@@ -628,7 +628,30 @@ async fn a_raster_is_published_as_a_coverage_store_with_its_metadata() {
         );
         assert!(rule < upload);
     });
+    // A new version of the file: the store is made again from it (so its
+    // extent is the new file's), the layer keeps its metadata and style.
+    gs.clear_requests();
     assert!(!publish_layer(&client, &t, &req).await.unwrap().created);
+    gs.with(|st| {
+        let deleted = position(
+            st,
+            "DELETE /geoserver/rest/workspaces/geosync-ouvert/coveragestores/mnt_salins?purge=all",
+        );
+        let uploaded = position(
+            st,
+            "PUT /geoserver/rest/workspaces/geosync-ouvert/coveragestores/mnt_salins/file.geotiff",
+        );
+        assert!(deleted < uploaded);
+        assert_eq!(st.coveragestores.len(), 1);
+        assert_eq!(
+            st.coveragestores[&(WS.into(), "mnt_salins".into())].info["mnt_salins"].0,
+            "Emprise LiDAR 2025"
+        );
+        assert_eq!(
+            st.layers[&(WS.into(), "mnt_salins".into())].default_style,
+            "raster"
+        );
+    });
     let gone = unpublish_layer(
         &client,
         &t,
