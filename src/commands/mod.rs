@@ -5,6 +5,7 @@ pub mod apply;
 pub mod import_compose;
 pub mod plan;
 pub mod schema;
+pub mod status;
 pub mod sync;
 pub mod validate;
 

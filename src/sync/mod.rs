@@ -17,6 +17,7 @@
 //!
 //! The `[sync]` manifest section is `manifest/`.
 
+pub mod daemon;
 pub mod dataset;
 pub mod ledger;
 pub mod load;
@@ -24,4 +25,7 @@ pub mod manifest;
 pub mod naming;
 pub mod pass;
 pub mod plan;
+pub mod publishing;
+pub mod shutdown;
 pub mod source;
+pub mod status;

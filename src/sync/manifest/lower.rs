@@ -6,8 +6,10 @@ use std::ops::Range;
 
 use reqwest::Url;
 
-use super::raw::{RawSyncSource, RawSyncTarget};
-use super::{SourceSpec, Sync, SyncTarget, Visibility, TARGET_KIND};
+use toml::Spanned;
+
+use super::raw::{RawCatalogue, RawSync, RawSyncSource, RawSyncTarget};
+use super::{CatalogueSpec, Settings, SourceSpec, Sync, SyncTarget, Visibility, TARGET_KIND};
 use crate::manifest::lower::Lowerer;
 use crate::manifest::secret::SecretResolver;
 use crate::manifest::source::Location;
@@ -62,20 +64,21 @@ impl Lowerer<'_> {
             }
             code
         });
-        let visibility = match raw.visibility.as_ref().map(|v| (self.text(v), v.span())) {
-            None => Visibility::Restricted,
-            Some((v, _)) if v == "public" => Visibility::Public,
-            Some((v, _)) if v == "restricted" => Visibility::Restricted,
-            Some((v, at)) => {
-                self.invalid(
-                    &at,
-                    &subject,
-                    format!("visibility `{v}` is not public or restricted"),
-                );
-                Visibility::Restricted
-            }
-        };
+        let visibility = self
+            .visibility(raw.visibility.as_ref(), &subject, "visibility")
+            .unwrap_or(Visibility::Restricted);
+        let metadata_visibility = self
+            .visibility(raw.metadata_visibility.as_ref(), &subject, "metadata_visibility")
+            .unwrap_or(visibility);
+        let max_removal_share = raw
+            .max_removal_share
+            .as_ref()
+            .map(|share| self.share(share, &subject));
         SyncTarget {
+            metadata_visibility,
+            datastore: self.opt(&raw.datastore),
+            datastore_at: self.at(&raw.datastore.as_ref().map_or(span.clone(), |d| d.span())),
+            max_removal_share,
             at: self.at(span),
             workspace: self.opt(&raw.workspace),
             name,
@@ -84,6 +87,110 @@ impl Lowerer<'_> {
             schema,
             default_srid,
             visibility,
+        }
+    }
+
+    fn visibility(&mut self, raw: Option<&crate::manifest::raw::Text>, subject: &str, key: &str) -> Option<Visibility> {
+        let (value, at) = raw.map(|v| (self.text(v), v.span()))?;
+        match value.as_str() {
+            "public" => Some(Visibility::Public),
+            "restricted" => Some(Visibility::Restricted),
+            _ => {
+                self.invalid(&at, subject, format!("{key} `{value}` is not public or restricted"));
+                None
+            }
+        }
+    }
+
+    fn share(&mut self, value: &Spanned<f64>, subject: &str) -> f64 {
+        let share = *value.get_ref();
+        if !(0.0..=1.0).contains(&share) {
+            self.invalid(
+                &value.span(),
+                subject,
+                format!("max_removal_share {share} is not between 0 and 1 (a share of the target's datasets)"),
+            );
+        }
+        share.clamp(0.0, 1.0)
+    }
+
+    fn count(&mut self, value: &Spanned<i64>, subject: &str, key: &str, min: i64) -> i64 {
+        let n = *value.get_ref();
+        if !(min..=100_000).contains(&n) {
+            self.invalid(&value.span(), subject, format!("{key} must be between {min} and 100000"));
+        }
+        n.clamp(min, 100_000)
+    }
+
+    /// `[sync]`'s own keys; a key set in several files: the last wins.
+    pub fn sync_settings(&mut self, raw: &RawSync, settings: &mut Settings, resolver: &SecretResolver) {
+        let subject = "[sync]";
+        if let Some(text) = &raw.interval {
+            let value = self.text(text);
+            match parse_interval(&value) {
+                Some(interval) => settings.interval = interval,
+                None => self.invalid(
+                    &text.span(),
+                    subject,
+                    format!("interval `{value}` is not a duration such as 30s, 5m or 1h"),
+                ),
+            }
+        }
+        if let Some(n) = &raw.full_rescan_every {
+            settings.full_rescan_every = self.count(n, subject, "full_rescan_every", 1) as u32;
+        }
+        if let Some(n) = &raw.max_in_flight {
+            settings.max_in_flight = self.count(n, subject, "max_in_flight", 1) as usize;
+        }
+        if let Some(n) = &raw.min_removals {
+            settings.min_removals = self.count(n, subject, "min_removals", 0) as usize;
+        }
+        if let Some(share) = &raw.max_removal_share {
+            settings.max_removal_share = self.share(share, subject);
+        }
+        if let Some(text) = &raw.public_url {
+            let value = self.text(text);
+            match Url::parse(&value) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.password().is_none() => {
+                    settings.public_url = Some(value.trim_end_matches('/').to_string());
+                }
+                _ => self.invalid(
+                    &text.span(),
+                    subject,
+                    "public_url is not an http(s) URL without credentials",
+                ),
+            }
+        }
+        if let Some(catalogue) = &raw.catalogue {
+            settings.catalogue = self.catalogue(catalogue, resolver);
+        }
+    }
+
+    fn catalogue(&mut self, raw: &Spanned<RawCatalogue>, resolver: &SecretResolver) -> CatalogueSpec {
+        let subject = "[sync] catalogue";
+        match raw.get_ref() {
+            RawCatalogue::Named(name) => match self.text(name).as_str() {
+                "geonetwork" => CatalogueSpec::GeoNetwork,
+                "none" => CatalogueSpec::None,
+                other => {
+                    self.invalid(
+                        &name.span(),
+                        subject,
+                        format!("`{other}` is not geonetwork, none or {{ csw = URL }}"),
+                    );
+                    CatalogueSpec::None
+                }
+            },
+            RawCatalogue::Csw(csw) => {
+                let text = self.text(&csw.csw);
+                let url = self.webdav_url(&text, &csw.csw.span(), subject, "csw");
+                let user = self.opt(&csw.user);
+                let password = csw
+                    .password
+                    .as_ref()
+                    .and_then(|p| self.secret(p, "[sync] catalogue.password", resolver));
+                CatalogueSpec::Csw { url, user, password }
+            }
         }
     }
 
@@ -97,7 +204,7 @@ impl Lowerer<'_> {
         match (&raw.webdav, &raw.path) {
             (Some(url), None) => {
                 let text = self.text(url);
-                let url = self.webdav_url(&text, &url.span(), subject);
+                let url = self.webdav_url(&text, &url.span(), subject, "source.webdav");
                 let user = self.opt(&raw.user);
                 let password = raw
                     .password
@@ -131,24 +238,24 @@ impl Lowerer<'_> {
         }
     }
 
-    fn webdav_url(&mut self, text: &str, span: &Range<usize>, subject: &str) -> Url {
+    fn webdav_url(&mut self, text: &str, span: &Range<usize>, subject: &str, field: &str) -> Url {
         let fallback = || Url::parse("http://invalid.invalid/").expect("a valid URL");
         let url = match Url::parse(text) {
             Ok(url) => url,
             Err(e) => {
-                self.invalid(span, subject, format!("source.webdav is not a URL: {e}"));
+                self.invalid(span, subject, format!("{field} is not a URL: {e}"));
                 return fallback();
             }
         };
         if !matches!(url.scheme(), "http" | "https") {
-            self.invalid(span, subject, "source.webdav must be an http:// or https:// URL");
+            self.invalid(span, subject, format!("{field} must be an http:// or https:// URL"));
         }
         // Never echo credentials written into the URL.
         if !url.username().is_empty() || url.password().is_some() {
             self.invalid(
                 span,
                 subject,
-                "source.webdav must not hold credentials: give source.user and source.password (a secret reference)",
+                format!("{field} must not hold credentials: give user and password (a secret reference)"),
             );
             return fallback();
         }
@@ -156,7 +263,7 @@ impl Lowerer<'_> {
             self.invalid(
                 span,
                 subject,
-                "source.webdav is a folder URL, without ?query or #fragment",
+                format!("{field} is a plain URL, without ?query or #fragment"),
             );
         }
         url
@@ -191,6 +298,30 @@ pub fn check_targets(sync: &Sync, errors: &mut Vec<ManifestError>) {
             });
         }
     }
+}
+
+/// 30s, 5m, 1h, 1h30m, or plain seconds.
+fn parse_interval(text: &str) -> Option<std::time::Duration> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        return (seconds > 0).then(|| std::time::Duration::from_secs(seconds));
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().ok()?;
+        number.clear();
+        total += n * match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        };
+    }
+    (number.is_empty() && total > 0).then(|| std::time::Duration::from_secs(total))
 }
 
 fn is_target_name(name: &str) -> bool {

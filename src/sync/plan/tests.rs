@@ -28,6 +28,7 @@ fn loaded(path: &str, table: &str, fingerprint: &str) -> Recorded {
         last_error: None,
         retry_due: false,
         next_retry_at: None,
+        ..Recorded::default()
     }
 }
 
@@ -72,7 +73,7 @@ fn every_kind_of_change_with_its_reason() {
         file("d.shx", "1"),
         file("e.shp", "1"),
     ];
-    let plan = plan("t", Some(2154), &group(&v2), &[], &recorded, &BTreeSet::new());
+    let plan = plan("t", Some(2154), &group(&v2), &[], &recorded, &BTreeSet::new(), None);
     let got = actions(&plan);
     assert_eq!(got[0], ("a.shp".into(), DatasetAction::Unchanged));
     assert_eq!(
@@ -129,14 +130,14 @@ fn failures_are_retried_when_due_or_when_the_data_changed() {
     failed.last_error = Some("boom".into());
     failed.next_retry_at = Some(now() + Duration::minutes(5));
     failed.retry_due = false;
-    let waiting = plan("t", Some(2154), &g, &[], &[failed.clone()], &BTreeSet::new());
+    let waiting = plan("t", Some(2154), &g, &[], &[failed.clone()], &BTreeSet::new(), None);
     assert!(matches!(
         waiting.changes[0].action,
         DatasetAction::Waiting { attempts: 2, .. }
     ));
     failed.next_retry_at = Some(now() - Duration::minutes(1));
     failed.retry_due = true;
-    let due = plan("t", Some(2154), &g, &[], &[failed.clone()], &BTreeSet::new());
+    let due = plan("t", Some(2154), &g, &[], &[failed.clone()], &BTreeSet::new(), None);
     assert_eq!(
         due.changes[0].action,
         DatasetAction::Load(LoadReason::RetryAfterFailure {
@@ -147,7 +148,7 @@ fn failures_are_retried_when_due_or_when_the_data_changed() {
     failed.failed_fingerprint = Some("v1:other:other".into());
     failed.next_retry_at = Some(now() + Duration::hours(1));
     failed.retry_due = false;
-    let changed = plan("t", Some(2154), &g, &[], &[failed], &BTreeSet::new());
+    let changed = plan("t", Some(2154), &g, &[], &[failed], &BTreeSet::new(), None);
     assert_eq!(
         changed.changes[0].action,
         DatasetAction::Load(LoadReason::ContentChanged)
@@ -158,7 +159,7 @@ fn failures_are_retried_when_due_or_when_the_data_changed() {
 fn missing_prj_needs_a_default_crs_and_broken_datasets_keep_their_tables() {
     let files = [file("a.shp", "1"), file("a.shx", "1"), file("b.shp", "1")];
     let recorded = [loaded("b.shp", "b", "v1:x:y")];
-    let without = plan("t", None, &group(&files), &[], &recorded, &BTreeSet::new());
+    let without = plan("t", None, &group(&files), &[], &recorded, &BTreeSet::new(), None);
     assert!(
         matches!(&without.changes[0].action, DatasetAction::Rejected { reason } if reason.contains("default_crs"))
     );
@@ -168,7 +169,7 @@ fn missing_prj_needs_a_default_crs_and_broken_datasets_keep_their_tables() {
         DatasetAction::Rejected { .. }
     ));
     assert_eq!(without.removals().count(), 0);
-    let with = plan("t", Some(2154), &group(&files), &[], &[], &BTreeSet::new());
+    let with = plan("t", Some(2154), &group(&files), &[], &[], &BTreeSet::new(), None);
     assert_eq!(with.changes[0].action, DatasetAction::Load(LoadReason::New));
 }
 
@@ -181,7 +182,7 @@ fn new_datasets_avoid_tables_already_there() {
         file("y/roads.shx", "1"),
     ];
     let existing: BTreeSet<String> = ["roads".to_string()].into();
-    let plan = plan("t", Some(2154), &group(&files), &[], &[], &existing);
+    let plan = plan("t", Some(2154), &group(&files), &[], &[], &existing, None);
     let tables: Vec<_> = plan.changes.iter().map(|c| c.table.clone().unwrap()).collect();
     assert_eq!(tables, ["x_roads", "y_roads"]);
 }
