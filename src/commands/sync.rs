@@ -47,6 +47,7 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
         full_rescan: args.full_rescan,
         max_removal_share: sync.settings.max_removal_share,
         min_removals: sync.settings.min_removals,
+        planning_platform: false,
     };
     let publishing = PublishContext::new(&manifest.systems, sync);
     if !args.once && !args.dry_run {

@@ -44,6 +44,9 @@ pub struct PassOptions {
     pub live_progress: bool,
     /// List the whole share again, whatever the folder etags say.
     pub full_rescan: bool,
+    /// Part of a platform plan (with `dry_run`): a database server that
+    /// cannot be reached yet (a host not built) means every dataset is new.
+    pub planning_platform: bool,
 }
 
 impl Default for PassOptions {
@@ -56,6 +59,7 @@ impl Default for PassOptions {
             force_removals: false,
             live_progress: false,
             full_rescan: false,
+            planning_platform: false,
         }
     }
 }
@@ -236,7 +240,7 @@ pub async fn run(
     // Planning on a host not yet built (`geosync plan` before the first
     // apply): no database, so every dataset is new.
     let mut client = match client {
-        Err(e) if options.dry_run && database_missing(&e) => {
+        Err(e) if options.dry_run && (database_missing(&e) || options.planning_platform) => {
             return Ok(plan_without_database(target, &grouping, &refused, publisher.as_ref(), walk.stats));
         }
         other => other.map_err(|source| PassError::Connect {
