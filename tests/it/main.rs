@@ -44,6 +44,7 @@ mod smallfs;
 mod support;
 mod symlinks;
 mod sync;
+mod sync_platform;
 mod sync_owncloud;
 mod terraform_cli;
 mod validate;
