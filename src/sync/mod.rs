@@ -29,7 +29,6 @@ pub mod metadata;
 pub mod naming;
 pub mod pass;
 pub mod plan;
-#[allow(dead_code)]
 pub mod publish;
 pub mod publishing;
 pub mod shutdown;

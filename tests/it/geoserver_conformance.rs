@@ -439,7 +439,15 @@ fn styles_rst_create_upload_read_delete() {
         &with_auth(&["-XGET", "http://localhost:8080/geoserver/rest/styles.json"]),
     );
     let doc: serde_json::Value = serde_json::from_str(&list.body).unwrap();
-    assert_eq!(doc["styles"]["style"][0]["name"], "roads_style");
+    // Beside GeoServer's own global styles (point, line, polygon...).
+    let names: Vec<&str> = doc["styles"]["style"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(names.contains(&"roads_style"), "{names:?}");
+    assert!(names.contains(&"polygon"), "{names:?}");
     assert_eq!(
         curl(
             &gs,
@@ -601,4 +609,225 @@ fn bodies_outside_the_spec_are_refused() {
     );
     assert_eq!(broken.status, 500);
     assert!(gs.with(|st| st.workspaces.is_empty()));
+}
+
+/// featuretypes.yaml:340-395 (the FeatureTypeInfo example: title,
+/// abstract, keywords, metadataLinks, nativeCRS, srs, projectionPolicy,
+/// enabled) posted and read back; layers.yaml:114-140 (the layer names
+/// its resource's class and links to it under its store). `dataLinks`
+/// and `metadata` of the example are left out: the emulator does not keep
+/// them.
+#[test]
+fn featuretypes_yaml_metadata_round_trips_and_the_layer_links_its_resource() {
+    let gs = Emulator::start(Config::default());
+    curl(
+        &gs,
+        &with_auth(&[
+            "-XPOST",
+            "-H",
+            "Content-type: text/xml",
+            "-d",
+            "<workspace><name>tiger</name></workspace>",
+            "http://localhost:8080/geoserver/rest/workspaces",
+        ]),
+    );
+    curl_with_file(
+        &gs,
+        ("nycDataStore.xml", NYC),
+        &with_auth(&[
+            "-XPOST",
+            "-T",
+            "nycDataStore.xml",
+            "-H",
+            "Content-type: text/xml",
+            "http://localhost:8080/geoserver/rest/workspaces/tiger/datastores",
+        ]),
+    );
+    let poi = serde_json::json!({"featureType": {
+        "name": "poi", "nativeName": "poi",
+        "title": "Manhattan (NY) points of interest",
+        "abstract": "Points of interest in New York, New York (on Manhattan).",
+        "keywords": {"string": ["poi", "Manhattan", "DS_poi"]},
+        "metadataLinks": {"metadataLink": [
+            {"type": "text/plain", "metadataType": "FGDC", "content": "www.google.com"}
+        ]},
+        "nativeCRS": "GEOGCS[\"WGS 84\", DATUM[\"World Geodetic System 1984\", SPHEROID[\"WGS 84\", 6378137.0, 298.257223563]], PRIMEM[\"Greenwich\", 0.0], UNIT[\"degree\", 0.017453292519943295]]",
+        "srs": "EPSG:4326",
+        "projectionPolicy": "REPROJECT_TO_DECLARED",
+        "enabled": true,
+    }});
+    let created = curl(
+        &gs,
+        &with_auth(&[
+            "-XPOST",
+            "-H",
+            "Content-type: application/json",
+            "-d",
+            &poi.to_string(),
+            "http://localhost:8080/geoserver/rest/workspaces/tiger/datastores/nyc/featuretypes",
+        ]),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let read = curl(
+        &gs,
+        &with_auth(&[
+            "http://localhost:8080/geoserver/rest/workspaces/tiger/datastores/nyc/featuretypes/poi.json",
+        ]),
+    );
+    let doc: serde_json::Value = serde_json::from_str(&read.body).unwrap();
+    let ft = &doc["featureType"];
+    for field in [
+        "title",
+        "abstract",
+        "keywords",
+        "metadataLinks",
+        "nativeCRS",
+        "srs",
+        "projectionPolicy",
+        "enabled",
+    ] {
+        assert_eq!(ft[field], poi["featureType"][field], "{field}: {}", read.body);
+    }
+    let layer = curl(
+        &gs,
+        &with_auth(&["http://localhost:8080/geoserver/rest/layers/tiger:poi.json"]),
+    );
+    let doc: serde_json::Value = serde_json::from_str(&layer.body).unwrap();
+    assert_eq!(doc["layer"]["resource"]["@class"], "featureType");
+    assert!(doc["layer"]["resource"]["href"]
+        .as_str()
+        .unwrap()
+        .ends_with("/rest/workspaces/tiger/datastores/nyc/featuretypes/poi.json"));
+    // A PUT changing only the title keeps the rest (GeoServer merges).
+    let put = curl(
+        &gs,
+        &with_auth(&[
+            "-XPUT",
+            "-H",
+            "Content-type: application/json",
+            "-d",
+            "{\"featureType\":{\"title\":\"POI\",\"enabled\":false}}",
+            "http://localhost:8080/geoserver/rest/workspaces/tiger/datastores/nyc/featuretypes/poi",
+        ]),
+    );
+    assert_eq!(put.status, 200, "{}", put.body);
+    let read = curl(
+        &gs,
+        &with_auth(&[
+            "http://localhost:8080/geoserver/rest/workspaces/tiger/datastores/nyc/featuretypes/poi.json",
+        ]),
+    );
+    let doc: serde_json::Value = serde_json::from_str(&read.body).unwrap();
+    assert_eq!(doc["featureType"]["title"], "POI");
+    assert_eq!(doc["featureType"]["enabled"], false);
+    assert_eq!(doc["featureType"]["keywords"], poi["featureType"]["keywords"]);
+}
+
+/// api-coveragestores.rst:123-160 (PUT file.geotiff creates the store and
+/// configures its coverage), api-coverages.rst (coverages list 200, PUT
+/// of one coverage 200, a PUT renaming it 403, POST 405, PUT on the list
+/// 405), api-styles.rst:53-54 (an SE 1.1 document under
+/// application/vnd.ogc.se+xml) and 72-78 (without `raw` the document is
+/// parsed: one that is not well-formed is refused).
+#[test]
+fn coverages_and_se_styles_follow_the_manual() {
+    let gs = Emulator::start(Config::default());
+    curl(
+        &gs,
+        &with_auth(&[
+            "-XPOST",
+            "-H",
+            "Content-type: text/xml",
+            "-d",
+            "<workspace><name>nurc</name></workspace>",
+            "http://localhost:8080/geoserver/rest/workspaces",
+        ]),
+    );
+    let mut tiff = b"II*\0".to_vec();
+    tiff.extend_from_slice(&[0; 32]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mnt.tif");
+    std::fs::write(&file, &tiff).unwrap();
+    let at = format!("@{}", file.display());
+    let upload = curl(
+        &gs,
+        &with_auth(&[
+            "-XPUT",
+            "-H",
+            "Content-type: image/tiff",
+            "--data-binary",
+            &at,
+            "http://localhost:8080/geoserver/rest/workspaces/nurc/coveragestores/mnt/file.geotiff",
+        ]),
+    );
+    assert_eq!(upload.status, 201, "{}", upload.body);
+    let list = curl(
+        &gs,
+        &with_auth(&[
+            "http://localhost:8080/geoserver/rest/workspaces/nurc/coveragestores/mnt/coverages.json",
+        ]),
+    );
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("\"name\":\"mnt\""), "{}", list.body);
+    let coverage = "http://localhost:8080/geoserver/rest/workspaces/nurc/coveragestores/mnt/coverages/mnt";
+    let put = |body: &str| {
+        curl(
+            &gs,
+            &with_auth(&[
+                "-XPUT",
+                "-H",
+                "Content-type: application/json",
+                "-d",
+                body,
+                coverage,
+            ]),
+        )
+    };
+    assert_eq!(
+        put("{\"coverage\":{\"title\":\"MNT\",\"abstract\":\"Relief\"}}").status,
+        200
+    );
+    let read = curl(&gs, &with_auth(&[&format!("{coverage}.json")]));
+    let doc: serde_json::Value = serde_json::from_str(&read.body).unwrap();
+    assert_eq!(doc["coverage"]["title"], "MNT");
+    assert_eq!(doc["coverage"]["abstract"], "Relief");
+    assert_eq!(put("{\"coverage\":{\"name\":\"other\"}}").status, 403);
+    assert_eq!(
+        curl(&gs, &with_auth(&["-XPOST", "-d", "x", coverage])).status,
+        405
+    );
+    let list_url = "http://localhost:8080/geoserver/rest/workspaces/nurc/coveragestores/mnt/coverages";
+    assert_eq!(curl(&gs, &with_auth(&["-XPUT", "-d", "x", list_url])).status, 405);
+
+    let se = "<StyledLayerDescriptor version=\"1.1.0\" xmlns=\"http://www.opengis.net/sld\" xmlns:se=\"http://www.opengis.net/se\"><NamedLayer><se:Name>mnt</se:Name></NamedLayer></StyledLayerDescriptor>";
+    let styles = "http://localhost:8080/geoserver/rest/workspaces/nurc/styles?name=mnt";
+    let posted = curl(
+        &gs,
+        &with_auth(&[
+            "-XPOST",
+            "-H",
+            "Content-type: application/vnd.ogc.se+xml",
+            "-d",
+            se,
+            styles,
+        ]),
+    );
+    assert_eq!(posted.status, 201, "{}", posted.body);
+    let info = curl(
+        &gs,
+        &with_auth(&["http://localhost:8080/geoserver/rest/workspaces/nurc/styles/mnt.json"]),
+    );
+    assert!(info.body.contains("\"version\":\"1.1.0\""), "{}", info.body);
+    let broken = curl(
+        &gs,
+        &with_auth(&[
+            "-XPUT",
+            "-H",
+            "Content-type: application/vnd.ogc.sld+xml",
+            "-d",
+            "<StyledLayerDescriptor version=\"1.0.0\"><NamedLayer>",
+            "http://localhost:8080/geoserver/rest/workspaces/nurc/styles/mnt",
+        ]),
+    );
+    assert_eq!(broken.status, 400, "{}", broken.body);
 }

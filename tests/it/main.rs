@@ -28,6 +28,7 @@ mod ldap_ad;
 mod locks;
 mod loopback_http;
 mod manifest_errors;
+mod mapserver;
 mod mviewer;
 mod mviewer_browser;
 #[path = "../emulators/owncloud/mod.rs"]

@@ -20,9 +20,96 @@ pub struct FeatureTypeSpec {
     pub name: String,
     /// The table it reads.
     pub table: String,
+    pub info: ResourceInfo,
+}
+
+/// What a feature type and a coverage share: their metadata, CRS and
+/// whether they are served.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceInfo {
     pub title: String,
-    /// e.g. EPSG:2154; None lets GeoServer read it from the table.
-    pub srs: Option<String>,
+    pub abstract_text: String,
+    pub keywords: Vec<String>,
+    pub metadata_links: Vec<MetadataLink>,
+    pub crs: DeclaredCrs,
+    pub enabled: bool,
+}
+
+/// A `metadataLink` of a resource (featuretypes.yaml, FeatureTypeInfo
+/// `metadatalinks`: type, metadataType, content).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataLink {
+    /// The record's media type, e.g. `text/xml`.
+    pub media_type: String,
+    /// e.g. `ISO19115:2003` (GeoServer's list: ISO19115:2003, FGDC, TC211, 19139, other).
+    pub metadata_type: String,
+    /// The record's URL.
+    pub url: String,
+}
+
+/// How a resource's CRS is declared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum DeclaredCrs {
+    /// GeoServer reads it from the data (`srs` left out).
+    #[default]
+    FromData,
+    /// `srs = EPSG:<code>`, `projectionPolicy = FORCE_DECLARED`: the data
+    /// is served in that CRS whatever its own metadata says.
+    Epsg(u32),
+    /// A CRS without EPSG code: `nativeCRS` is its WKT and
+    /// `projectionPolicy = KEEP_NATIVE`, so GeoServer computes with the
+    /// WKT; `srs` is the identifier it advertises (`EPSG:<srid>`), which
+    /// GeoServer can decode only once the code is defined in its data
+    /// directory (`user_projections/epsg.properties`).
+    Wkt { srs: String, wkt: String },
+}
+
+impl ResourceInfo {
+    /// The members of a feature type or coverage document it sets.
+    fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut body = serde_json::Map::new();
+        body.insert("title".into(), json!(self.title));
+        body.insert("abstract".into(), json!(self.abstract_text));
+        body.insert("keywords".into(), json!({"string": self.keywords}));
+        let links: Vec<serde_json::Value> = self
+            .metadata_links
+            .iter()
+            .map(|l| json!({"type": l.media_type, "metadataType": l.metadata_type, "content": l.url}))
+            .collect();
+        body.insert("metadataLinks".into(), json!({"metadataLink": links}));
+        body.insert("enabled".into(), json!(self.enabled));
+        match &self.crs {
+            DeclaredCrs::FromData => {}
+            DeclaredCrs::Epsg(code) => {
+                body.insert("srs".into(), json!(format!("EPSG:{code}")));
+                body.insert("projectionPolicy".into(), json!("FORCE_DECLARED"));
+            }
+            DeclaredCrs::Wkt { srs, wkt } => {
+                body.insert("srs".into(), json!(srs));
+                body.insert("nativeCRS".into(), json!(wkt));
+                body.insert("projectionPolicy".into(), json!("KEEP_NATIVE"));
+            }
+        }
+        body
+    }
+}
+
+/// What a layer is, as GeoServer describes it (`/layers/{ws:layer}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerInfo {
+    /// VECTOR or RASTER.
+    pub kind: String,
+    /// `style` or `ws:style`.
+    pub default_style: String,
+}
+
+/// Whether a style could be deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StyleDeletion {
+    Deleted,
+    Absent,
+    /// GeoServer refused: layers still use it.
+    InUse,
 }
 
 /// What a published layer reads from, for deleting it cleanly.
@@ -57,6 +144,34 @@ fn checked(what: &'static str, name: &str) -> Result<(), GeoServerError> {
     }
 }
 
+fn featuretype_path(workspace: &str, store: &str, name: &str) -> String {
+    format!(
+        "{}/datastores/{}/featuretypes/{}",
+        ws_path(workspace),
+        segment(store),
+        segment(name)
+    )
+}
+
+/// The feature types of the spec's store, after checking its names.
+fn featuretypes_path(spec: &FeatureTypeSpec) -> Result<String, GeoServerError> {
+    checked("workspace", &spec.workspace)?;
+    checked("data store", &spec.store)?;
+    checked("layer", &spec.name)?;
+    Ok(format!(
+        "{}/datastores/{}/featuretypes",
+        ws_path(&spec.workspace),
+        segment(&spec.store)
+    ))
+}
+
+fn featuretype_body(spec: &FeatureTypeSpec) -> serde_json::Value {
+    let mut fields = spec.info.fields();
+    fields.insert("name".into(), json!(spec.name));
+    fields.insert("nativeName".into(), json!(spec.table));
+    json!({ "featureType": fields })
+}
+
 /// `ws:layer` for /layers, each part encoded.
 fn layer_path(workspace: &str, layer: &str) -> String {
     format!("/layers/{}:{}", segment(workspace), segment(layer))
@@ -67,38 +182,106 @@ impl Client {
     /// GeoServer recompute both bounding boxes from the data. Returns
     /// whether it was created.
     pub async fn publish_featuretype(&self, spec: &FeatureTypeSpec) -> Result<bool, GeoServerError> {
-        checked("workspace", &spec.workspace)?;
-        checked("data store", &spec.store)?;
-        checked("layer", &spec.name)?;
-        let types = format!(
-            "{}/datastores/{}/featuretypes",
-            ws_path(&spec.workspace),
-            segment(&spec.store)
-        );
-        let one = format!("{types}/{}", segment(&spec.name));
-        let mut body = json!({"featureType": {
-            "name": spec.name, "nativeName": spec.table, "title": spec.title,
-        }});
-        if let Some(srs) = &spec.srs {
-            body["featureType"]["srs"] = json!(srs);
-            body["featureType"]["projectionPolicy"] = json!("FORCE_DECLARED");
+        let exists = self
+            .featuretype_native_name(&spec.workspace, &spec.store, &spec.name)
+            .await?
+            .is_some();
+        let created = !exists && self.create_featuretype(spec).await?;
+        self.update_featuretype(spec).await?;
+        Ok(created)
+    }
+
+    /// The table a feature type of `store` reads (its `nativeName`); None
+    /// when the store has no such feature type.
+    pub async fn featuretype_native_name(
+        &self,
+        workspace: &str,
+        store: &str,
+        name: &str,
+    ) -> Result<Option<String>, GeoServerError> {
+        checked("workspace", workspace)?;
+        checked("data store", store)?;
+        checked("layer", name)?;
+        let path = format!("{}.json", featuretype_path(workspace, store, name));
+        let Some(doc) = self.get_json(&path).await? else {
+            return Ok(None);
+        };
+        let native = doc["featureType"]["nativeName"].as_str().unwrap_or(name);
+        Ok(Some(native.to_string()))
+    }
+
+    /// POSTs a new feature type (GeoServer computes its bounding boxes
+    /// and makes its layer). Returns false when it existed already (a
+    /// create whose answer was lost): the caller updates it then.
+    pub async fn create_featuretype(&self, spec: &FeatureTypeSpec) -> Result<bool, GeoServerError> {
+        let types = featuretypes_path(spec)?;
+        let body = Body::json(&featuretype_body(spec));
+        let answer = self.send(Method::POST, &types, "text/plain", Some(&body)).await?;
+        if answer.status.as_u16() == 201 {
+            return Ok(true);
         }
-        let body = Body::json(&body);
-        let exists = self.get_json(&format!("{one}.json")).await?.is_some();
-        if !exists {
-            let answer = self.send(Method::POST, &types, "text/plain", Some(&body)).await?;
-            if answer.status.as_u16() == 201 {
-                return Ok(true);
-            }
-            // Created meanwhile (a retried POST that had gone through): update it.
-            if !super::client::is_conflict(&answer) {
-                return Err(self.failure(&Method::POST, &types, answer));
-            }
+        if super::client::is_conflict(&answer) {
+            return Ok(false);
         }
+        Err(self.failure(&Method::POST, &types, answer))
+    }
+
+    /// PUTs the whole feature type and has GeoServer recompute both
+    /// bounding boxes from the data (`recalculate=nativebbox,latlonbbox`).
+    pub async fn update_featuretype(&self, spec: &FeatureTypeSpec) -> Result<(), GeoServerError> {
+        featuretypes_path(spec)?;
+        let one = featuretype_path(&spec.workspace, &spec.store, &spec.name);
         let path = format!("{one}?recalculate=nativebbox,latlonbbox");
+        let body = Body::json(&featuretype_body(spec));
         self.expect(Method::PUT, &path, "text/plain", Some(&body), &[200])
             .await?;
-        Ok(false)
+        Ok(())
+    }
+
+    /// PUTs a coverage's metadata (api-coverages.rst: PUT modifies the
+    /// coverage). Its bounding boxes are those GeoServer computed from the
+    /// file at upload: the manual documents no `recalculate` for coverages.
+    pub async fn update_coverage(
+        &self,
+        workspace: &str,
+        store: &str,
+        coverage: &str,
+        info: &ResourceInfo,
+    ) -> Result<(), GeoServerError> {
+        checked("workspace", workspace)?;
+        checked("coverage store", store)?;
+        checked("coverage", coverage)?;
+        let path = format!(
+            "{}/coveragestores/{}/coverages/{}",
+            ws_path(workspace),
+            segment(store),
+            segment(coverage)
+        );
+        let mut fields = info.fields();
+        fields.insert("name".into(), json!(coverage));
+        let body = Body::json(&json!({ "coverage": fields }));
+        self.expect(Method::PUT, &path, "text/plain", Some(&body), &[200])
+            .await?;
+        Ok(())
+    }
+
+    /// The coverages of a coverage store; None when there is no such store.
+    pub async fn coverages(
+        &self,
+        workspace: &str,
+        store: &str,
+    ) -> Result<Option<Vec<String>>, GeoServerError> {
+        checked("workspace", workspace)?;
+        checked("coverage store", store)?;
+        let path = format!(
+            "{}/coveragestores/{}/coverages.json",
+            ws_path(workspace),
+            segment(store)
+        );
+        let Some(doc) = self.get_json(&path).await? else {
+            return Ok(None);
+        };
+        Ok(Some(list_names(&doc, "coverages", "coverage")))
     }
 
     /// Creates or overwrites a coverage store from a GeoTIFF, configuring
@@ -147,6 +330,109 @@ impl Client {
         let body = Body::json(&json!({"layer": {"defaultStyle": default_style}}));
         let path = layer_path(workspace, layer);
         self.expect(Method::PUT, &path, "text/plain", Some(&body), &[200])
+            .await?;
+        Ok(())
+    }
+
+    /// A layer's type and default style; None when there is no such layer.
+    pub async fn layer_info(
+        &self,
+        workspace: &str,
+        layer: &str,
+    ) -> Result<Option<LayerInfo>, GeoServerError> {
+        checked("workspace", workspace)?;
+        checked("layer", layer)?;
+        let Some(doc) = self
+            .get_json(&format!("{}.json", layer_path(workspace, layer)))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let layer = &doc["layer"];
+        Ok(Some(LayerInfo {
+            kind: layer["type"].as_str().unwrap_or_default().to_string(),
+            default_style: layer["defaultStyle"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        }))
+    }
+
+    /// Creates or replaces a workspace style from a style document sent
+    /// with its media type (`application/vnd.ogc.sld+xml` for SLD 1.0,
+    /// `application/vnd.ogc.se+xml` for SLD 1.1 / SE: api-styles.rst).
+    /// GeoServer parses it (no `raw`), so a document it cannot read is
+    /// refused here rather than breaking the layer's rendering later.
+    pub async fn put_style_document(
+        &self,
+        workspace: &str,
+        name: &str,
+        content_type: &'static str,
+        document: &[u8],
+    ) -> Result<(), GeoServerError> {
+        checked("workspace", workspace)?;
+        checked("style", name)?;
+        let list = styles_path(Some(workspace));
+        let one = format!("{list}/{}", segment(name));
+        let body = Body {
+            content_type,
+            bytes: document.to_vec(),
+        };
+        if self.get_json(&format!("{one}.json")).await?.is_none() {
+            let path = format!("{list}?name={}", segment(name));
+            let answer = self.send(Method::POST, &path, "text/plain", Some(&body)).await?;
+            if answer.status.as_u16() == 201 {
+                return Ok(());
+            }
+            // Made meanwhile (a create whose answer was lost): replace it.
+            if !super::client::is_conflict(&answer) {
+                return Err(self.failure(&Method::POST, &path, answer));
+            }
+        }
+        self.expect(Method::PUT, &one, "text/plain", Some(&body), &[200])
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a workspace style and its file unless a layer still uses
+    /// it: without `recurse` GeoServer refuses with a 403 (api-styles.rst),
+    /// which is the check geosync wants.
+    pub async fn delete_style_if_unused(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<StyleDeletion, GeoServerError> {
+        checked("workspace", workspace)?;
+        checked("style", name)?;
+        let path = format!("{}/{}?purge=true", styles_path(Some(workspace)), segment(name));
+        let answer = self.send(Method::DELETE, &path, "text/plain", None).await?;
+        match answer.status.as_u16() {
+            200 | 202 | 204 => Ok(StyleDeletion::Deleted),
+            404 => Ok(StyleDeletion::Absent),
+            403 => Ok(StyleDeletion::InUse),
+            _ => Err(self.failure(&Method::DELETE, &path, answer)),
+        }
+    }
+
+    /// The layer access rules (`ws.layer.access` -> roles).
+    pub async fn acl_rules(&self) -> Result<std::collections::BTreeMap<String, String>, GeoServerError> {
+        let path = "/security/acl/layers.json";
+        let doc = self.get_json(path).await?.unwrap_or_default();
+        let Some(map) = doc.as_object() else {
+            return Ok(Default::default());
+        };
+        Ok(map
+            .iter()
+            .filter_map(|(rule, roles)| Some((rule.clone(), roles.as_str()?.to_string())))
+            .collect())
+    }
+
+    /// Adds (`exists` false) or changes one layer access rule.
+    pub async fn put_acl_rule(&self, rule: &str, roles: &str, exists: bool) -> Result<(), GeoServerError> {
+        let body = Body::json(&json!({ rule: roles }));
+        let method = if exists { Method::PUT } else { Method::POST };
+        let path = "/security/acl/layers";
+        self.expect(method, path, "text/plain", Some(&body), &[200, 201])
             .await?;
         Ok(())
     }
@@ -217,7 +503,7 @@ impl Client {
 
 #[cfg(test)]
 #[path = "../../../tests/emulators/geoserver/mod.rs"]
-mod emulator;
+pub(crate) mod emulator;
 
 /// The publishing calls against the GeoServer emulator: GeoServer cannot
 /// run on the test machines.
@@ -255,8 +541,12 @@ mod tests {
             store: "data".into(),
             name: name.into(),
             table: name.to_lowercase(),
-            title: "Écoles de Salins".into(),
-            srs: Some("EPSG:2154".into()),
+            info: ResourceInfo {
+                title: "Écoles de Salins".into(),
+                crs: DeclaredCrs::Epsg(2154),
+                enabled: true,
+                ..ResourceInfo::default()
+            },
         }
     }
 
@@ -267,7 +557,8 @@ mod tests {
         assert!(!client.publish_featuretype(&spec("ecoles")).await.unwrap());
         gs.with(|st| {
             let ft = &st.featuretypes[&("geosync-ouvert".into(), "data".into(), "ecoles".into())];
-            assert_eq!(ft.recalculated, ["nativebbox,latlonbbox"]);
+            // Created, then updated with its boxes recomputed each time.
+            assert_eq!(ft.recalculated, ["nativebbox,latlonbbox"; 2]);
             assert_eq!(ft.srs.as_deref(), Some("EPSG:2154"));
             assert!(st
                 .layers

@@ -32,12 +32,104 @@ pub struct FeatureType {
     pub srs: Option<String>,
     /// The `recalculate` values of every PUT, in order.
     pub recalculated: Vec<String>,
+    pub info: ResourceMeta,
+}
+
+/// What feature types and coverages share beyond their names
+/// (featuretypes.yaml, FeatureTypeInfo; the manual's coverage PUT).
+#[derive(Debug, Clone)]
+pub struct ResourceMeta {
+    pub abstract_text: Option<String>,
+    pub keywords: Vec<String>,
+    /// (type, metadataType, content) of each `metadataLink`.
+    pub metadata_links: Vec<(String, String, String)>,
+    pub native_crs: Option<String>,
+    pub projection_policy: Option<String>,
+    pub enabled: bool,
+}
+
+impl Default for ResourceMeta {
+    /// GeoServer enables a new resource unless told otherwise.
+    fn default() -> Self {
+        ResourceMeta {
+            abstract_text: None,
+            keywords: Vec::new(),
+            metadata_links: Vec::new(),
+            native_crs: None,
+            projection_policy: None,
+            enabled: true,
+        }
+    }
+}
+
+impl ResourceMeta {
+    /// Takes what a POST or PUT body sets; what it leaves out stays.
+    fn update(&mut self, body: &Value) {
+        if let Some(text) = body["abstract"].as_str() {
+            self.abstract_text = Some(text.to_string());
+        }
+        if !body["keywords"].is_null() {
+            self.keywords = items(&body["keywords"]["string"])
+                .into_iter()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect();
+        }
+        if !body["metadataLinks"].is_null() {
+            self.metadata_links = items(&body["metadataLinks"]["metadataLink"])
+                .into_iter()
+                .map(|l| {
+                    let field = |k: &str| l[k].as_str().unwrap_or_default().to_string();
+                    (field("type"), field("metadataType"), field("content"))
+                })
+                .collect();
+        }
+        if let Some(wkt) = body["nativeCRS"].as_str() {
+            self.native_crs = Some(wkt.to_string());
+        }
+        if let Some(policy) = body["projectionPolicy"].as_str() {
+            self.projection_policy = Some(policy.to_string());
+        }
+        if !body["enabled"].is_null() {
+            self.enabled = flag(&body["enabled"]);
+        }
+    }
+
+    /// The members it adds to a GET answer.
+    fn render(&self, out: &mut Value) {
+        out["abstract"] = json!(self.abstract_text);
+        out["keywords"] = json!({"string": self.keywords});
+        let links: Vec<Value> = self
+            .metadata_links
+            .iter()
+            .map(|(t, m, c)| json!({"type": t, "metadataType": m, "content": c}))
+            .collect();
+        out["metadataLinks"] = json!({"metadataLink": links});
+        if let Some(wkt) = &self.native_crs {
+            out["nativeCRS"] = json!(wkt);
+        }
+        if let Some(policy) = &self.projection_policy {
+            out["projectionPolicy"] = json!(policy);
+        }
+        out["enabled"] = json!(self.enabled);
+    }
+}
+
+/// The entries of a list member GeoServer may write as one object or an array.
+fn items(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        Value::String(s) if s.is_empty() => Vec::new(),
+        other => vec![other],
+    }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct CoverageStore {
     pub bytes: usize,
     pub coverages: Vec<String>,
+    /// Title and metadata of each coverage, by name.
+    pub info: BTreeMap<String, (String, ResourceMeta)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -448,6 +540,9 @@ const FEATURETYPE_FIELDS: &[&str] = &[
     "namespace",
     "store",
     "description",
+    // featuretypes.yaml:360 (the FeatureTypeInfo example; its definition
+    // spells the wrapper `metadatalinks`, XStream's alias is `metadataLinks`).
+    "metadataLinks",
 ];
 
 fn post_featuretype(state: &mut State, req: &Req, ws: &str, ds: &str) -> Response {
@@ -470,12 +565,14 @@ fn post_featuretype(state: &mut State, req: &Req, ws: &str, ds: &str) -> Respons
             &format!("Resource named '{name}' already exists in store: '{ds}'"),
         );
     }
-    let ft = FeatureType {
+    let mut ft = FeatureType {
         native_name: body["nativeName"].as_str().unwrap_or(&name).to_string(),
         title: body["title"].as_str().unwrap_or(&name).to_string(),
         srs: body["srs"].as_str().map(str::to_string),
         recalculated: Vec::new(),
+        info: ResourceMeta::default(),
     };
+    ft.info.update(body);
     state.featuretypes.insert(key, ft);
     let layer = Layer {
         default_style: "generic".into(),
@@ -502,12 +599,13 @@ pub fn featuretype(state: &mut State, req: &Req, ws: &str, ds: &str, ft: &str) -
             let Some(f) = state.featuretypes.get(&key) else {
                 return missing();
             };
-            let value = json!({"featureType": {
+            let mut value = json!({
                 "name": ft, "nativeName": f.native_name, "title": f.title, "srs": f.srs,
                 "namespace": {"name": ws, "href": format!("{}/namespaces/{ws}.json", state.base)},
                 "store": {"@class": "dataStore", "name": format!("{ws}:{ds}")},
-            }});
-            document(req.format, &value)
+            });
+            f.info.render(&mut value);
+            document(req.format, &json!({ "featureType": value }))
         }
         Method::PUT => {
             let doc = match req.document() {
@@ -530,6 +628,10 @@ pub fn featuretype(state: &mut State, req: &Req, ws: &str, ds: &str, ft: &str) -
             if let Some(srs) = body["srs"].as_str() {
                 f.srs = Some(srs.to_string());
             }
+            if let Some(native) = body["nativeName"].as_str() {
+                f.native_name = native.to_string();
+            }
+            f.info.update(body);
             f.recalculated
                 .push(req.query.get("recalculate").cloned().unwrap_or_default());
             ok()
@@ -655,8 +757,60 @@ pub fn coveragestore(state: &mut State, req: &Req, ws: &str, cs: &str) -> Respon
     }
 }
 
-/// `/workspaces/{ws}/coveragestores/{cs}/coverages/{c}`: GET, DELETE (403
-/// while a layer uses it, unless `recurse`).
+/// `/workspaces/{ws}/coveragestores/{cs}/coverages`: GET list; POST
+/// (creating a coverage from a store's file) is not emulated: geosync
+/// configures coverages on upload. PUT/DELETE 405 (api-coverages.rst).
+pub fn coverages(state: &mut State, req: &Req, ws: &str, cs: &str) -> Response {
+    let key = (ws.to_string(), cs.to_string());
+    let Some(store) = state.coveragestores.get(&key) else {
+        return text(404, &format!("No such coverage store: {ws},{cs}"));
+    };
+    match req.method {
+        Method::GET => {
+            let names = store
+                .coverages
+                .iter()
+                .map(|c| {
+                    (
+                        c.clone(),
+                        format!(
+                            "{}/workspaces/{ws}/coveragestores/{cs}/coverages/{c}.json",
+                            state.base
+                        ),
+                    )
+                })
+                .collect();
+            document(req.format, &list("coverages", "coverage", names))
+        }
+        Method::POST => text(500, "geosync's emulator configures coverages by upload only"),
+        _ => not_allowed(),
+    }
+}
+
+/// The members of a coverage PUT the emulator reads; the others of
+/// GeoServer's CoverageInfo are accepted and ignored, as no spec file
+/// lists them (api-coverages.rst has no schema).
+const COVERAGE_FIELDS: &[&str] = &[
+    "name",
+    "nativeName",
+    "title",
+    "abstract",
+    "keywords",
+    "metadataLinks",
+    "srs",
+    "nativeCRS",
+    "projectionPolicy",
+    "enabled",
+    "nativeBoundingBox",
+    "latLonBoundingBox",
+    "store",
+    "namespace",
+    "description",
+];
+
+/// `/workspaces/{ws}/coveragestores/{cs}/coverages/{c}`: GET, PUT (200;
+/// 403 for a rename: api-coverages.rst "Exceptions"), DELETE (403 while
+/// a layer uses it, unless `recurse`); POST 405.
 pub fn coverage(state: &mut State, req: &Req, ws: &str, cs: &str, c: &str) -> Response {
     let key = (ws.to_string(), cs.to_string());
     let exists = state
@@ -667,7 +821,15 @@ pub fn coverage(state: &mut State, req: &Req, ws: &str, cs: &str, c: &str) -> Re
         return text(404, &format!("No such coverage: {ws},{cs},{c}"));
     }
     match req.method {
-        Method::GET => document(req.format, &json!({"coverage": {"name": c, "nativeName": c}})),
+        Method::GET => {
+            let store = &state.coveragestores[&key];
+            let (title, meta) = store.info.get(c).cloned().unwrap_or_default();
+            let mut value = json!({"name": c, "nativeName": c, "title": title,
+                "store": {"@class": "coverageStore", "name": format!("{ws}:{cs}")}});
+            meta.render(&mut value);
+            document(req.format, &json!({ "coverage": value }))
+        }
+        Method::PUT => put_coverage(state, req, &key, c),
         Method::DELETE => {
             let layer = (ws.to_string(), c.to_string());
             if state.layers.contains_key(&layer) && !req.flag("recurse") {
@@ -677,16 +839,40 @@ pub fn coverage(state: &mut State, req: &Req, ws: &str, cs: &str, c: &str) -> Re
                 );
             }
             state.layers.remove(&layer);
-            state
-                .coveragestores
-                .get_mut(&key)
-                .unwrap()
-                .coverages
-                .retain(|x| x != c);
+            let store = state.coveragestores.get_mut(&key).unwrap();
+            store.coverages.retain(|x| x != c);
+            store.info.remove(c);
             ok()
         }
         _ => not_allowed(),
     }
+}
+
+fn put_coverage(state: &mut State, req: &Req, key: &(String, String), c: &str) -> Response {
+    let doc = match req.document() {
+        Ok(doc) => doc,
+        Err(e) => return e,
+    };
+    let body = &doc["coverage"];
+    if let Err(e) = only_fields(body, COVERAGE_FIELDS, "coverage") {
+        return e;
+    }
+    if body["name"].as_str().is_some_and(|n| n != c) {
+        return text(403, "Can't change the name of a coverage.");
+    }
+    if body["store"]["name"]
+        .as_str()
+        .is_some_and(|s| s != key.1 && s != format!("{}:{}", key.0, key.1))
+    {
+        return text(403, "Can't change the store of a coverage.");
+    }
+    let store = state.coveragestores.get_mut(key).unwrap();
+    let entry = store.info.entry(c.to_string()).or_default();
+    if let Some(title) = body["title"].as_str() {
+        entry.0 = title.to_string();
+    }
+    entry.1.update(body);
+    ok()
 }
 
 /// `/layers`: GET, every layer by its qualified name (layers.yaml).
@@ -713,12 +899,21 @@ pub fn layer(state: &mut State, req: &Req, qualified: &str) -> Response {
     };
     match req.method {
         Method::GET => {
-            let kind = if layer.raster { "RASTER" } else { "VECTOR" };
+            // layers.yaml:114-140: the resource names its class and links
+            // to itself under its store.
+            let (kind, class, href) = if layer.raster {
+                let store = format!("coveragestores/{}/coverages", layer.store);
+                ("RASTER", "coverage", store)
+            } else {
+                let store = format!("datastores/{}/featuretypes", layer.store);
+                ("VECTOR", "featureType", store)
+            };
+            let href = format!("{}/workspaces/{ws}/{href}/{name}.json", state.base);
             document(
                 req.format,
                 &json!({"layer": {"name": name, "type": kind,
                     "defaultStyle": {"name": layer.default_style},
-                    "resource": {"name": qualified}}}),
+                    "resource": {"@class": class, "name": qualified, "href": href}}}),
             )
         }
         Method::PUT => {

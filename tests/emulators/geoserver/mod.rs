@@ -123,8 +123,12 @@ impl Emulator {
                     .await
                     .expect("a free port");
                 port_tx.send(listener.local_addr().unwrap().port()).unwrap();
+                // GeoServer takes uploads of any size (a GeoTIFF PUT to
+                // file.geotiff, api-coveragestores.rst); axum's 2 MB default
+                // would refuse a real raster.
                 let app = axum::Router::new()
                     .fallback(handle)
+                    .layer(axum::extract::DefaultBodyLimit::disable())
                     .with_state((shared, Arc::new(config)));
                 axum::serve(listener, app)
                     .with_graceful_shutdown(async {
@@ -136,7 +140,13 @@ impl Emulator {
         });
         let port = port_rx.recv().expect("the emulator started");
         let url = format!("http://127.0.0.1:{port}/geoserver");
-        state.lock().unwrap().base = format!("{url}/rest");
+        {
+            let mut state = state.lock().unwrap();
+            state.base = format!("{url}/rest");
+            for (name, style) in styles::builtin() {
+                state.styles.insert((None, name), style);
+            }
+        }
         Emulator {
             url,
             state,
@@ -458,6 +468,7 @@ fn route(state: &mut State, req: &Req) -> Response {
         ["workspaces", ws, "coveragestores", cs, "file.geotiff"] => {
             catalog::upload_geotiff(state, req, ws, cs)
         }
+        ["workspaces", ws, "coveragestores", cs, "coverages"] => catalog::coverages(state, req, ws, cs),
         ["workspaces", ws, "coveragestores", cs, "coverages", c] => catalog::coverage(state, req, ws, cs, c),
         ["layers"] => catalog::layers(state, req),
         ["layers", name] => catalog::layer(state, req, name),

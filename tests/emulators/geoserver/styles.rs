@@ -25,6 +25,27 @@ pub struct Style {
     pub content: Option<String>,
 }
 
+/// The global styles every GeoServer data directory holds: GeoServer
+/// creates them at startup when missing (`StyleInfo.DEFAULT_POINT`,
+/// `DEFAULT_LINE`, `DEFAULT_POLYGON`, `DEFAULT_RASTER`, `DEFAULT_GENERIC`)
+/// and gives a new layer one of them by its geometry type.
+pub fn builtin() -> Vec<(String, Style)> {
+    ["point", "line", "polygon", "raster", "generic"]
+        .into_iter()
+        .map(|name| {
+            let content = format!(
+                "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"><NamedLayer><Name>{name}</Name><UserStyle><Name>{name}</Name></UserStyle></NamedLayer></StyledLayerDescriptor>"
+            );
+            let style = Style {
+                filename: format!("default_{name}.sld"),
+                version: "1.0.0".into(),
+                content: Some(content),
+            };
+            (name.to_string(), style)
+        })
+        .collect()
+}
+
 const SLD: &str = "application/vnd.ogc.sld+xml";
 const SE: &str = "application/vnd.ogc.se+xml";
 
@@ -150,6 +171,23 @@ fn parsed(req: &Req) -> Result<String, Response> {
     }
     if req.flag("raw") {
         return Ok(text_body.to_string());
+    }
+    // Without `raw` GeoServer parses the whole document: one that is not
+    // well-formed is refused as invalid (api-styles.rst, `raw`).
+    let mut reader = quick_xml::Reader::from_str(text_body);
+    reader.config_mut().check_end_names = true;
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+            Ok(quick_xml::events::Event::End(_)) => depth = depth.saturating_sub(1),
+            Ok(quick_xml::events::Event::Eof) if depth == 0 => break,
+            Ok(quick_xml::events::Event::Eof) => {
+                return Err(text(400, "Invalid style: the document ends inside an element"))
+            }
+            Ok(_) => {}
+            Err(e) => return Err(text(400, &format!("Invalid style: {e}"))),
+        }
     }
     Ok(reencode(text_body))
 }
