@@ -111,7 +111,7 @@ pub fn is_ours(p: &Publication, url: &str, protocol: &str, name: &str) -> bool {
     let base = p.ows_url.split('?').next().unwrap_or_default();
     let into_ows = !base.is_empty() && url.starts_with(base);
     let download = p.download_url.as_deref().is_some_and(|d| d == url);
-    (ours_protocol && same_layer) || (ours_protocol && into_ows) || download
+    (ours_protocol && (same_layer || into_ows)) || download
 }
 
 #[cfg(test)]

@@ -365,4 +365,4 @@ fn classify(root: &tree::Element) -> Option<Kind> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

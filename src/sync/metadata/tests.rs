@@ -291,9 +291,9 @@ fn arcgis_metadata_is_converted_with_what_a_data_manager_checks() {
     );
     assert_eq!(
         id_values(xml, &["citation", "CI_Citation", "title"]),
-        [record.title.clone()]
+        [record.title.as_str()]
     );
-    assert_eq!(id_values(xml, &["abstract"]), [record.abstract_text.clone()]);
+    assert_eq!(id_values(xml, &["abstract"]), [record.abstract_text.as_str()]);
     let rs = [
         "referenceSystemInfo",
         "MD_ReferenceSystem",
@@ -388,7 +388,7 @@ fn an_iso_sidecar_keeps_its_identifier_and_its_authors_links() {
         Origin::Iso19139("200_metadata_xml_QGIS_gmd.xml".into())
     );
     assert_eq!(record.uuid, "be81d9fe-8abf-40f7-8de1-139d067ec215");
-    assert_eq!(values(&record.xml, &["fileIdentifier"]), [record.uuid.clone()]);
+    assert_eq!(values(&record.xml, &["fileIdentifier"]), [record.uuid.as_str()]);
     assert_eq!(record.title, "200 metadata xml QGIS gmd");
     let links = online_resources(&record.xml);
     assert_eq!(
@@ -453,7 +453,7 @@ fn an_iso_sidecar_without_identifier_gets_the_stable_uuid() {
     };
     let record = build_record(&input).unwrap();
     assert_eq!(record.uuid, stable_uuid("ouvert", "a/b.shp", None));
-    assert_eq!(values(&record.xml, &["fileIdentifier"]), [record.uuid.clone()]);
+    assert_eq!(values(&record.xml, &["fileIdentifier"]), [record.uuid.as_str()]);
     assert_eq!(online_resources(&record.xml).len(), 3);
     assert_valid(&record);
 }
@@ -773,4 +773,18 @@ fn validation_runs_from_many_threads_at_once() {
 #[ignore = "prints a record for a person to read"]
 fn show_a_record() {
     println!("{}", corpus_record("valid/020_dbf_missing").xml);
+}
+
+/// The citation title of the gmd:MD_Metadata in a document: the root, or
+/// a child of it (a CSW GetRecordByIdResponse).
+pub(crate) fn served_title(document: &str) -> Option<String> {
+    let root = tree::parse(document).unwrap();
+    let record = if root.is(GMD, "MD_Metadata") {
+        &root
+    } else {
+        root.elements().find(|e| e.is(GMD, "MD_Metadata"))?
+    };
+    let path = [ID, &["citation", "CI_Citation", "title"]].concat();
+    let steps: Vec<(&str, &str)> = path.iter().map(|p| (GMD, *p)).collect();
+    record.all_ns(&steps).first().map(|t| t.text().trim().to_string())
 }

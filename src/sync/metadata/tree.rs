@@ -292,7 +292,7 @@ fn write_element(writer: &mut Writer<Vec<u8>>, element: &Element) {
             }
             // <, > and & escaped; quotes need not be in text.
             Node::Text(t) => Event::Text(
-                BytesText::from_escaped(quick_xml::escape::partial_escape(&xml_safe(t))).into_owned(),
+                BytesText::from_escaped(quick_xml::escape::partial_escape(xml_safe(t))).into_owned(),
             ),
             // "--" cannot be inside a comment; "-->" would end it.
             Node::Comment(c) => {

@@ -69,7 +69,7 @@ pub enum CatalogueError {
         dataset: String,
         uuid: String,
         #[source]
-        source: GeoNetworkError,
+        source: Box<GeoNetworkError>,
     },
     #[error("{dataset}: GeoNetwork has no group `{group}` to share record {uuid} with (nothing sent)")]
     UnknownGroup {
@@ -140,7 +140,7 @@ fn request_error(dataset: &str, uuid: &str, source: GeoNetworkError) -> Catalogu
     CatalogueError::Request {
         dataset: dataset.to_string(),
         uuid: uuid.to_string(),
-        source,
+        source: Box::new(source),
     }
 }
 

@@ -134,5 +134,6 @@ impl System for GeoNetworkSystem {
     }
 }
 
+// pub(crate): the sync's catalogue tests use its GeoNetwork emulator.
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

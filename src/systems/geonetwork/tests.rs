@@ -2,7 +2,7 @@
 //! (tests/emulators/geonetwork, GeoNetwork's documented behaviour).
 
 #[path = "../../../tests/emulators/geonetwork/mod.rs"]
-mod emulator;
+pub(crate) mod emulator;
 
 use std::time::Duration;
 
