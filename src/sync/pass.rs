@@ -99,6 +99,8 @@ pub enum PassError {
         removals: usize,
         recorded: usize,
     },
+    #[error("sync.target:{target}: cannot publish: {message}")]
+    Publisher { target: String, message: String },
     #[error("sync.target:{target}: the staging folder {}", path.display())]
     Staging {
         target: String,
@@ -222,7 +224,13 @@ pub async fn run(
     publishing: Option<&PublishContext>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<PassResult, PassError> {
-    let publisher = publishing.and_then(|context| Publisher::for_target(context, target));
+    let publisher = match publishing {
+        Some(context) => Publisher::for_target(context, target).map_err(|e| PassError::Publisher {
+            target: target.name.clone(),
+            message: e.to_string(),
+        })?,
+        None => None,
+    };
     let name = target.name.clone();
     let source_fail = |source| PassError::Source {
         target: name.clone(),
@@ -565,7 +573,7 @@ impl Runner<'_> {
         let p = &record.publication;
         if let Some(layer) = &p.layer_name {
             publisher
-                .remove_layer(layer, p.style_name.as_deref())
+                .remove_layer(&record.path, layer, &record.table)
                 .await
                 .map_err(|e| format!("removing layer {layer}: {e}"))?;
             pause_point("sync-layer-removed");
@@ -576,7 +584,7 @@ impl Runner<'_> {
         pause_point("sync-table-dropped");
         if let Some(uuid) = &p.record_uuid {
             publisher
-                .remove_record(uuid)
+                .remove_record(&record.path, uuid)
                 .await
                 .map_err(|e| format!("removing record {uuid}: {e}"))?;
         }
@@ -683,7 +691,8 @@ impl Runner<'_> {
             files: dir,
             raster: raster.as_deref(),
         };
-        let prepared = publisher.prepare(&job).await.map_err(|e| e.to_string())?;
+        let prepared = publisher.prepare(&job, self.client).await.map_err(|e| e.to_string())?;
+        self.warnings.extend(prepared.warnings().iter().cloned());
         let names = prepared.names();
         Ledger::record_publishing(
             self.client,
@@ -697,7 +706,8 @@ impl Runner<'_> {
         .await
         .map_err(|e| format!("recording its names: {}", load::pg_message(&e)))?;
         pause_point("sync-publish-names");
-        publisher.publish_layer(&prepared).await.map_err(|e| e.to_string())?;
+        let warnings = publisher.publish_layer(&prepared).await.map_err(|e| e.to_string())?;
+        self.warnings.extend(warnings);
         pause_point("sync-layer-published");
         publisher.put_record(&prepared).await.map_err(|e| e.to_string())?;
         Ok(PublishedAs {

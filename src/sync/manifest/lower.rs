@@ -74,7 +74,11 @@ impl Lowerer<'_> {
             .max_removal_share
             .as_ref()
             .map(|share| self.share(share, &subject));
+        let metadata_groups = raw.metadata_groups.iter().map(|g| self.text(g)).collect();
+        let roles = raw.roles.iter().map(|r| self.text(r)).collect();
         SyncTarget {
+            metadata_groups,
+            roles,
             metadata_visibility,
             datastore: self.opt(&raw.datastore),
             datastore_at: self.at(&raw.datastore.as_ref().map_or(span.clone(), |d| d.span())),
@@ -189,7 +193,12 @@ impl Lowerer<'_> {
                     .password
                     .as_ref()
                     .and_then(|p| self.secret(p, "[sync] catalogue.password", resolver));
-                CatalogueSpec::Csw { url, user, password }
+                CatalogueSpec::Csw {
+                    url,
+                    user,
+                    password,
+                    public: csw.public.unwrap_or(true),
+                }
             }
         }
     }

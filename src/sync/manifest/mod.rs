@@ -62,6 +62,8 @@ pub enum CatalogueSpec {
         url: Url,
         user: Option<String>,
         password: Option<Secret>,
+        /// Everyone reads it: restricted records never go there.
+        public: bool,
     },
     None,
 }
@@ -85,6 +87,10 @@ pub struct SyncTarget {
     /// Where `datastore` is written (or the target), for errors.
     pub datastore_at: Location,
     pub max_removal_share: Option<f64>,
+    /// GeoNetwork groups that may see its records (the first owns them).
+    pub metadata_groups: Vec<String>,
+    /// GeoServer roles that may read its layers when restricted.
+    pub roles: Vec<String>,
 }
 
 impl SyncTarget {

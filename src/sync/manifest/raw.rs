@@ -80,6 +80,15 @@ pub struct RawSyncTarget {
     /// [default: the one of the workspace whose database and schema are the target's].
     #[schemars(with = "Option<String>")]
     pub datastore: Option<Text>,
+    /// The GeoNetwork groups (by name) that may see, download and map this target's records;
+    /// the first owns them. A public target's records are readable by everyone too.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub metadata_groups: Vec<Text>,
+    /// The GeoServer roles that may read a restricted target's layers [default: ROLE_AUTHENTICATED].
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub roles: Vec<Text>,
     /// This target's `max_removal_share` [default: [sync] max_removal_share].
     #[schemars(with = "Option<f64>")]
     pub max_removal_share: Option<Spanned<f64>>,
@@ -104,6 +113,9 @@ pub struct RawCsw {
     pub user: Option<Text>,
     #[schemars(with = "Option<SecretRef>")]
     pub password: Option<Spanned<SecretRef>>,
+    /// Whether everyone can read this catalogue: then restricted targets' records are not sent to it.
+    #[schemars(extend("default" = true))]
+    pub public: Option<bool>,
 }
 
 /// The values `visibility` takes (for the schema).
