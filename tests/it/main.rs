@@ -46,6 +46,7 @@ mod support;
 mod symlinks;
 mod sync;
 mod sync_platform;
+mod sync_publish;
 mod sync_owncloud;
 mod terraform_cli;
 mod validate;

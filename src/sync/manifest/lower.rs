@@ -8,7 +8,7 @@ use reqwest::Url;
 
 use toml::Spanned;
 
-use super::raw::{RawCatalogue, RawSync, RawSyncSource, RawSyncTarget};
+use super::raw::{RawSync, RawSyncSource, RawSyncTarget};
 use super::{CatalogueSpec, Settings, SourceSpec, Sync, SyncTarget, Visibility, TARGET_KIND};
 use crate::manifest::lower::Lowerer;
 use crate::manifest::secret::SecretResolver;
@@ -165,40 +165,47 @@ impl Lowerer<'_> {
                 ),
             }
         }
-        if let Some(catalogue) = &raw.catalogue {
-            settings.catalogue = self.catalogue(catalogue, resolver);
+        if let Some(catalogue) = self.catalogue(raw, resolver) {
+            settings.catalogue = catalogue;
         }
     }
 
-    fn catalogue(&mut self, raw: &Spanned<RawCatalogue>, resolver: &SecretResolver) -> CatalogueSpec {
+    fn catalogue(&mut self, raw: &RawSync, resolver: &SecretResolver) -> Option<CatalogueSpec> {
         let subject = "[sync] catalogue";
-        match raw.get_ref() {
-            RawCatalogue::Named(name) => match self.text(name).as_str() {
-                "geonetwork" => CatalogueSpec::GeoNetwork,
-                "none" => CatalogueSpec::None,
-                other => {
-                    self.invalid(
-                        &name.span(),
-                        subject,
-                        format!("`{other}` is not geonetwork, none or {{ csw = URL }}"),
-                    );
-                    CatalogueSpec::None
-                }
-            },
-            RawCatalogue::Csw(csw) => {
-                let text = self.text(&csw.csw);
-                let url = self.webdav_url(&text, &csw.csw.span(), subject, "csw");
-                let user = self.opt(&csw.user);
-                let password = csw
-                    .password
-                    .as_ref()
-                    .and_then(|p| self.secret(p, "[sync] catalogue.password", resolver));
-                CatalogueSpec::Csw {
-                    url,
-                    user,
-                    password,
-                    public: csw.public.unwrap_or(true),
-                }
+        let csw = raw.csw.as_ref().map(|csw| {
+            let csw = csw.get_ref();
+            let text = self.text(&csw.url);
+            let url = self.webdav_url(&text, &csw.url.span(), subject, "csw.url");
+            let user = self.opt(&csw.user);
+            let password = csw
+                .password
+                .as_ref()
+                .and_then(|p| self.secret(p, "[sync] csw.password", resolver));
+            CatalogueSpec::Csw {
+                url,
+                user,
+                password,
+                public: csw.public.unwrap_or(true),
+            }
+        });
+        let Some(kind) = &raw.catalogue else {
+            return csw;
+        };
+        match (self.text(kind).as_str(), csw) {
+            ("geonetwork", _) => Some(CatalogueSpec::GeoNetwork),
+            ("none", _) => Some(CatalogueSpec::None),
+            ("csw", Some(csw)) => Some(csw),
+            ("csw", None) => {
+                self.invalid(&kind.span(), subject, "catalogue = \"csw\" needs [sync] csw = { url = ... }");
+                None
+            }
+            (other, _) => {
+                self.invalid(
+                    &kind.span(),
+                    subject,
+                    format!("`{other}` is not geonetwork, csw or none"),
+                );
+                None
             }
         }
     }

@@ -37,9 +37,13 @@ pub struct RawSync {
     #[schemars(with = "Option<String>")]
     pub public_url: Option<Text>,
     /// Where the metadata records go: "geonetwork" (the [geonetwork] server, over its REST API),
-    /// { csw = URL } (a CSW-T catalogue such as pycsw), or "none" [default: geonetwork when declared].
-    #[schemars(with = "Option<RawCatalogue>")]
-    pub catalogue: Option<Spanned<RawCatalogue>>,
+    /// "csw" (the CSW-T catalogue of `csw`, such as pycsw), or "none"
+    /// [default: csw when `csw` is given, else geonetwork when declared, else none].
+    #[schemars(with = "Option<CatalogueKind>")]
+    pub catalogue: Option<Text>,
+    /// The CSW-T catalogue records go to with `catalogue = "csw"`.
+    #[schemars(with = "Option<RawCsw>")]
+    pub csw: Option<Spanned<RawCsw>>,
     /// A share and where its datasets are loaded.
     #[serde(default)]
     #[schemars(with = "Vec<RawSyncTarget>")]
@@ -94,12 +98,14 @@ pub struct RawSyncTarget {
     pub max_removal_share: Option<Spanned<f64>>,
 }
 
-/// `catalogue`: a name ("geonetwork", "none") or a CSW-T endpoint.
+/// The values `catalogue` takes (for the schema).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum RawCatalogue {
-    Named(#[schemars(with = "String")] Text),
-    Csw(RawCsw),
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // Only its schema is used.
+pub enum CatalogueKind {
+    Geonetwork,
+    Csw,
+    None,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -107,7 +113,7 @@ pub enum RawCatalogue {
 pub struct RawCsw {
     /// The CSW endpoint that accepts transactions, e.g. http://pycsw:8000/csw
     #[schemars(with = "String")]
-    pub csw: Text,
+    pub url: Text,
     /// The user, when the endpoint needs HTTP basic authentication.
     #[schemars(with = "Option<String>")]
     pub user: Option<Text>,
