@@ -612,3 +612,77 @@ fn after_a_wipe_apply_rebuilds_and_republishes_with_the_same_names_and_uuids() {
     assert_eq!(sdi.layers().len(), 4);
     sdi.assert_nothing_orphaned();
 }
+
+#[test]
+fn a_failed_publication_is_reported_by_status_and_retried_after_its_backoff() {
+    let sdi = Sdi::local("");
+    sdi.add_case("valid/050_xmlmissing", "plain");
+    let path = "plain/050_test_nyc_shape_noxml.shp";
+    sdi.gn.fail_next(axum::http::Method::PUT, "/records", 500, 1);
+    let run = sdi.apply();
+    run.assert_code(1);
+    assert!(run.stdout.contains(&format!("FAILED     sync.dataset:ouvert/{path}")), "{}", run.stdout);
+
+    let status = sdi.run(&["status", "--json"]);
+    let document: Value = serde_json::from_str(&status.stdout).unwrap();
+    let dataset = &document["targets"][0]["datasets"][0];
+    assert_eq!(dataset["state"], "failed", "{document:#}");
+    assert_eq!(dataset["step"], "publish");
+    assert_eq!(dataset["attempts"], 1);
+    assert!(dataset["next_retry_at"].is_string(), "{dataset}");
+    assert!(dataset["error"].as_str().unwrap().contains(path), "{dataset}");
+    let human = sdi.run(&["status"]);
+    assert!(human.stdout.contains(&format!("failed     {path}: publish: ")), "{}", human.stdout);
+    assert!(human.stdout.contains("(1 attempt(s), next try 20"), "{}", human.stdout);
+
+    // Within its backoff: not tried again.
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(1);
+    assert!(datasets[path]["error"].as_str().unwrap().contains("waiting for the next try"));
+    assert!(sdi.records().is_empty());
+    // Backoff over: published.
+    pg::query(
+        pg::port(),
+        &sdi.db,
+        "UPDATE geosync.ledger SET publish_next_retry_at = now() - interval '1 second'",
+    );
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(datasets[path]["status"], "republished");
+    assert_eq!(sdi.records().len(), 1);
+    sdi.assert_nothing_orphaned();
+}
+
+#[test]
+fn the_loop_publishes_a_file_added_while_it_runs_and_exits_on_sigterm() {
+    let sdi = Sdi::local("interval = \"1s\"\nmax_in_flight = 2\n");
+    sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
+    let mut child = sdi.ws.spawn(&["sync"], &[]);
+    sdi.add_case("valid/220_sld_shp_point", "points");
+    crate::sync_platform::eventually(std::time::Duration::from_secs(60), "the layer", || {
+        sdi.layers().len() == 1 && sdi.records().len() == 1
+    });
+    let sent = std::time::Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(sent.elapsed() < std::time::Duration::from_secs(20), "no exit after SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("sync.target:ouvert dataset=points/220_test_sld_shp_point.shp step=load+publish: new"),
+        "{stderr}"
+    );
+    for secret in [GN_PASSWORD, STORE_PASSWORD] {
+        assert!(!stderr.contains(secret));
+    }
+}
