@@ -177,7 +177,7 @@ pub enum LayerError {
         dataset: String,
         layer: String,
         step: &'static str,
-        error: GeoServerError,
+        error: Box<GeoServerError>,
     },
     #[error("{dataset}: layer {layer}: {reason}; geosync leaves it alone")]
     NotOurs {
@@ -197,6 +197,12 @@ pub enum LayerError {
         dataset: String,
         layer: String,
         reason: String,
+    },
+    #[error("{dataset}: layer {layer}: workspace {workspace} has a `.` in its name, which GeoServer's layer rules (`workspace.layer.access`) cannot name; its access cannot be set")]
+    RuleName {
+        dataset: String,
+        layer: String,
+        workspace: String,
     },
     #[error("{dataset}: reading {}: {error}", path.display())]
     Io {
@@ -218,7 +224,7 @@ impl Context<'_> {
             dataset: self.dataset.to_string(),
             layer: self.layer.to_string(),
             step,
-            error,
+            error: Box::new(error),
         }
     }
 
@@ -341,6 +347,13 @@ pub async fn ensure_access(
     layer: &str,
 ) -> Result<(), LayerError> {
     let cx = Context { dataset, layer };
+    if target.workspace.contains('.') {
+        return Err(LayerError::RuleName {
+            dataset: dataset.into(),
+            layer: layer.into(),
+            workspace: target.workspace.clone(),
+        });
+    }
     let wanted = match &target.access {
         Access::Public => "*".to_string(),
         Access::Restricted { roles } => {
@@ -535,31 +548,77 @@ async fn create_vector(
     table: &str,
 ) -> Result<bool, LayerError> {
     if check_vector(gs, cx, target, table).await? {
-        return Ok(false);
+        let source = LayerSource::FeatureType {
+            store: target.datastore.clone(),
+        };
+        if !clear_orphan(gs, cx, target, &source).await? {
+            return Ok(false);
+        }
     }
     gs.create_featuretype(spec)
         .await
         .map_err(cx.at("creating the feature type"))
 }
 
-/// Uploads the GeoTIFF as the coverage store of the layer's name (and
-/// configures its coverage the first time). Returns whether it was new.
+/// Uploads the GeoTIFF as the coverage store of the layer's name, which
+/// configures its coverage and layer. A store already there is deleted
+/// first (with its file): uploading over it would keep the coverage's old
+/// extent and grid, which GeoServer computes only when it configures a
+/// coverage, and the manual documents no recalculation for a coverage
+/// PUT. The layer is absent for that moment, never exposed: the
+/// workspace rule is already set. Returns whether the layer is new.
 async fn upload_raster(
     gs: &Client,
     cx: &Context<'_>,
     target: &LayerTarget,
     geotiff: &std::path::Path,
 ) -> Result<bool, LayerError> {
-    let existed = check_raster(gs, cx, target).await?;
     let bytes = tokio::fs::read(geotiff).await.map_err(|error| LayerError::Io {
         dataset: cx.dataset.to_string(),
         path: geotiff.to_path_buf(),
         error,
     })?;
+    let mut existed = false;
+    if check_raster(gs, cx, target).await? {
+        existed = gs
+            .layer_info(&target.workspace, cx.layer)
+            .await
+            .map_err(cx.at("reading the layer"))?
+            .is_some();
+        let source = LayerSource::CoverageStore {
+            store: cx.layer.to_string(),
+        };
+        gs.delete_layer(&target.workspace, cx.layer, &source)
+            .await
+            .map_err(cx.at("deleting the former coverage store"))?;
+    }
     gs.upload_geotiff(&target.workspace, cx.layer, cx.layer, bytes)
         .await
         .map_err(cx.at("uploading the GeoTIFF"))?;
     Ok(!existed)
+}
+
+/// Deletes our resource when its layer is gone (an unpublication cut
+/// short between the two deletes): GeoServer makes a layer only when it
+/// creates the resource, so the resource must be made again. Returns
+/// whether it was an orphan.
+async fn clear_orphan(
+    gs: &Client,
+    cx: &Context<'_>,
+    target: &LayerTarget,
+    source: &LayerSource,
+) -> Result<bool, LayerError> {
+    let layer = gs
+        .layer_info(&target.workspace, cx.layer)
+        .await
+        .map_err(cx.at("reading the layer"))?;
+    if layer.is_some() {
+        return Ok(false);
+    }
+    gs.delete_layer(&target.workspace, cx.layer, source)
+        .await
+        .map_err(cx.at("deleting a resource left without its layer"))?;
+    Ok(true)
 }
 
 /// GeoServer's built-in style for a vector layer's geometry.
@@ -638,7 +697,13 @@ async fn upload_style(
         }
     };
     match gs
-        .put_style_document(workspace, cx.layer, version.content_type(), document)
+        .put_style_document(
+            workspace,
+            cx.layer,
+            version.as_str(),
+            version.content_type(),
+            document,
+        )
         .await
     {
         Ok(()) => Ok(Some(version)),

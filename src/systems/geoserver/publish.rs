@@ -57,7 +57,8 @@ pub enum DeclaredCrs {
     /// is served in that CRS whatever its own metadata says.
     Epsg(u32),
     /// A CRS without EPSG code: `nativeCRS` is its WKT and
-    /// `projectionPolicy = KEEP_NATIVE`, so GeoServer computes with the
+    /// `projectionPolicy = NONE` ("keep native" in GeoServer's UI; the
+    /// enum is FORCE_DECLARED, REPROJECT_TO_DECLARED, NONE), so GeoServer computes with the
     /// WKT; `srs` is the identifier it advertises (`EPSG:<srid>`), which
     /// GeoServer can decode only once the code is defined in its data
     /// directory (`user_projections/epsg.properties`).
@@ -87,7 +88,7 @@ impl ResourceInfo {
             DeclaredCrs::Wkt { srs, wkt } => {
                 body.insert("srs".into(), json!(srs));
                 body.insert("nativeCRS".into(), json!(wkt));
-                body.insert("projectionPolicy".into(), json!("KEEP_NATIVE"));
+                body.insert("projectionPolicy".into(), json!("NONE"));
             }
         }
         body
@@ -361,12 +362,16 @@ impl Client {
     /// Creates or replaces a workspace style from a style document sent
     /// with its media type (`application/vnd.ogc.sld+xml` for SLD 1.0,
     /// `application/vnd.ogc.se+xml` for SLD 1.1 / SE: api-styles.rst).
-    /// GeoServer parses it (no `raw`), so a document it cannot read is
-    /// refused here rather than breaking the layer's rendering later.
+    /// The catalog entry comes first, carrying the language version
+    /// (GeoServer encodes the style it stores in the entry's version),
+    /// then the document is PUT without `raw`: GeoServer parses it and
+    /// answers 400 "Invalid style" for one it cannot read (StyleController,
+    /// `stylePut`), rather than breaking the layer's rendering later.
     pub async fn put_style_document(
         &self,
         workspace: &str,
         name: &str,
+        version: &str,
         content_type: &'static str,
         document: &[u8],
     ) -> Result<(), GeoServerError> {
@@ -374,21 +379,34 @@ impl Client {
         checked("style", name)?;
         let list = styles_path(Some(workspace));
         let one = format!("{list}/{}", segment(name));
+        let info = Body::json(&json!({"style": {
+            "name": name,
+            "format": "sld",
+            "languageVersion": {"version": version},
+            "filename": format!("{name}.sld"),
+        }}));
+        let current = self.get_json(&format!("{one}.json")).await?;
+        let known = current.as_ref().map(|doc| {
+            doc["style"]["languageVersion"]["version"]
+                .as_str()
+                .unwrap_or("1.0.0")
+                .to_string()
+        });
+        match known {
+            None => {
+                self.expect(Method::POST, &list, "text/plain", Some(&info), &[201])
+                    .await?;
+            }
+            Some(known) if known != version => {
+                self.expect(Method::PUT, &one, "text/plain", Some(&info), &[200])
+                    .await?;
+            }
+            Some(_) => {}
+        }
         let body = Body {
             content_type,
             bytes: document.to_vec(),
         };
-        if self.get_json(&format!("{one}.json")).await?.is_none() {
-            let path = format!("{list}?name={}", segment(name));
-            let answer = self.send(Method::POST, &path, "text/plain", Some(&body)).await?;
-            if answer.status.as_u16() == 201 {
-                return Ok(());
-            }
-            // Made meanwhile (a create whose answer was lost): replace it.
-            if !super::client::is_conflict(&answer) {
-                return Err(self.failure(&Method::POST, &path, answer));
-            }
-        }
         self.expect(Method::PUT, &one, "text/plain", Some(&body), &[200])
             .await?;
         Ok(())

@@ -94,6 +94,19 @@ impl ResourceMeta {
         }
     }
 
+    /// GeoServer's `ProjectionPolicy` enum (src/main/.../catalog/ProjectionPolicy.java;
+    /// featuretypes.yaml:393, 538 show two of them): another value fails
+    /// XStream's conversion, a 500.
+    fn check(body: &Value) -> Result<(), Response> {
+        match body["projectionPolicy"].as_str() {
+            None | Some("FORCE_DECLARED" | "REPROJECT_TO_DECLARED" | "NONE") => Ok(()),
+            Some(other) => Err(text(
+                500,
+                &format!("No enum constant org.geoserver.catalog.ProjectionPolicy.{other}"),
+            )),
+        }
+    }
+
     /// The members it adds to a GET answer.
     fn render(&self, out: &mut Value) {
         out["abstract"] = json!(self.abstract_text);
@@ -551,7 +564,9 @@ fn post_featuretype(state: &mut State, req: &Req, ws: &str, ds: &str) -> Respons
         Err(e) => return e,
     };
     let body = &doc["featureType"];
-    if let Err(e) = only_fields(body, FEATURETYPE_FIELDS, "featureType") {
+    if let Err(e) =
+        only_fields(body, FEATURETYPE_FIELDS, "featureType").and_then(|()| ResourceMeta::check(body))
+    {
         return e;
     }
     let name = body["name"].as_str().unwrap_or_default().to_string();
@@ -613,7 +628,9 @@ pub fn featuretype(state: &mut State, req: &Req, ws: &str, ds: &str, ft: &str) -
                 Err(e) => return e,
             };
             let body = &doc["featureType"];
-            if let Err(e) = only_fields(body, FEATURETYPE_FIELDS, "featureType") {
+            if let Err(e) =
+                only_fields(body, FEATURETYPE_FIELDS, "featureType").and_then(|()| ResourceMeta::check(body))
+            {
                 return e;
             }
             let Some(f) = state.featuretypes.get_mut(&key) else {
@@ -854,7 +871,7 @@ fn put_coverage(state: &mut State, req: &Req, key: &(String, String), c: &str) -
         Err(e) => return e,
     };
     let body = &doc["coverage"];
-    if let Err(e) = only_fields(body, COVERAGE_FIELDS, "coverage") {
+    if let Err(e) = only_fields(body, COVERAGE_FIELDS, "coverage").and_then(|()| ResourceMeta::check(body)) {
         return e;
     }
     if body["name"].as_str().is_some_and(|n| n != c) {
@@ -898,24 +915,7 @@ pub fn layer(state: &mut State, req: &Req, qualified: &str) -> Response {
         return text(404, &format!("No such layer: {qualified}"));
     };
     match req.method {
-        Method::GET => {
-            // layers.yaml:114-140: the resource names its class and links
-            // to itself under its store.
-            let (kind, class, href) = if layer.raster {
-                let store = format!("coveragestores/{}/coverages", layer.store);
-                ("RASTER", "coverage", store)
-            } else {
-                let store = format!("datastores/{}/featuretypes", layer.store);
-                ("VECTOR", "featureType", store)
-            };
-            let href = format!("{}/workspaces/{ws}/{href}/{name}.json", state.base);
-            document(
-                req.format,
-                &json!({"layer": {"name": name, "type": kind,
-                    "defaultStyle": {"name": layer.default_style},
-                    "resource": {"@class": class, "name": qualified, "href": href}}}),
-            )
-        }
+        Method::GET => layer_document(state, req, ws, name, &layer),
         Method::PUT => {
             let doc = match req.document() {
                 Ok(doc) => doc,
@@ -970,4 +970,23 @@ pub fn layer(state: &mut State, req: &Req, qualified: &str) -> Response {
         }
         _ => not_allowed(),
     }
+}
+
+/// `GET /layers/{ws:layer}`: layers.yaml:114-140, the resource names its
+/// class and links to itself under its store.
+fn layer_document(state: &State, req: &Req, ws: &str, name: &str, layer: &Layer) -> Response {
+    let (kind, class, href) = if layer.raster {
+        let store = format!("coveragestores/{}/coverages", layer.store);
+        ("RASTER", "coverage", store)
+    } else {
+        let store = format!("datastores/{}/featuretypes", layer.store);
+        ("VECTOR", "featureType", store)
+    };
+    let href = format!("{}/workspaces/{ws}/{href}/{name}.json", state.base);
+    document(
+        req.format,
+        &json!({"layer": {"name": name, "type": kind,
+            "defaultStyle": {"name": layer.default_style},
+            "resource": {"@class": class, "name": format!("{ws}:{name}"), "href": href}}}),
+    )
 }

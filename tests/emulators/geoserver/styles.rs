@@ -265,6 +265,11 @@ pub fn style(state: &mut State, req: &Req, ws: Option<&str>, name: &str) -> Resp
             if doc["style"]["name"].as_str().is_some_and(|n| n != name) {
                 return text(403, "Can't change the name of a style.");
             }
+            // styles.yaml:527: a PUT of the info modifies the catalog entry,
+            // not the content.
+            if let Some(version) = doc["style"]["languageVersion"]["version"].as_str() {
+                state.styles.get_mut(&key).unwrap().version = version.to_string();
+            }
             ok()
         }
         Method::DELETE => {

@@ -162,9 +162,10 @@ fn position(st: &State, prefix: &str) -> usize {
 
 const QGIS: &str = "200_metadata_xml_QGIS_gmd/200_metadata_xml_QGIS_gmd";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_loaded_shapefile_is_published_with_its_metadata_crs_and_se_style() {
-    let mut pg = fresh_db("qgis").await;
+/// The QGIS case (Lambert-93 polygons with an SE 1.1 SLD) loaded into
+/// PostGIS as `emprise` and published in a public target.
+async fn published_qgis_case(db: &str) -> (Emulator, Client, LayerRequest, Published) {
+    let mut pg = fresh_db(db).await;
     let data = loaded(&mut pg, &format!("{QGIS}.shp"), "emprise").await;
     assert_eq!(
         data,
@@ -176,10 +177,16 @@ async fn a_loaded_shapefile_is_published_with_its_metadata_crs_and_se_style() {
     );
     let sld = std::fs::read(corpus(&format!("{QGIS}.sld"))).unwrap();
     let (gs, client) = geoserver();
-    let req = request(&format!("{QGIS}.shp"), "emprise", data, Some(sld.clone()));
+    let req = request(&format!("{QGIS}.shp"), "emprise", data, Some(sld));
     let published = publish_layer(&client, &target(Access::Public), &req)
         .await
         .unwrap();
+    (gs, client, req, published)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loaded_shapefile_is_published_with_its_metadata_crs_and_se_style() {
+    let (gs, _client, _req, published) = published_qgis_case("qgis").await;
     assert_eq!(published.layer, "geosync-ouvert:emprise");
     assert!(published.created);
     assert!(published.warnings.is_empty(), "{:?}", published.warnings);
@@ -231,10 +238,14 @@ async fn a_loaded_shapefile_is_published_with_its_metadata_crs_and_se_style() {
         );
         assert!(created < styled && styled < enabled, "{:#?}", st.requests);
     });
+}
 
-    // The SLD changes (same version): the style is replaced, not duplicated,
-    // and the layer updated in place.
-    let changed = String::from_utf8(sld)
+/// The SLD changes (same version): the style is replaced, not duplicated,
+/// and the layer updated in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn republishing_after_an_sld_change_replaces_the_style_in_place() {
+    let (gs, client, req, _) = published_qgis_case("qgis_again").await;
+    let changed = String::from_utf8(req.sld.clone().unwrap())
         .unwrap()
         .replace("lidar_emprise", "emprise_2026");
     let mut again = req.clone();
@@ -331,8 +342,9 @@ async fn geoservers_refusal_of_an_sld_is_a_warning_too() {
     gs.with(|st| {
         st.faults
             .push(crate::systems::geoserver::publish::emulator::Fault {
-                method: reqwest::Method::POST,
-                path: "/workspaces/geosync-ouvert/styles?name=routes".into(),
+                // The document's PUT (GET .json and the entry's POST pass).
+                method: reqwest::Method::PUT,
+                path: "/workspaces/geosync-ouvert/styles/routes".into(),
                 status: 400,
                 body: "Invalid style: unknown element".into(),
                 times: 1,
@@ -358,6 +370,8 @@ async fn geoservers_refusal_of_an_sld_is_a_warning_too() {
         "{:?}",
         published.warnings
     );
+    // The catalog entry made before the refused document does not linger.
+    assert!(!gs.with(|st| st.styles.contains_key(&(Some(WS.into()), "routes".into()))));
 }
 
 #[tokio::test]
@@ -424,6 +438,12 @@ async fn a_restricted_target_has_its_rule_before_any_layer_and_never_opens_one()
     assert!(matches!(
         publish_layer(&client, &star, &req).await,
         Err(LayerError::Roles { .. })
+    ));
+    let mut dotted = target(restricted());
+    dotted.workspace = "it.geosolutions".into();
+    assert!(matches!(
+        publish_layer(&client, &dotted, &req).await,
+        Err(LayerError::RuleName { .. })
     ));
     assert_eq!(gs.request_count(), 0);
 }
@@ -562,7 +582,7 @@ async fn a_custom_crs_is_declared_by_its_wkt_with_a_warning() {
         let ft = &st.featuretypes[&(WS.into(), STORE.into(), "ile".into())];
         assert_eq!(ft.srs.as_deref(), Some("EPSG:940001"));
         assert_eq!(ft.info.native_crs.as_deref(), Some(wkt));
-        assert_eq!(ft.info.projection_policy.as_deref(), Some("KEEP_NATIVE"));
+        assert_eq!(ft.info.projection_policy.as_deref(), Some("NONE"));
     });
 }
 
@@ -608,7 +628,30 @@ async fn a_raster_is_published_as_a_coverage_store_with_its_metadata() {
         );
         assert!(rule < upload);
     });
+    // A new version of the file: the store is made again from it (so its
+    // extent is the new file's), the layer keeps its metadata and style.
+    gs.clear_requests();
     assert!(!publish_layer(&client, &t, &req).await.unwrap().created);
+    gs.with(|st| {
+        let deleted = position(
+            st,
+            "DELETE /geoserver/rest/workspaces/geosync-ouvert/coveragestores/mnt_salins?purge=all",
+        );
+        let uploaded = position(
+            st,
+            "PUT /geoserver/rest/workspaces/geosync-ouvert/coveragestores/mnt_salins/file.geotiff",
+        );
+        assert!(deleted < uploaded);
+        assert_eq!(st.coveragestores.len(), 1);
+        assert_eq!(
+            st.coveragestores[&(WS.into(), "mnt_salins".into())].info["mnt_salins"].0,
+            "Emprise LiDAR 2025"
+        );
+        assert_eq!(
+            st.layers[&(WS.into(), "mnt_salins".into())].default_style,
+            "raster"
+        );
+    });
     let gone = unpublish_layer(
         &client,
         &t,
@@ -620,4 +663,119 @@ async fn a_raster_is_published_as_a_coverage_store_with_its_metadata() {
     .unwrap();
     assert!(gone.removed);
     assert!(gs.with(|st| st.coveragestores.is_empty() && st.layers.is_empty()));
+}
+
+#[tokio::test]
+async fn a_publication_cut_short_serves_nothing_and_the_next_run_finishes_it() {
+    let (gs, client) = geoserver();
+    // GeoServer fails while the style is being set: the new layer exists
+    // but stays disabled, so nothing half-configured is served.
+    gs.fail(reqwest::Method::PUT, "/layers/geosync-ouvert:gares", 503, 1);
+    let data = LayerData::Vector {
+        table: "gares".into(),
+        crs: NativeCrs::Epsg(2154),
+        geometry: GeometryKind::Point,
+    };
+    let sld = std::fs::read(corpus("220_sld_shp_point/220_test_sld_shp_point.sld")).unwrap();
+    let req = request("t/gares.shp", "gares", data, Some(sld));
+    let error = publish_layer(&client, &target(restricted()), &req)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("t/gares.shp: layer gares: setting the default style: PUT http://127.0.0.1:"),
+        "{error}"
+    );
+    gs.with(|st| {
+        assert!(
+            !st.featuretypes[&(WS.into(), STORE.into(), "gares".into())]
+                .info
+                .enabled
+        )
+    });
+    let published = publish_layer(&client, &target(restricted()), &req).await.unwrap();
+    assert!(!published.created);
+    gs.with(|st| {
+        assert!(
+            st.featuretypes[&(WS.into(), STORE.into(), "gares".into())]
+                .info
+                .enabled
+        );
+        assert_eq!(
+            st.layers[&(WS.into(), "gares".into())].default_style,
+            "geosync-ouvert:gares"
+        );
+        assert_eq!(st.featuretypes.len(), 1);
+    });
+}
+
+#[tokio::test]
+async fn a_style_rewritten_in_se_changes_its_version_in_place() {
+    let (gs, client) = geoserver();
+    let data = LayerData::Vector {
+        table: "lignes".into(),
+        crs: NativeCrs::Epsg(2154),
+        geometry: GeometryKind::Line,
+    };
+    let v10 = std::fs::read(corpus("230_sld_shp_line/230_test_sld_shp_line.sld")).unwrap();
+    let mut req = request("l/lignes.shp", "lignes", data, Some(v10));
+    publish_layer(&client, &target(Access::Public), &req)
+        .await
+        .unwrap();
+    let version = || gs.with(|st| st.styles[&(Some(WS.into()), "lignes".into())].version.clone());
+    assert_eq!(version(), "1.0.0");
+    req.sld = Some(std::fs::read(corpus(&format!("{QGIS}.sld"))).unwrap());
+    let published = publish_layer(&client, &target(Access::Public), &req)
+        .await
+        .unwrap();
+    assert!(matches!(
+        published.style,
+        StyleChoice::Dataset {
+            version: SldVersion::V1_1,
+            ..
+        }
+    ));
+    assert_eq!(version(), "1.1.0");
+    assert_eq!(
+        gs.with(|st| st.styles.keys().filter(|(w, _)| w.is_some()).count()),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_resource_left_without_its_layer_is_made_again() {
+    let (gs, client) = geoserver();
+    let t = target(Access::Public);
+    let data = LayerData::Vector {
+        table: "haies".into(),
+        crs: NativeCrs::Epsg(2154),
+        geometry: GeometryKind::Line,
+    };
+    let req = request("h/haies.shp", "haies", data, None);
+    publish_layer(&client, &t, &req).await.unwrap();
+    // An unpublication stopped between the layer's delete and its feature type's.
+    gs.with(|st| st.layers.remove(&(WS.into(), "haies".into())));
+    let published = publish_layer(&client, &t, &req).await.unwrap();
+    assert!(published.created);
+    gs.with(|st| {
+        assert_eq!(st.layers[&(WS.into(), "haies".into())].default_style, "line");
+        assert!(
+            st.featuretypes[&(WS.into(), STORE.into(), "haies".into())]
+                .info
+                .enabled
+        );
+    });
+    // The same for a raster's coverage store.
+    let tiff = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tiff.path(), b"II*\0rest").unwrap();
+    let raster = LayerData::Raster {
+        geotiff: tiff.path().to_path_buf(),
+        crs: Some(NativeCrs::Epsg(2154)),
+    };
+    let req = request("m/mnt.tif", "mnt", raster, None);
+    publish_layer(&client, &t, &req).await.unwrap();
+    gs.with(|st| st.layers.remove(&(WS.into(), "mnt".into())));
+    assert!(publish_layer(&client, &t, &req).await.unwrap().created);
+    assert!(gs.with(|st| st.layers[&(WS.into(), "mnt".into())].raster));
 }
