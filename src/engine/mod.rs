@@ -216,7 +216,11 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec, key: &FingerprintKey) -> Resu
 /// The changes of systems that run last depend on every other pending
 /// change of the run.
 fn run_last(systems: &[Box<dyn System>], changes: &mut [Change]) {
-    let last: Vec<&str> = systems.iter().filter(|s| s.runs_last()).map(|s| s.name()).collect();
+    let last: Vec<&str> = systems
+        .iter()
+        .filter(|s| s.runs_last())
+        .map(|s| s.name())
+        .collect();
     let is_last = |c: &Change| {
         last.iter()
             .any(|name| c.address.kind.split('.').next() == Some(*name))

@@ -36,11 +36,7 @@ pub struct SyncStep {
 }
 
 impl SyncStep {
-    pub fn new(
-        sync: &Sync,
-        manifest: &crate::systems::Manifest,
-        state_dir: PathBuf,
-    ) -> Option<SyncStep> {
+    pub fn new(sync: &Sync, manifest: &crate::systems::Manifest, state_dir: PathBuf) -> Option<SyncStep> {
         let postgres = manifest.postgres.as_ref()?;
         if sync.targets.is_empty() {
             return None;
@@ -120,7 +116,9 @@ impl SyncStep {
         )
         .await
         .map_err(|e| chain(&e))?;
-        let report = result.report.unwrap_or_else(|| unreachable!("a pass that is not a dry run reports"));
+        let report = result
+            .report
+            .unwrap_or_else(|| unreachable!("a pass that is not a dry run reports"));
         Ok(report
             .datasets
             .into_iter()

@@ -33,8 +33,8 @@ impl Service<'_> {
         shutdown::limit_in_flight(self.settings.max_in_flight);
         let mut round: u64 = 0;
         loop {
-            let full_rescan =
-                self.options.full_rescan || (round > 0 && round % u64::from(self.settings.full_rescan_every) == 0);
+            let full_rescan = self.options.full_rescan
+                || (round > 0 && round % u64::from(self.settings.full_rescan_every) == 0);
             join_all(self.targets.iter().map(|t| self.pass(t, full_rescan))).await;
             if shutdown::requested() {
                 break;
@@ -55,7 +55,15 @@ impl Service<'_> {
         };
         let quiet = |_: &str| {};
         let started = std::time::Instant::now();
-        let result = pass::run(target, self.connection, self.state_dir, options, self.publishing, &quiet).await;
+        let result = pass::run(
+            target,
+            self.connection,
+            self.state_dir,
+            options,
+            self.publishing,
+            &quiet,
+        )
+        .await;
         match result {
             Ok(result) => {
                 if let Some(report) = &result.report {

@@ -193,7 +193,10 @@ impl Ledger {
     }
 
     /// The rows of one dataset (one per layer of a GeoPackage).
-    pub async fn entries_of(client: &impl GenericClient, path: &str) -> Result<Vec<Entry>, tokio_postgres::Error> {
+    pub async fn entries_of(
+        client: &impl GenericClient,
+        path: &str,
+    ) -> Result<Vec<Entry>, tokio_postgres::Error> {
         let rows = client
             .query(
                 &format!("SELECT {COLUMNS} FROM geosync.ledger WHERE source_path = $1 ORDER BY layer"),
@@ -419,7 +422,8 @@ impl Ledger {
             )
             .await?;
         if let Some(row) = row {
-            let (schema, table, loaded): (String, String, Option<String>) = (row.get(0), row.get(1), row.get(2));
+            let (schema, table, loaded): (String, String, Option<String>) =
+                (row.get(0), row.get(1), row.get(2));
             if loaded.is_some() {
                 client
                     .batch_execute(&format!(

@@ -22,9 +22,9 @@ use super::load::{self, LoadError};
 use super::manifest::{SourceSpec, SyncTarget};
 use super::naming;
 use super::plan::{self, DatasetAction, DatasetChange, LoadReason, PassPlan, Recorded};
+use super::publishing::{Job, PublishContext, Publisher};
 use super::source::local::LocalShare;
 use super::source::webdav::WebDavShare;
-use super::publishing::{Job, PublishContext, Publisher};
 use super::source::{FetchError, Source, SourceError, WalkState, WalkStats};
 use crate::systems::postgres::client::{self as pg, ConnectError};
 use crate::systems::postgres::manifest::PgConnection;
@@ -249,7 +249,13 @@ pub async fn run(
     // apply): no database, so every dataset is new.
     let mut client = match client {
         Err(e) if options.dry_run && (database_missing(&e) || options.planning_platform) => {
-            return Ok(plan_without_database(target, &grouping, &refused, publisher.as_ref(), walk.stats));
+            return Ok(plan_without_database(
+                target,
+                &grouping,
+                &refused,
+                publisher.as_ref(),
+                walk.stats,
+            ));
         }
         other => other.map_err(|source| PassError::Connect {
             target: name.clone(),
@@ -281,7 +287,14 @@ pub async fn run(
         &existing,
         settings.as_deref(),
     );
-    check_safety(&target.name, target.max_removal_share, &files, &recorded, &plan, options)?;
+    check_safety(
+        &target.name,
+        target.max_removal_share,
+        &files,
+        &recorded,
+        &plan,
+        options,
+    )?;
     // The walk is true of the share whatever happens next: the ledger, not
     // the walk state, says what is loaded. An unchanged walk is not written
     // again (a no-op pass writes nothing).
@@ -613,7 +626,11 @@ impl Runner<'_> {
 
     /// Publishes a dataset again without reloading its table: only its
     /// metadata and style files are fetched.
-    async fn republish(&mut self, change: &DatasetChange, reason: &plan::PublishReason) -> Result<Outcome, PassError> {
+    async fn republish(
+        &mut self,
+        change: &DatasetChange,
+        reason: &plan::PublishReason,
+    ) -> Result<Outcome, PassError> {
         let tables: Vec<String> = change.table.iter().cloned().collect();
         let Some(dataset) = &change.dataset else {
             return Ok(outcome(change, tables, Status::Unchanged));
@@ -655,7 +672,11 @@ impl Runner<'_> {
 
     /// Publishes every loaded table of a dataset, recording each in the
     /// ledger; a failure is recorded with its backoff.
-    async fn publish_dataset(&mut self, change: &DatasetChange, dir: &Path) -> Result<Vec<PublishedAs>, String> {
+    async fn publish_dataset(
+        &mut self,
+        change: &DatasetChange,
+        dir: &Path,
+    ) -> Result<Vec<PublishedAs>, String> {
         let (Some(publisher), Some(dataset)) = (self.publisher, &change.dataset) else {
             return Ok(Vec::new());
         };
@@ -684,14 +705,20 @@ impl Runner<'_> {
         entry: &ledger::Entry,
         dir: &Path,
     ) -> Result<PublishedAs, String> {
-        let raster = dataset.format.is_raster().then(|| self.raster_dir(&entry.table_name));
+        let raster = dataset
+            .format
+            .is_raster()
+            .then(|| self.raster_dir(&entry.table_name));
         let job = Job {
             dataset,
             entry,
             files: dir,
             raster: raster.as_deref(),
         };
-        let prepared = publisher.prepare(&job, self.client).await.map_err(|e| e.to_string())?;
+        let prepared = publisher
+            .prepare(&job, self.client)
+            .await
+            .map_err(|e| e.to_string())?;
         self.warnings.extend(prepared.warnings().iter().cloned());
         let names = prepared.names();
         Ledger::record_publishing(
@@ -706,7 +733,10 @@ impl Runner<'_> {
         .await
         .map_err(|e| format!("recording its names: {}", load::pg_message(&e)))?;
         pause_point("sync-publish-names");
-        let warnings = publisher.publish_layer(&prepared).await.map_err(|e| e.to_string())?;
+        let warnings = publisher
+            .publish_layer(&prepared)
+            .await
+            .map_err(|e| e.to_string())?;
         self.warnings.extend(warnings);
         pause_point("sync-layer-published");
         publisher.put_record(&prepared).await.map_err(|e| e.to_string())?;
@@ -893,10 +923,7 @@ impl Runner<'_> {
 
     async fn remove_vanished_layers(&mut self, path: &str, layers: &[String]) {
         let recorded = self.recorded;
-        for record in recorded
-            .iter()
-            .filter(|r| r.path == path && !r.layer.is_empty())
-        {
+        for record in recorded.iter().filter(|r| r.path == path && !r.layer.is_empty()) {
             if layers.contains(&record.layer) {
                 continue;
             }

@@ -46,7 +46,10 @@ pub enum PublishReason {
     StyleChanged,
     /// The target's publishing settings changed (workspace, visibility, URLs).
     SettingsChanged,
-    RetryAfterFailure { attempts: i32, last_error: String },
+    RetryAfterFailure {
+        attempts: i32,
+        last_error: String,
+    },
 }
 
 /// Why a dataset is loaded.
@@ -443,10 +446,9 @@ fn publish_reason(reason: &PublishReason) -> Reason {
         PublishReason::NotPublished => Reason::new("not_published", "loaded, not published yet"),
         PublishReason::MetadataChanged => Reason::new("metadata_changed", "its metadata changed"),
         PublishReason::StyleChanged => Reason::new("style_changed", "its style changed"),
-        PublishReason::SettingsChanged => Reason::new(
-            "settings_changed",
-            "the target's publishing settings changed",
-        ),
+        PublishReason::SettingsChanged => {
+            Reason::new("settings_changed", "the target's publishing settings changed")
+        }
         PublishReason::RetryAfterFailure { attempts, last_error } => Reason::new(
             "retry_publish_after_failure",
             format!("publish again after {attempts} failed attempt(s): {last_error}"),

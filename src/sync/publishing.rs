@@ -114,7 +114,10 @@ impl Prepared {
 impl Publisher {
     /// The target's publisher, when it publishes (it names a workspace and
     /// its datastore was resolved at load).
-    pub fn for_target(context: &PublishContext, target: &SyncTarget) -> Result<Option<Publisher>, PublishError> {
+    pub fn for_target(
+        context: &PublishContext,
+        target: &SyncTarget,
+    ) -> Result<Option<Publisher>, PublishError> {
         let (Some(workspace), Some(datastore)) = (target.workspace.clone(), target.datastore.clone()) else {
             return Ok(None);
         };
@@ -125,10 +128,9 @@ impl Publisher {
         };
         let catalogue = match &catalogue_spec {
             CatalogueSpec::GeoNetwork => {
-                let connection = context
-                    .geonetwork
-                    .as_ref()
-                    .ok_or_else(|| PublishError("[sync] catalogue = \"geonetwork\" needs [geonetwork]".into()))?;
+                let connection = context.geonetwork.as_ref().ok_or_else(|| {
+                    PublishError("[sync] catalogue = \"geonetwork\" needs [geonetwork]".into())
+                })?;
                 Some(Catalogue::GeoNetwork(
                     systems::geonetwork::client::GnClient::new(connection).map_err(fail)?,
                 ))
@@ -209,7 +211,11 @@ impl Publisher {
 
     /// Builds the record and the layer request of one table, reading the
     /// facts (CRS, extent, geometry) from PostGIS.
-    pub async fn prepare(&self, job: &Job<'_>, pg: &tokio_postgres::Client) -> Result<Prepared, PublishError> {
+    pub async fn prepare(
+        &self,
+        job: &Job<'_>,
+        pg: &tokio_postgres::Client,
+    ) -> Result<Prepared, PublishError> {
         let entry = job.entry;
         let layer_name = entry.table_name.clone();
         let dataset = match entry.key.layer.as_str() {
@@ -238,12 +244,13 @@ impl Publisher {
             language: None,
         };
         let record = metadata::build_record(&input).map_err(fail)?;
-        let sld = match job.dataset.members.get("sld") {
-            Some(file) => Some(std::fs::read(job.files.join(file.name())).map_err(|e| {
-                PublishError(format!("{dataset}: reading its style {}: {e}", file.name()))
-            })?),
-            None => None,
-        };
+        let sld =
+            match job.dataset.members.get("sld") {
+                Some(file) => Some(std::fs::read(job.files.join(file.name())).map_err(|e| {
+                    PublishError(format!("{dataset}: reading its style {}: {e}", file.name()))
+                })?),
+                None => None,
+            };
         let names = Names {
             layer: layer_name.clone(),
             style: sld.is_some().then(|| layer_name.clone()),
@@ -356,7 +363,9 @@ fn sidecars(dataset: &Dataset, dir: &Path) -> Vec<Sidecar> {
     dataset
         .members
         .iter()
-        .filter(|(ext, _)| super::plan::is_publication_sidecar(ext) && ext.as_str() != "sld" && ext.as_str() != "qml")
+        .filter(|(ext, _)| {
+            super::plan::is_publication_sidecar(ext) && ext.as_str() != "sld" && ext.as_str() != "qml"
+        })
         .filter_map(|(_, file)| {
             let bytes = std::fs::read(dir.join(file.name())).ok()?;
             Some(Sidecar {
@@ -381,10 +390,12 @@ fn raster_facts(entry: &ledger::Entry, dir: &Path) -> Result<(DataFacts, LayerDa
     let geotiff: PathBuf = std::fs::read_dir(dir)
         .ok()
         .and_then(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|x| x == "tif") && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+                p.extension().is_some_and(|x| x == "tif")
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
         })
         .ok_or_else(|| {
             PublishError(format!(
@@ -409,13 +420,18 @@ fn raster_facts(entry: &ledger::Entry, dir: &Path) -> Result<(DataFacts, LayerDa
     ))
 }
 
-async fn vector_facts(entry: &ledger::Entry, pg: &tokio_postgres::Client) -> Result<(DataFacts, LayerData), PublishError> {
+async fn vector_facts(
+    entry: &ledger::Entry,
+    pg: &tokio_postgres::Client,
+) -> Result<(DataFacts, LayerData), PublishError> {
     let (schema, table) = (&entry.table_schema, &entry.table_name);
     let srid = entry.srid.unwrap_or(0);
-    let crs = layer::native_crs(pg, srid)
-        .await
-        .map_err(fail)?
-        .ok_or_else(|| PublishError(format!("{}: SRID {srid} is unknown to PostGIS", entry.key.source_path)))?;
+    let crs = layer::native_crs(pg, srid).await.map_err(fail)?.ok_or_else(|| {
+        PublishError(format!(
+            "{}: SRID {srid} is unknown to PostGIS",
+            entry.key.source_path
+        ))
+    })?;
     let geometry = layer::geometry_kind(pg, schema, table).await.map_err(fail)?;
     let (bbox, geometry_type) = extent(pg, schema, table).await;
     let facts = DataFacts {

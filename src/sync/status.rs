@@ -36,10 +36,14 @@ pub enum State {
         published_at: Option<DateTime<Utc>>,
     },
     /// Loaded into PostGIS; the target does not publish.
-    Loaded { loaded_at: Option<DateTime<Utc>> },
+    Loaded {
+        loaded_at: Option<DateTime<Utc>>,
+    },
     /// Loaded, not published yet.
     Pending,
-    Rejected { reason: String },
+    Rejected {
+        reason: String,
+    },
     Failed {
         step: &'static str,
         error: String,
@@ -90,7 +94,12 @@ impl LastRejections {
 }
 
 /// Reads one target's state.
-pub async fn of_target(target: &SyncTarget, connection: &PgConnection, state_dir: &Path, publishes: bool) -> TargetStatus {
+pub async fn of_target(
+    target: &SyncTarget,
+    connection: &PgConnection,
+    state_dir: &Path,
+    publishes: bool,
+) -> TargetStatus {
     let mut status = TargetStatus {
         target: target.name.clone(),
         workspace: target.workspace.clone(),
@@ -117,7 +126,9 @@ pub async fn of_target(target: &SyncTarget, connection: &PgConnection, state_dir
             });
         }
     }
-    status.datasets.sort_by(|a, b| (&a.path, &a.layer_in_file).cmp(&(&b.path, &b.layer_in_file)));
+    status
+        .datasets
+        .sort_by(|a, b| (&a.path, &a.layer_in_file).cmp(&(&b.path, &b.layer_in_file)));
     status
 }
 
@@ -128,7 +139,10 @@ async fn entries(target: &SyncTarget, connection: &PgConnection) -> Result<Vec<E
         Err(e) => return Err(chain(&e)),
     };
     let exists: Option<String> = client
-        .query_one(&format!("SELECT to_regclass('{}.ledger')::text", ledger::SCHEMA), &[])
+        .query_one(
+            &format!("SELECT to_regclass('{}.ledger')::text", ledger::SCHEMA),
+            &[],
+        )
         .await
         .map_err(|e| super::load::pg_message(&e))?
         .get(0);
@@ -148,7 +162,9 @@ async fn entries(target: &SyncTarget, connection: &PgConnection) -> Result<Vec<E
     if !migrated {
         return Err("the ledger predates publishing: run a pass (geosync sync --once) to upgrade it".into());
     }
-    Ledger::entries(&client).await.map_err(|e| super::load::pg_message(&e))
+    Ledger::entries(&client)
+        .await
+        .map_err(|e| super::load::pg_message(&e))
 }
 
 fn dataset_status(entry: &Entry, target: &SyncTarget, publishes: bool) -> DatasetStatus {
@@ -192,7 +208,10 @@ fn dataset_status(entry: &Entry, target: &SyncTarget, publishes: bool) -> Datase
     DatasetStatus {
         path: entry.key.source_path.clone(),
         layer_in_file: entry.key.layer.clone(),
-        table: entry.loaded_fingerprint.as_ref().map(|_| entry.table_name.clone()),
+        table: entry
+            .loaded_fingerprint
+            .as_ref()
+            .map(|_| entry.table_name.clone()),
         state,
     }
 }

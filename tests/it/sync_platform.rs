@@ -63,7 +63,12 @@ fn addresses(plan: &Value, kind: &str) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|c| c["action"] != "no_op")
-        .filter_map(|c| c["address"].as_str()?.strip_prefix(&format!("{kind}:")).map(String::from))
+        .filter_map(|c| {
+            c["address"]
+                .as_str()?
+                .strip_prefix(&format!("{kind}:"))
+                .map(String::from)
+        })
         .collect()
 }
 
@@ -89,13 +94,13 @@ fn plan_on_an_empty_host_then_apply_runs_the_sync_as_its_last_step() {
         .iter()
         .find(|c| c["address"].as_str().unwrap().starts_with("sync.dataset:"))
         .unwrap();
-    assert!(
-        dataset["depends_on"].to_string().contains(&db),
-        "{dataset:#}"
-    );
+    assert!(dataset["depends_on"].to_string().contains(&db), "{dataset:#}");
     for exclude in ["sync", "sync.dataset"] {
         let without = plan_json(&ws, &["--exclude", exclude]);
-        assert!(addresses(&without, "sync.dataset").is_empty(), "--exclude {exclude}");
+        assert!(
+            addresses(&without, "sync.dataset").is_empty(),
+            "--exclude {exclude}"
+        );
         assert_eq!(addresses(&without, "postgres.database"), vec![db.clone()]);
     }
 
@@ -202,7 +207,8 @@ pub fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -> bool
 #[test]
 fn the_loop_loads_a_file_added_while_it_runs_and_stops_on_sigterm() {
     let (ws, db) = platform("interval = \"1s\"\n");
-    ws.geosync(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
+    ws.geosync(&["apply", "--auto-approve", "--no-sync"])
+        .assert_code(0);
     add_case(&ws, "050_xmlmissing");
     let mut child = ws.spawn(&["sync"], &[]);
     eventually(Duration::from_secs(60), "the first dataset", || {
@@ -218,7 +224,10 @@ fn the_loop_loads_a_file_added_while_it_runs_and_stops_on_sigterm() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(sent.elapsed() < Duration::from_secs(20), "geosync sync did not stop on SIGTERM");
+        assert!(
+            sent.elapsed() < Duration::from_secs(20),
+            "geosync sync did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(0));

@@ -119,7 +119,11 @@ visibility = "public"
     fn run(&self, args: &[&str]) -> Run {
         let run = self.ws.geosync(args);
         for secret in [GN_PASSWORD, STORE_PASSWORD] {
-            assert!(!run.all().contains(secret), "a secret was printed:\n{}", run.all());
+            assert!(
+                !run.all().contains(secret),
+                "a secret was printed:\n{}",
+                run.all()
+            );
         }
         run
     }
@@ -153,7 +157,12 @@ visibility = "public"
                     table_name, layer_name, record_uuid, publish_status FROM geosync.ledger",
         )
         .into_iter()
-        .map(|r| (r[0].clone().unwrap(), (r[1].clone().unwrap(), r[2].clone(), r[3].clone(), r[4].clone())))
+        .map(|r| {
+            (
+                r[0].clone().unwrap(),
+                (r[1].clone().unwrap(), r[2].clone(), r[3].clone(), r[4].clone()),
+            )
+        })
         .collect()
     }
 
@@ -161,7 +170,10 @@ visibility = "public"
         pg::value(
             pg::port(),
             &self.db,
-            &format!("SELECT loaded_at::text FROM geosync.ledger WHERE source_path = {}", pg::lit(path)),
+            &format!(
+                "SELECT loaded_at::text FROM geosync.ledger WHERE source_path = {}",
+                pg::lit(path)
+            ),
         )
         .unwrap()
     }
@@ -178,13 +190,22 @@ visibility = "public"
     }
 
     fn layers(&self) -> Vec<String> {
-        self.gs
-            .with(|s| s.layers.keys().filter(|(w, _)| w == WS).map(|(_, l)| l.clone()).collect())
+        self.gs.with(|s| {
+            s.layers
+                .keys()
+                .filter(|(w, _)| w == WS)
+                .map(|(_, l)| l.clone())
+                .collect()
+        })
     }
 
     fn records(&self) -> BTreeMap<String, String> {
-        self.gn
-            .with(|s| s.records.iter().map(|(uuid, r)| (uuid.clone(), r.xml.clone())).collect())
+        self.gn.with(|s| {
+            s.records
+                .iter()
+                .map(|(uuid, r)| (uuid.clone(), r.xml.clone()))
+                .collect()
+        })
     }
 
     fn featuretype(&self, layer: &str) -> crate::geoserver_emulator::FeatureType {
@@ -219,7 +240,10 @@ visibility = "public"
         let uuids: Vec<String> = ledger.values().filter_map(|e| e.2.clone()).collect();
         for uuid in self.records().keys() {
             assert!(uuids.contains(uuid), "record {uuid} no ledger entry knows");
-            let entry = ledger.values().find(|e| e.2.as_deref() == Some(uuid.as_str())).unwrap();
+            let entry = ledger
+                .values()
+                .find(|e| e.2.as_deref() == Some(uuid.as_str()))
+                .unwrap();
             assert!(
                 layers.contains(entry.1.as_ref().unwrap()),
                 "record {uuid} without its layer {:?}",
@@ -286,7 +310,11 @@ fn the_corpus_is_published_from_webdav_with_records_and_served_by_mapserver() {
     assert_eq!(ledger.len(), 25, "{ledger:#?}");
     for (path, (table, layer, uuid, status)) in &ledger {
         assert_eq!(status.as_deref(), Some("published"), "{path}");
-        assert_eq!(layer.as_deref(), Some(table.as_str()), "{path}: the layer is named after its table");
+        assert_eq!(
+            layer.as_deref(),
+            Some(table.as_str()),
+            "{path}: the layer is named after its table"
+        );
         assert!(sdi.layers().contains(table), "{path}: no layer {table}");
         assert!(uuid.is_some(), "{path}: no record");
     }
@@ -310,15 +338,26 @@ fn the_corpus_is_published_from_webdav_with_records_and_served_by_mapserver() {
         ft.info.metadata_links
     );
     let point = &ledger["valid/220_sld_shp_point/220_test_sld_shp_point.shp"].0;
-    let style = sdi.gs.with(|s| s.layers[&(WS.to_string(), point.clone())].default_style.clone());
+    let style = sdi
+        .gs
+        .with(|s| s.layers[&(WS.to_string(), point.clone())].default_style.clone());
     assert_eq!(style, format!("{WS}:{point}"));
     let plain = &ledger["valid/050_xmlmissing/050_test_nyc_shape_noxml.shp"].0;
-    let style = sdi.gs.with(|s| s.layers[&(WS.to_string(), plain.clone())].default_style.clone());
+    let style = sdi
+        .gs
+        .with(|s| s.layers[&(WS.to_string(), plain.clone())].default_style.clone());
     assert!(!style.contains(':'), "a built-in default style: {style}");
     let raster = &ledger["valid/040_raster_tif/040_test_raster_tif.tif"].0;
-    assert!(sdi.gs.with(|s| s.layers[&(WS.to_string(), raster.clone())].raster));
+    assert!(sdi
+        .gs
+        .with(|s| s.layers[&(WS.to_string(), raster.clone())].raster));
     // Public: everyone reads the workspace.
-    assert_eq!(sdi.gs.with(|s| s.acl.get(&format!("{WS}.*.r")).cloned()).as_deref(), Some("*"));
+    assert_eq!(
+        sdi.gs
+            .with(|s| s.acl.get(&format!("{WS}.*.r")).cloned())
+            .as_deref(),
+        Some("*")
+    );
 
     // One record per dataset, each valid ISO 19139, naming its layer.
     let records = sdi.records();
@@ -326,7 +365,10 @@ fn the_corpus_is_published_from_webdav_with_records_and_served_by_mapserver() {
     for (path, (table, _, uuid, _)) in &ledger {
         let xml = &records[uuid.as_ref().unwrap()];
         assert_valid_iso(xml, path);
-        assert!(xml.contains(&format!("{WS}:{table}")), "{path}: the record names its layer");
+        assert!(
+            xml.contains(&format!("{WS}:{table}")),
+            "{path}: the record names its layer"
+        );
     }
 
     // The same table, served by the real MapServer.
@@ -341,7 +383,9 @@ fn the_corpus_is_published_from_webdav_with_records_and_served_by_mapserver() {
     let datasets = document["targets"][0]["datasets"].as_array().unwrap();
     let rejected: Vec<&Value> = datasets.iter().filter(|d| d["state"] == "rejected").collect();
     assert_eq!(rejected.len(), 3, "{document:#}");
-    assert!(rejected.iter().all(|d| d["path"].as_str().unwrap().starts_with("invalid/")));
+    assert!(rejected
+        .iter()
+        .all(|d| d["path"].as_str().unwrap().starts_with("invalid/")));
     let published = datasets.iter().filter(|d| d["state"] == "published").count();
     assert_eq!(published, 25);
     let human = sdi.run(&["status"]);
@@ -365,7 +409,10 @@ fn csw_record(uuid: &str) -> String {
         "{}?service=CSW&version=2.0.2&request=GetRecordById&elementSetName=full&outputSchema=http://www.isotc211.org/2005/gmd&id={uuid}",
         peer_env("GEOSYNC_TEST_CSW_URL").trim_end_matches('/')
     );
-    let output = Command::new("curl").args(["-sf", &url]).output().expect("curl runs");
+    let output = Command::new("curl")
+        .args(["-sf", &url])
+        .output()
+        .expect("curl runs");
     assert!(output.status.success(), "GetRecordById failed");
     String::from_utf8(output.stdout).unwrap()
 }
@@ -391,8 +438,14 @@ fn records_go_to_pycsw_through_csw_t_and_leave_with_their_dataset() {
     std::fs::remove_dir_all(sdi.share().join("plain")).unwrap();
     let (run, datasets) = sdi.pass(&[]);
     run.assert_code(0);
-    assert_eq!(datasets["plain/050_test_nyc_shape_noxml.shp"]["status"], "removed");
-    assert!(!csw_record(&uuid).contains(&uuid), "the record left with its dataset");
+    assert_eq!(
+        datasets["plain/050_test_nyc_shape_noxml.shp"]["status"],
+        "removed"
+    );
+    assert!(
+        !csw_record(&uuid).contains(&uuid),
+        "the record left with its dataset"
+    );
 }
 
 fn geojson(features: usize) -> String {
@@ -429,10 +482,18 @@ fn the_lifecycle_of_datasets_from_add_to_unshare() {
     let loaded = sdi.loaded_at(arcgis);
     let xml_path = sdi.share().join("arcgis/101_test_nyc_encodage_latin_cpg.shp.xml");
     let xml = std::fs::read_to_string(&xml_path).unwrap();
-    std::fs::write(&xml_path, xml.replace("101 test encodage latin cpg", "Census blocks, renamed title")).unwrap();
+    std::fs::write(
+        &xml_path,
+        xml.replace("101 test encodage latin cpg", "Census blocks, renamed title"),
+    )
+    .unwrap();
     let (run, datasets) = sdi.pass(&[]);
     run.assert_code(0);
-    assert_eq!(datasets[arcgis]["status"], "republished", "{:#?}", datasets[arcgis]);
+    assert_eq!(
+        datasets[arcgis]["status"], "republished",
+        "{:#?}",
+        datasets[arcgis]
+    );
     assert_eq!(datasets[points]["status"], "unchanged");
     assert_eq!(sdi.loaded_at(arcgis), loaded, "the table was reloaded");
     let table = &before[arcgis].0;
@@ -464,7 +525,12 @@ fn the_lifecycle_of_datasets_from_add_to_unshare() {
     run.assert_code(0);
     assert_eq!(datasets[stations]["status"], "changed");
     assert_eq!(
-        pg::value(pg::port(), &sdi.db, &format!("SELECT count(*) FROM data.{}", before[stations].0)).unwrap(),
+        pg::value(
+            pg::port(),
+            &sdi.db,
+            &format!("SELECT count(*) FROM data.{}", before[stations].0)
+        )
+        .unwrap(),
         "3"
     );
 
@@ -488,7 +554,11 @@ fn the_lifecycle_of_datasets_from_add_to_unshare() {
 
     // Moved into _unpublished: taken down.
     std::fs::create_dir_all(sdi.share().join("_unpublished")).unwrap();
-    std::fs::rename(sdi.share().join("arcgis"), sdi.share().join("_unpublished/arcgis")).unwrap();
+    std::fs::rename(
+        sdi.share().join("arcgis"),
+        sdi.share().join("_unpublished/arcgis"),
+    )
+    .unwrap();
     let (run, datasets) = sdi.pass(&[]);
     run.assert_code(0);
     assert_eq!(datasets[arcgis]["status"], "removed");
@@ -530,7 +600,10 @@ fn killed_mid_publish_or_mid_unpublish_the_next_pass_converges() {
     run.assert_code(0);
     let after = sdi.ledger()["nyc/130_test_nyc_epsg_2154.shp"].clone();
     assert_eq!(after.3.as_deref(), Some("published"));
-    assert_eq!(after.2, uuid, "the uuid noted before publishing is the one published");
+    assert_eq!(
+        after.2, uuid,
+        "the uuid noted before publishing is the one published"
+    );
     assert!(sdi.records().contains_key(uuid.as_ref().unwrap()));
     sdi.assert_nothing_orphaned();
 
@@ -562,10 +635,19 @@ fn a_mass_removal_stops_unless_forced_and_a_dry_run_shows_what_would_go() {
     std::fs::remove_dir_all(sdi.share().join("130_epsg_2154")).unwrap();
     let dry = sdi.run(&["sync", "--once", "--dry-run", "--force-removals"]);
     dry.assert_code(0);
-    assert!(dry.stdout.contains("- sync.dataset:ouvert/050_xmlmissing/050_test_nyc_shape_noxml.shp"), "{}", dry.stdout);
+    assert!(
+        dry.stdout
+            .contains("- sync.dataset:ouvert/050_xmlmissing/050_test_nyc_shape_noxml.shp"),
+        "{}",
+        dry.stdout
+    );
     let (run, _) = sdi.pass(&[]);
     run.assert_code(1);
-    assert!(run.stderr.contains("2 of 3 loaded datasets left the share"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("2 of 3 loaded datasets left the share"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(sdi.layers(), layers, "nothing was taken down");
     let (run, _) = sdi.pass(&["--force-removals"]);
     run.assert_code(0);
@@ -586,7 +668,11 @@ fn after_a_wipe_apply_rebuilds_and_republishes_with_the_same_names_and_uuids() {
 
     // The platform is lost: database, GeoServer's and GeoNetwork's content,
     // geosync's state directory.
-    pg::query(pg::port(), "postgres", &format!("DROP DATABASE {} WITH (FORCE)", sdi.db));
+    pg::query(
+        pg::port(),
+        "postgres",
+        &format!("DROP DATABASE {} WITH (FORCE)", sdi.db),
+    );
     sdi.gs.with(|s| {
         s.workspaces.clear();
         s.datastores.clear();
@@ -621,7 +707,12 @@ fn a_failed_publication_is_reported_by_status_and_retried_after_its_backoff() {
     sdi.gn.fail_next(axum::http::Method::PUT, "/records", 500, 1);
     let run = sdi.apply();
     run.assert_code(1);
-    assert!(run.stdout.contains(&format!("FAILED     sync.dataset:ouvert/{path}")), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("FAILED     sync.dataset:ouvert/{path}")),
+        "{}",
+        run.stdout
+    );
 
     let status = sdi.run(&["status", "--json"]);
     let document: Value = serde_json::from_str(&status.stdout).unwrap();
@@ -632,13 +723,24 @@ fn a_failed_publication_is_reported_by_status_and_retried_after_its_backoff() {
     assert!(dataset["next_retry_at"].is_string(), "{dataset}");
     assert!(dataset["error"].as_str().unwrap().contains(path), "{dataset}");
     let human = sdi.run(&["status"]);
-    assert!(human.stdout.contains(&format!("failed     {path}: publish: ")), "{}", human.stdout);
-    assert!(human.stdout.contains("(1 attempt(s), next try 20"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains(&format!("failed     {path}: publish: ")),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains("(1 attempt(s), next try 20"),
+        "{}",
+        human.stdout
+    );
 
     // Within its backoff: not tried again.
     let (run, datasets) = sdi.pass(&[]);
     run.assert_code(1);
-    assert!(datasets[path]["error"].as_str().unwrap().contains("waiting for the next try"));
+    assert!(datasets[path]["error"]
+        .as_str()
+        .unwrap()
+        .contains("waiting for the next try"));
     assert!(sdi.records().is_empty());
     // Backoff over: published.
     pg::query(
@@ -672,14 +774,18 @@ fn the_loop_publishes_a_file_added_while_it_runs_and_exits_on_sigterm() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(sent.elapsed() < std::time::Duration::from_secs(20), "no exit after SIGTERM");
+        assert!(
+            sent.elapsed() < std::time::Duration::from_secs(20),
+            "no exit after SIGTERM"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(0));
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(
-        stderr.contains("sync.target:ouvert dataset=points/220_test_sld_shp_point.shp step=load+publish: new"),
+        stderr
+            .contains("sync.target:ouvert dataset=points/220_test_sld_shp_point.shp step=load+publish: new"),
         "{stderr}"
     );
     for secret in [GN_PASSWORD, STORE_PASSWORD] {

@@ -94,13 +94,22 @@ impl Lowerer<'_> {
         }
     }
 
-    fn visibility(&mut self, raw: Option<&crate::manifest::raw::Text>, subject: &str, key: &str) -> Option<Visibility> {
+    fn visibility(
+        &mut self,
+        raw: Option<&crate::manifest::raw::Text>,
+        subject: &str,
+        key: &str,
+    ) -> Option<Visibility> {
         let (value, at) = raw.map(|v| (self.text(v), v.span()))?;
         match value.as_str() {
             "public" => Some(Visibility::Public),
             "restricted" => Some(Visibility::Restricted),
             _ => {
-                self.invalid(&at, subject, format!("{key} `{value}` is not public or restricted"));
+                self.invalid(
+                    &at,
+                    subject,
+                    format!("{key} `{value}` is not public or restricted"),
+                );
                 None
             }
         }
@@ -112,7 +121,9 @@ impl Lowerer<'_> {
             self.invalid(
                 &value.span(),
                 subject,
-                format!("max_removal_share {share} is not between 0 and 1 (a share of the target's datasets)"),
+                format!(
+                    "max_removal_share {share} is not between 0 and 1 (a share of the target's datasets)"
+                ),
             );
         }
         share.clamp(0.0, 1.0)
@@ -121,7 +132,11 @@ impl Lowerer<'_> {
     fn count(&mut self, value: &Spanned<i64>, subject: &str, key: &str, min: i64) -> i64 {
         let n = *value.get_ref();
         if !(min..=100_000).contains(&n) {
-            self.invalid(&value.span(), subject, format!("{key} must be between {min} and 100000"));
+            self.invalid(
+                &value.span(),
+                subject,
+                format!("{key} must be between {min} and 100000"),
+            );
         }
         n.clamp(min, 100_000)
     }
@@ -196,7 +211,11 @@ impl Lowerer<'_> {
             ("none", _) => Some(CatalogueSpec::None),
             ("csw", Some(csw)) => Some(csw),
             ("csw", None) => {
-                self.invalid(&kind.span(), subject, "catalogue = \"csw\" needs [sync] csw = { url = ... }");
+                self.invalid(
+                    &kind.span(),
+                    subject,
+                    "catalogue = \"csw\" needs [sync] csw = { url = ... }",
+                );
                 None
             }
             (other, _) => {
@@ -264,7 +283,11 @@ impl Lowerer<'_> {
             }
         };
         if !matches!(url.scheme(), "http" | "https") {
-            self.invalid(span, subject, format!("{field} must be an http:// or https:// URL"));
+            self.invalid(
+                span,
+                subject,
+                format!("{field} must be an http:// or https:// URL"),
+            );
         }
         // Never echo credentials written into the URL.
         if !url.username().is_empty() || url.password().is_some() {

@@ -224,4 +224,17 @@ mod tests {
         assert_eq!(d.date_stamp.as_deref(), Some("20150522"));
         assert_eq!(d.language.as_deref(), Some("fra"));
     }
+
+    #[test]
+    fn fgdc_elements_are_read_when_arcgis_ones_are_missing() {
+        let fgdc = r#"<metadata><idinfo><citation><citeinfo><title>Communes</title></citeinfo></citation>
+<descript><abstract>Limites communales.</abstract></descript>
+<spdom><bounding><westbc>5.7</westbc><eastbc>7.1</eastbc><northbc>47.6</northbc><southbc>46.5</southbc></bounding></spdom>
+<keywords><theme><themekey>limites</themekey></theme><place><placekey>Doubs</placekey></place></keywords></idinfo></metadata>"#;
+        let d = read(&parse(fgdc).unwrap());
+        assert_eq!(d.title.as_deref(), Some("Communes"));
+        assert_eq!(d.abstract_text.as_deref(), Some("Limites communales."));
+        assert_eq!(d.keywords, ["limites", "Doubs"]);
+        assert_eq!(d.bbox.unwrap().south, 46.5);
+    }
 }

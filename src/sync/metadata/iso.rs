@@ -91,7 +91,7 @@ pub fn record(
             .date_stamp
             .as_deref()
             .and_then(normalize_date)
-            .unwrap_or_else(|| input.modified.format("%Y-%m-%dT%H:%M:%S").to_string()),
+            .unwrap_or_else(|| input.modified.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
         crs,
         title: &title,
         abstract_text: &abstract_text,
@@ -319,7 +319,8 @@ fn online(link: &OnlineResource) -> Element {
     Element::gmd("onLine").with(resource)
 }
 
-fn default_title(input: &RecordInput) -> String {
+/// The name made readable: the layer's, else the file's; never empty.
+pub fn default_title(input: &RecordInput) -> String {
     let name = match &input.layer {
         Some(layer) => layer.clone(),
         None => {
@@ -327,7 +328,14 @@ fn default_title(input: &RecordInput) -> String {
             file.split('.').next().unwrap_or(file).to_string()
         }
     };
-    non_empty(readable_name(&name)).unwrap_or_else(|| clean_line(&input.publication.layer))
+    [
+        readable_name(&name),
+        clean_line(&input.publication.layer),
+        clean_line(&input.dataset()),
+    ]
+    .into_iter()
+    .find(|t| !t.is_empty())
+    .unwrap_or_else(|| "Dataset".into())
 }
 
 fn default_abstract(input: &RecordInput) -> String {

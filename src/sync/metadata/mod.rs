@@ -356,7 +356,12 @@ fn classify(root: &tree::Element) -> Option<Kind> {
         return Some(Kind::Iso);
     }
     match root.local() {
-        "metadata" if root.first_local("Esri").is_some() || root.first_local("dataIdInfo").is_some() => {
+        // ArcGIS format, or the FGDC elements older ArcGIS versions wrote.
+        "metadata"
+            if ["Esri", "dataIdInfo", "idinfo"]
+                .iter()
+                .any(|e| root.first_local(e).is_some()) =>
+        {
             Some(Kind::ArcGis)
         }
         "qgis" => Some(Kind::Qgis),

@@ -7,7 +7,7 @@
 
 use super::iso::{distribution, transfer_options};
 use super::links::{is_ours, OnlineResource};
-use super::text::{clean_block, clean_line, non_empty, readable_name};
+use super::text::{clean_block, clean_line, non_empty};
 use super::tree::{self, Element, Node, GCO, GMD};
 use super::{BBox, Origin, Publication, Record, RecordInput};
 
@@ -35,9 +35,7 @@ pub fn record(
     let uuid = set_file_identifier(&mut root, uuid);
     replace_links(&mut root, &input.publication, links);
     let summary = summary(&root);
-    let title = summary
-        .title
-        .unwrap_or_else(|| readable_name(&input.publication.layer));
+    let title = summary.title.unwrap_or_else(|| super::iso::default_title(input));
     Record {
         uuid,
         xml: tree::write(&root, false),

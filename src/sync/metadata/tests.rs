@@ -378,6 +378,11 @@ fn the_data_facts_win_over_the_sidecar() {
     ];
     assert_eq!(values(&record.xml, &rs), ["2263"]);
     assert_valid(&record);
+
+    // A CRS without EPSG code in the data: the sidecar's code stays.
+    input.facts.crs = Some(Crs::Wkt("LOCAL_CS[\"x\"]".into()));
+    let record = build_record(&input).unwrap();
+    assert_eq!(values(&record.xml, &rs), ["26918"]);
 }
 
 #[test]
@@ -486,7 +491,7 @@ fn a_missing_sidecar_gives_a_minimal_record_from_the_data() {
         .abstract_text
         .contains("valid/050_xmlmissing/050_test_nyc_shape_noxml.shp"));
     assert!(record.abstract_text.contains("38794 features (MultiPolygon)"));
-    assert_eq!(values(&record.xml, &["dateStamp"]), ["2026-11-30T12:00:00"]);
+    assert_eq!(values(&record.xml, &["dateStamp"]), ["2026-11-30T12:00:00Z"]);
     assert_eq!(
         values(
             &record.xml,
@@ -572,6 +577,10 @@ fn a_qgis_qmd_is_converted() {
     assert_eq!(record.keywords, ["routes", "Doubs"]);
     let xml = &record.xml;
     assert_eq!(
+        id_values(xml, &["descriptiveKeywords", "MD_Keywords", "keyword"]),
+        ["routes", "Doubs"]
+    );
+    assert_eq!(
         id_values(xml, &["topicCategory", "MD_TopicCategoryCode"]),
         ["transportation"]
     );
@@ -624,7 +633,7 @@ fn a_qgis_qmd_is_converted() {
 /// An ArcGIS file in latin-1 with everything a hostile or careless author
 /// can put in a title, a keyword and a contact.
 fn hostile_arcgis() -> Vec<u8> {
-    let title = format!("Route\u{1}s <b> & \"chemins\" & {}", "é".repeat(170));
+    let title = format!("Route\u{1}s <b> & \"chemins\" & {}", "é".repeat(200));
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<metadata><Esri><ArcGISFormat>1.0</ArcGISFormat></Esri><dataIdInfo><idCitation><resTitle>");
     xml.push_str(&quick_xml::escape::escape(title.as_str()).replace('\u{1}', "\u{b}"));
     xml.push_str("</resTitle></idCitation><idAbs>&lt;P&gt;Ligne &amp;lt;1&amp;gt; &amp;amp; «&#160;deux&#160;»&lt;/P&gt;&lt;P&gt;]]&gt; fin&lt;/P&gt;</idAbs>");
@@ -661,11 +670,15 @@ fn hostile_names_and_a_latin1_sidecar_still_give_a_valid_record() {
         "{}",
         record.title
     );
-    assert_eq!(record.title.chars().filter(|c| *c == 'é').count(), 170);
+    assert_eq!(record.title.chars().filter(|c| *c == 'é').count(), 200);
     assert!(!record.title.chars().any(char::is_control));
     // A no-break space is whitespace: it becomes a plain one.
     assert_eq!(record.abstract_text, "Ligne <1> & « deux »\n]]> fin");
     assert_eq!(record.keywords, ["a<b&c"]);
+    assert_eq!(
+        id_values(&record.xml, &["descriptiveKeywords", "MD_Keywords", "keyword"]),
+        ["a<b&c"]
+    );
     assert_eq!(record.bbox, None, "a NaN bound is no bbox");
     assert_eq!(
         id_values(
@@ -769,12 +782,6 @@ fn validation_runs_from_many_threads_at_once() {
     });
 }
 
-#[test]
-#[ignore = "prints a record for a person to read"]
-fn show_a_record() {
-    println!("{}", corpus_record("valid/020_dbf_missing").xml);
-}
-
 /// The citation title of the gmd:MD_Metadata in a document: the root, or
 /// a child of it (a CSW GetRecordByIdResponse).
 pub(crate) fn served_title(document: &str) -> Option<String> {
@@ -787,4 +794,51 @@ pub(crate) fn served_title(document: &str) -> Option<String> {
     let path = [ID, &["citation", "CI_Citation", "title"]].concat();
     let steps: Vec<(&str, &str)> = path.iter().map(|p| (GMD, *p)).collect();
     record.all_ns(&steps).first().map(|t| t.text().trim().to_string())
+}
+
+#[test]
+fn an_iso_sidecar_in_the_default_namespace_gets_our_elements_declared() {
+    let xml = std::fs::read_to_string(corpus().join("valid/211_us-ascii/211_us-ascii.xml")).unwrap();
+    let start = xml.find("<gmd:fileIdentifier>").unwrap();
+    let end = xml.find("</gmd:fileIdentifier>").unwrap() + "</gmd:fileIdentifier>".len();
+    let unprefixed = format!("{}{}", &xml[..start], &xml[end..])
+        .replace("gmd:", "")
+        .replace("xmlns:gmd=", "xmlns=");
+    assert!(!unprefixed.contains("<gmd:"));
+    let input = RecordInput {
+        target: "ouvert".into(),
+        source_path: "a/c.shp".into(),
+        sidecars: vec![Sidecar {
+            file_name: "c.xml".into(),
+            bytes: unprefixed.into_bytes(),
+        }],
+        publication: publication("c"),
+        modified: modified(),
+        ..RecordInput::default()
+    };
+    let record = build_record(&input).unwrap();
+    assert_eq!(record.origin, Origin::Iso19139("c.xml".into()));
+    assert_eq!(record.uuid, stable_uuid("ouvert", "a/c.shp", None));
+    assert_eq!(values(&record.xml, &["fileIdentifier"]), [record.uuid.as_str()]);
+    assert_eq!(record.title, "211 test unknown-8bit");
+    assert_eq!(
+        online_resources(&record.xml).len(),
+        4,
+        "the author's link and ours"
+    );
+    assert_valid(&record);
+}
+
+#[test]
+fn a_title_is_never_empty() {
+    let input = RecordInput {
+        target: "ouvert".into(),
+        source_path: "\u{1}\u{2}.shp".into(),
+        publication: publication("\u{7}"),
+        modified: modified(),
+        ..RecordInput::default()
+    };
+    let record = build_record(&input).unwrap();
+    assert_eq!(record.title, ".shp");
+    assert_valid(&record);
 }

@@ -73,7 +73,15 @@ fn every_kind_of_change_with_its_reason() {
         file("d.shx", "1"),
         file("e.shp", "1"),
     ];
-    let plan = plan("t", Some(2154), &group(&v2), &[], &recorded, &BTreeSet::new(), None);
+    let plan = plan(
+        "t",
+        Some(2154),
+        &group(&v2),
+        &[],
+        &recorded,
+        &BTreeSet::new(),
+        None,
+    );
     let got = actions(&plan);
     assert_eq!(got[0], ("a.shp".into(), DatasetAction::Unchanged));
     assert_eq!(
@@ -130,14 +138,30 @@ fn failures_are_retried_when_due_or_when_the_data_changed() {
     failed.last_error = Some("boom".into());
     failed.next_retry_at = Some(now() + Duration::minutes(5));
     failed.retry_due = false;
-    let waiting = plan("t", Some(2154), &g, &[], &[failed.clone()], &BTreeSet::new(), None);
+    let waiting = plan(
+        "t",
+        Some(2154),
+        &g,
+        &[],
+        &[failed.clone()],
+        &BTreeSet::new(),
+        None,
+    );
     assert!(matches!(
         waiting.changes[0].action,
         DatasetAction::Waiting { attempts: 2, .. }
     ));
     failed.next_retry_at = Some(now() - Duration::minutes(1));
     failed.retry_due = true;
-    let due = plan("t", Some(2154), &g, &[], &[failed.clone()], &BTreeSet::new(), None);
+    let due = plan(
+        "t",
+        Some(2154),
+        &g,
+        &[],
+        &[failed.clone()],
+        &BTreeSet::new(),
+        None,
+    );
     assert_eq!(
         due.changes[0].action,
         DatasetAction::Load(LoadReason::RetryAfterFailure {
@@ -212,27 +236,62 @@ fn metadata_style_and_data_changes_are_told_apart_when_publishing() {
     let g1 = group(&v1);
     let recorded = vec![published(&g1.datasets[0], "a", "s1")];
     let action = |files: &[ShareFile], settings: &str| {
-        plan("t", Some(2154), &group(files), &[], &recorded, &BTreeSet::new(), Some(settings)).changes[0]
+        plan(
+            "t",
+            Some(2154),
+            &group(files),
+            &[],
+            &recorded,
+            &BTreeSet::new(),
+            Some(settings),
+        )
+        .changes[0]
             .action
             .clone()
     };
     assert_eq!(action(&v1, "s1"), DatasetAction::Unchanged);
     let mut metadata = v1.clone();
     metadata[2].etag = Some("2".into());
-    assert_eq!(action(&metadata, "s1"), DatasetAction::Publish(PublishReason::MetadataChanged));
+    assert_eq!(
+        action(&metadata, "s1"),
+        DatasetAction::Publish(PublishReason::MetadataChanged)
+    );
     let mut style = v1.clone();
     style[3].etag = Some("2".into());
-    assert_eq!(action(&style, "s1"), DatasetAction::Publish(PublishReason::StyleChanged));
-    assert_eq!(action(&v1, "s2"), DatasetAction::Publish(PublishReason::SettingsChanged));
+    assert_eq!(
+        action(&style, "s1"),
+        DatasetAction::Publish(PublishReason::StyleChanged)
+    );
+    assert_eq!(
+        action(&v1, "s2"),
+        DatasetAction::Publish(PublishReason::SettingsChanged)
+    );
     let mut data = v1.clone();
     data[1].etag = Some("2".into());
-    assert_eq!(action(&data, "s1"), DatasetAction::Load(LoadReason::SidecarChanged));
+    assert_eq!(
+        action(&data, "s1"),
+        DatasetAction::Load(LoadReason::SidecarChanged)
+    );
     let mut main = v1.clone();
     main[0].etag = Some("2".into());
-    assert_eq!(action(&main, "s1"), DatasetAction::Load(LoadReason::ContentChanged));
+    assert_eq!(
+        action(&main, "s1"),
+        DatasetAction::Load(LoadReason::ContentChanged)
+    );
     // Without publishing, a metadata change is a sidecar change (part 1).
-    let without = plan("t", Some(2154), &group(&metadata), &[], &recorded, &BTreeSet::new(), None);
-    assert_eq!(without.changes[0].action, DatasetAction::Load(LoadReason::SidecarChanged));
+    let without = plan(
+        "t",
+        Some(2154),
+        &group(&metadata),
+        &[],
+        &recorded,
+        &BTreeSet::new(),
+        None,
+    );
+    assert_eq!(
+        without.changes[0].action,
+        DatasetAction::Load(LoadReason::SidecarChanged)
+    );
 }
 
 #[test]
@@ -241,14 +300,20 @@ fn loaded_but_unpublished_or_failed_publications_are_planned_with_their_backoff(
     let g = group(&files);
     let never = loaded("a.geojson", "a", &g.datasets[0].fingerprint().to_string());
     let p = plan("t", None, &g, &[], &[never], &BTreeSet::new(), Some("s"));
-    assert_eq!(p.changes[0].action, DatasetAction::Publish(PublishReason::NotPublished));
+    assert_eq!(
+        p.changes[0].action,
+        DatasetAction::Publish(PublishReason::NotPublished)
+    );
     let mut failed = published(&g.datasets[0], "a", "s");
     failed.publication.status = Some(PublishStatus::Failed);
     failed.publication.error = Some("GeoServer said 500".into());
     failed.publication.attempts = 2;
     failed.publish_retry_due = false;
     let p = plan("t", None, &g, &[], &[failed.clone()], &BTreeSet::new(), Some("s"));
-    assert!(matches!(p.changes[0].action, DatasetAction::Waiting { attempts: 2, .. }));
+    assert!(matches!(
+        p.changes[0].action,
+        DatasetAction::Waiting { attempts: 2, .. }
+    ));
     failed.publish_retry_due = true;
     let p = plan("t", None, &g, &[], &[failed], &BTreeSet::new(), Some("s"));
     assert_eq!(

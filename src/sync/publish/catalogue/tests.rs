@@ -164,10 +164,33 @@ async fn geonetwork_restricted_record_is_never_shared_with_all() {
         "the group owns it"
     );
 
-    // Public, then restricted again: "all" loses it.
-    catalogue.put(&record, &public()).await.unwrap();
+    // Public with a group: "all" and the group.
+    let public_and_sample = Sharing {
+        visibility: Visibility::Public,
+        groups: vec![SAMPLE.into()],
+    };
+    catalogue.put(&record, &public_and_sample).await.unwrap();
+    assert_eq!(viewers(&emu, &record.uuid), [GROUP_ALL, sample]);
     assert_eq!(anonymous_view(&emu, &record.uuid).await.0, 200);
+
+    // Restricted again: "all" loses it before the new content is stored.
+    let before = emu.requests().len();
     catalogue.put(&record, &restricted(&[])).await.unwrap();
+    let calls: Vec<String> = emu.requests()[before..]
+        .iter()
+        .filter(|r| !r.ends_with("/groups") && !r.ends_with("/me"))
+        .cloned()
+        .collect();
+    let sharing = format!("/geonetwork/srv/api/records/{}/sharing", record.uuid);
+    assert_eq!(
+        calls,
+        [
+            format!("GET {sharing}"),
+            format!("PUT {sharing}"),
+            "PUT /geonetwork/srv/api/records".to_string(),
+            format!("PUT {sharing}"),
+        ]
+    );
     assert_eq!(viewers(&emu, &record.uuid), Vec::<i64>::new());
     assert_eq!(anonymous_view(&emu, &record.uuid).await.0, 403);
     assert_eq!(emu.with(|s| s.records.len()), 1);
