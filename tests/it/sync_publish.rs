@@ -26,6 +26,9 @@ const GN_USER: &str = "admin";
 const GN_PASSWORD: &str = "gn-secret-canary";
 const STORE_PASSWORD: &str = "store-secret-canary";
 
+/// A ledger row: table, layer name, record uuid, publish status.
+type LedgerRow = (String, Option<String>, Option<String>, Option<String>);
+
 /// A test SDI: a database (declared, created by apply), the emulators, and
 /// one public target reading `source` into schema `data`.
 struct Sdi {
@@ -149,7 +152,7 @@ visibility = "public"
     }
 
     /// The ledger: path -> (table, layer name, record uuid, publish status).
-    fn ledger(&self) -> BTreeMap<String, (String, Option<String>, Option<String>, Option<String>)> {
+    fn ledger(&self) -> BTreeMap<String, LedgerRow> {
         pg::query(
             pg::port(),
             &self.db,
@@ -687,7 +690,7 @@ fn after_a_wipe_apply_rebuilds_and_republishes_with_the_same_names_and_uuids() {
 
     sdi.apply().assert_code(0);
     let after = sdi.ledger();
-    let names = |l: &BTreeMap<String, (String, Option<String>, Option<String>, Option<String>)>| {
+    let names = |l: &BTreeMap<String, LedgerRow>| {
         l.iter()
             .map(|(p, e)| (p.clone(), e.1.clone(), e.2.clone()))
             .collect::<Vec<_>>()
