@@ -246,3 +246,43 @@ fn nix_kill(pid: u32, signal: &str) {
         .unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn a_target_without_a_datastore_reading_its_database_is_refused_at_validate() {
+    let ws = Workspace::new();
+    let manifest = |datastore_db: &str, named: &str| {
+        format!(
+            "[postgres]\nhost = \"127.0.0.1\"\n\n\
+             [geoserver]\nurl = \"http://127.0.0.1:1/geoserver\"\n\n\
+             [[geoserver.workspace]]\nname = \"open\"\n\n\
+             [[geoserver.datastore]]\nworkspace = \"open\"\nname = \"store\"\nhost = \"db\"\ndatabase = \"{datastore_db}\"\nschema = \"data\"\nuser = \"reader\"\n\n\
+             [sync]\nmax_removal_share = 0.3\n\n\
+             [[sync.target]]\nname = \"t\"\nsource = {{ path = \"share\" }}\ndatabase = \"gis\"\nschema = \"data\"\nworkspace = \"open\"\n{named}"
+        )
+    };
+    ws.write("geosync.toml", &manifest("gis", ""));
+    ws.geosync(&["validate"]).assert_code(0);
+    ws.write("geosync.toml", &manifest("other", ""));
+    let run = ws.geosync(&["validate"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("geosync.toml:21:1: sync.target:t: publishes in workspace `open`, but none of its [[geoserver.datastore]] reads database gis schema data"),
+        "{}",
+        run.stderr
+    );
+    ws.write("geosync.toml", &manifest("other", "datastore = \"store\"\n"));
+    let run = ws.geosync(&["validate"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("geosync.toml:27:13: sync.target:t: datastore `open:store` reads database other schema data, not the target's gis schema data"),
+        "{}",
+        run.stderr
+    );
+    ws.write(
+        "geosync.toml",
+        &manifest("gis", "").replace("max_removal_share = 0.3", "max_removal_share = 1.5"),
+    );
+    let run = ws.geosync(&["validate"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("max_removal_share 1.5 is not between 0 and 1"), "{}", run.stderr);
+}
