@@ -35,70 +35,30 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
     let Some(postgres) = manifest.systems.postgres.as_ref() else {
         bail!("[[sync.target]] loads into PostgreSQL: the manifests declare no [postgres] server");
     };
-    let targets = selected(&sync.targets, &args.target)?;
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| engine::default_state_dir(&manifests_or_default(&args.manifest)));
-    let options = PassOptions {
-        dry_run: args.dry_run,
-        force_removals: args.force_removals,
-        live_progress: !printer.quiet() && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        full_rescan: args.full_rescan,
-        max_removal_share: sync.settings.max_removal_share,
-        min_removals: sync.settings.min_removals,
-        planning_platform: false,
+    let run = Run {
+        targets: selected(&sync.targets, &args.target)?,
+        connection: &postgres.connection,
+        state_dir: args
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| engine::default_state_dir(&manifests_or_default(&args.manifest))),
+        options: PassOptions {
+            dry_run: args.dry_run,
+            force_removals: args.force_removals,
+            live_progress: !printer.quiet() && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            full_rescan: args.full_rescan,
+            max_removal_share: sync.settings.max_removal_share,
+            min_removals: sync.settings.min_removals,
+            planning_platform: false,
+        },
+        publishing: PublishContext::new(&manifest.systems, sync),
     };
-    let publishing = PublishContext::new(&manifest.systems, sync);
     if !args.once && !args.dry_run {
-        shutdown::install_signal_handlers().context("cannot listen for SIGTERM/SIGINT")?;
-        let redact = |text: &str| manifest.systems.redactor.redact(text);
-        printer.note(&format!(
-            "Syncing {} target(s) every {}s; SIGTERM or Ctrl-C stops after the dataset in hand.",
-            targets.len(),
-            sync.settings.interval.as_secs()
-        ));
-        daemon::Service {
-            targets,
-            connection: &postgres.connection,
-            state_dir: &state_dir,
-            settings: &sync.settings,
-            options: PassOptions {
-                live_progress: false,
-                ..options
-            },
-            publishing: publishing.as_ref(),
-            redact: &redact,
-        }
-        .run()
-        .await;
-        return Ok(Exit::Success);
+        return run
+            .service(sync, printer, &|text| manifest.systems.redactor.redact(text))
+            .await;
     }
-    let mut plans = Vec::new();
-    let mut reports = Vec::new();
-    for target in targets {
-        let spinner = printer.spinner(&format!("Reading the share of {}", target.address()));
-        let progress = |step: &str| spinner.set_message(format!("{}: {step}", target.address()));
-        let result = pass::run(
-            target,
-            &postgres.connection,
-            &state_dir,
-            options,
-            publishing.as_ref(),
-            &progress,
-        )
-        .await;
-        spinner.finish_and_clear();
-        let result = result.context("the sync pass stopped")?;
-        printer.note(&format!(
-            "{}: {} request(s) to the share, {} unchanged folder(s) not listed again",
-            target.address(),
-            result.walk.requests,
-            result.walk.reused
-        ));
-        plans.push(result.plan);
-        reports.extend(result.report);
-    }
+    let (plans, reports) = run.passes(printer).await?;
     if args.dry_run {
         let plan = as_plan(
             &plans,
@@ -124,6 +84,77 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
     }
     let failed: usize = reports.iter().map(PassReport::failed).sum();
     Ok(if failed > 0 { Exit::Failure } else { Exit::Success })
+}
+
+/// What a `geosync sync` run works on.
+struct Run<'a> {
+    targets: Vec<&'a SyncTarget>,
+    connection: &'a crate::systems::postgres::manifest::PgConnection,
+    state_dir: std::path::PathBuf,
+    options: PassOptions,
+    publishing: Option<PublishContext>,
+}
+
+impl Run<'_> {
+    /// The loop, until SIGTERM/SIGINT.
+    async fn service(
+        &self,
+        sync: &crate::sync::manifest::Sync,
+        printer: &Printer,
+        redact: &(dyn Fn(&str) -> String + Sync),
+    ) -> anyhow::Result<Exit> {
+        shutdown::install_signal_handlers().context("cannot listen for SIGTERM/SIGINT")?;
+        printer.note(&format!(
+            "Syncing {} target(s) every {}s; SIGTERM or Ctrl-C stops after the dataset in hand.",
+            self.targets.len(),
+            sync.settings.interval.as_secs()
+        ));
+        daemon::Service {
+            targets: self.targets.clone(),
+            connection: self.connection,
+            state_dir: &self.state_dir,
+            settings: &sync.settings,
+            options: PassOptions {
+                live_progress: false,
+                ..self.options
+            },
+            publishing: self.publishing.as_ref(),
+            redact,
+        }
+        .run()
+        .await;
+        Ok(Exit::Success)
+    }
+
+    /// One pass per target, in turn.
+    async fn passes(&self, printer: &Printer) -> anyhow::Result<(Vec<PassPlan>, Vec<PassReport>)> {
+        let mut plans = Vec::new();
+        let mut reports = Vec::new();
+        for target in &self.targets {
+            let spinner = printer.spinner(&format!("Reading the share of {}", target.address()));
+            let progress = |step: &str| spinner.set_message(format!("{}: {step}", target.address()));
+            let result = pass::run(
+                target,
+                self.connection,
+                &self.state_dir,
+                self.options,
+                self.publishing.as_ref(),
+                &progress,
+            )
+            .await;
+            spinner.finish_and_clear();
+            let result = result.context("the sync pass stopped")?;
+            printer.note(&format!(
+                "{}: {} request(s) to the share, {} unchanged folder(s) not listed again",
+                target.address(),
+                result.walk.requests,
+                result.walk.reused
+            ));
+            plans.push(result.plan);
+            reports.extend(result.report);
+        }
+        Ok((plans, reports))
+    }
 }
 
 pub fn selected<'a>(targets: &'a [SyncTarget], names: &[String]) -> anyhow::Result<Vec<&'a SyncTarget>> {

@@ -224,68 +224,41 @@ pub async fn run(
     publishing: Option<&PublishContext>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<PassResult, PassError> {
-    let publisher = match publishing {
-        Some(context) => Publisher::for_target(context, target).map_err(|e| PassError::Publisher {
-            target: target.name.clone(),
-            message: e.to_string(),
-        })?,
-        None => None,
-    };
-    let name = target.name.clone();
+    let publisher = publisher_of(publishing, target)?;
     let source_fail = |source| PassError::Source {
-        target: name.clone(),
+        target: target.name.clone(),
         source,
     };
     let source = source_of(target).map_err(source_fail)?;
     let state_path = WalkState::path(state_dir, &target.name);
-    let previous = WalkState::load(&state_path, &source.identity());
-    let previous = if options.full_rescan { None } else { previous };
+    let previous = WalkState::load(&state_path, &source.identity()).filter(|_| !options.full_rescan);
     let walk = source.walk(previous.as_ref()).await.map_err(source_fail)?;
     let (files, refused) = walk.root.flatten();
     let grouping = dataset::group(&files);
 
-    let client = pg::connect(connection, &target.database).await;
-    // Planning on a host not yet built (`geosync plan` before the first
-    // apply): no database, so every dataset is new.
-    let mut client = match client {
-        Err(e) if options.dry_run && (database_missing(&e) || options.planning_platform) => {
-            return Ok(plan_without_database(
-                target,
-                &grouping,
-                &refused,
-                publisher.as_ref(),
-                walk.stats,
-            ));
-        }
-        other => other.map_err(|source| PassError::Connect {
-            target: name.clone(),
-            source,
-        })?,
+    let Some(mut client) = connect(target, connection, options).await? else {
+        // Planning on a host not yet built (`geosync plan` before the first
+        // apply): no database, so every dataset is new.
+        return Ok(plan_without_database(
+            target,
+            &grouping,
+            &refused,
+            publisher.as_ref(),
+            walk.stats,
+        ));
     };
-    let ledger_fail = |e: tokio_postgres::Error| PassError::Ledger {
-        target: name.clone(),
-        database: target.database.clone(),
-        message: load::pg_message(&e),
-    };
-    if !options.dry_run {
-        Ledger::ensure_schema(&mut client).await.map_err(ledger_fail)?;
-        ensure_target_schema(&client, &target.schema)
-            .await
-            .map_err(ledger_fail)?;
-    }
+    let ledger_fail = |e| ledger_error(target, &e);
     let recorded = recorded(&client, &target.schema).await.map_err(ledger_fail)?;
     let existing = existing_tables(&client, &target.schema)
         .await
         .map_err(ledger_fail)?;
-    let settings = publisher.as_ref().map(Publisher::settings_digest);
-    let plan = plan::plan(
-        &target.name,
-        target.default_srid,
+    let plan = plan_of(
+        target,
         &grouping,
         &refused,
         &recorded,
         &existing,
-        settings.as_deref(),
+        publisher.as_ref(),
     );
     check_safety(
         &target.name,
@@ -295,29 +268,6 @@ pub async fn run(
         &plan,
         options,
     )?;
-    // The walk is true of the share whatever happens next: the ledger, not
-    // the walk state, says what is loaded. An unchanged walk is not written
-    // again (a no-op pass writes nothing).
-    let unchanged = previous
-        .as_ref()
-        .is_some_and(|p| p.propagates == walk.propagates && p.root == walk.root);
-    if !options.dry_run && !unchanged {
-        let _ = WalkState::of(source.identity(), &walk).save(&state_path);
-    }
-    if !options.dry_run {
-        super::status::LastRejections {
-            rejected: plan
-                .changes
-                .iter()
-                .filter_map(|c| match &c.action {
-                    DatasetAction::Rejected { reason } => Some((c.path.clone(), reason.clone())),
-                    _ => None,
-                })
-                .chain(refused.iter().map(|r| (r.path.clone(), r.reason.clone())))
-                .collect(),
-        }
-        .save(state_dir, &target.name);
-    }
     if options.dry_run {
         return Ok(PassResult {
             plan,
@@ -325,12 +275,13 @@ pub async fn run(
             report: None,
         });
     }
-    let staging = state_dir.join("sync").join(&target.name).join("staging");
+    save_walk(previous.as_ref(), &walk, &source, &state_path);
+    remember_rejections(&plan, state_dir);
     let mut runner = Runner {
         target,
         source: &source,
         client: &mut client,
-        staging,
+        staging: state_dir.join("sync").join(&target.name).join("staging"),
         state_dir,
         recorded: &recorded,
         taken: existing
@@ -343,19 +294,114 @@ pub async fn run(
         publisher: publisher.as_ref(),
     };
     let datasets = runner.carry_out(&plan).await?;
-    let warnings = std::mem::take(&mut runner.warnings);
+    let report = PassReport {
+        target: target.name.clone(),
+        workspace: target.workspace.clone(),
+        visibility: target.visibility,
+        walk: walk.stats,
+        datasets,
+        warnings: std::mem::take(&mut runner.warnings),
+    };
     Ok(PassResult {
-        report: Some(PassReport {
-            target: target.name.clone(),
-            workspace: target.workspace.clone(),
-            visibility: target.visibility,
-            walk: walk.stats,
-            datasets,
-            warnings,
-        }),
+        report: Some(report),
         plan,
         walk: walk.stats,
     })
+}
+
+fn plan_of(
+    target: &SyncTarget,
+    grouping: &dataset::Grouping,
+    refused: &[super::source::Refused],
+    recorded: &[Recorded],
+    existing: &BTreeSet<String>,
+    publisher: Option<&Publisher>,
+) -> PassPlan {
+    let settings = publisher.map(Publisher::settings_digest);
+    plan::plan(
+        &target.name,
+        target.default_srid,
+        grouping,
+        refused,
+        recorded,
+        existing,
+        settings.as_deref(),
+    )
+}
+
+/// The walk is true of the share whatever happens next: the ledger, not
+/// the walk state, says what is loaded. An unchanged walk is not written
+/// again (a no-op pass writes nothing).
+fn save_walk(previous: Option<&WalkState>, walk: &super::source::Walk, source: &Source, path: &Path) {
+    let unchanged = previous.is_some_and(|p| p.propagates == walk.propagates && p.root == walk.root);
+    if !unchanged {
+        let _ = WalkState::of(source.identity(), walk).save(path);
+    }
+}
+
+fn publisher_of(
+    publishing: Option<&PublishContext>,
+    target: &SyncTarget,
+) -> Result<Option<Publisher>, PassError> {
+    let Some(context) = publishing else {
+        return Ok(None);
+    };
+    Publisher::for_target(context, target).map_err(|e| PassError::Publisher {
+        target: target.name.clone(),
+        message: e.to_string(),
+    })
+}
+
+fn ledger_error(target: &SyncTarget, e: &tokio_postgres::Error) -> PassError {
+    PassError::Ledger {
+        target: target.name.clone(),
+        database: target.database.clone(),
+        message: load::pg_message(e),
+    }
+}
+
+/// The target database, its ledger and schema ready unless this is a dry
+/// run; None when a dry run finds no database to plan against.
+async fn connect(
+    target: &SyncTarget,
+    connection: &PgConnection,
+    options: PassOptions,
+) -> Result<Option<tokio_postgres::Client>, PassError> {
+    let mut client = match pg::connect(connection, &target.database).await {
+        Ok(client) => client,
+        Err(e) if options.dry_run && (database_missing(&e) || options.planning_platform) => return Ok(None),
+        Err(source) => {
+            return Err(PassError::Connect {
+                target: target.name.clone(),
+                source,
+            })
+        }
+    };
+    if !options.dry_run {
+        let fail = |e| ledger_error(target, &e);
+        Ledger::ensure_schema(&mut client).await.map_err(fail)?;
+        ensure_target_schema(&client, &target.schema)
+            .await
+            .map_err(fail)?;
+    }
+    Ok(Some(client))
+}
+
+/// Keeps the rejections of this pass for `geosync status` (they never
+/// reach the ledger).
+fn remember_rejections(plan: &PassPlan, state_dir: &Path) {
+    super::status::LastRejections {
+        rejected: plan
+            .changes
+            .iter()
+            .filter_map(|c| match &c.action {
+                DatasetAction::Rejected { reason } => Some((c.path.clone(), reason.clone())),
+                _ => None,
+            })
+            .chain(plan.refused.iter().map(|r| (r.path.clone(), r.reason.clone())))
+            .collect(),
+    }
+    .save(state_dir, &plan.target);
 }
 
 /// Whether connecting failed because the target database does not exist
@@ -377,17 +423,8 @@ pub fn plan_without_database(
     publisher: Option<&Publisher>,
     walk: WalkStats,
 ) -> PassResult {
-    let settings = publisher.map(Publisher::settings_digest);
     PassResult {
-        plan: plan::plan(
-            &target.name,
-            target.default_srid,
-            grouping,
-            refused,
-            &[],
-            &BTreeSet::new(),
-            settings.as_deref(),
-        ),
+        plan: plan_of(target, grouping, refused, &[], &BTreeSet::new(), publisher),
         walk,
         report: None,
     }

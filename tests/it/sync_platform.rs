@@ -284,5 +284,10 @@ fn a_target_without_a_datastore_reading_its_database_is_refused_at_validate() {
     );
     let run = ws.geosync(&["validate"]);
     run.assert_code(1);
-    assert!(run.stderr.contains("max_removal_share 1.5 is not between 0 and 1"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("max_removal_share 1.5 is not between 0 and 1"),
+        "{}",
+        run.stderr
+    );
 }

@@ -311,7 +311,17 @@ fn the_corpus_is_published_from_webdav_with_records_and_served_by_mapserver() {
     run.assert_code(0);
     let ledger = sdi.ledger();
     assert_eq!(ledger.len(), 25, "{ledger:#?}");
-    for (path, (table, layer, uuid, status)) in &ledger {
+    assert_corpus_layers(&sdi, &ledger);
+    assert_corpus_records_and_status(&sdi, &ledger);
+    // Nothing left to do.
+    sdi.run(&["plan", "--detailed-exitcode"]).assert_code(0);
+    sdi.assert_nothing_orphaned();
+}
+
+/// Each valid case a layer named after its table, with its CRS, style,
+/// metadata link, and served by the real MapServer.
+fn assert_corpus_layers(sdi: &Sdi, ledger: &BTreeMap<String, LedgerRow>) {
+    for (path, (table, layer, uuid, status)) in ledger {
         assert_eq!(status.as_deref(), Some("published"), "{path}");
         assert_eq!(
             layer.as_deref(),
@@ -361,11 +371,18 @@ fn the_corpus_is_published_from_webdav_with_records_and_served_by_mapserver() {
             .as_deref(),
         Some("*")
     );
+    // The same table, served by the real MapServer.
+    let mapserver = MapServer::serve_table(&sdi.db, "data", &nyc.0);
+    assert_eq!(mapserver.get_features().len(), 40);
+    assert!(painted_pixels(&mapserver.get_map(256, 256)) > 0);
+}
 
-    // One record per dataset, each valid ISO 19139, naming its layer.
+/// One valid ISO 19139 record per dataset naming its layer; every invalid
+/// case rejected, and `status` says so.
+fn assert_corpus_records_and_status(sdi: &Sdi, ledger: &BTreeMap<String, LedgerRow>) {
     let records = sdi.records();
     assert_eq!(records.len(), 25);
-    for (path, (table, _, uuid, _)) in &ledger {
+    for (path, (table, _, uuid, _)) in ledger {
         let xml = &records[uuid.as_ref().unwrap()];
         assert_valid_iso(xml, path);
         assert!(
@@ -373,11 +390,6 @@ fn the_corpus_is_published_from_webdav_with_records_and_served_by_mapserver() {
             "{path}: the record names its layer"
         );
     }
-
-    // The same table, served by the real MapServer.
-    let mapserver = MapServer::serve_table(&sdi.db, "data", &nyc.0);
-    assert_eq!(mapserver.get_features().len(), 40);
-    assert!(painted_pixels(&mapserver.get_map(256, 256)) > 0);
 
     // Every invalid case rejected, and `status` says why.
     let status = sdi.run(&["status", "--json"]);
@@ -391,6 +403,7 @@ fn the_corpus_is_published_from_webdav_with_records_and_served_by_mapserver() {
         .all(|d| d["path"].as_str().unwrap().starts_with("invalid/")));
     let published = datasets.iter().filter(|d| d["state"] == "published").count();
     assert_eq!(published, 25);
+    let nyc = &ledger["valid/130_epsg_2154/130_test_nyc_epsg_2154.shp"];
     let human = sdi.run(&["status"]);
     assert!(
         human.stdout.contains(&format!(
@@ -401,9 +414,6 @@ fn the_corpus_is_published_from_webdav_with_records_and_served_by_mapserver() {
         "{}",
         human.stdout
     );
-    // Nothing left to do.
-    sdi.run(&["plan", "--detailed-exitcode"]).assert_code(0);
-    sdi.assert_nothing_orphaned();
 }
 
 /// pycsw's answer to GetRecordById.
@@ -537,6 +547,19 @@ fn the_lifecycle_of_datasets_from_add_to_unshare() {
         "3"
     );
 
+    takes_down_renamed_moved_and_deleted(&sdi, &before);
+}
+
+/// The second half of the lifecycle: rename, `_unpublished`, delete, then
+/// an unreachable and an emptied share that take nothing down.
+fn takes_down_renamed_moved_and_deleted(sdi: &Sdi, before: &BTreeMap<String, LedgerRow>) {
+    let (points, arcgis, stations) = (
+        "points/220_test_sld_shp_point.shp",
+        "arcgis/101_test_nyc_encodage_latin_cpg.shp",
+        "pts/stations.geojson",
+    );
+    let point_layer = before[points].0.clone();
+    let (table, uuid) = (&before[arcgis].0, before[arcgis].2.clone().unwrap());
     // Renamed: the old layer and record go, new ones come.
     for ext in ["shp", "shx", "prj", "sld"] {
         std::fs::rename(

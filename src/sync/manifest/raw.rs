@@ -117,6 +117,7 @@ pub struct RawCsw {
     /// The user, when the endpoint needs HTTP basic authentication.
     #[schemars(with = "Option<String>")]
     pub user: Option<Text>,
+    /// The user's password (a secret reference).
     #[schemars(with = "Option<SecretRef>")]
     pub password: Option<Spanned<SecretRef>>,
     /// Whether everyone can read this catalogue: then restricted targets' records are not sent to it.
