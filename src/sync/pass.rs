@@ -225,14 +225,8 @@ pub async fn run(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<PassResult, PassError> {
     let publisher = publisher_of(publishing, target)?;
-    let source_fail = |source| PassError::Source {
-        target: target.name.clone(),
-        source,
-    };
-    let source = source_of(target).map_err(source_fail)?;
     let state_path = WalkState::path(state_dir, &target.name);
-    let previous = WalkState::load(&state_path, &source.identity()).filter(|_| !options.full_rescan);
-    let walk = source.walk(previous.as_ref()).await.map_err(source_fail)?;
+    let (source, previous, walk) = walk_share(target, &state_path, options.full_rescan).await?;
     let (files, refused) = walk.root.flatten();
     let grouping = dataset::group(&files);
 
@@ -337,6 +331,22 @@ fn save_walk(previous: Option<&WalkState>, walk: &super::source::Walk, source: &
     if !unchanged {
         let _ = WalkState::of(source.identity(), walk).save(path);
     }
+}
+
+/// Walks the target's share, from the last walk's state unless rescanning.
+async fn walk_share(
+    target: &SyncTarget,
+    state_path: &Path,
+    full_rescan: bool,
+) -> Result<(Source, Option<WalkState>, super::source::Walk), PassError> {
+    let source_fail = |source| PassError::Source {
+        target: target.name.clone(),
+        source,
+    };
+    let source = source_of(target).map_err(source_fail)?;
+    let previous = WalkState::load(state_path, &source.identity()).filter(|_| !full_rescan);
+    let walk = source.walk(previous.as_ref()).await.map_err(source_fail)?;
+    Ok((source, previous, walk))
 }
 
 fn publisher_of(
