@@ -585,7 +585,7 @@ impl Runner<'_> {
                     self.publish_after_load(change, loaded).await
                 }
                 DatasetAction::Publish(reason) => self.republish(change, reason).await?,
-                DatasetAction::Remove { tables } => self.remove(change, tables).await,
+                DatasetAction::Remove { tables, .. } => self.remove(change, tables).await,
                 DatasetAction::Unchanged => {
                     outcome(change, change.table.iter().cloned().collect(), Status::Unchanged)
                 }

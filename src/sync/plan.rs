@@ -72,6 +72,12 @@ pub enum DatasetAction {
     /// It left the share: its layers, styles, tables and records are removed.
     Remove {
         tables: Vec<String>,
+        /// The layers it was published as.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        layers: Vec<String>,
+        /// The uuids of its metadata records.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        records: Vec<String>,
     },
     Unchanged,
     /// Its last load failed and the next try is not due yet.
@@ -164,6 +170,15 @@ pub fn plan(
             table: (records.len() == 1).then(|| records[0].table.clone()),
             action: DatasetAction::Remove {
                 tables: records.iter().map(|r| r.table.clone()).collect(),
+                layers: records
+                    .iter()
+                    .filter_map(|r| r.publication.layer_name.clone())
+                    .collect(),
+                records: records
+                    .iter()
+                    .filter_map(|r| r.publication.record_uuid.clone())
+                    .filter(|u| !u.is_empty())
+                    .collect(),
             },
             dataset: None,
             fingerprint: None,
@@ -458,9 +473,16 @@ fn publish_reason(reason: &PublishReason) -> Reason {
 
 fn fields_of(c: &DatasetChange) -> Vec<FieldChange> {
     let mut fields = Vec::new();
-    if let DatasetAction::Remove { tables } = &c.action {
-        for table in tables {
-            fields.push(FieldChange::new("table", Some(table.clone().into()), None));
+    if let DatasetAction::Remove {
+        tables,
+        layers,
+        records,
+    } = &c.action
+    {
+        for (name, values) in [("layer", layers), ("table", tables), ("record", records)] {
+            for value in values {
+                fields.push(FieldChange::new(name, Some(value.clone().into()), None));
+            }
         }
         return fields;
     }

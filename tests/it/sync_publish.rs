@@ -667,6 +667,18 @@ fn a_mass_removal_stops_unless_forced_and_a_dry_run_shows_what_would_go() {
         "{}",
         dry.stdout
     );
+    // Exactly what would go: the layer, the table and the record.
+    let uuid = sdi.ledger()["050_xmlmissing/050_test_nyc_shape_noxml.shp"]
+        .2
+        .clone()
+        .unwrap();
+    for what in [
+        "- layer: \"l_050_test_nyc_shape_noxml\"".to_string(),
+        "- table: \"l_050_test_nyc_shape_noxml\"".to_string(),
+        format!("- record: \"{uuid}\""),
+    ] {
+        assert!(dry.stdout.contains(&what), "{what} in:\n{}", dry.stdout);
+    }
     let (run, _) = sdi.pass(&[]);
     run.assert_code(1);
     assert!(

@@ -102,7 +102,9 @@ fn every_kind_of_change_with_its_reason() {
         (
             "gone.shp".into(),
             DatasetAction::Remove {
-                tables: vec!["gone".into()]
+                tables: vec!["gone".into()],
+                layers: vec![],
+                records: vec![],
             }
         )
     );
