@@ -40,6 +40,11 @@ struct Sdi {
 
 impl Sdi {
     fn new(source: &str, sync_extra: &str) -> Sdi {
+        Sdi::with_target(source, sync_extra, "visibility = \"public\"")
+    }
+
+    /// `target_extra`: the target's visibility and other keys.
+    fn with_target(source: &str, sync_extra: &str, target_extra: &str) -> Sdi {
         let db = unique("syncpub");
         let mut ws = Workspace::new();
         ws.set_env("GS_ADMIN_PASSWORD", "geoserver");
@@ -96,7 +101,7 @@ source = {source}
 database = "{db}"
 schema = "data"
 workspace = "{WS}"
-visibility = "public"
+{target_extra}
 "#,
                 gs_url = gs.url,
                 gn_url = gn.url,
@@ -829,4 +834,31 @@ fn the_loop_publishes_a_file_added_while_it_runs_and_exits_on_sigterm() {
     for secret in [GN_PASSWORD, STORE_PASSWORD] {
         assert!(!stderr.contains(secret));
     }
+}
+
+#[test]
+fn a_restricted_target_is_read_by_its_roles_and_its_records_never_by_all() {
+    let sdi = Sdi::with_target(
+        "{ path = \"share\" }",
+        "",
+        "visibility = \"restricted\"\nmetadata_groups = [\"sample\"]",
+    );
+    std::fs::create_dir_all(sdi.share()).unwrap();
+    sdi.add_case("valid/130_epsg_2154", "nyc");
+    sdi.apply().assert_code(0);
+    assert_eq!(
+        sdi.gs
+            .with(|s| s.acl.get(&format!("{WS}.*.r")).cloned())
+            .as_deref(),
+        Some("ROLE_AUTHENTICATED")
+    );
+    let uuid = sdi.ledger()["nyc/130_test_nyc_epsg_2154.shp"].2.clone().unwrap();
+    let privileges = sdi.gn.with(|s| s.records[&uuid].privileges.clone());
+    assert!(!privileges.contains_key(&1), "shared with all: {privileges:?}");
+    assert!(
+        privileges.get(&2).is_some_and(|ops| ops.contains("view")),
+        "group sample sees it: {privileges:?}"
+    );
+    let status = sdi.run(&["status"]);
+    assert!(status.stdout.contains("1 published"), "{}", status.stdout);
 }
