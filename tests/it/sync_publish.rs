@@ -321,6 +321,20 @@ fn the_corpus_is_published_from_webdav_with_records_and_served_by_mapserver() {
     // Nothing left to do.
     sdi.run(&["plan", "--detailed-exitcode"]).assert_code(0);
     sdi.assert_nothing_orphaned();
+
+    // The share unreachable (its folder gone from the server: 404), then
+    // emptied: nothing is taken down.
+    let away = root.with_extension("away");
+    std::fs::rename(&root, &away).unwrap();
+    let (run, _) = sdi.pass(&[]);
+    run.assert_code(1);
+    std::fs::create_dir_all(&root).unwrap();
+    let (run, _) = sdi.pass(&[]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("the share lists no file"), "{}", run.stderr);
+    assert_eq!(sdi.layers().len(), 25);
+    assert_eq!(sdi.records().len(), 25);
+    assert_eq!(sdi.ledger().len(), 25);
 }
 
 /// Each valid case a layer named after its table, with its CRS, style,
