@@ -82,9 +82,14 @@ impl Service<'_> {
     fn log(&self, report: &PassReport, took: std::time::Duration) {
         let mut counts = std::collections::BTreeMap::<&str, usize>::new();
         for outcome in &report.datasets {
+            let load = if outcome.published.is_empty() {
+                "load"
+            } else {
+                "load+publish"
+            };
             let (label, step) = match &outcome.status {
-                Status::New { .. } => ("new", "load+publish"),
-                Status::Changed { .. } => ("changed", "load+publish"),
+                Status::New { .. } => ("new", load),
+                Status::Changed { .. } => ("changed", load),
                 Status::Republished { .. } => ("republished", "publish"),
                 Status::Removed => ("removed", "unpublish"),
                 Status::Failed { .. } => ("failed", "reconcile"),

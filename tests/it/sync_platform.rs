@@ -234,7 +234,7 @@ fn the_loop_loads_a_file_added_while_it_runs_and_stops_on_sigterm() {
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(
-        stderr.contains("sync.target:t dataset=220_sld_shp_point/220_test_sld_shp_point.shp step=load"),
+        stderr.contains("sync.target:t dataset=220_sld_shp_point/220_test_sld_shp_point.shp step=load: new"),
         "the log names target, dataset and step:\n{stderr}"
     );
 }
