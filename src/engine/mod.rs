@@ -69,12 +69,15 @@ pub fn load(spec: &RunSpec, redactor: &Redactor) -> Result<Loaded, EngineError> 
         }
     }
     let manifest = platform::load(&spec.manifests, &spec.var_overrides, redactor, spec.secrets)?;
-    let sync_state = sync_in_scope(spec).then(|| {
-        spec.state_dir
+    let sync = sync_in_scope(spec).then(|| platform::sync_step::Scope {
+        state_dir: spec
+            .state_dir
             .clone()
-            .unwrap_or_else(|| default_state_dir(&spec.manifests))
+            .unwrap_or_else(|| default_state_dir(&spec.manifests)),
+        only: spec.only.clone(),
+        exclude: spec.exclude.clone(),
     });
-    let systems = platform::systems(&manifest, sync_state)?;
+    let systems = platform::systems(&manifest, sync)?;
     Ok(Loaded { manifest, systems })
 }
 

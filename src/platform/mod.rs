@@ -25,15 +25,16 @@ pub fn kinds() -> Vec<&'static str> {
 
 /// The systems a manifest involves. Building them renders what can be
 /// rendered offline (templates), so `validate` catches those errors too.
-/// The data sync comes last, when the run includes it (`sync_state` is
-/// where its walk state and staging live; None leaves it out).
+/// The data sync comes last, when the run includes it (`sync` says where
+/// its walk state and staging live and which datasets the run may touch;
+/// None leaves it out).
 pub fn systems(
     manifest: &Manifest,
-    sync_state: Option<std::path::PathBuf>,
+    sync: Option<sync_step::Scope>,
 ) -> Result<Vec<Box<dyn System>>, ManifestErrors> {
     let mut systems = systems::from_manifest(&manifest.systems)?;
-    if let (Some(sync), Some(state)) = (&manifest.sync, sync_state) {
-        if let Some(step) = sync_step::SyncStep::new(sync, &manifest.systems, state) {
+    if let (Some(targets), Some(scope)) = (&manifest.sync, sync) {
+        if let Some(step) = sync_step::SyncStep::new(targets, &manifest.systems, scope) {
             systems.push(Box::new(step));
         }
     }

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use futures::future::BoxFuture;
 
-use crate::plan::{Address, Change, PlanOptions, Warning};
+use crate::plan::{Address, Change, PlanOptions, Selector, Warning};
 use crate::sync::manifest::{Sync, SyncTarget};
 use crate::sync::pass::{self, PassOptions, Status};
 use crate::sync::plan::DATASET_KIND;
@@ -26,17 +26,35 @@ pub const NAME: &str = "sync";
 /// What the pass did with each dataset of a target, by path: Ok, or why not.
 type Outcomes = Result<BTreeMap<String, Result<(), String>>, String>;
 
+/// Where the sync keeps its state, and the run's `--only`/`--exclude`.
+pub struct Scope {
+    pub state_dir: PathBuf,
+    pub only: Vec<Selector>,
+    pub exclude: Vec<Selector>,
+}
+
+impl Scope {
+    /// Whether the run may act on this dataset, as the engine decides for
+    /// every change.
+    fn includes(&self, target: &str, path: &str) -> bool {
+        let address = Address::new(DATASET_KIND, &format!("{target}/{path}"));
+        (self.only.is_empty() || self.only.iter().any(|s| s.matches(&address)))
+            && !self.exclude.iter().any(|s| s.matches(&address))
+    }
+}
+
 pub struct SyncStep {
     targets: Vec<SyncTarget>,
     connection: PgConnection,
     state_dir: PathBuf,
+    scope: Scope,
     publishing: Option<PublishContext>,
     options: PassOptions,
     done: tokio::sync::Mutex<BTreeMap<String, Outcomes>>,
 }
 
 impl SyncStep {
-    pub fn new(sync: &Sync, manifest: &crate::systems::Manifest, state_dir: PathBuf) -> Option<SyncStep> {
+    pub fn new(sync: &Sync, manifest: &crate::systems::Manifest, scope: Scope) -> Option<SyncStep> {
         let postgres = manifest.postgres.as_ref()?;
         if sync.targets.is_empty() {
             return None;
@@ -44,7 +62,8 @@ impl SyncStep {
         Some(SyncStep {
             targets: sync.targets.clone(),
             connection: postgres.connection.clone(),
-            state_dir,
+            state_dir: scope.state_dir.clone(),
+            scope,
             publishing: PublishContext::new(manifest, sync),
             options: PassOptions {
                 max_removal_share: sync.settings.max_removal_share,
@@ -106,13 +125,15 @@ impl SyncStep {
 
     async fn run_pass(&self, target: &SyncTarget) -> Outcomes {
         let quiet = |_: &str| {};
-        let result = pass::run(
+        let in_scope = |path: &str| self.scope.includes(&target.name, path);
+        let result = pass::run_in_scope(
             target,
             &self.connection,
             &self.state_dir,
             self.options,
             self.publishing.as_ref(),
             &quiet,
+            &in_scope,
         )
         .await
         .map_err(|e| chain(&e))?;

@@ -224,6 +224,30 @@ pub async fn run(
     publishing: Option<&PublishContext>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<PassResult, PassError> {
+    run_in_scope(
+        target,
+        connection,
+        state_dir,
+        options,
+        publishing,
+        progress,
+        &|_| true,
+    )
+    .await
+}
+
+/// [`run`], acting only on the datasets (by path) `in_scope` accepts: a
+/// platform run whose `--only`/`--exclude` name some datasets. The others
+/// are planned, not touched.
+pub async fn run_in_scope(
+    target: &SyncTarget,
+    connection: &PgConnection,
+    state_dir: &Path,
+    options: PassOptions,
+    publishing: Option<&PublishContext>,
+    progress: &(dyn Fn(&str) + Sync),
+    in_scope: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<PassResult, PassError> {
     let publisher = publisher_of(publishing, target)?;
     let state_path = WalkState::path(state_dir, &target.name);
     let (source, previous, walk) = walk_share(target, &state_path, options.full_rescan).await?;
@@ -286,6 +310,7 @@ pub async fn run(
         progress,
         live_progress: options.live_progress,
         publisher: publisher.as_ref(),
+        in_scope,
     };
     let datasets = runner.carry_out(&plan).await?;
     let report = PassReport {
@@ -548,6 +573,8 @@ struct Runner<'a> {
     live_progress: bool,
     /// Publishes into GeoServer and the catalogue, when the target does.
     publisher: Option<&'a Publisher>,
+    /// The datasets (by path) this run may act on.
+    in_scope: &'a (dyn Fn(&str) -> bool + Sync),
 }
 
 impl Runner<'_> {
@@ -556,6 +583,7 @@ impl Runner<'_> {
         let todo = plan
             .changes
             .iter()
+            .filter(|c| (self.in_scope)(&c.path))
             .filter(|c| {
                 matches!(
                     c.action,
@@ -564,7 +592,7 @@ impl Runner<'_> {
             })
             .count();
         let mut done = 0;
-        for change in &plan.changes {
+        for change in plan.changes.iter().filter(|c| (self.in_scope)(&c.path)) {
             if super::shutdown::requested() {
                 // The dataset in hand is finished; the rest waits for the next run.
                 outcomes.push(outcome(change, Vec::new(), Status::Interrupted));

@@ -108,6 +108,16 @@ fn plan_on_an_empty_host_then_apply_runs_the_sync_as_its_last_step() {
     run.assert_code(0);
     assert!(tables(&db).is_empty(), "--no-sync loaded something");
 
+    // One dataset left out by name: the pass does not touch it.
+    let run = ws.geosync(&[
+        "apply",
+        "--auto-approve",
+        "--exclude",
+        "sync.dataset:t/050_xmlmissing/050_test_nyc_shape_noxml.shp",
+    ]);
+    run.assert_code(0);
+    assert_eq!(tables(&db), vec!["l_220_test_sld_shp_point"]);
+
     let run = ws.geosync(&["apply", "--auto-approve"]);
     run.assert_code(0);
     assert_eq!(
