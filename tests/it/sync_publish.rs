@@ -876,3 +876,52 @@ fn a_restricted_target_is_read_by_its_roles_and_its_records_never_by_all() {
     let status = sdi.run(&["status"]);
     assert!(status.stdout.contains("1 published"), "{}", status.stdout);
 }
+
+#[test]
+fn each_layer_of_a_geopackage_is_a_layer_with_a_record_of_its_own() {
+    let sdi = Sdi::local("");
+    std::fs::create_dir_all(sdi.share().join("gpkg")).unwrap();
+    let gpkg = sdi.share().join("gpkg/two.gpkg");
+    for (shp, layer) in [
+        ("valid/130_epsg_2154/130_test_nyc_epsg_2154.shp", "blocks"),
+        ("valid/220_sld_shp_point/220_test_sld_shp_point.shp", "points"),
+    ] {
+        let status = Command::new("ogr2ogr")
+            .args(["-f", "GPKG", "-update", "-append"])
+            .arg(&gpkg)
+            .arg(Path::new(CORPUS).join(shp))
+            .args(["-nln", layer, "-a_srs", "EPSG:2154"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    // Published, killed before its record: `status` says pending.
+    sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
+    sdi.ws.kill_at(&["sync", "--once"], "sync-layer-published");
+    let status = sdi.run(&["status", "--json"]);
+    let document: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        document["targets"][0]["datasets"][0]["state"], "pending",
+        "{document:#}"
+    );
+
+    sdi.apply().assert_code(0);
+    let ledger = sdi.ledger();
+    assert_eq!(ledger.len(), 2, "{ledger:#?}");
+    let blocks = &ledger["gpkg/two.gpkg#blocks"];
+    let points = &ledger["gpkg/two.gpkg#points"];
+    assert_ne!(blocks.0, points.0);
+    assert_ne!(blocks.2, points.2, "one record per layer");
+    assert_eq!(sdi.layers().len(), 2);
+    assert_eq!(sdi.records().len(), 2);
+    assert_eq!(sdi.featuretype(&blocks.0).srs.as_deref(), Some("EPSG:2154"));
+    sdi.assert_nothing_orphaned();
+
+    // Its last file gone: the share is empty, which only forced is a deletion.
+    std::fs::remove_file(&gpkg).unwrap();
+    sdi.pass(&[]).0.assert_code(1);
+    assert_eq!(sdi.layers().len(), 2);
+    let (run, _) = sdi.pass(&["--force-removals"]);
+    run.assert_code(0);
+    assert!(sdi.layers().is_empty() && sdi.records().is_empty() && sdi.ledger().is_empty());
+}
