@@ -635,6 +635,12 @@ fn killed_mid_publish_or_mid_unpublish_the_next_pass_converges() {
     let sdi = Sdi::local("");
     sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
     sdi.add_case("valid/130_epsg_2154", "nyc");
+    // Killed once the names are noted, before GeoServer heard of it.
+    sdi.ws.kill_at(&["sync", "--once"], "sync-publish-names");
+    let noted = sdi.ledger()["nyc/130_test_nyc_epsg_2154.shp"].clone();
+    assert!(noted.1.is_some() && noted.2.is_some(), "{noted:?}");
+    assert!(sdi.layers().is_empty());
+    // Again, killed once the layer is there.
     sdi.ws.kill_at(&["sync", "--once"], "sync-layer-published");
     let ledger = sdi.ledger();
     let (table, _, uuid, status) = ledger["nyc/130_test_nyc_epsg_2154.shp"].clone();
@@ -658,6 +664,10 @@ fn killed_mid_publish_or_mid_unpublish_the_next_pass_converges() {
     sdi.ws.kill_at(&["sync", "--once"], "sync-layer-removed");
     assert!(!sdi.layers().contains(&table));
     assert!(sdi.tables().contains(&table), "the table goes after the layer");
+    // Killed again once the table is dropped, before the record goes.
+    sdi.ws.kill_at(&["sync", "--once"], "sync-table-dropped");
+    assert!(!sdi.tables().contains(&table));
+    assert!(sdi.records().contains_key(uuid.as_ref().unwrap()));
     let (run, datasets) = sdi.pass(&[]);
     run.assert_code(0);
     assert_eq!(datasets["nyc/130_test_nyc_epsg_2154.shp"]["status"], "removed");
