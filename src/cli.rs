@@ -35,24 +35,44 @@ pub enum Command {
     ImportCompose(ImportComposeArgs),
     /// Print the JSON Schema of the manifest language, for editors and CI.
     Schema,
-    /// Read the cloud shares of [[sync.target]] and load their datasets into PostGIS.
+    /// Read the cloud shares of [[sync.target]], load their datasets into PostGIS and publish them
+    /// (GeoServer layers, metadata records): continuously, or one pass with --once.
     Sync(SyncArgs),
+    /// Show what the sync published, what is pending, rejected or failed, per target and dataset.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Only this target (repeatable) [default: every target].
+    #[arg(long, value_name = "NAME")]
+    pub target: Vec<String>,
+    /// Where the sync's state lives [default: .geosync beside the first manifest].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
-    /// One pass over each target, then exit.
+    /// One pass over each target, then exit [default: run continuously, a pass every
+    /// [sync] interval, until SIGTERM or SIGINT].
     #[arg(long)]
     pub once: bool,
+    /// List every share completely, ignoring what the last walk saw.
+    #[arg(long)]
+    pub full_rescan: bool,
     /// Only this target (repeatable) [default: every target].
     #[arg(long, value_name = "NAME")]
     pub target: Vec<String>,
     /// Show what the pass would load and remove; change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Drop tables even when the share lists no file or lost most of its datasets at once.
+    /// Take datasets down even when the share lists no file or lost more than
+    /// max_removal_share of its datasets at once.
     #[arg(long)]
     pub force_removals: bool,
     /// Where the walk state and staging folder live [default: .geosync beside the first manifest].
@@ -142,6 +162,9 @@ pub struct ApplyArgs {
     /// whose machine vanished), then take the lock.
     #[arg(long)]
     pub break_lock: bool,
+    /// Do not run the data sync's pass after the platform converged (implied by --exclude sync).
+    #[arg(long)]
+    pub no_sync: bool,
     /// How long to wait for another apply's platform lock: 90s, 5m, 0.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_wait)]
     pub lock_timeout: std::time::Duration,

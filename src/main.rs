@@ -42,7 +42,9 @@ fn main() -> std::process::ExitCode {
         (false, 0) => Verbosity::Normal,
         _ => Verbosity::Verbose,
     };
-    init_logs(cli.verbose);
+    // The sync loop is a service: its steps are logged (target, dataset, step).
+    let service = matches!(&cli.command, Command::Sync(args) if !args.once && !args.dry_run);
+    init_logs(cli.verbose, service);
     let redactor = Redactor::default();
     let printer = Printer::new(verbosity, redactor.clone());
     let runtime = match tokio::runtime::Runtime::new() {
@@ -60,6 +62,7 @@ fn main() -> std::process::ExitCode {
             Command::ImportCompose(args) => commands::import_compose::run(args, &printer),
             Command::Schema => commands::schema::run(&printer),
             Command::Sync(args) => commands::sync::run(args, &printer, &redactor).await,
+            Command::Status(args) => commands::status::run(args, &printer, &redactor).await,
         }
     });
     let exit = result.unwrap_or_else(|error| {
@@ -79,13 +82,18 @@ fn wants_json(command: &Command) -> bool {
         Command::Plan(args) => args.manifest.json,
         Command::Apply(args) => args.manifest.json,
         Command::Sync(args) => args.manifest.json,
+        Command::Status(args) => args.manifest.json,
         Command::ImportCompose(_) | Command::Schema => false,
     }
 }
 
 /// Debug logs go to stderr with -vv; RUST_LOG refines them.
-fn init_logs(verbose: u8) {
-    let default = if verbose >= 2 { "geosync=debug" } else { "warn" };
+fn init_logs(verbose: u8, service: bool) {
+    let default = match (verbose >= 2, service) {
+        (true, _) => "geosync=debug",
+        (false, true) => "warn,geosync::sync=info",
+        (false, false) => "warn",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()

@@ -85,9 +85,13 @@ fn prepare(args: &ApplyArgs) -> anyhow::Result<Prepared> {
         None => None,
     };
     let Some(path) = &args.plan else {
+        let mut spec = run_spec(&args.manifest, Some(&args.scope));
+        if args.no_sync {
+            spec.exclude.push("sync".parse().expect("a valid selector"));
+        }
         return Ok(Prepared {
             saved: None,
-            spec: run_spec(&args.manifest, Some(&args.scope)),
+            spec,
             explicit_state,
         });
     };
@@ -106,6 +110,7 @@ fn prepare(args: &ApplyArgs) -> anyhow::Result<Prepared> {
         only: saved.only.clone(),
         exclude: saved.exclude.clone(),
         options: saved.options,
+        state_dir: saved.state_dir.clone(),
         secrets: Default::default(),
     };
     Ok(Prepared {

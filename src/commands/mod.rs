@@ -5,6 +5,7 @@ pub mod apply;
 pub mod import_compose;
 pub mod plan;
 pub mod schema;
+pub mod status;
 pub mod sync;
 pub mod validate;
 
@@ -43,6 +44,7 @@ fn run_spec(manifest: &ManifestArgs, scope: Option<&ScopeArgs>) -> RunSpec {
             adopt: scope.is_some_and(|s| s.adopt),
             allow_drop: scope.is_some_and(|s| s.allow_drop),
         },
+        state_dir: scope.and_then(|s| s.state_dir.clone()),
         secrets: Default::default(),
     }
 }

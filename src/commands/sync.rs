@@ -1,10 +1,15 @@
-//! `geosync sync --once`: one pass of the data sync over each target
-//! (or those named by --target): walk the share, load what changed, drop
-//! what left it. `--dry-run` shows the plan of the pass and changes nothing.
+//! `geosync sync`: the data sync over each target (or those named by
+//! --target): walk the share, load what changed, publish it, take down what
+//! left it. `--once` runs one pass and reports it; without it the sync runs
+//! as a service until SIGTERM/SIGINT. `--dry-run` shows the plan of the
+//! pass and changes nothing.
 
 use std::fmt::Write;
 
 use anyhow::{bail, Context};
+
+use crate::sync::publishing::PublishContext;
+use crate::sync::{daemon, shutdown};
 
 use super::{manifests_or_default, run_spec, Exit};
 use crate::cli::SyncArgs;
@@ -21,9 +26,6 @@ use crate::sync::plan::PassPlan;
 const REPORT_FORMAT: u32 = 1;
 
 pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> anyhow::Result<Exit> {
-    if !args.once {
-        bail!("only single passes are implemented: run `geosync sync --once` (from cron or a timer)");
-    }
     let spec = run_spec(&args.manifest, None);
     let loaded = engine::load(&spec, redactor)?;
     let manifest = &loaded.manifest;
@@ -33,33 +35,30 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
     let Some(postgres) = manifest.systems.postgres.as_ref() else {
         bail!("[[sync.target]] loads into PostgreSQL: the manifests declare no [postgres] server");
     };
-    let targets = selected(&sync.targets, &args.target)?;
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| engine::default_state_dir(&manifests_or_default(&args.manifest)));
-    let options = PassOptions {
-        dry_run: args.dry_run,
-        force_removals: args.force_removals,
-        live_progress: !printer.quiet() && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    let run = Run {
+        targets: selected(&sync.targets, &args.target)?,
+        connection: &postgres.connection,
+        state_dir: args
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| engine::default_state_dir(&manifests_or_default(&args.manifest))),
+        options: PassOptions {
+            dry_run: args.dry_run,
+            force_removals: args.force_removals,
+            live_progress: !printer.quiet() && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            full_rescan: args.full_rescan,
+            max_removal_share: sync.settings.max_removal_share,
+            min_removals: sync.settings.min_removals,
+            planning_platform: false,
+        },
+        publishing: PublishContext::new(&manifest.systems, sync),
     };
-    let mut plans = Vec::new();
-    let mut reports = Vec::new();
-    for target in targets {
-        let spinner = printer.spinner(&format!("Reading the share of {}", target.address()));
-        let progress = |step: &str| spinner.set_message(format!("{}: {step}", target.address()));
-        let result = pass::run(target, &postgres.connection, &state_dir, options, &progress).await;
-        spinner.finish_and_clear();
-        let result = result.context("the sync pass stopped")?;
-        printer.note(&format!(
-            "{}: {} request(s) to the share, {} unchanged folder(s) not listed again",
-            target.address(),
-            result.walk.requests,
-            result.walk.reused
-        ));
-        plans.push(result.plan);
-        reports.extend(result.report);
+    if !args.once && !args.dry_run {
+        return run
+            .service(sync, printer, &|text| manifest.systems.redactor.redact(text))
+            .await;
     }
+    let (plans, reports) = run.passes(printer).await?;
     if args.dry_run {
         let plan = as_plan(
             &plans,
@@ -87,7 +86,78 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
     Ok(if failed > 0 { Exit::Failure } else { Exit::Success })
 }
 
-fn selected<'a>(targets: &'a [SyncTarget], names: &[String]) -> anyhow::Result<Vec<&'a SyncTarget>> {
+/// What a `geosync sync` run works on.
+struct Run<'a> {
+    targets: Vec<&'a SyncTarget>,
+    connection: &'a crate::systems::postgres::manifest::PgConnection,
+    state_dir: std::path::PathBuf,
+    options: PassOptions,
+    publishing: Option<PublishContext>,
+}
+
+impl Run<'_> {
+    /// The loop, until SIGTERM/SIGINT.
+    async fn service(
+        &self,
+        sync: &crate::sync::manifest::Sync,
+        printer: &Printer,
+        redact: &(dyn Fn(&str) -> String + Sync),
+    ) -> anyhow::Result<Exit> {
+        shutdown::install_signal_handlers().context("cannot listen for SIGTERM/SIGINT")?;
+        printer.note(&format!(
+            "Syncing {} target(s) every {}s; SIGTERM or Ctrl-C stops after the dataset in hand.",
+            self.targets.len(),
+            sync.settings.interval.as_secs()
+        ));
+        daemon::Service {
+            targets: self.targets.clone(),
+            connection: self.connection,
+            state_dir: &self.state_dir,
+            settings: &sync.settings,
+            options: PassOptions {
+                live_progress: false,
+                ..self.options
+            },
+            publishing: self.publishing.as_ref(),
+            redact,
+        }
+        .run()
+        .await;
+        Ok(Exit::Success)
+    }
+
+    /// One pass per target, in turn.
+    async fn passes(&self, printer: &Printer) -> anyhow::Result<(Vec<PassPlan>, Vec<PassReport>)> {
+        let mut plans = Vec::new();
+        let mut reports = Vec::new();
+        for target in &self.targets {
+            let spinner = printer.spinner(&format!("Reading the share of {}", target.address()));
+            let progress = |step: &str| spinner.set_message(format!("{}: {step}", target.address()));
+            let result = pass::run(
+                target,
+                self.connection,
+                &self.state_dir,
+                self.options,
+                self.publishing.as_ref(),
+                &progress,
+            )
+            .await;
+            spinner.finish_and_clear();
+            let result = result.context("the sync pass stopped")?;
+            printer.note(&format!(
+                "{}: {} request(s) to the share, {} unchanged folder(s) not listed again",
+                target.address(),
+                result.walk.requests,
+                result.walk.reused
+            ));
+            plans.push(result.plan);
+            reports.extend(result.report);
+        }
+        Ok((plans, reports))
+    }
+}
+
+pub fn selected<'a>(targets: &'a [SyncTarget], names: &[String]) -> anyhow::Result<Vec<&'a SyncTarget>> {
     if names.is_empty() {
         return Ok(targets.iter().collect());
     }
@@ -135,7 +205,7 @@ fn as_plan(plans: &[PassPlan], manifests: impl Iterator<Item = PlannedManifest>)
 /// One line per dataset, then the totals.
 fn human(report: &PassReport, plan: &PassPlan) -> String {
     let mut out = String::new();
-    let mut counts = [0usize; 6];
+    let mut counts = [0usize; 8];
     for refused in &plan.refused {
         counts[4] += 1;
         let _ = writeln!(
@@ -153,22 +223,43 @@ fn human(report: &PassReport, plan: &PassPlan) -> String {
     for warning in &report.warnings {
         let _ = writeln!(out, "  warning    {}", escape(warning));
     }
-    let [new, changed, unchanged, removed, rejected, failed] = counts;
-    let _ = writeln!(
+    let [new, changed, unchanged, removed, rejected, failed, republished, interrupted] = counts;
+    let _ = write!(
         out,
-        "sync.target:{}: {new} new, {changed} changed, {unchanged} unchanged, {removed} removed, {rejected} rejected, {failed} failed.",
+        "sync.target:{}: {new} new, {changed} changed, ",
         escape(&report.target)
     );
+    if report.workspace.is_some() {
+        let _ = write!(out, "{republished} republished, ");
+    }
+    let _ = write!(
+        out,
+        "{unchanged} unchanged, {removed} removed, {rejected} rejected, {failed} failed"
+    );
+    if interrupted > 0 {
+        let _ = write!(out, ", {interrupted} left for the next run (stopped)");
+    }
+    let _ = writeln!(out, ".");
     out
 }
 
 fn line_of(outcome: &Outcome) -> (usize, String) {
     let path = escape(&outcome.path);
-    let tables = if outcome.tables.is_empty() {
+    let mut tables = if outcome.tables.is_empty() {
         String::new()
     } else {
         format!(" -> {}", outcome.tables.join(", "))
     };
+    for published in &outcome.published {
+        tables.push_str(&format!(
+            " [layer {}{}]",
+            published.layer,
+            published
+                .record_uuid
+                .as_ref()
+                .map_or(String::new(), |u| format!(", record {u}"))
+        ));
+    }
     match &outcome.status {
         Status::New { loaded } => (0, format!("  new        {path}{tables} ({})", facts(loaded))),
         Status::Changed { reason, loaded } => (
@@ -179,6 +270,8 @@ fn line_of(outcome: &Outcome) -> (usize, String) {
         Status::Removed => (3, format!("  removed    {path}{tables}")),
         Status::Rejected { reason } => (4, format!("  rejected   {path}: {}", escape(reason))),
         Status::Failed { error } => (5, format!("  failed     {path}: {}", escape(error))),
+        Status::Republished { reason } => (6, format!("  republished {path}{tables} ({reason})")),
+        Status::Interrupted => (7, format!("  not done   {path} (stopped before it)")),
     }
 }
 

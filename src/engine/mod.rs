@@ -28,6 +28,8 @@ pub struct RunSpec {
     pub only: Vec<Selector>,
     pub exclude: Vec<Selector>,
     pub options: PlanOptions,
+    /// Where the run keeps its state [default: beside the first manifest].
+    pub state_dir: Option<PathBuf>,
     /// `validate` needs no secret; `plan` and `apply` need them all.
     pub secrets: crate::manifest::secret::SecretMode,
 }
@@ -67,8 +69,33 @@ pub fn load(spec: &RunSpec, redactor: &Redactor) -> Result<Loaded, EngineError> 
         }
     }
     let manifest = platform::load(&spec.manifests, &spec.var_overrides, redactor, spec.secrets)?;
-    let systems = platform::systems(&manifest)?;
+    let sync = sync_in_scope(spec).then(|| platform::sync_step::Scope {
+        state_dir: spec
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| default_state_dir(&spec.manifests)),
+        only: spec.only.clone(),
+        exclude: spec.exclude.clone(),
+    });
+    let systems = platform::systems(&manifest, sync)?;
     Ok(Loaded { manifest, systems })
+}
+
+/// Whether the run includes the data sync: not when `--exclude` names its
+/// kind (`sync`, `sync.dataset`; `apply --no-sync` adds that), not when
+/// `--only` names only other kinds. Left out, it is not even planned (no
+/// share is read).
+fn sync_in_scope(spec: &RunSpec) -> bool {
+    let kind = crate::sync::plan::DATASET_KIND;
+    let names_kind = |s: &Selector| {
+        kind == s.kind()
+            || kind
+                .strip_prefix(s.kind())
+                .is_some_and(|rest| rest.starts_with('.'))
+    };
+    let excluded = spec.exclude.iter().any(|s| names_kind(s) && s.name().is_none());
+    let only_others = !spec.only.is_empty() && !spec.only.iter().any(names_kind);
+    !excluded && !only_others
 }
 
 /// Takes every system's platform-wide apply lock (PostgreSQL's advisory
@@ -138,6 +165,7 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec, key: &FingerprintKey) -> Resu
     }
     let unneeded = unneeded_preflight(&changes, spec, &in_scope);
     changes.retain(|c| in_scope(&c.address) && !unneeded.contains(&c.address));
+    run_last(&loaded.systems, &mut changes);
     warnings.retain(|w| w.address.as_ref().is_none_or(in_scope));
     // A change whose dependency is pending but out of scope would run
     // against a platform that is not ready for it: say so.
@@ -186,6 +214,28 @@ pub async fn plan(loaded: &Loaded, spec: &RunSpec, key: &FingerprintKey) -> Resu
         .redactor
         .sealed_secrets(|value| key.seal(value));
     Ok(plan)
+}
+
+/// The changes of systems that run last depend on every other pending
+/// change of the run.
+fn run_last(systems: &[Box<dyn System>], changes: &mut [Change]) {
+    let last: Vec<&str> = systems
+        .iter()
+        .filter(|s| s.runs_last())
+        .map(|s| s.name())
+        .collect();
+    let is_last = |c: &Change| {
+        last.iter()
+            .any(|name| c.address.kind.split('.').next() == Some(*name))
+    };
+    let before: Vec<crate::plan::Address> = changes
+        .iter()
+        .filter(|c| !c.is_noop() && !is_last(c))
+        .map(|c| c.address.clone())
+        .collect();
+    for change in changes.iter_mut().filter(|c| !c.is_noop() && is_last(c)) {
+        change.depends_on.extend(before.iter().cloned());
+    }
 }
 
 /// The blockers about resources in the run's scope, as one message: what

@@ -70,6 +70,10 @@ impl Selector {
     pub fn kind(&self) -> &str {
         &self.kind
     }
+
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
 }
 
 impl FromStr for Selector {

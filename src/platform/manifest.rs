@@ -51,9 +51,12 @@ pub fn load(
     check_sections(&documents, &mut errors);
     let vars = manifest::collect_vars(&documents, overrides, &mut errors);
     let mut systems = systems::manifest::lower(&documents, vars, &resolver, &mut errors);
-    let sync = sync::manifest::lower(&documents, &systems.vars, &resolver, &mut errors);
+    let mut sync = sync::manifest::lower(&documents, &systems.vars, &resolver, &mut errors);
     if let (Some(sync), None) = (&sync, &systems.postgres) {
         sync::manifest::require_postgres(sync, &mut errors);
+    }
+    if let (Some(sync), Some(geoserver)) = (&mut sync, &systems.geoserver) {
+        sync::manifest::resolve_datastores(sync, geoserver, &mut errors);
     }
     if !errors.is_empty() {
         return Err(ManifestErrors(errors).in_reading_order(paths));

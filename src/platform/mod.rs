@@ -6,6 +6,7 @@
 
 pub mod manifest;
 pub mod schema;
+pub mod sync_step;
 
 #[cfg(test)]
 mod mutation_tests;
@@ -17,11 +18,25 @@ use crate::systems::{self, System};
 
 /// Every resource kind geosync knows, for checking `--only`/`--exclude`.
 pub fn kinds() -> Vec<&'static str> {
-    systems::kinds()
+    let mut kinds = systems::kinds();
+    kinds.push(crate::sync::plan::DATASET_KIND);
+    kinds
 }
 
 /// The systems a manifest involves. Building them renders what can be
 /// rendered offline (templates), so `validate` catches those errors too.
-pub fn systems(manifest: &Manifest) -> Result<Vec<Box<dyn System>>, ManifestErrors> {
-    systems::from_manifest(&manifest.systems)
+/// The data sync comes last, when the run includes it (`sync` says where
+/// its walk state and staging live and which datasets the run may touch;
+/// None leaves it out).
+pub fn systems(
+    manifest: &Manifest,
+    sync: Option<sync_step::Scope>,
+) -> Result<Vec<Box<dyn System>>, ManifestErrors> {
+    let mut systems = systems::from_manifest(&manifest.systems)?;
+    if let (Some(targets), Some(scope)) = (&manifest.sync, sync) {
+        if let Some(step) = sync_step::SyncStep::new(targets, &manifest.systems, scope) {
+            systems.push(Box::new(step));
+        }
+    }
+    Ok(systems)
 }

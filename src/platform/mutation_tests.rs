@@ -126,7 +126,7 @@ fn load(path: &Path) -> Vec<ManifestError> {
     let redactor = Redactor::default();
     let paths = [path.to_path_buf()];
     match super::manifest::load(&paths, &[], &redactor, SecretMode::Placeholder) {
-        Ok(manifest) => match super::systems(&manifest) {
+        Ok(manifest) => match super::systems(&manifest, None) {
             Ok(_) => Vec::new(),
             Err(errors) => errors.0,
         },

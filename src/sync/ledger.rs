@@ -42,7 +42,26 @@ CREATE TABLE IF NOT EXISTS geosync.ledger (
     updated_at         timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (source_path, layer),
     UNIQUE (table_schema, table_name)
-);";
+);
+ALTER TABLE geosync.ledger
+    ADD COLUMN IF NOT EXISTS layer_name            text,
+    ADD COLUMN IF NOT EXISTS style_name            text,
+    ADD COLUMN IF NOT EXISTS record_uuid           text,
+    ADD COLUMN IF NOT EXISTS published_at          timestamptz,
+    ADD COLUMN IF NOT EXISTS publish_fingerprint   text,
+    ADD COLUMN IF NOT EXISTS publish_status        text,
+    ADD COLUMN IF NOT EXISTS publish_error         text,
+    ADD COLUMN IF NOT EXISTS publish_attempts      integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS publish_next_retry_at timestamptz;";
+
+/// The columns `entry_of` reads, in its order.
+const COLUMNS: &str = "source_path, layer, table_schema, table_name, status,
+    loaded_fingerprint, failed_fingerprint, features, srid,
+    attempts, last_error, (extract(epoch FROM next_retry_at) * 1e6)::bigint,
+    (extract(epoch FROM loaded_at) * 1e6)::bigint,
+    layer_name, style_name, record_uuid, (extract(epoch FROM published_at) * 1e6)::bigint,
+    publish_fingerprint, publish_status, publish_error, publish_attempts,
+    (extract(epoch FROM publish_next_retry_at) * 1e6)::bigint";
 
 /// A dataset's key in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -76,6 +95,41 @@ pub struct Entry {
     pub last_error: Option<String>,
     pub next_retry_at: Option<DateTime<Utc>>,
     pub loaded_at: Option<DateTime<Utc>>,
+    /// Its publication in GeoServer and the catalogue (part 2).
+    pub publication: Publication,
+}
+
+/// What the ledger knows of a dataset's publication: the names it was
+/// published under (kept so that unpublishing finds them even after the
+/// share lost the files) and the state of the last attempt.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Publication {
+    /// The GeoServer layer (`workspace:layer` is the target's workspace and this).
+    pub layer_name: Option<String>,
+    /// The workspace style geosync made for it, if any.
+    pub style_name: Option<String>,
+    pub record_uuid: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    /// What was published: data, metadata, style and target settings.
+    pub fingerprint: Option<String>,
+    pub status: Option<PublishStatus>,
+    pub error: Option<String>,
+    pub attempts: i32,
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishStatus {
+    Published,
+    Failed,
+}
+
+impl Publication {
+    /// Whether a failed publication may be tried again at `now`.
+    pub fn retry_due(&self, now: DateTime<Utc>) -> bool {
+        self.status != Some(PublishStatus::Failed) || self.next_retry_at.is_none_or(|at| at <= now)
+    }
 }
 
 impl Entry {
@@ -131,12 +185,22 @@ impl Ledger {
     pub async fn entries(client: &impl GenericClient) -> Result<Vec<Entry>, tokio_postgres::Error> {
         let rows = client
             .query(
-                "SELECT source_path, layer, table_schema, table_name, status,
-                        loaded_fingerprint, failed_fingerprint, features, srid,
-                        attempts, last_error, (extract(epoch FROM next_retry_at) * 1e6)::bigint,
-                        (extract(epoch FROM loaded_at) * 1e6)::bigint
-                 FROM geosync.ledger ORDER BY source_path, layer",
+                &format!("SELECT {COLUMNS} FROM geosync.ledger ORDER BY source_path, layer"),
                 &[],
+            )
+            .await?;
+        Ok(rows.iter().map(entry_of).collect())
+    }
+
+    /// The rows of one dataset (one per layer of a GeoPackage).
+    pub async fn entries_of(
+        client: &impl GenericClient,
+        path: &str,
+    ) -> Result<Vec<Entry>, tokio_postgres::Error> {
+        let rows = client
+            .query(
+                &format!("SELECT {COLUMNS} FROM geosync.ledger WHERE source_path = $1 ORDER BY layer"),
+                &[&path],
             )
             .await?;
         Ok(rows.iter().map(entry_of).collect())
@@ -223,12 +287,10 @@ impl Ledger {
         let delay = backoff(attempts).as_secs() as f64;
         let row = client
             .query_one(
-                "UPDATE geosync.ledger SET next_retry_at = now() + make_interval(secs => $3)
-                 WHERE source_path = $1 AND layer = $2
-                 RETURNING source_path, layer, table_schema, table_name, status,
-                        loaded_fingerprint, failed_fingerprint, features, srid,
-                        attempts, last_error, (extract(epoch FROM next_retry_at) * 1e6)::bigint,
-                        (extract(epoch FROM loaded_at) * 1e6)::bigint",
+                &format!(
+                    "UPDATE geosync.ledger SET next_retry_at = now() + make_interval(secs => $3)
+                     WHERE source_path = $1 AND layer = $2 RETURNING {COLUMNS}"
+                ),
                 &[&failed.key.source_path, &failed.key.layer, &delay],
             )
             .await?;
@@ -266,6 +328,127 @@ impl Ledger {
     }
 }
 
+/// The names a publication uses, written before any of them is created
+/// so that a publication killed half-way is still found and cleaned up.
+#[derive(Debug, Clone)]
+pub struct PublishNames<'a> {
+    pub key: &'a Key,
+    pub layer_name: &'a str,
+    pub style_name: Option<&'a str>,
+    pub record_uuid: &'a str,
+}
+
+impl Ledger {
+    /// Records the names a publication is about to use.
+    pub async fn record_publishing(
+        client: &impl GenericClient,
+        names: &PublishNames<'_>,
+    ) -> Result<(), tokio_postgres::Error> {
+        client
+            .execute(
+                "UPDATE geosync.ledger SET layer_name = $3, style_name = $4, record_uuid = $5,
+                     updated_at = now()
+                 WHERE source_path = $1 AND layer = $2",
+                &[
+                    &names.key.source_path,
+                    &names.key.layer,
+                    &names.layer_name,
+                    &names.style_name,
+                    &names.record_uuid,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a dataset published with what it was published from. The
+    /// table's data did not change since its load (a metadata or style
+    /// change only), so its loaded fingerprint becomes the dataset's current
+    /// one: the next pass does not reload it for a sidecar it does not read.
+    pub async fn record_published(
+        client: &impl GenericClient,
+        key: &Key,
+        fingerprint: &str,
+        loaded_fingerprint: &str,
+    ) -> Result<(), tokio_postgres::Error> {
+        client
+            .execute(
+                "UPDATE geosync.ledger SET publish_status = 'published', publish_fingerprint = $3,
+                     loaded_fingerprint = $4,
+                     published_at = now(), publish_error = NULL, publish_attempts = 0,
+                     publish_next_retry_at = NULL, updated_at = now()
+                 WHERE source_path = $1 AND layer = $2",
+                &[&key.source_path, &key.layer, &fingerprint, &loaded_fingerprint],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed publication: one more attempt, the error, the next
+    /// retry with the same backoff as loads. What was published before stays.
+    pub async fn record_publish_failed(
+        client: &impl GenericClient,
+        key: &Key,
+        error: &str,
+    ) -> Result<(), tokio_postgres::Error> {
+        let row = client
+            .query_one(
+                "UPDATE geosync.ledger SET publish_status = 'failed', publish_error = $3,
+                     publish_attempts = publish_attempts + 1, updated_at = now()
+                 WHERE source_path = $1 AND layer = $2 RETURNING publish_attempts",
+                &[&key.source_path, &key.layer, &error],
+            )
+            .await?;
+        let delay = backoff(row.get(0)).as_secs() as f64;
+        client
+            .execute(
+                "UPDATE geosync.ledger
+                 SET publish_next_retry_at = now() + make_interval(secs => $3)
+                 WHERE source_path = $1 AND layer = $2",
+                &[&key.source_path, &key.layer, &delay],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Drops a dataset's table, keeping its ledger entry (unpublishing
+    /// removes the entry last, once the record is gone too).
+    pub async fn drop_table(client: &impl GenericClient, key: &Key) -> Result<(), tokio_postgres::Error> {
+        let row = client
+            .query_opt(
+                "SELECT table_schema, table_name, loaded_fingerprint FROM geosync.ledger
+                 WHERE source_path = $1 AND layer = $2",
+                &[&key.source_path, &key.layer],
+            )
+            .await?;
+        if let Some(row) = row {
+            let (schema, table, loaded): (String, String, Option<String>) =
+                (row.get(0), row.get(1), row.get(2));
+            if loaded.is_some() {
+                client
+                    .batch_execute(&format!(
+                        "DROP TABLE IF EXISTS {}.{}",
+                        quote_ident(&schema),
+                        quote_ident(&table)
+                    ))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets a dataset (its table, layer and record are gone).
+    pub async fn forget(client: &impl GenericClient, key: &Key) -> Result<(), tokio_postgres::Error> {
+        client
+            .execute(
+                "DELETE FROM geosync.ledger WHERE source_path = $1 AND layer = $2",
+                &[&key.source_path, &key.layer],
+            )
+            .await?;
+        Ok(())
+    }
+}
+
 fn entry_of(row: &tokio_postgres::Row) -> Entry {
     let status: String = row.get(4);
     Entry {
@@ -292,6 +475,25 @@ fn entry_of(row: &tokio_postgres::Row) -> Entry {
         loaded_at: row
             .get::<_, Option<i64>>(12)
             .and_then(DateTime::from_timestamp_micros),
+        publication: Publication {
+            layer_name: row.get(13),
+            style_name: row.get(14),
+            record_uuid: row.get(15),
+            published_at: row
+                .get::<_, Option<i64>>(16)
+                .and_then(DateTime::from_timestamp_micros),
+            fingerprint: row.get(17),
+            status: match row.get::<_, Option<String>>(18).as_deref() {
+                Some("published") => Some(PublishStatus::Published),
+                Some("failed") => Some(PublishStatus::Failed),
+                _ => None,
+            },
+            error: row.get(19),
+            attempts: row.get(20),
+            next_retry_at: row
+                .get::<_, Option<i64>>(21)
+                .and_then(DateTime::from_timestamp_micros),
+        },
     }
 }
 

@@ -17,6 +17,7 @@
 //!
 //! The `[sync]` manifest section is `manifest/`.
 
+pub mod daemon;
 pub mod dataset;
 pub mod ledger;
 pub mod load;
@@ -28,6 +29,8 @@ pub mod metadata;
 pub mod naming;
 pub mod pass;
 pub mod plan;
-#[allow(dead_code)]
 pub mod publish;
+pub mod publishing;
+pub mod shutdown;
 pub mod source;
+pub mod status;

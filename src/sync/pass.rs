@@ -22,24 +22,46 @@ use super::load::{self, LoadError};
 use super::manifest::{SourceSpec, SyncTarget};
 use super::naming;
 use super::plan::{self, DatasetAction, DatasetChange, LoadReason, PassPlan, Recorded};
+use super::publishing::{Job, PublishContext, Publisher};
 use super::source::local::LocalShare;
 use super::source::webdav::WebDavShare;
 use super::source::{FetchError, Source, SourceError, WalkState, WalkStats};
 use crate::systems::postgres::client::{self as pg, ConnectError};
 use crate::systems::postgres::manifest::PgConnection;
 
-/// Above this many removals, and more than half of what is loaded, a pass
-/// stops instead of removing (a share half-synced, a folder moved by
-/// mistake) unless forced.
-const MASS_REMOVAL: usize = 10;
-
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct PassOptions {
+    /// A pass stops instead of removing (a share half-synced, a folder
+    /// moved by mistake) when at least `min_removals` datasets and more
+    /// than this share of what is loaded left the share at once, unless
+    /// forced. The target's own `max_removal_share` wins.
+    pub max_removal_share: f64,
+    pub min_removals: usize,
     pub dry_run: bool,
     /// Remove tables even when the share lists nothing or lost most of its datasets.
     pub force_removals: bool,
     /// Someone watches (a terminal): report each load's features and rate.
     pub live_progress: bool,
+    /// List the whole share again, whatever the folder etags say.
+    pub full_rescan: bool,
+    /// Part of a platform plan (with `dry_run`): a database server that
+    /// cannot be reached yet (a host not built) means every dataset is new.
+    pub planning_platform: bool,
+}
+
+impl Default for PassOptions {
+    fn default() -> Self {
+        let settings = super::manifest::Settings::default();
+        PassOptions {
+            max_removal_share: settings.max_removal_share,
+            min_removals: settings.min_removals,
+            dry_run: false,
+            force_removals: false,
+            live_progress: false,
+            full_rescan: false,
+            planning_platform: false,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,14 +91,16 @@ pub enum PassError {
     )]
     EmptyShare { target: String, recorded: usize },
     #[error(
-        "sync.target:{target}: {removals} of {recorded} loaded datasets left the share: refusing to drop \
-         so many tables at once; run with --force-removals if that is intended"
+        "sync.target:{target}: {removals} of {recorded} loaded datasets left the share: refusing to take down \
+         so many at once (max_removal_share); nothing was removed; run with --force-removals if that is intended"
     )]
     MassRemoval {
         target: String,
         removals: usize,
         recorded: usize,
     },
+    #[error("sync.target:{target}: cannot publish: {message}")]
+    Publisher { target: String, message: String },
     #[error("sync.target:{target}: the staging folder {}", path.display())]
     Staging {
         target: String,
@@ -94,6 +118,20 @@ pub struct Outcome {
     pub tables: Vec<String>,
     #[serde(flatten)]
     pub status: Status,
+    /// Where it is published (layers and records), after this pass.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub published: Vec<PublishedAs>,
+}
+
+/// A layer and its metadata record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedAs {
+    /// `workspace:layer`.
+    pub layer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_uuid: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -108,6 +146,10 @@ pub enum Status {
         #[serde(flatten)]
         loaded: Loaded,
     },
+    /// Its table stayed; its layer or record was published again.
+    Republished {
+        reason: String,
+    },
     Unchanged,
     Removed,
     Rejected {
@@ -116,6 +158,8 @@ pub enum Status {
     Failed {
         error: String,
     },
+    /// Not reached: the run was asked to stop (SIGTERM) first.
+    Interrupted,
 }
 
 /// What a load did: features (0 for a raster), bytes read, the SRID, time.
@@ -169,65 +213,79 @@ pub fn source_of(target: &SyncTarget) -> Result<Source, SourceError> {
     })
 }
 
-/// Runs one pass over `target`, loading into the `[postgres]` server.
+/// Runs one pass over `target`, loading into the `[postgres]` server and,
+/// when `publishing` is given and the target publishes, publishing into
+/// GeoServer and the catalogue.
 pub async fn run(
     target: &SyncTarget,
     connection: &PgConnection,
     state_dir: &Path,
     options: PassOptions,
+    publishing: Option<&PublishContext>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<PassResult, PassError> {
-    let name = target.name.clone();
-    let source_fail = |source| PassError::Source {
-        target: name.clone(),
-        source,
-    };
-    let source = source_of(target).map_err(source_fail)?;
+    run_in_scope(
+        target,
+        connection,
+        state_dir,
+        options,
+        publishing,
+        progress,
+        &|_| true,
+    )
+    .await
+}
+
+/// [`run`], acting only on the datasets (by path) `in_scope` accepts: a
+/// platform run whose `--only`/`--exclude` name some datasets. The others
+/// are planned, not touched.
+pub async fn run_in_scope(
+    target: &SyncTarget,
+    connection: &PgConnection,
+    state_dir: &Path,
+    options: PassOptions,
+    publishing: Option<&PublishContext>,
+    progress: &(dyn Fn(&str) + Sync),
+    in_scope: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<PassResult, PassError> {
+    let publisher = publisher_of(publishing, target)?;
     let state_path = WalkState::path(state_dir, &target.name);
-    let previous = WalkState::load(&state_path, &source.identity());
-    let walk = source.walk(previous.as_ref()).await.map_err(source_fail)?;
+    let (source, previous, walk) = walk_share(target, &state_path, options.full_rescan).await?;
     let (files, refused) = walk.root.flatten();
     let grouping = dataset::group(&files);
 
-    let mut client = pg::connect(connection, &target.database)
-        .await
-        .map_err(|source| PassError::Connect {
-            target: name.clone(),
-            source,
-        })?;
-    let ledger_fail = |e: tokio_postgres::Error| PassError::Ledger {
-        target: name.clone(),
-        database: target.database.clone(),
-        message: load::pg_message(&e),
+    let Some(mut client) = connect(target, connection, options).await? else {
+        // Planning on a host not yet built (`geosync plan` before the first
+        // apply): no database, so every dataset is new.
+        return Ok(plan_without_database(
+            target,
+            &grouping,
+            &refused,
+            publisher.as_ref(),
+            walk.stats,
+        ));
     };
-    if !options.dry_run {
-        Ledger::ensure_schema(&mut client).await.map_err(ledger_fail)?;
-        ensure_target_schema(&client, &target.schema)
-            .await
-            .map_err(ledger_fail)?;
-    }
+    let ledger_fail = |e| ledger_error(target, &e);
     let recorded = recorded(&client, &target.schema).await.map_err(ledger_fail)?;
     let existing = existing_tables(&client, &target.schema)
         .await
         .map_err(ledger_fail)?;
-    let plan = plan::plan(
-        &target.name,
-        target.default_srid,
+    let plan = plan_of(
+        target,
         &grouping,
         &refused,
         &recorded,
         &existing,
+        publisher.as_ref(),
     );
-    check_safety(&target.name, &files, &recorded, &plan, options)?;
-    // The walk is true of the share whatever happens next: the ledger, not
-    // the walk state, says what is loaded. An unchanged walk is not written
-    // again (a no-op pass writes nothing).
-    let unchanged = previous
-        .as_ref()
-        .is_some_and(|p| p.propagates == walk.propagates && p.root == walk.root);
-    if !options.dry_run && !unchanged {
-        let _ = WalkState::of(source.identity(), &walk).save(&state_path);
-    }
+    check_safety(
+        &target.name,
+        target.max_removal_share,
+        &files,
+        &recorded,
+        &plan,
+        options,
+    )?;
     if options.dry_run {
         return Ok(PassResult {
             plan,
@@ -235,12 +293,13 @@ pub async fn run(
             report: None,
         });
     }
-    let staging = state_dir.join("sync").join(&target.name).join("staging");
+    save_walk(previous.as_ref(), &walk, &source, &state_path);
+    remember_rejections(&plan, state_dir);
     let mut runner = Runner {
         target,
         source: &source,
         client: &mut client,
-        staging,
+        staging: state_dir.join("sync").join(&target.name).join("staging"),
         state_dir,
         recorded: &recorded,
         taken: existing
@@ -250,27 +309,167 @@ pub async fn run(
         warnings: Vec::new(),
         progress,
         live_progress: options.live_progress,
+        publisher: publisher.as_ref(),
+        in_scope,
     };
     let datasets = runner.carry_out(&plan).await?;
-    let warnings = std::mem::take(&mut runner.warnings);
+    let report = PassReport {
+        target: target.name.clone(),
+        workspace: target.workspace.clone(),
+        visibility: target.visibility,
+        walk: walk.stats,
+        datasets,
+        warnings: std::mem::take(&mut runner.warnings),
+    };
     Ok(PassResult {
-        report: Some(PassReport {
-            target: target.name.clone(),
-            workspace: target.workspace.clone(),
-            visibility: target.visibility,
-            walk: walk.stats,
-            datasets,
-            warnings,
-        }),
+        report: Some(report),
         plan,
         walk: walk.stats,
     })
+}
+
+fn plan_of(
+    target: &SyncTarget,
+    grouping: &dataset::Grouping,
+    refused: &[super::source::Refused],
+    recorded: &[Recorded],
+    existing: &BTreeSet<String>,
+    publisher: Option<&Publisher>,
+) -> PassPlan {
+    let settings = publisher.map(Publisher::settings_digest);
+    plan::plan(
+        &target.name,
+        target.default_srid,
+        grouping,
+        refused,
+        recorded,
+        existing,
+        settings.as_deref(),
+    )
+}
+
+/// The walk is true of the share whatever happens next: the ledger, not
+/// the walk state, says what is loaded. An unchanged walk is not written
+/// again (a no-op pass writes nothing).
+fn save_walk(previous: Option<&WalkState>, walk: &super::source::Walk, source: &Source, path: &Path) {
+    let unchanged = previous.is_some_and(|p| p.propagates == walk.propagates && p.root == walk.root);
+    if !unchanged {
+        let _ = WalkState::of(source.identity(), walk).save(path);
+    }
+}
+
+/// Walks the target's share, from the last walk's state unless rescanning.
+async fn walk_share(
+    target: &SyncTarget,
+    state_path: &Path,
+    full_rescan: bool,
+) -> Result<(Source, Option<WalkState>, super::source::Walk), PassError> {
+    let source_fail = |source| PassError::Source {
+        target: target.name.clone(),
+        source,
+    };
+    let source = source_of(target).map_err(source_fail)?;
+    let previous = WalkState::load(state_path, &source.identity()).filter(|_| !full_rescan);
+    let walk = source.walk(previous.as_ref()).await.map_err(source_fail)?;
+    Ok((source, previous, walk))
+}
+
+fn publisher_of(
+    publishing: Option<&PublishContext>,
+    target: &SyncTarget,
+) -> Result<Option<Publisher>, PassError> {
+    let Some(context) = publishing else {
+        return Ok(None);
+    };
+    Publisher::for_target(context, target).map_err(|e| PassError::Publisher {
+        target: target.name.clone(),
+        message: e.to_string(),
+    })
+}
+
+fn ledger_error(target: &SyncTarget, e: &tokio_postgres::Error) -> PassError {
+    PassError::Ledger {
+        target: target.name.clone(),
+        database: target.database.clone(),
+        message: load::pg_message(e),
+    }
+}
+
+/// The target database, its ledger and schema ready unless this is a dry
+/// run; None when a dry run finds no database to plan against.
+async fn connect(
+    target: &SyncTarget,
+    connection: &PgConnection,
+    options: PassOptions,
+) -> Result<Option<tokio_postgres::Client>, PassError> {
+    let mut client = match pg::connect(connection, &target.database).await {
+        Ok(client) => client,
+        Err(e) if options.dry_run && (database_missing(&e) || options.planning_platform) => return Ok(None),
+        Err(source) => {
+            return Err(PassError::Connect {
+                target: target.name.clone(),
+                source,
+            })
+        }
+    };
+    if !options.dry_run {
+        let fail = |e| ledger_error(target, &e);
+        Ledger::ensure_schema(&mut client).await.map_err(fail)?;
+        ensure_target_schema(&client, &target.schema)
+            .await
+            .map_err(fail)?;
+    }
+    Ok(Some(client))
+}
+
+/// Keeps the rejections of this pass for `geosync status` (they never
+/// reach the ledger).
+fn remember_rejections(plan: &PassPlan, state_dir: &Path) {
+    super::status::LastRejections {
+        rejected: plan
+            .changes
+            .iter()
+            .filter_map(|c| match &c.action {
+                DatasetAction::Rejected { reason } => Some((c.path.clone(), reason.clone())),
+                _ => None,
+            })
+            .chain(plan.refused.iter().map(|r| (r.path.clone(), r.reason.clone())))
+            .collect(),
+    }
+    .save(state_dir, &plan.target);
+}
+
+/// Whether connecting failed because the target database does not exist
+/// yet (SQLSTATE 3D000): nothing is loaded, nothing published from it.
+pub fn database_missing(error: &ConnectError) -> bool {
+    match error {
+        ConnectError::Connect { source, .. } => {
+            source.code() == Some(&tokio_postgres::error::SqlState::INVALID_CATALOG_NAME)
+        }
+        _ => false,
+    }
+}
+
+/// The plan of a target whose database is not there yet: every dataset new.
+pub fn plan_without_database(
+    target: &SyncTarget,
+    grouping: &dataset::Grouping,
+    refused: &[super::source::Refused],
+    publisher: Option<&Publisher>,
+    walk: WalkStats,
+) -> PassResult {
+    PassResult {
+        plan: plan_of(target, grouping, refused, &[], &BTreeSet::new(), publisher),
+        walk,
+        report: None,
+    }
 }
 
 /// A share that lists nothing while datasets are loaded from it is far
 /// more often unmounted or half-synced than emptied on purpose.
 fn check_safety(
     target: &str,
+    max_share: Option<f64>,
     files: &[super::source::ShareFile],
     recorded: &[Recorded],
     plan: &PassPlan,
@@ -287,7 +486,8 @@ fn check_safety(
         });
     }
     let removals = plan.removals().count();
-    if removals >= MASS_REMOVAL && removals * 2 > loaded.len() {
+    let share = max_share.unwrap_or(options.max_removal_share);
+    if removals > 0 && removals >= options.min_removals && removals as f64 > share * loaded.len() as f64 {
         return Err(PassError::MassRemoval {
             target: target.to_string(),
             removals,
@@ -320,6 +520,8 @@ async fn recorded(
         .filter(|e| e.table_schema == schema)
         .map(|e| Recorded {
             retry_due: e.retry_due(now),
+            publish_retry_due: e.publication.retry_due(now),
+            publication: e.publication,
             failed: e.status == ledger::Status::Failed,
             path: e.key.source_path,
             layer: e.key.layer,
@@ -369,6 +571,10 @@ struct Runner<'a> {
     /// Says what the pass is doing, for a spinner on a terminal.
     progress: &'a (dyn Fn(&str) + Sync),
     live_progress: bool,
+    /// Publishes into GeoServer and the catalogue, when the target does.
+    publisher: Option<&'a Publisher>,
+    /// The datasets (by path) this run may act on.
+    in_scope: &'a (dyn Fn(&str) -> bool + Sync),
 }
 
 impl Runner<'_> {
@@ -377,20 +583,37 @@ impl Runner<'_> {
         let todo = plan
             .changes
             .iter()
-            .filter(|c| matches!(c.action, DatasetAction::Load(_) | DatasetAction::Remove { .. }))
+            .filter(|c| (self.in_scope)(&c.path))
+            .filter(|c| {
+                matches!(
+                    c.action,
+                    DatasetAction::Load(_) | DatasetAction::Remove { .. } | DatasetAction::Publish(_)
+                )
+            })
             .count();
         let mut done = 0;
-        for change in &plan.changes {
+        for change in plan.changes.iter().filter(|c| (self.in_scope)(&c.path)) {
+            if super::shutdown::requested() {
+                // The dataset in hand is finished; the rest waits for the next run.
+                outcomes.push(outcome(change, Vec::new(), Status::Interrupted));
+                continue;
+            }
             if matches!(
                 change.action,
-                DatasetAction::Load(_) | DatasetAction::Remove { .. }
+                DatasetAction::Load(_) | DatasetAction::Remove { .. } | DatasetAction::Publish(_)
             ) {
                 done += 1;
                 (self.progress)(&format!("{done}/{todo} {}", crate::escape::escape(&change.path)));
+                tracing::info!(target: "geosync::sync", sync_target = %self.target.name, dataset = %crate::escape::escape(&change.path), step = step_of(&change.action), "reconcile");
             }
+            let _permit = super::shutdown::in_flight().await;
             let outcome = match &change.action {
-                DatasetAction::Load(reason) => self.load(change, reason).await?,
-                DatasetAction::Remove { tables } => self.remove(change, tables).await,
+                DatasetAction::Load(reason) => {
+                    let loaded = self.load(change, reason).await?;
+                    self.publish_after_load(change, loaded).await
+                }
+                DatasetAction::Publish(reason) => self.republish(change, reason).await?,
+                DatasetAction::Remove { tables, .. } => self.remove(change, tables).await,
                 DatasetAction::Unchanged => {
                     outcome(change, change.table.iter().cloned().collect(), Status::Unchanged)
                 }
@@ -409,23 +632,204 @@ impl Runner<'_> {
         Ok(outcomes)
     }
 
+    /// Takes a dataset down: for each of its tables, the layer (and its
+    /// style when no other layer uses it), the table, the record, and the
+    /// ledger entry last. Each step is idempotent: a pass killed anywhere
+    /// leaves the entry, and the next pass finishes the job.
     async fn remove(&mut self, change: &DatasetChange, tables: &[String]) -> Outcome {
-        for record in self.recorded.iter().filter(|r| r.path == change.path) {
-            let key = ledger::Key {
-                source_path: record.path.clone(),
-                layer: record.layer.clone(),
-            };
-            if let Err(e) = Ledger::remove(self.client, &key).await {
-                return outcome(
-                    change,
-                    tables.to_vec(),
-                    Status::Failed {
-                        error: format!("dropping its table: {}", load::pg_message(&e)),
-                    },
-                );
+        let recorded = self.recorded;
+        for record in recorded.iter().filter(|r| r.path == change.path) {
+            if let Err(error) = self.unpublish_entry(record).await {
+                return outcome(change, tables.to_vec(), Status::Failed { error });
             }
         }
         outcome(change, tables.to_vec(), Status::Removed)
+    }
+
+    async fn unpublish_entry(&mut self, record: &Recorded) -> Result<(), String> {
+        let key = ledger::Key {
+            source_path: record.path.clone(),
+            layer: record.layer.clone(),
+        };
+        let pg = |step: &str, e: tokio_postgres::Error| format!("{step}: {}", load::pg_message(&e));
+        let Some(publisher) = self.publisher else {
+            return Ledger::remove(self.client, &key)
+                .await
+                .map(|_| ())
+                .map_err(|e| pg("dropping its table", e));
+        };
+        let p = &record.publication;
+        if let Some(layer) = &p.layer_name {
+            publisher
+                .remove_layer(&record.path, layer, &record.table)
+                .await
+                .map_err(|e| format!("removing layer {layer}: {e}"))?;
+            pause_point("sync-layer-removed");
+        }
+        Ledger::drop_table(self.client, &key)
+            .await
+            .map_err(|e| pg("dropping its table", e))?;
+        pause_point("sync-table-dropped");
+        if let Some(uuid) = &p.record_uuid {
+            publisher
+                .remove_record(&record.path, uuid)
+                .await
+                .map_err(|e| format!("removing record {uuid}: {e}"))?;
+        }
+        Ledger::forget(self.client, &key)
+            .await
+            .map_err(|e| pg("forgetting it in the ledger", e))
+    }
+
+    fn staging_dir(&self, path: &str) -> PathBuf {
+        self.staging.join(short_hash(path))
+    }
+
+    /// Publishes what a load just made (from the fetched copy's metadata
+    /// and style), then drops the fetched copy.
+    async fn publish_after_load(&mut self, change: &DatasetChange, mut loaded: Outcome) -> Outcome {
+        let dir = self.staging_dir(&change.path);
+        if self.publisher.is_some() && matches!(loaded.status, Status::New { .. } | Status::Changed { .. }) {
+            match self.publish_dataset(change, &dir).await {
+                Ok(published) => loaded.published = published,
+                Err(error) => loaded.status = Status::Failed { error },
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        loaded
+    }
+
+    /// Publishes a dataset again without reloading its table: only its
+    /// metadata and style files are fetched.
+    async fn republish(
+        &mut self,
+        change: &DatasetChange,
+        reason: &plan::PublishReason,
+    ) -> Result<Outcome, PassError> {
+        let tables: Vec<String> = change.table.iter().cloned().collect();
+        let Some(dataset) = &change.dataset else {
+            return Ok(outcome(change, tables, Status::Unchanged));
+        };
+        let dir = self.staging_dir(&dataset.path);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|source| PassError::Staging {
+            target: self.target.name.clone(),
+            path: dir.clone(),
+            source,
+        })?;
+        let mut result = Ok(Vec::new());
+        for (ext, file) in &dataset.members {
+            if plan::is_publication_sidecar(ext) {
+                if let Err(e) = self.source.fetch(file, &dir.join(file.name())).await {
+                    result = Err(e.to_string());
+                    break;
+                }
+            }
+        }
+        if result.is_ok() {
+            result = self.publish_dataset(change, &dir).await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(match result {
+            Ok(published) => Outcome {
+                published,
+                ..outcome(
+                    change,
+                    tables,
+                    Status::Republished {
+                        reason: publish_reason_text(reason),
+                    },
+                )
+            },
+            Err(error) => outcome(change, tables, Status::Failed { error }),
+        })
+    }
+
+    /// Publishes every loaded table of a dataset, recording each in the
+    /// ledger; a failure is recorded with its backoff.
+    async fn publish_dataset(
+        &mut self,
+        change: &DatasetChange,
+        dir: &Path,
+    ) -> Result<Vec<PublishedAs>, String> {
+        let (Some(publisher), Some(dataset)) = (self.publisher, &change.dataset) else {
+            return Ok(Vec::new());
+        };
+        let entries = Ledger::entries_of(self.client, &dataset.path)
+            .await
+            .map_err(|e| load::pg_message(&e))?;
+        let fingerprint = plan::Parts::of(dataset).publish_fingerprint(&publisher.settings_digest());
+        let loaded = dataset.fingerprint().to_string();
+        let mut published = Vec::new();
+        for entry in entries.iter().filter(|e| e.loaded_fingerprint.is_some()) {
+            let result = self.publish_entry(publisher, dataset, entry, dir).await;
+            let recorded = match &result {
+                Ok(_) => Ledger::record_published(self.client, &entry.key, &fingerprint, &loaded).await,
+                Err(error) => Ledger::record_publish_failed(self.client, &entry.key, error).await,
+            };
+            recorded.map_err(|e| format!("recording its publication: {}", load::pg_message(&e)))?;
+            published.push(result?);
+        }
+        Ok(published)
+    }
+
+    async fn publish_entry(
+        &mut self,
+        publisher: &Publisher,
+        dataset: &Dataset,
+        entry: &ledger::Entry,
+        dir: &Path,
+    ) -> Result<PublishedAs, String> {
+        let raster = dataset
+            .format
+            .is_raster()
+            .then(|| self.raster_dir(&entry.table_name));
+        let job = Job {
+            dataset,
+            entry,
+            files: dir,
+            raster: raster.as_deref(),
+        };
+        let prepared = publisher
+            .prepare(&job, self.client)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.warnings.extend(prepared.warnings().iter().cloned());
+        let names = prepared.names();
+        Ledger::record_publishing(
+            self.client,
+            &ledger::PublishNames {
+                key: &entry.key,
+                layer_name: &names.layer,
+                style_name: names.style.as_deref(),
+                record_uuid: names.record_uuid.as_deref().unwrap_or(""),
+            },
+        )
+        .await
+        .map_err(|e| format!("recording its names: {}", load::pg_message(&e)))?;
+        pause_point("sync-publish-names");
+        let warnings = publisher
+            .publish_layer(&prepared)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.warnings.extend(warnings);
+        pause_point("sync-layer-published");
+        publisher.put_record(&prepared).await.map_err(|e| e.to_string())?;
+        Ok(PublishedAs {
+            layer: format!("{}:{}", publisher.workspace(), names.layer),
+            style: names.style.clone(),
+            record_uuid: names.record_uuid.clone(),
+        })
+    }
+
+    /// Where a raster's prepared GeoTIFF is kept, one folder per table (two
+    /// rasters of the same file name in two folders do not collide).
+    fn raster_dir(&self, table: &str) -> PathBuf {
+        self.state_dir
+            .join("sync")
+            .join(&self.target.name)
+            .join("rasters")
+            .join(table)
     }
 
     /// Fetches a dataset and loads it; a failure is this dataset's, never the pass's.
@@ -447,7 +851,10 @@ impl Runner<'_> {
             }
             Err(e) => Err(Status::Failed { error: e.to_string() }),
         };
-        let _ = std::fs::remove_dir_all(&dir);
+        // A publisher reads the metadata and style from the fetched copy.
+        if self.publisher.is_none() || result.is_err() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
         Ok(match result {
             Ok((tables, loaded)) => {
                 let status = match reason {
@@ -590,24 +997,15 @@ impl Runner<'_> {
     }
 
     async fn remove_vanished_layers(&mut self, path: &str, layers: &[String]) {
-        for record in self
-            .recorded
-            .iter()
-            .filter(|r| r.path == path && !r.layer.is_empty())
-        {
+        let recorded = self.recorded;
+        for record in recorded.iter().filter(|r| r.path == path && !r.layer.is_empty()) {
             if layers.contains(&record.layer) {
                 continue;
             }
-            let key = ledger::Key {
-                source_path: record.path.clone(),
-                layer: record.layer.clone(),
-            };
-            if let Err(e) = Ledger::remove(self.client, &key).await {
+            if let Err(e) = self.unpublish_entry(record).await {
                 self.warnings.push(format!(
-                    "{path}: layer {} left the file, its table {} could not be dropped: {}",
-                    record.layer,
-                    record.table,
-                    load::pg_message(&e)
+                    "{path}: layer {} left the file, its table {} could not be taken down: {e}",
+                    record.layer, record.table,
                 ));
             }
         }
@@ -621,11 +1019,7 @@ impl Runner<'_> {
         input: load::Input,
     ) -> Result<(Vec<String>, Loaded), Status> {
         let table = self.table_for(change, &input.source_path, None);
-        let out = self
-            .state_dir
-            .join("sync")
-            .join(&self.target.name)
-            .join("rasters");
+        let out = self.raster_dir(&table);
         std::fs::create_dir_all(&out).map_err(|e| Status::Failed {
             error: format!("{}: {e}", out.display()),
         })?;
@@ -686,6 +1080,16 @@ fn outcome(change: &DatasetChange, tables: Vec<String>, status: Status) -> Outco
         path: change.path.clone(),
         tables,
         status,
+        published: Vec::new(),
+    }
+}
+
+fn step_of(action: &DatasetAction) -> &'static str {
+    match action {
+        DatasetAction::Load(_) => "load",
+        DatasetAction::Publish(_) => "publish",
+        DatasetAction::Remove { .. } => "unpublish",
+        _ => "none",
     }
 }
 
@@ -712,6 +1116,17 @@ fn waiting(last_error: &str) -> Status {
         Status::Failed {
             error: format!("{last_error} (waiting for the next try)"),
         }
+    }
+}
+
+fn publish_reason_text(reason: &plan::PublishReason) -> String {
+    use plan::PublishReason as R;
+    match reason {
+        R::NotPublished => "not published yet".into(),
+        R::MetadataChanged => "metadata changed".into(),
+        R::StyleChanged => "style changed".into(),
+        R::SettingsChanged => "publishing settings changed".into(),
+        R::RetryAfterFailure { attempts, .. } => format!("published again after {attempts} failure(s)"),
     }
 }
 

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::dataset::{Dataset, Fingerprint, Format, Grouping, Rejected};
+use super::ledger::{Publication, PublishStatus};
 use super::naming;
 use super::source::Refused;
 use crate::plan::{Action, Address, Change, FieldChange, Reason, Warning};
@@ -15,7 +16,7 @@ use crate::plan::{Action, Address, Change, FieldChange, Reason, Warning};
 pub const DATASET_KIND: &str = "sync.dataset";
 
 /// One ledger row, as the planner needs it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Recorded {
     pub path: String,
     /// "" for a single-layer file.
@@ -29,6 +30,26 @@ pub struct Recorded {
     /// Whether a failed load may be tried again now (its backoff is over).
     pub retry_due: bool,
     pub next_retry_at: Option<DateTime<Utc>>,
+    /// Its publication (part 2): names, state, fingerprint.
+    pub publication: Publication,
+    /// Whether a failed publication may be tried again now.
+    pub publish_retry_due: bool,
+}
+
+/// Why a loaded dataset is published again without reloading its table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum PublishReason {
+    /// Loaded, never published (or its publication was lost).
+    NotPublished,
+    MetadataChanged,
+    StyleChanged,
+    /// The target's publishing settings changed (workspace, visibility, URLs).
+    SettingsChanged,
+    RetryAfterFailure {
+        attempts: i32,
+        last_error: String,
+    },
 }
 
 /// Why a dataset is loaded.
@@ -46,9 +67,17 @@ pub enum LoadReason {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum DatasetAction {
     Load(LoadReason),
-    /// It left the share: its tables are dropped.
+    /// Its table stays: only its layer, style or record is published again.
+    Publish(PublishReason),
+    /// It left the share: its layers, styles, tables and records are removed.
     Remove {
         tables: Vec<String>,
+        /// The layers it was published as.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        layers: Vec<String>,
+        /// The uuids of its metadata records.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        records: Vec<String>,
     },
     Unchanged,
     /// Its last load failed and the next try is not due yet.
@@ -87,7 +116,8 @@ pub struct PassPlan {
 }
 
 /// Plans a pass. `existing_tables` are the tables already in the target
-/// schema: a new dataset never takes the name of one.
+/// schema: a new dataset never takes the name of one. `publishing` is the
+/// digest of the target's publishing settings when it publishes (part 2).
 pub fn plan(
     target: &str,
     default_srid: Option<u32>,
@@ -95,6 +125,7 @@ pub fn plan(
     refused: &[Refused],
     recorded: &[Recorded],
     existing_tables: &BTreeSet<String>,
+    publishing: Option<&str>,
 ) -> PassPlan {
     let mut by_path: BTreeMap<&str, Vec<&Recorded>> = BTreeMap::new();
     for r in recorded {
@@ -105,7 +136,15 @@ pub fn plan(
     let mut changes = Vec::new();
     for dataset in &grouping.datasets {
         let records = by_path.remove(dataset.path.as_str()).unwrap_or_default();
-        changes.push(plan_dataset(dataset, default_srid, &records, &mut taken));
+        let mut change = plan_dataset(dataset, default_srid, &records, &mut taken);
+        if let Some(settings) = publishing {
+            let sidecar_only = matches!(change.action, DatasetAction::Load(LoadReason::SidecarChanged))
+                && only_publication_changed(dataset, &records);
+            if sidecar_only || change.action == DatasetAction::Unchanged {
+                change.action = publish_action(dataset, &records, settings);
+            }
+        }
+        changes.push(change);
     }
     let rejected_paths: BTreeSet<&str> = grouping.rejected.iter().map(|r| r.path.as_str()).collect();
     for Rejected { path, reason } in &grouping.rejected {
@@ -131,6 +170,15 @@ pub fn plan(
             table: (records.len() == 1).then(|| records[0].table.clone()),
             action: DatasetAction::Remove {
                 tables: records.iter().map(|r| r.table.clone()).collect(),
+                layers: records
+                    .iter()
+                    .filter_map(|r| r.publication.layer_name.clone())
+                    .collect(),
+                records: records
+                    .iter()
+                    .filter_map(|r| r.publication.record_uuid.clone())
+                    .filter(|u| !u.is_empty())
+                    .collect(),
             },
             dataset: None,
             fingerprint: None,
@@ -217,6 +265,123 @@ fn action_for(records: &[&Recorded], current: &Fingerprint) -> DatasetAction {
     }
 }
 
+/// The three parts of a dataset a publication depends on: its data (the
+/// main file and the sidecars the table is read from), its metadata
+/// (`.xml`, `.shp.xml`, `.qmd`) and its style (`.sld`, `.qml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parts {
+    pub data: String,
+    pub metadata: String,
+    pub style: String,
+}
+
+const METADATA_SIDECARS: &[&str] = &["xml", "shp.xml", "qmd"];
+const STYLE_SIDECARS: &[&str] = &["sld", "qml"];
+
+/// Whether a sidecar (by its extension) is read by the publication, not
+/// the load: metadata and styles.
+pub fn is_publication_sidecar(ext: &str) -> bool {
+    METADATA_SIDECARS.contains(&ext) || STYLE_SIDECARS.contains(&ext)
+}
+
+impl Parts {
+    pub fn of(dataset: &Dataset) -> Parts {
+        use sha2::{Digest, Sha256};
+        let mut data = Sha256::new();
+        let mut metadata = Sha256::new();
+        let mut style = Sha256::new();
+        data.update(format!("main={}\n", dataset.main.version()).as_bytes());
+        for (ext, file) in &dataset.members {
+            let line = format!("{ext}={}\n", file.version());
+            if METADATA_SIDECARS.contains(&ext.as_str()) {
+                metadata.update(line.as_bytes());
+            } else if STYLE_SIDECARS.contains(&ext.as_str()) {
+                style.update(line.as_bytes());
+            } else {
+                data.update(line.as_bytes());
+            }
+        }
+        let short = |h: Sha256| hex::encode(h.finalize())[..16].to_string();
+        Parts {
+            data: short(data),
+            metadata: short(metadata),
+            style: short(style),
+        }
+    }
+
+    /// The publish fingerprint: these parts and the target's settings.
+    pub fn publish_fingerprint(&self, settings: &str) -> String {
+        format!("p1:{}:{}:{}:{settings}", self.data, self.metadata, self.style)
+    }
+
+    fn parse(fingerprint: &str) -> Option<(Parts, &str)> {
+        let mut parts = fingerprint.strip_prefix("p1:")?.splitn(4, ':');
+        let (data, metadata, style, settings) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        Some((
+            Parts {
+                data: data.into(),
+                metadata: metadata.into(),
+                style: style.into(),
+            },
+            settings,
+        ))
+    }
+}
+
+/// A loaded dataset whose table is up to date: published as it is, or
+/// published again for what changed (metadata, style, settings), or
+/// waiting for the backoff of a failed publication.
+fn publish_action(dataset: &Dataset, records: &[&Recorded], settings: &str) -> DatasetAction {
+    let current = Parts::of(dataset);
+    for record in records {
+        let p = &record.publication;
+        if p.status == Some(PublishStatus::Failed) {
+            let last_error = p.error.clone().unwrap_or_default();
+            if !record.publish_retry_due {
+                return DatasetAction::Waiting {
+                    attempts: p.attempts,
+                    last_error,
+                    next_retry_at: p.next_retry_at,
+                };
+            }
+            return DatasetAction::Publish(PublishReason::RetryAfterFailure {
+                attempts: p.attempts,
+                last_error,
+            });
+        }
+        let Some((old, old_settings)) = p.fingerprint.as_deref().and_then(Parts::parse) else {
+            return DatasetAction::Publish(PublishReason::NotPublished);
+        };
+        if old.metadata != current.metadata {
+            return DatasetAction::Publish(PublishReason::MetadataChanged);
+        }
+        if old.style != current.style {
+            return DatasetAction::Publish(PublishReason::StyleChanged);
+        }
+        if old_settings != settings {
+            return DatasetAction::Publish(PublishReason::SettingsChanged);
+        }
+    }
+    DatasetAction::Unchanged
+}
+
+/// With publishing, a changed sidecar that is metadata or a style does not
+/// reload the table: the publication's data part says whether the data
+/// changed.
+fn only_publication_changed(dataset: &Dataset, records: &[&Recorded]) -> bool {
+    let data = Parts::of(dataset).data;
+    !records.is_empty()
+        && records.iter().all(|r| {
+            !r.failed
+                && r.loaded_fingerprint.is_some()
+                && r.publication
+                    .fingerprint
+                    .as_deref()
+                    .and_then(Parts::parse)
+                    .is_some_and(|(old, _)| old.data == data)
+        })
+}
+
 impl PassPlan {
     pub fn removals(&self) -> impl Iterator<Item = &DatasetChange> {
         self.changes
@@ -250,6 +415,7 @@ impl PassPlan {
                         format!("retry after {attempts} failed attempt(s): {last_error}"),
                     ),
                 ),
+                DatasetAction::Publish(reason) => (Action::Update, publish_reason(reason)),
                 DatasetAction::Remove { .. } => {
                     (Action::Delete, Reason::new("left_share", "it left the share"))
                 }
@@ -290,11 +456,33 @@ impl PassPlan {
     }
 }
 
+fn publish_reason(reason: &PublishReason) -> Reason {
+    match reason {
+        PublishReason::NotPublished => Reason::new("not_published", "loaded, not published yet"),
+        PublishReason::MetadataChanged => Reason::new("metadata_changed", "its metadata changed"),
+        PublishReason::StyleChanged => Reason::new("style_changed", "its style changed"),
+        PublishReason::SettingsChanged => {
+            Reason::new("settings_changed", "the target's publishing settings changed")
+        }
+        PublishReason::RetryAfterFailure { attempts, last_error } => Reason::new(
+            "retry_publish_after_failure",
+            format!("publish again after {attempts} failed attempt(s): {last_error}"),
+        ),
+    }
+}
+
 fn fields_of(c: &DatasetChange) -> Vec<FieldChange> {
     let mut fields = Vec::new();
-    if let DatasetAction::Remove { tables } = &c.action {
-        for table in tables {
-            fields.push(FieldChange::new("table", Some(table.clone().into()), None));
+    if let DatasetAction::Remove {
+        tables,
+        layers,
+        records,
+    } = &c.action
+    {
+        for (name, values) in [("layer", layers), ("table", tables), ("record", records)] {
+            for value in values {
+                fields.push(FieldChange::new(name, Some(value.clone().into()), None));
+            }
         }
         return fields;
     }

@@ -59,6 +59,12 @@ pub trait System: Send + Sync {
     /// Carries out one change of a plan this system made.
     fn apply<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Result<(), BoxError>>;
 
+    /// Whether its changes run after every other change of the run (the
+    /// data sync publishes into what the others converge).
+    fn runs_last(&self) -> bool {
+        false
+    }
+
     /// Takes the system's platform-wide apply lock, if it has one, so that
     /// applies from two machines never run at once; `break_held` ends the
     /// holder's claim first. `holder` says who is applying, for the

@@ -46,5 +46,7 @@ mod support;
 mod symlinks;
 mod sync;
 mod sync_owncloud;
+mod sync_platform;
+mod sync_publish;
 mod terraform_cli;
 mod validate;

@@ -431,9 +431,6 @@ fn an_unknown_target_is_named_with_the_known_ones() {
         "{}",
         run.stderr
     );
-    let run = case.ws.geosync(&["sync"]);
-    run.assert_code(1);
-    assert!(run.stderr.contains("--once"), "{}", run.stderr);
 }
 
 #[test]

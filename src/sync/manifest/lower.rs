@@ -6,8 +6,10 @@ use std::ops::Range;
 
 use reqwest::Url;
 
-use super::raw::{RawSyncSource, RawSyncTarget};
-use super::{SourceSpec, Sync, SyncTarget, Visibility, TARGET_KIND};
+use toml::Spanned;
+
+use super::raw::{RawSync, RawSyncSource, RawSyncTarget};
+use super::{CatalogueSpec, Settings, SourceSpec, Sync, SyncTarget, Visibility, TARGET_KIND};
 use crate::manifest::lower::Lowerer;
 use crate::manifest::secret::SecretResolver;
 use crate::manifest::source::Location;
@@ -62,20 +64,25 @@ impl Lowerer<'_> {
             }
             code
         });
-        let visibility = match raw.visibility.as_ref().map(|v| (self.text(v), v.span())) {
-            None => Visibility::Restricted,
-            Some((v, _)) if v == "public" => Visibility::Public,
-            Some((v, _)) if v == "restricted" => Visibility::Restricted,
-            Some((v, at)) => {
-                self.invalid(
-                    &at,
-                    &subject,
-                    format!("visibility `{v}` is not public or restricted"),
-                );
-                Visibility::Restricted
-            }
-        };
+        let visibility = self
+            .visibility(raw.visibility.as_ref(), &subject, "visibility")
+            .unwrap_or(Visibility::Restricted);
+        let metadata_visibility = self
+            .visibility(raw.metadata_visibility.as_ref(), &subject, "metadata_visibility")
+            .unwrap_or(visibility);
+        let max_removal_share = raw
+            .max_removal_share
+            .as_ref()
+            .map(|share| self.share(share, &subject));
+        let metadata_groups = raw.metadata_groups.iter().map(|g| self.text(g)).collect();
+        let roles = raw.roles.iter().map(|r| self.text(r)).collect();
         SyncTarget {
+            metadata_groups,
+            roles,
+            metadata_visibility,
+            datastore: self.opt(&raw.datastore),
+            datastore_at: self.at(&raw.datastore.as_ref().map_or(span.clone(), |d| d.span())),
+            max_removal_share,
             at: self.at(span),
             workspace: self.opt(&raw.workspace),
             name,
@@ -84,6 +91,141 @@ impl Lowerer<'_> {
             schema,
             default_srid,
             visibility,
+        }
+    }
+
+    fn visibility(
+        &mut self,
+        raw: Option<&crate::manifest::raw::Text>,
+        subject: &str,
+        key: &str,
+    ) -> Option<Visibility> {
+        let (value, at) = raw.map(|v| (self.text(v), v.span()))?;
+        match value.as_str() {
+            "public" => Some(Visibility::Public),
+            "restricted" => Some(Visibility::Restricted),
+            _ => {
+                self.invalid(
+                    &at,
+                    subject,
+                    format!("{key} `{value}` is not public or restricted"),
+                );
+                None
+            }
+        }
+    }
+
+    fn share(&mut self, value: &Spanned<f64>, subject: &str) -> f64 {
+        let share = *value.get_ref();
+        if !(0.0..=1.0).contains(&share) {
+            self.invalid(
+                &value.span(),
+                subject,
+                format!(
+                    "max_removal_share {share} is not between 0 and 1 (a share of the target's datasets)"
+                ),
+            );
+        }
+        share.clamp(0.0, 1.0)
+    }
+
+    fn count(&mut self, value: &Spanned<i64>, subject: &str, key: &str, min: i64) -> i64 {
+        let n = *value.get_ref();
+        if !(min..=100_000).contains(&n) {
+            self.invalid(
+                &value.span(),
+                subject,
+                format!("{key} must be between {min} and 100000"),
+            );
+        }
+        n.clamp(min, 100_000)
+    }
+
+    /// `[sync]`'s own keys; a key set in several files: the last wins.
+    pub fn sync_settings(&mut self, raw: &RawSync, settings: &mut Settings, resolver: &SecretResolver) {
+        let subject = "[sync]";
+        if let Some(text) = &raw.interval {
+            let value = self.text(text);
+            match parse_interval(&value) {
+                Some(interval) => settings.interval = interval,
+                None => self.invalid(
+                    &text.span(),
+                    subject,
+                    format!("interval `{value}` is not a duration such as 30s, 5m or 1h"),
+                ),
+            }
+        }
+        if let Some(n) = &raw.full_rescan_every {
+            settings.full_rescan_every = self.count(n, subject, "full_rescan_every", 1) as u32;
+        }
+        if let Some(n) = &raw.max_in_flight {
+            settings.max_in_flight = self.count(n, subject, "max_in_flight", 1) as usize;
+        }
+        if let Some(n) = &raw.min_removals {
+            settings.min_removals = self.count(n, subject, "min_removals", 0) as usize;
+        }
+        if let Some(share) = &raw.max_removal_share {
+            settings.max_removal_share = self.share(share, subject);
+        }
+        if let Some(text) = &raw.public_url {
+            let value = self.text(text);
+            match Url::parse(&value) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.password().is_none() => {
+                    settings.public_url = Some(value.trim_end_matches('/').to_string());
+                }
+                _ => self.invalid(
+                    &text.span(),
+                    subject,
+                    "public_url is not an http(s) URL without credentials",
+                ),
+            }
+        }
+        if let Some(catalogue) = self.catalogue(raw, resolver) {
+            settings.catalogue = catalogue;
+        }
+    }
+
+    fn catalogue(&mut self, raw: &RawSync, resolver: &SecretResolver) -> Option<CatalogueSpec> {
+        let subject = "[sync] catalogue";
+        let csw = raw.csw.as_ref().map(|csw| {
+            let csw = csw.get_ref();
+            let text = self.text(&csw.url);
+            let url = self.webdav_url(&text, &csw.url.span(), subject, "csw.url");
+            let user = self.opt(&csw.user);
+            let password = csw
+                .password
+                .as_ref()
+                .and_then(|p| self.secret(p, "[sync] csw.password", resolver));
+            CatalogueSpec::Csw {
+                url,
+                user,
+                password,
+                public: csw.public.unwrap_or(true),
+            }
+        });
+        let Some(kind) = &raw.catalogue else {
+            return csw;
+        };
+        match (self.text(kind).as_str(), csw) {
+            ("geonetwork", _) => Some(CatalogueSpec::GeoNetwork),
+            ("none", _) => Some(CatalogueSpec::None),
+            ("csw", Some(csw)) => Some(csw),
+            ("csw", None) => {
+                self.invalid(
+                    &kind.span(),
+                    subject,
+                    "catalogue = \"csw\" needs [sync] csw = { url = ... }",
+                );
+                None
+            }
+            (other, _) => {
+                self.invalid(
+                    &kind.span(),
+                    subject,
+                    format!("`{other}` is not geonetwork, csw or none"),
+                );
+                None
+            }
         }
     }
 
@@ -97,7 +239,7 @@ impl Lowerer<'_> {
         match (&raw.webdav, &raw.path) {
             (Some(url), None) => {
                 let text = self.text(url);
-                let url = self.webdav_url(&text, &url.span(), subject);
+                let url = self.webdav_url(&text, &url.span(), subject, "source.webdav");
                 let user = self.opt(&raw.user);
                 let password = raw
                     .password
@@ -131,24 +273,28 @@ impl Lowerer<'_> {
         }
     }
 
-    fn webdav_url(&mut self, text: &str, span: &Range<usize>, subject: &str) -> Url {
+    fn webdav_url(&mut self, text: &str, span: &Range<usize>, subject: &str, field: &str) -> Url {
         let fallback = || Url::parse("http://invalid.invalid/").expect("a valid URL");
         let url = match Url::parse(text) {
             Ok(url) => url,
             Err(e) => {
-                self.invalid(span, subject, format!("source.webdav is not a URL: {e}"));
+                self.invalid(span, subject, format!("{field} is not a URL: {e}"));
                 return fallback();
             }
         };
         if !matches!(url.scheme(), "http" | "https") {
-            self.invalid(span, subject, "source.webdav must be an http:// or https:// URL");
+            self.invalid(
+                span,
+                subject,
+                format!("{field} must be an http:// or https:// URL"),
+            );
         }
         // Never echo credentials written into the URL.
         if !url.username().is_empty() || url.password().is_some() {
             self.invalid(
                 span,
                 subject,
-                "source.webdav must not hold credentials: give source.user and source.password (a secret reference)",
+                format!("{field} must not hold credentials: give user and password (a secret reference)"),
             );
             return fallback();
         }
@@ -156,7 +302,7 @@ impl Lowerer<'_> {
             self.invalid(
                 span,
                 subject,
-                "source.webdav is a folder URL, without ?query or #fragment",
+                format!("{field} is a plain URL, without ?query or #fragment"),
             );
         }
         url
@@ -191,6 +337,30 @@ pub fn check_targets(sync: &Sync, errors: &mut Vec<ManifestError>) {
             });
         }
     }
+}
+
+/// 30s, 5m, 1h, 1h30m, or plain seconds.
+fn parse_interval(text: &str) -> Option<std::time::Duration> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        return (seconds > 0).then(|| std::time::Duration::from_secs(seconds));
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().ok()?;
+        number.clear();
+        total += n * match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        };
+    }
+    (number.is_empty() && total > 0).then(|| std::time::Duration::from_secs(total))
 }
 
 fn is_target_name(name: &str) -> bool {

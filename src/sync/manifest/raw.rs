@@ -11,6 +11,39 @@ use crate::manifest::secret::SecretRef;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSync {
+    /// How often `geosync sync` (the loop) runs a pass over each target: 30s, 5m, 1h.
+    #[schemars(with = "Option<String>")]
+    #[schemars(extend("default" = "5m"))]
+    pub interval: Option<Text>,
+    /// Every this many passes, the loop lists the whole share again instead of trusting folder etags.
+    #[schemars(with = "Option<u32>")]
+    #[schemars(extend("default" = 12))]
+    pub full_rescan_every: Option<Spanned<i64>>,
+    /// How many datasets the loop works on at once (GeoServer's REST calls stay one at a time).
+    #[schemars(with = "Option<u32>")]
+    #[schemars(extend("default" = 2))]
+    pub max_in_flight: Option<Spanned<i64>>,
+    /// The share of a target's datasets that may vanish in one pass before it stops and reports
+    /// instead of unpublishing them (`--force-removals` goes on); 0 to 1.
+    #[schemars(with = "Option<f64>")]
+    #[schemars(extend("default" = 0.5))]
+    pub max_removal_share: Option<Spanned<f64>>,
+    /// Below this many removals in a pass, `max_removal_share` does not apply.
+    #[schemars(with = "Option<u32>")]
+    #[schemars(extend("default" = 10))]
+    pub min_removals: Option<Spanned<i64>>,
+    /// The public base URL of GeoServer (e.g. https://sdi.example.org/geoserver), for the OWS links
+    /// of the metadata records [default: the [geoserver] url].
+    #[schemars(with = "Option<String>")]
+    pub public_url: Option<Text>,
+    /// Where the metadata records go: "geonetwork" (the [geonetwork] server, over its REST API),
+    /// "csw" (the CSW-T catalogue of `csw`, such as pycsw), or "none"
+    /// [default: csw when `csw` is given, else geonetwork when declared, else none].
+    #[schemars(with = "Option<CatalogueKind>")]
+    pub catalogue: Option<Text>,
+    /// The CSW-T catalogue records go to with `catalogue = "csw"`.
+    #[schemars(with = "Option<RawCsw>")]
+    pub csw: Option<Spanned<RawCsw>>,
     /// A share and where its datasets are loaded.
     #[serde(default)]
     #[schemars(with = "Vec<RawSyncTarget>")]
@@ -43,6 +76,53 @@ pub struct RawSyncTarget {
     #[schemars(with = "Option<Visibility>")]
     #[schemars(extend("default" = "restricted"))]
     pub visibility: Option<Text>,
+    /// Who may see the metadata records: public or restricted [default: the target's visibility;
+    /// a restricted target's records are never public unless this says so].
+    #[schemars(with = "Option<Visibility>")]
+    pub metadata_visibility: Option<Text>,
+    /// The [[geoserver.datastore]] (in the workspace) the layers read the tables through
+    /// [default: the one of the workspace whose database and schema are the target's].
+    #[schemars(with = "Option<String>")]
+    pub datastore: Option<Text>,
+    /// The GeoNetwork groups (by name) that may see, download and map this target's records;
+    /// the first owns them. A public target's records are readable by everyone too.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub metadata_groups: Vec<Text>,
+    /// The GeoServer roles that may read a restricted target's layers [default: ROLE_AUTHENTICATED].
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub roles: Vec<Text>,
+    /// This target's `max_removal_share` [default: [sync] max_removal_share].
+    #[schemars(with = "Option<f64>")]
+    pub max_removal_share: Option<Spanned<f64>>,
+}
+
+/// The values `catalogue` takes (for the schema).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // Only its schema is used.
+pub enum CatalogueKind {
+    Geonetwork,
+    Csw,
+    None,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCsw {
+    /// The CSW endpoint that accepts transactions, e.g. http://pycsw:8000/csw
+    #[schemars(with = "String")]
+    pub url: Text,
+    /// The user, when the endpoint needs HTTP basic authentication.
+    #[schemars(with = "Option<String>")]
+    pub user: Option<Text>,
+    /// The user's password (a secret reference).
+    #[schemars(with = "Option<SecretRef>")]
+    pub password: Option<Spanned<SecretRef>>,
+    /// Whether everyone can read this catalogue: then restricted targets' records are not sent to it.
+    #[schemars(extend("default" = true))]
+    pub public: Option<bool>,
 }
 
 /// The values `visibility` takes (for the schema).

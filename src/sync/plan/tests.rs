@@ -28,6 +28,7 @@ fn loaded(path: &str, table: &str, fingerprint: &str) -> Recorded {
         last_error: None,
         retry_due: false,
         next_retry_at: None,
+        ..Recorded::default()
     }
 }
 
@@ -72,7 +73,15 @@ fn every_kind_of_change_with_its_reason() {
         file("d.shx", "1"),
         file("e.shp", "1"),
     ];
-    let plan = plan("t", Some(2154), &group(&v2), &[], &recorded, &BTreeSet::new());
+    let plan = plan(
+        "t",
+        Some(2154),
+        &group(&v2),
+        &[],
+        &recorded,
+        &BTreeSet::new(),
+        None,
+    );
     let got = actions(&plan);
     assert_eq!(got[0], ("a.shp".into(), DatasetAction::Unchanged));
     assert_eq!(
@@ -93,7 +102,9 @@ fn every_kind_of_change_with_its_reason() {
         (
             "gone.shp".into(),
             DatasetAction::Remove {
-                tables: vec!["gone".into()]
+                tables: vec!["gone".into()],
+                layers: vec![],
+                records: vec![],
             }
         )
     );
@@ -129,14 +140,30 @@ fn failures_are_retried_when_due_or_when_the_data_changed() {
     failed.last_error = Some("boom".into());
     failed.next_retry_at = Some(now() + Duration::minutes(5));
     failed.retry_due = false;
-    let waiting = plan("t", Some(2154), &g, &[], &[failed.clone()], &BTreeSet::new());
+    let waiting = plan(
+        "t",
+        Some(2154),
+        &g,
+        &[],
+        &[failed.clone()],
+        &BTreeSet::new(),
+        None,
+    );
     assert!(matches!(
         waiting.changes[0].action,
         DatasetAction::Waiting { attempts: 2, .. }
     ));
     failed.next_retry_at = Some(now() - Duration::minutes(1));
     failed.retry_due = true;
-    let due = plan("t", Some(2154), &g, &[], &[failed.clone()], &BTreeSet::new());
+    let due = plan(
+        "t",
+        Some(2154),
+        &g,
+        &[],
+        &[failed.clone()],
+        &BTreeSet::new(),
+        None,
+    );
     assert_eq!(
         due.changes[0].action,
         DatasetAction::Load(LoadReason::RetryAfterFailure {
@@ -147,7 +174,7 @@ fn failures_are_retried_when_due_or_when_the_data_changed() {
     failed.failed_fingerprint = Some("v1:other:other".into());
     failed.next_retry_at = Some(now() + Duration::hours(1));
     failed.retry_due = false;
-    let changed = plan("t", Some(2154), &g, &[], &[failed], &BTreeSet::new());
+    let changed = plan("t", Some(2154), &g, &[], &[failed], &BTreeSet::new(), None);
     assert_eq!(
         changed.changes[0].action,
         DatasetAction::Load(LoadReason::ContentChanged)
@@ -158,7 +185,7 @@ fn failures_are_retried_when_due_or_when_the_data_changed() {
 fn missing_prj_needs_a_default_crs_and_broken_datasets_keep_their_tables() {
     let files = [file("a.shp", "1"), file("a.shx", "1"), file("b.shp", "1")];
     let recorded = [loaded("b.shp", "b", "v1:x:y")];
-    let without = plan("t", None, &group(&files), &[], &recorded, &BTreeSet::new());
+    let without = plan("t", None, &group(&files), &[], &recorded, &BTreeSet::new(), None);
     assert!(
         matches!(&without.changes[0].action, DatasetAction::Rejected { reason } if reason.contains("default_crs"))
     );
@@ -168,7 +195,7 @@ fn missing_prj_needs_a_default_crs_and_broken_datasets_keep_their_tables() {
         DatasetAction::Rejected { .. }
     ));
     assert_eq!(without.removals().count(), 0);
-    let with = plan("t", Some(2154), &group(&files), &[], &[], &BTreeSet::new());
+    let with = plan("t", Some(2154), &group(&files), &[], &[], &BTreeSet::new(), None);
     assert_eq!(with.changes[0].action, DatasetAction::Load(LoadReason::New));
 }
 
@@ -181,7 +208,124 @@ fn new_datasets_avoid_tables_already_there() {
         file("y/roads.shx", "1"),
     ];
     let existing: BTreeSet<String> = ["roads".to_string()].into();
-    let plan = plan("t", Some(2154), &group(&files), &[], &[], &existing);
+    let plan = plan("t", Some(2154), &group(&files), &[], &[], &existing, None);
     let tables: Vec<_> = plan.changes.iter().map(|c| c.table.clone().unwrap()).collect();
     assert_eq!(tables, ["x_roads", "y_roads"]);
+}
+
+/// A loaded dataset as published with `settings`, from its current files.
+fn published(dataset: &Dataset, table: &str, settings: &str) -> Recorded {
+    Recorded {
+        publication: Publication {
+            layer_name: Some(table.into()),
+            fingerprint: Some(Parts::of(dataset).publish_fingerprint(settings)),
+            status: Some(PublishStatus::Published),
+            ..Publication::default()
+        },
+        publish_retry_due: true,
+        ..loaded(&dataset.path, table, &dataset.fingerprint().to_string())
+    }
+}
+
+#[test]
+fn metadata_style_and_data_changes_are_told_apart_when_publishing() {
+    let v1 = [
+        file("a.shp", "1"),
+        file("a.shx", "1"),
+        file("a.shp.xml", "1"),
+        file("a.sld", "1"),
+    ];
+    let g1 = group(&v1);
+    let recorded = vec![published(&g1.datasets[0], "a", "s1")];
+    let action = |files: &[ShareFile], settings: &str| {
+        plan(
+            "t",
+            Some(2154),
+            &group(files),
+            &[],
+            &recorded,
+            &BTreeSet::new(),
+            Some(settings),
+        )
+        .changes[0]
+            .action
+            .clone()
+    };
+    assert_eq!(action(&v1, "s1"), DatasetAction::Unchanged);
+    let mut metadata = v1.clone();
+    metadata[2].etag = Some("2".into());
+    assert_eq!(
+        action(&metadata, "s1"),
+        DatasetAction::Publish(PublishReason::MetadataChanged)
+    );
+    let mut style = v1.clone();
+    style[3].etag = Some("2".into());
+    assert_eq!(
+        action(&style, "s1"),
+        DatasetAction::Publish(PublishReason::StyleChanged)
+    );
+    assert_eq!(
+        action(&v1, "s2"),
+        DatasetAction::Publish(PublishReason::SettingsChanged)
+    );
+    let mut data = v1.clone();
+    data[1].etag = Some("2".into());
+    assert_eq!(
+        action(&data, "s1"),
+        DatasetAction::Load(LoadReason::SidecarChanged)
+    );
+    let mut main = v1.clone();
+    main[0].etag = Some("2".into());
+    assert_eq!(
+        action(&main, "s1"),
+        DatasetAction::Load(LoadReason::ContentChanged)
+    );
+    // Without publishing, a metadata change is a sidecar change (part 1).
+    let without = plan(
+        "t",
+        Some(2154),
+        &group(&metadata),
+        &[],
+        &recorded,
+        &BTreeSet::new(),
+        None,
+    );
+    assert_eq!(
+        without.changes[0].action,
+        DatasetAction::Load(LoadReason::SidecarChanged)
+    );
+}
+
+#[test]
+fn loaded_but_unpublished_or_failed_publications_are_planned_with_their_backoff() {
+    let files = [file("a.geojson", "1")];
+    let g = group(&files);
+    let never = loaded("a.geojson", "a", &g.datasets[0].fingerprint().to_string());
+    let p = plan("t", None, &g, &[], &[never], &BTreeSet::new(), Some("s"));
+    assert_eq!(
+        p.changes[0].action,
+        DatasetAction::Publish(PublishReason::NotPublished)
+    );
+    let mut failed = published(&g.datasets[0], "a", "s");
+    failed.publication.status = Some(PublishStatus::Failed);
+    failed.publication.error = Some("GeoServer said 500".into());
+    failed.publication.attempts = 2;
+    failed.publish_retry_due = false;
+    let p = plan("t", None, &g, &[], &[failed.clone()], &BTreeSet::new(), Some("s"));
+    assert!(matches!(
+        p.changes[0].action,
+        DatasetAction::Waiting { attempts: 2, .. }
+    ));
+    failed.publish_retry_due = true;
+    let p = plan("t", None, &g, &[], &[failed], &BTreeSet::new(), Some("s"));
+    assert_eq!(
+        p.changes[0].action,
+        DatasetAction::Publish(PublishReason::RetryAfterFailure {
+            attempts: 2,
+            last_error: "GeoServer said 500".into()
+        })
+    );
+    let (changes, _) = p.envelopes();
+    assert_eq!(changes[0].action, Action::Update);
+    assert_eq!(changes[0].reason.code, "retry_publish_after_failure");
 }

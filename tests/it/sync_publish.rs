@@ -1,0 +1,937 @@
+//! The sync's publish stage end to end, through the real geosync binary:
+//! a share (rclone's WebDAV server, or a folder) -> PostgreSQL + PostGIS
+//! (real) -> the GeoServer emulator -> the same tables served by the real
+//! MapServer CGI (WFS GetFeature, WMS GetMap) -> ISO 19139 records in the
+//! GeoNetwork emulator (REST) or the real pycsw (CSW-T), each valid
+//! against the ISO schemas (xmllint). Then the lifecycle (metadata-only,
+//! style-only and data changes, rename, `_unpublished`, delete, an emptied
+//! or unreachable share), kill -9 mid-publish and mid-unpublish, the
+//! removal safety rail, and disaster recovery.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::geoserver_emulator::{Config, Emulator};
+use crate::gn_emulator::GeoNetworkEmulator;
+use crate::mapserver::{painted_pixels, MapServer};
+use crate::pg;
+use crate::support::{peer_env, unique, Run, Workspace};
+use crate::sync::{copy_dir, CORPUS};
+
+const WS: &str = "geosync-ouvert";
+const GN_USER: &str = "admin";
+const GN_PASSWORD: &str = "gn-secret-canary";
+const STORE_PASSWORD: &str = "store-secret-canary";
+
+/// A ledger row: table, layer name, record uuid, publish status.
+type LedgerRow = (String, Option<String>, Option<String>, Option<String>);
+
+/// A test SDI: a database (declared, created by apply), the emulators, and
+/// one public target reading `source` into schema `data`.
+struct Sdi {
+    ws: Workspace,
+    db: String,
+    gs: Emulator,
+    gn: GeoNetworkEmulator,
+}
+
+impl Sdi {
+    fn new(source: &str, sync_extra: &str) -> Sdi {
+        Sdi::with_target(source, sync_extra, "visibility = \"public\"")
+    }
+
+    /// `target_extra`: the target's visibility and other keys.
+    fn with_target(source: &str, sync_extra: &str, target_extra: &str) -> Sdi {
+        let db = unique("syncpub");
+        let mut ws = Workspace::new();
+        ws.set_env("GS_ADMIN_PASSWORD", "geoserver");
+        ws.set_env("GS_STORE_PASSWORD", STORE_PASSWORD);
+        ws.set_env("GN_PW", GN_PASSWORD);
+        let gs = Emulator::start(Config::default());
+        let gn = GeoNetworkEmulator::start(GN_USER, GN_PASSWORD);
+        let port = pg::port();
+        ws.write(
+            "geosync.toml",
+            &format!(
+                r#"[postgres]
+host = "127.0.0.1"
+port = {port}
+sslmode = "disable"
+
+[[postgres.database]]
+name = "{db}"
+extensions = ["postgis"]
+
+[geoserver]
+url = "{gs_url}"
+user = "admin"
+password = {{ env = "GS_ADMIN_PASSWORD" }}
+retries = 2
+retry_backoff_ms = 1
+
+[[geoserver.workspace]]
+name = "{WS}"
+
+[[geoserver.datastore]]
+workspace = "{WS}"
+name = "data_open"
+host = "127.0.0.1"
+port = {port}
+database = "{db}"
+schema = "data"
+user = "postgres"
+password = {{ env = "GS_STORE_PASSWORD" }}
+
+[geonetwork]
+url = "{gn_url}"
+user = "{GN_USER}"
+password = {{ env = "GN_PW" }}
+retries = 0
+
+[sync]
+public_url = "https://sdi.example.org/geoserver"
+{sync_extra}
+
+[[sync.target]]
+name = "ouvert"
+source = {source}
+database = "{db}"
+schema = "data"
+workspace = "{WS}"
+{target_extra}
+"#,
+                gs_url = gs.url,
+                gn_url = gn.url,
+            ),
+        );
+        Sdi { ws, db, gs, gn }
+    }
+
+    fn local(sync_extra: &str) -> Sdi {
+        let sdi = Sdi::new("{ path = \"share\" }", sync_extra);
+        std::fs::create_dir_all(sdi.share()).unwrap();
+        sdi
+    }
+
+    fn share(&self) -> PathBuf {
+        self.ws.join("share")
+    }
+
+    fn add_case(&self, case: &str, to: &str) {
+        copy_dir(&Path::new(CORPUS).join(case), &self.share().join(to));
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let run = self.ws.geosync(args);
+        for secret in [GN_PASSWORD, STORE_PASSWORD] {
+            assert!(
+                !run.all().contains(secret),
+                "a secret was printed:\n{}",
+                run.all()
+            );
+        }
+        run
+    }
+
+    fn apply(&self) -> Run {
+        self.run(&["apply", "--auto-approve"])
+    }
+
+    /// One pass, its report by dataset path.
+    fn pass(&self, extra: &[&str]) -> (Run, BTreeMap<String, Value>) {
+        let mut args = vec!["sync", "--once", "--json"];
+        args.extend_from_slice(extra);
+        let run = self.run(&args);
+        let document: Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+        let datasets = document["targets"][0]["datasets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| (d["path"].as_str().unwrap().to_string(), d))
+            .collect();
+        (run, datasets)
+    }
+
+    /// The ledger: path -> (table, layer name, record uuid, publish status).
+    fn ledger(&self) -> BTreeMap<String, LedgerRow> {
+        pg::query(
+            pg::port(),
+            &self.db,
+            "SELECT source_path || CASE WHEN layer = '' THEN '' ELSE '#' || layer END,
+                    table_name, layer_name, record_uuid, publish_status FROM geosync.ledger",
+        )
+        .into_iter()
+        .map(|r| {
+            (
+                r[0].clone().unwrap(),
+                (r[1].clone().unwrap(), r[2].clone(), r[3].clone(), r[4].clone()),
+            )
+        })
+        .collect()
+    }
+
+    fn loaded_at(&self, path: &str) -> String {
+        pg::value(
+            pg::port(),
+            &self.db,
+            &format!(
+                "SELECT loaded_at::text FROM geosync.ledger WHERE source_path = {}",
+                pg::lit(path)
+            ),
+        )
+        .unwrap()
+    }
+
+    fn tables(&self) -> Vec<String> {
+        pg::query(
+            pg::port(),
+            &self.db,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'data' ORDER BY 1",
+        )
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect()
+    }
+
+    fn layers(&self) -> Vec<String> {
+        self.gs.with(|s| {
+            s.layers
+                .keys()
+                .filter(|(w, _)| w == WS)
+                .map(|(_, l)| l.clone())
+                .collect()
+        })
+    }
+
+    fn records(&self) -> BTreeMap<String, String> {
+        self.gn.with(|s| {
+            s.records
+                .iter()
+                .map(|(uuid, r)| (uuid.clone(), r.xml.clone()))
+                .collect()
+        })
+    }
+
+    fn featuretype(&self, layer: &str) -> crate::geoserver_emulator::FeatureType {
+        self.gs.with(|s| {
+            s.featuretypes
+                .iter()
+                .find(|((w, _, name), _)| w == WS && name == layer)
+                .map(|(_, ft)| ft.clone())
+                .unwrap_or_else(|| panic!("no feature type {layer}"))
+        })
+    }
+
+    /// Nothing orphaned: every layer reads a table (or is a raster), every
+    /// record belongs to a published layer, every ledger entry is whole.
+    fn assert_nothing_orphaned(&self) {
+        let tables = self.tables();
+        let ledger = self.ledger();
+        let rasters: Vec<String> = self.gs.with(|s| {
+            s.layers
+                .iter()
+                .filter(|(_, l)| l.raster)
+                .map(|((_, n), _)| n.clone())
+                .collect()
+        });
+        for layer in self.layers() {
+            assert!(
+                tables.contains(&layer) || rasters.contains(&layer),
+                "layer {layer} without its table ({tables:?})"
+            );
+        }
+        let layers = self.layers();
+        let uuids: Vec<String> = ledger.values().filter_map(|e| e.2.clone()).collect();
+        for uuid in self.records().keys() {
+            assert!(uuids.contains(uuid), "record {uuid} no ledger entry knows");
+            let entry = ledger
+                .values()
+                .find(|e| e.2.as_deref() == Some(uuid.as_str()))
+                .unwrap();
+            assert!(
+                layers.contains(entry.1.as_ref().unwrap()),
+                "record {uuid} without its layer {:?}",
+                entry.1
+            );
+        }
+    }
+}
+
+/// xmllint against the ISO 19139 schemas pycsw ships (GEOSYNC_TEST_ISO_XSD
+/// is gmd.xsd; gmx beside it: records written by QGIS use gmx:Anchor).
+fn assert_valid_iso(xml: &str, what: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("record.xml");
+    std::fs::write(&file, xml).unwrap();
+    let gmd = PathBuf::from(peer_env("GEOSYNC_TEST_ISO_XSD"));
+    let gmx = gmd.parent().unwrap().parent().unwrap().join("gmx/gmx.xsd");
+    let schema = dir.path().join("iso19139.xsd");
+    std::fs::write(
+        &schema,
+        format!(
+            r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:geosync:test">
+  <xs:import namespace="http://www.isotc211.org/2005/gmd" schemaLocation="{}"/>
+  <xs:import namespace="http://www.isotc211.org/2005/gmx" schemaLocation="{}"/>
+</xs:schema>"#,
+            gmd.display(),
+            gmx.display()
+        ),
+    )
+    .unwrap();
+    let output = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("xmllint runs");
+    assert!(
+        output.status.success(),
+        "{what}: not valid ISO 19139: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_corpus_is_published_from_webdav_with_records_and_served_by_mapserver() {
+    let folder = unique("pubshare");
+    let root = PathBuf::from(peer_env("GEOSYNC_TEST_WEBDAV_DIR")).join(&folder);
+    copy_dir(Path::new(CORPUS), &root);
+    let url = format!("{}/{folder}/", peer_env("GEOSYNC_TEST_WEBDAV_URL"));
+    let mut sdi = Sdi::new(
+        &format!(
+            "{{ webdav = \"{url}\", user = \"{}\", password = {{ env = \"SHARE_PASSWORD\" }} }}",
+            peer_env("GEOSYNC_TEST_WEBDAV_USER")
+        ),
+        "",
+    );
+    sdi.ws
+        .set_env("SHARE_PASSWORD", &peer_env("GEOSYNC_TEST_WEBDAV_PASSWORD"));
+
+    let run = sdi.apply();
+    run.assert_code(0);
+    let ledger = sdi.ledger();
+    assert_eq!(ledger.len(), 25, "{ledger:#?}");
+    assert_corpus_layers(&sdi, &ledger);
+    assert_corpus_records_and_status(&sdi, &ledger);
+    // Nothing left to do.
+    sdi.run(&["plan", "--detailed-exitcode"]).assert_code(0);
+    sdi.assert_nothing_orphaned();
+
+    // The share unreachable (its folder gone from the server: 404), then
+    // emptied: nothing is taken down.
+    let away = root.with_extension("away");
+    std::fs::rename(&root, &away).unwrap();
+    let (run, _) = sdi.pass(&[]);
+    run.assert_code(1);
+    std::fs::create_dir_all(&root).unwrap();
+    let (run, _) = sdi.pass(&[]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("the share lists no file"), "{}", run.stderr);
+    assert_eq!(sdi.layers().len(), 25);
+    assert_eq!(sdi.records().len(), 25);
+    assert_eq!(sdi.ledger().len(), 25);
+}
+
+/// Each valid case a layer named after its table, with its CRS, style,
+/// metadata link, and served by the real MapServer.
+fn assert_corpus_layers(sdi: &Sdi, ledger: &BTreeMap<String, LedgerRow>) {
+    for (path, (table, layer, uuid, status)) in ledger {
+        assert_eq!(status.as_deref(), Some("published"), "{path}");
+        assert_eq!(
+            layer.as_deref(),
+            Some(table.as_str()),
+            "{path}: the layer is named after its table"
+        );
+        assert!(sdi.layers().contains(table), "{path}: no layer {table}");
+        assert!(uuid.is_some(), "{path}: no record");
+    }
+    // Two files of the same name: two layers.
+    let same = |folder: &str| {
+        ledger[&format!("valid/080_samefilename/{folder}/080_test_nyc_samefilename.shp")]
+            .0
+            .clone()
+    };
+    assert_ne!(same("080_samefilename_pathA"), same("080_samefilename_pathB"));
+    // The CRS declared, the SLD as the default style, the record linked.
+    let nyc = &ledger["valid/130_epsg_2154/130_test_nyc_epsg_2154.shp"];
+    let ft = sdi.featuretype(&nyc.0);
+    assert_eq!(ft.srs.as_deref(), Some("EPSG:2154"));
+    assert!(
+        ft.info
+            .metadata_links
+            .iter()
+            .any(|(_, _, content)| content.contains(nyc.2.as_deref().unwrap())),
+        "{:?}",
+        ft.info.metadata_links
+    );
+    let point = &ledger["valid/220_sld_shp_point/220_test_sld_shp_point.shp"].0;
+    let style = sdi
+        .gs
+        .with(|s| s.layers[&(WS.to_string(), point.clone())].default_style.clone());
+    assert_eq!(style, format!("{WS}:{point}"));
+    let plain = &ledger["valid/050_xmlmissing/050_test_nyc_shape_noxml.shp"].0;
+    let style = sdi
+        .gs
+        .with(|s| s.layers[&(WS.to_string(), plain.clone())].default_style.clone());
+    assert!(!style.contains(':'), "a built-in default style: {style}");
+    let raster = &ledger["valid/040_raster_tif/040_test_raster_tif.tif"].0;
+    assert!(sdi
+        .gs
+        .with(|s| s.layers[&(WS.to_string(), raster.clone())].raster));
+    // Public: everyone reads the workspace.
+    assert_eq!(
+        sdi.gs
+            .with(|s| s.acl.get(&format!("{WS}.*.r")).cloned())
+            .as_deref(),
+        Some("*")
+    );
+    // The same table, served by the real MapServer.
+    let mapserver = MapServer::serve_table(&sdi.db, "data", &nyc.0);
+    assert_eq!(mapserver.get_features().len(), 40);
+    assert!(painted_pixels(&mapserver.get_map(256, 256)) > 0);
+}
+
+/// One valid ISO 19139 record per dataset naming its layer; every invalid
+/// case rejected, and `status` says so.
+fn assert_corpus_records_and_status(sdi: &Sdi, ledger: &BTreeMap<String, LedgerRow>) {
+    let records = sdi.records();
+    assert_eq!(records.len(), 25);
+    for (path, (table, _, uuid, _)) in ledger {
+        let xml = &records[uuid.as_ref().unwrap()];
+        assert_valid_iso(xml, path);
+        assert!(
+            xml.contains(&format!("{WS}:{table}")),
+            "{path}: the record names its layer"
+        );
+    }
+
+    // Every invalid case rejected, and `status` says why.
+    let status = sdi.run(&["status", "--json"]);
+    status.assert_code(0);
+    let document: Value = serde_json::from_str(&status.stdout).unwrap();
+    let datasets = document["targets"][0]["datasets"].as_array().unwrap();
+    let rejected: Vec<&Value> = datasets.iter().filter(|d| d["state"] == "rejected").collect();
+    assert_eq!(rejected.len(), 3, "{document:#}");
+    assert!(rejected
+        .iter()
+        .all(|d| d["path"].as_str().unwrap().starts_with("invalid/")));
+    let published = datasets.iter().filter(|d| d["state"] == "published").count();
+    assert_eq!(published, 25);
+    let nyc = &ledger["valid/130_epsg_2154/130_test_nyc_epsg_2154.shp"];
+    let human = sdi.run(&["status"]);
+    assert!(
+        human.stdout.contains(&format!(
+            "published  valid/130_epsg_2154/130_test_nyc_epsg_2154.shp -> {WS}:{}, record {}",
+            nyc.0,
+            nyc.2.as_deref().unwrap()
+        )),
+        "{}",
+        human.stdout
+    );
+}
+
+/// pycsw's answer to GetRecordById.
+fn csw_record(uuid: &str) -> String {
+    let url = format!(
+        "{}?service=CSW&version=2.0.2&request=GetRecordById&elementSetName=full&outputSchema=http://www.isotc211.org/2005/gmd&id={uuid}",
+        peer_env("GEOSYNC_TEST_CSW_URL").trim_end_matches('/')
+    );
+    let output = Command::new("curl")
+        .args(["-sf", &url])
+        .output()
+        .expect("curl runs");
+    assert!(output.status.success(), "GetRecordById failed");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn records_go_to_pycsw_through_csw_t_and_leave_with_their_dataset() {
+    let sdi = Sdi::local(&format!(
+        "catalogue = \"csw\"\ncsw = {{ url = \"{}\" }}",
+        peer_env("GEOSYNC_TEST_CSW_URL")
+    ));
+    sdi.add_case("valid/170_meta_iso19139_data", "iso");
+    sdi.add_case("valid/050_xmlmissing", "plain");
+    sdi.apply().assert_code(0);
+    let ledger = sdi.ledger();
+    assert_eq!(ledger.len(), 2);
+    for (path, (_, _, uuid, status)) in &ledger {
+        assert_eq!(status.as_deref(), Some("published"), "{path}");
+        let answer = csw_record(uuid.as_deref().unwrap());
+        assert!(answer.contains(uuid.as_deref().unwrap()), "{path}: {answer}");
+    }
+    assert!(sdi.records().is_empty(), "CSW chosen: nothing goes to GeoNetwork");
+    let uuid = ledger["plain/050_test_nyc_shape_noxml.shp"].2.clone().unwrap();
+    std::fs::remove_dir_all(sdi.share().join("plain")).unwrap();
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(
+        datasets["plain/050_test_nyc_shape_noxml.shp"]["status"],
+        "removed"
+    );
+    assert!(
+        !csw_record(&uuid).contains(&uuid),
+        "the record left with its dataset"
+    );
+}
+
+fn geojson(features: usize) -> String {
+    let features: Vec<String> = (0..features)
+        .map(|i| {
+            format!(
+                r#"{{"type":"Feature","properties":{{"id":{i}}},"geometry":{{"type":"Point","coordinates":[{}.5,45.5]}}}}"#,
+                i % 3
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        features.join(",")
+    )
+}
+
+#[test]
+fn the_lifecycle_of_datasets_from_add_to_unshare() {
+    let sdi = Sdi::local("");
+    sdi.add_case("valid/220_sld_shp_point", "points");
+    sdi.add_case("valid/101_encodage_latin_cpg", "arcgis");
+    std::fs::create_dir_all(sdi.share().join("pts")).unwrap();
+    std::fs::write(sdi.share().join("pts/stations.geojson"), geojson(2)).unwrap();
+    sdi.apply().assert_code(0);
+    let before = sdi.ledger();
+    assert_eq!(before.len(), 3);
+    let arcgis = "arcgis/101_test_nyc_encodage_latin_cpg.shp";
+    let points = "points/220_test_sld_shp_point.shp";
+    let stations = "pts/stations.geojson";
+    assert!(before.values().all(|e| e.3.as_deref() == Some("published")));
+
+    // Only the metadata changes: republished, the table is not reloaded.
+    let loaded = sdi.loaded_at(arcgis);
+    let xml_path = sdi.share().join("arcgis/101_test_nyc_encodage_latin_cpg.shp.xml");
+    let xml = std::fs::read_to_string(&xml_path).unwrap();
+    std::fs::write(
+        &xml_path,
+        xml.replace("101 test encodage latin cpg", "Census blocks, renamed title"),
+    )
+    .unwrap();
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(
+        datasets[arcgis]["status"], "republished",
+        "{:#?}",
+        datasets[arcgis]
+    );
+    assert_eq!(datasets[points]["status"], "unchanged");
+    assert_eq!(sdi.loaded_at(arcgis), loaded, "the table was reloaded");
+    let table = &before[arcgis].0;
+    assert_eq!(sdi.featuretype(table).title, "Census blocks, renamed title");
+    let uuid = before[arcgis].2.clone().unwrap();
+    assert!(sdi.records()[&uuid].contains("Census blocks, renamed title"));
+
+    // Only the style changes: republished with the new SLD.
+    let loaded = sdi.loaded_at(points);
+    let sld_path = sdi.share().join("points/220_test_sld_shp_point.sld");
+    let sld = std::fs::read_to_string(&sld_path).unwrap();
+    std::fs::write(&sld_path, sld.replace("#009999", "#cc3300")).unwrap();
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(datasets[points]["status"], "republished");
+    assert_eq!(sdi.loaded_at(points), loaded);
+    let point_layer = before[points].0.clone();
+    let content = sdi.gs.with(|s| {
+        s.styles[&(Some(WS.to_string()), point_layer.clone())]
+            .content
+            .clone()
+            .unwrap()
+    });
+    assert!(content.contains("#cc3300"), "{content}");
+
+    // The data changes: reloaded and republished.
+    std::fs::write(sdi.share().join(stations), geojson(3)).unwrap();
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(datasets[stations]["status"], "changed");
+    assert_eq!(
+        pg::value(
+            pg::port(),
+            &sdi.db,
+            &format!("SELECT count(*) FROM data.{}", before[stations].0)
+        )
+        .unwrap(),
+        "3"
+    );
+
+    takes_down_renamed_moved_and_deleted(&sdi, &before);
+}
+
+/// The second half of the lifecycle: rename, `_unpublished`, delete, then
+/// an unreachable and an emptied share that take nothing down.
+fn takes_down_renamed_moved_and_deleted(sdi: &Sdi, before: &BTreeMap<String, LedgerRow>) {
+    let (points, arcgis, stations) = (
+        "points/220_test_sld_shp_point.shp",
+        "arcgis/101_test_nyc_encodage_latin_cpg.shp",
+        "pts/stations.geojson",
+    );
+    let point_layer = before[points].0.clone();
+    let (table, uuid) = (&before[arcgis].0, before[arcgis].2.clone().unwrap());
+    // Renamed: the old layer and record go, new ones come.
+    for ext in ["shp", "shx", "prj", "sld"] {
+        std::fs::rename(
+            sdi.share().join(format!("points/220_test_sld_shp_point.{ext}")),
+            sdi.share().join(format!("points/stops.{ext}")),
+        )
+        .unwrap();
+    }
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(datasets[points]["status"], "removed");
+    assert_eq!(datasets["points/stops.shp"]["status"], "new");
+    assert!(!sdi.layers().contains(&point_layer));
+    assert!(!sdi.records().contains_key(before[points].2.as_ref().unwrap()));
+    let stops = sdi.ledger()["points/stops.shp"].clone();
+    assert!(sdi.layers().contains(&stops.0));
+    assert!(sdi.records().contains_key(stops.2.as_ref().unwrap()));
+
+    // Moved into _unpublished: taken down.
+    std::fs::create_dir_all(sdi.share().join("_unpublished")).unwrap();
+    std::fs::rename(
+        sdi.share().join("arcgis"),
+        sdi.share().join("_unpublished/arcgis"),
+    )
+    .unwrap();
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(datasets[arcgis]["status"], "removed");
+    assert!(!sdi.layers().contains(table));
+    assert!(!sdi.tables().contains(table));
+    assert!(!sdi.records().contains_key(&uuid));
+
+    // Deleted: taken down.
+    std::fs::remove_file(sdi.share().join(stations)).unwrap();
+    let (run, _) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(sdi.ledger().len(), 1);
+    sdi.assert_nothing_orphaned();
+
+    // Unshared (the share lists nothing) or unreachable: nothing goes.
+    let kept = (sdi.layers(), sdi.tables(), sdi.records().len());
+    std::fs::rename(sdi.share(), sdi.ws.join("elsewhere")).unwrap();
+    let (run, _) = sdi.pass(&[]);
+    run.assert_code(1);
+    std::fs::create_dir_all(sdi.share()).unwrap();
+    let (run, _) = sdi.pass(&[]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("refusing"), "{}", run.stderr);
+    assert_eq!((sdi.layers(), sdi.tables(), sdi.records().len()), kept);
+}
+
+#[test]
+fn killed_mid_publish_or_mid_unpublish_the_next_pass_converges() {
+    let sdi = Sdi::local("");
+    sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
+    sdi.add_case("valid/130_epsg_2154", "nyc");
+    // Killed once the names are noted, before GeoServer heard of it.
+    sdi.ws.kill_at(&["sync", "--once"], "sync-publish-names");
+    let noted = sdi.ledger()["nyc/130_test_nyc_epsg_2154.shp"].clone();
+    assert!(noted.1.is_some() && noted.2.is_some(), "{noted:?}");
+    assert!(sdi.layers().is_empty());
+    // Again, killed once the layer is there.
+    sdi.ws.kill_at(&["sync", "--once"], "sync-layer-published");
+    let ledger = sdi.ledger();
+    let (table, _, uuid, status) = ledger["nyc/130_test_nyc_epsg_2154.shp"].clone();
+    assert_eq!(status, None, "killed before it was recorded published");
+    assert!(sdi.layers().contains(&table));
+    assert!(sdi.records().is_empty());
+    let (run, _) = sdi.pass(&[]);
+    run.assert_code(0);
+    let after = sdi.ledger()["nyc/130_test_nyc_epsg_2154.shp"].clone();
+    assert_eq!(after.3.as_deref(), Some("published"));
+    assert_eq!(
+        after.2, uuid,
+        "the uuid noted before publishing is the one published"
+    );
+    assert!(sdi.records().contains_key(uuid.as_ref().unwrap()));
+    sdi.assert_nothing_orphaned();
+
+    // Taken down, killed once its layer is gone: the next pass finishes.
+    std::fs::remove_dir_all(sdi.share().join("nyc")).unwrap();
+    sdi.add_case("valid/050_xmlmissing", "other");
+    sdi.ws.kill_at(&["sync", "--once"], "sync-layer-removed");
+    assert!(!sdi.layers().contains(&table));
+    assert!(sdi.tables().contains(&table), "the table goes after the layer");
+    // Killed again once the table is dropped, before the record goes.
+    sdi.ws.kill_at(&["sync", "--once"], "sync-table-dropped");
+    assert!(!sdi.tables().contains(&table));
+    assert!(sdi.records().contains_key(uuid.as_ref().unwrap()));
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(datasets["nyc/130_test_nyc_epsg_2154.shp"]["status"], "removed");
+    assert!(!sdi.tables().contains(&table));
+    assert!(!sdi.records().contains_key(uuid.as_ref().unwrap()));
+    assert!(!sdi.ledger().contains_key("nyc/130_test_nyc_epsg_2154.shp"));
+    sdi.assert_nothing_orphaned();
+}
+
+#[test]
+fn a_mass_removal_stops_unless_forced_and_a_dry_run_shows_what_would_go() {
+    let sdi = Sdi::local("max_removal_share = 0.5\nmin_removals = 2\n");
+    for case in ["050_xmlmissing", "130_epsg_2154", "220_sld_shp_point"] {
+        sdi.add_case(&format!("valid/{case}"), case);
+    }
+    sdi.apply().assert_code(0);
+    let layers = sdi.layers();
+    assert_eq!(layers.len(), 3);
+    std::fs::remove_dir_all(sdi.share().join("050_xmlmissing")).unwrap();
+    std::fs::remove_dir_all(sdi.share().join("130_epsg_2154")).unwrap();
+    let dry = sdi.run(&["sync", "--once", "--dry-run", "--force-removals"]);
+    dry.assert_code(0);
+    assert!(
+        dry.stdout
+            .contains("- sync.dataset:ouvert/050_xmlmissing/050_test_nyc_shape_noxml.shp"),
+        "{}",
+        dry.stdout
+    );
+    // Exactly what would go: the layer, the table and the record.
+    let uuid = sdi.ledger()["050_xmlmissing/050_test_nyc_shape_noxml.shp"]
+        .2
+        .clone()
+        .unwrap();
+    for what in [
+        "- layer: \"l_050_test_nyc_shape_noxml\"".to_string(),
+        "- table: \"l_050_test_nyc_shape_noxml\"".to_string(),
+        format!("- record: \"{uuid}\""),
+    ] {
+        assert!(dry.stdout.contains(&what), "{what} in:\n{}", dry.stdout);
+    }
+    let (run, _) = sdi.pass(&[]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("2 of 3 loaded datasets left the share"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sdi.layers(), layers, "nothing was taken down");
+    let (run, _) = sdi.pass(&["--force-removals"]);
+    run.assert_code(0);
+    assert_eq!(sdi.layers().len(), 1);
+    sdi.assert_nothing_orphaned();
+}
+
+#[test]
+fn after_a_wipe_apply_rebuilds_and_republishes_with_the_same_names_and_uuids() {
+    let sdi = Sdi::local("");
+    sdi.add_case("valid/080_samefilename", "same");
+    sdi.add_case("valid/170_meta_iso19139_data", "iso");
+    sdi.add_case("valid/220_sld_shp_point", "points");
+    sdi.apply().assert_code(0);
+    let before = sdi.ledger();
+    let records_before: Vec<String> = sdi.records().keys().cloned().collect();
+    assert_eq!(before.len(), 4);
+
+    // The platform is lost: database, GeoServer's and GeoNetwork's content,
+    // geosync's state directory.
+    pg::query(
+        pg::port(),
+        "postgres",
+        &format!("DROP DATABASE {} WITH (FORCE)", sdi.db),
+    );
+    sdi.gs.with(|s| {
+        s.workspaces.clear();
+        s.datastores.clear();
+        s.featuretypes.clear();
+        s.coveragestores.clear();
+        s.layers.clear();
+        s.acl.clear();
+        s.styles.retain(|(ws, _), _| ws.is_none());
+    });
+    sdi.gn.with(|s| s.records.clear());
+    std::fs::remove_dir_all(sdi.ws.join(".geosync")).unwrap();
+
+    sdi.apply().assert_code(0);
+    let after = sdi.ledger();
+    let names = |l: &BTreeMap<String, LedgerRow>| {
+        l.iter()
+            .map(|(p, e)| (p.clone(), e.1.clone(), e.2.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&after), names(&before), "same layer names and record uuids");
+    let records_after: Vec<String> = sdi.records().keys().cloned().collect();
+    assert_eq!(records_after, records_before);
+    assert_eq!(sdi.layers().len(), 4);
+    sdi.assert_nothing_orphaned();
+}
+
+#[test]
+fn a_failed_publication_is_reported_by_status_and_retried_after_its_backoff() {
+    let sdi = Sdi::local("");
+    sdi.add_case("valid/050_xmlmissing", "plain");
+    let path = "plain/050_test_nyc_shape_noxml.shp";
+    sdi.gn.fail_next(axum::http::Method::PUT, "/records", 500, 1);
+    let run = sdi.apply();
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains(&format!("FAILED     sync.dataset:ouvert/{path}")),
+        "{}",
+        run.stdout
+    );
+
+    let status = sdi.run(&["status", "--json"]);
+    let document: Value = serde_json::from_str(&status.stdout).unwrap();
+    let dataset = &document["targets"][0]["datasets"][0];
+    assert_eq!(dataset["state"], "failed", "{document:#}");
+    assert_eq!(dataset["step"], "publish");
+    assert_eq!(dataset["attempts"], 1);
+    assert!(dataset["next_retry_at"].is_string(), "{dataset}");
+    assert!(dataset["error"].as_str().unwrap().contains(path), "{dataset}");
+    let human = sdi.run(&["status"]);
+    assert!(
+        human.stdout.contains(&format!("failed     {path}: publish: ")),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains("(1 attempt(s), next try 20"),
+        "{}",
+        human.stdout
+    );
+
+    // Within its backoff: not tried again.
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(1);
+    assert!(datasets[path]["error"]
+        .as_str()
+        .unwrap()
+        .contains("waiting for the next try"));
+    assert!(sdi.records().is_empty());
+    // Backoff over: published.
+    pg::query(
+        pg::port(),
+        &sdi.db,
+        "UPDATE geosync.ledger SET publish_next_retry_at = now() - interval '1 second'",
+    );
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(datasets[path]["status"], "republished");
+    assert_eq!(sdi.records().len(), 1);
+    sdi.assert_nothing_orphaned();
+}
+
+#[test]
+fn the_loop_publishes_a_file_added_while_it_runs_and_exits_on_sigterm() {
+    let sdi = Sdi::local("interval = \"1s\"\nmax_in_flight = 2\n");
+    sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
+    let mut child = sdi.ws.spawn(&["sync"], &[]);
+    sdi.add_case("valid/220_sld_shp_point", "points");
+    crate::sync_platform::eventually(std::time::Duration::from_secs(60), "the layer", || {
+        sdi.layers().len() == 1 && sdi.records().len() == 1
+    });
+    let sent = std::time::Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            sent.elapsed() < std::time::Duration::from_secs(20),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr
+            .contains("sync.target:ouvert dataset=points/220_test_sld_shp_point.shp step=load+publish: new"),
+        "{stderr}"
+    );
+    for secret in [GN_PASSWORD, STORE_PASSWORD] {
+        assert!(!stderr.contains(secret));
+    }
+}
+
+#[test]
+fn a_restricted_target_is_read_by_its_roles_and_its_records_never_by_all() {
+    let sdi = Sdi::with_target(
+        "{ path = \"share\" }",
+        "",
+        "visibility = \"restricted\"\nmetadata_groups = [\"sample\"]",
+    );
+    std::fs::create_dir_all(sdi.share()).unwrap();
+    sdi.add_case("valid/130_epsg_2154", "nyc");
+    sdi.apply().assert_code(0);
+    assert_eq!(
+        sdi.gs
+            .with(|s| s.acl.get(&format!("{WS}.*.r")).cloned())
+            .as_deref(),
+        Some("ROLE_AUTHENTICATED")
+    );
+    let uuid = sdi.ledger()["nyc/130_test_nyc_epsg_2154.shp"].2.clone().unwrap();
+    let privileges = sdi.gn.with(|s| s.records[&uuid].privileges.clone());
+    assert!(!privileges.contains_key(&1), "shared with all: {privileges:?}");
+    assert!(
+        privileges.get(&2).is_some_and(|ops| ops.contains("view")),
+        "group sample sees it: {privileges:?}"
+    );
+    let status = sdi.run(&["status"]);
+    assert!(status.stdout.contains("1 published"), "{}", status.stdout);
+}
+
+#[test]
+fn each_layer_of_a_geopackage_is_a_layer_with_a_record_of_its_own() {
+    let sdi = Sdi::local("");
+    std::fs::create_dir_all(sdi.share().join("gpkg")).unwrap();
+    let gpkg = sdi.share().join("gpkg/two.gpkg");
+    for (shp, layer) in [
+        ("valid/130_epsg_2154/130_test_nyc_epsg_2154.shp", "blocks"),
+        ("valid/220_sld_shp_point/220_test_sld_shp_point.shp", "points"),
+    ] {
+        let status = Command::new("ogr2ogr")
+            .args(["-f", "GPKG", "-update", "-append"])
+            .arg(&gpkg)
+            .arg(Path::new(CORPUS).join(shp))
+            .args(["-nln", layer, "-a_srs", "EPSG:2154"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    // Published, killed before its record: `status` says pending.
+    sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
+    sdi.ws.kill_at(&["sync", "--once"], "sync-layer-published");
+    let status = sdi.run(&["status", "--json"]);
+    let document: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        document["targets"][0]["datasets"][0]["state"], "pending",
+        "{document:#}"
+    );
+
+    sdi.apply().assert_code(0);
+    let ledger = sdi.ledger();
+    assert_eq!(ledger.len(), 2, "{ledger:#?}");
+    let blocks = &ledger["gpkg/two.gpkg#blocks"];
+    let points = &ledger["gpkg/two.gpkg#points"];
+    assert_ne!(blocks.0, points.0);
+    assert_ne!(blocks.2, points.2, "one record per layer");
+    assert_eq!(sdi.layers().len(), 2);
+    assert_eq!(sdi.records().len(), 2);
+    assert_eq!(sdi.featuretype(&blocks.0).srs.as_deref(), Some("EPSG:2154"));
+    sdi.assert_nothing_orphaned();
+
+    // Its last file gone: the share is empty, which only forced is a deletion.
+    std::fs::remove_file(&gpkg).unwrap();
+    sdi.pass(&[]).0.assert_code(1);
+    assert_eq!(sdi.layers().len(), 2);
+    let (run, _) = sdi.pass(&["--force-removals"]);
+    run.assert_code(0);
+    assert!(sdi.layers().is_empty() && sdi.records().is_empty() && sdi.ledger().is_empty());
+}
