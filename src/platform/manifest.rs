@@ -57,6 +57,7 @@ pub fn load(
     }
     if let (Some(sync), Some(geoserver)) = (&mut sync, &systems.geoserver) {
         sync::manifest::resolve_datastores(sync, geoserver, &mut errors);
+        sync::manifest::check_access_rules(sync, geoserver, &mut errors);
     }
     if !errors.is_empty() {
         return Err(ManifestErrors(errors).in_reading_order(paths));

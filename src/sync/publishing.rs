@@ -13,12 +13,11 @@ use sha2::{Digest, Sha256};
 
 use super::dataset::Dataset;
 use super::ledger;
-use super::manifest::{CatalogueSpec, Settings, Sync, SyncTarget, Visibility};
+use super::manifest::{CatalogueSpec, Settings, Sync, SyncTarget};
 use super::metadata::{self, BBox, Crs, DataFacts, DataKind, RecordInput, Sidecar};
 use super::publish::catalogue::{Catalogue, Sharing};
 use super::publish::layer::{
     self, Access, LayerData, LayerMetadata, LayerRequest, LayerTarget, NativeCrs, PublishedKind,
-    AUTHENTICATED,
 };
 use crate::systems;
 use crate::systems::geoserver::client::Client as GsClient;
@@ -153,15 +152,7 @@ impl Publisher {
             }),
             CatalogueSpec::Default | CatalogueSpec::None => None,
         };
-        let access = match target.visibility {
-            Visibility::Public => Access::Public,
-            Visibility::Restricted if target.roles.is_empty() => Access::Restricted {
-                roles: vec![AUTHENTICATED.into()],
-            },
-            Visibility::Restricted => Access::Restricted {
-                roles: target.roles.clone(),
-            },
-        };
+        let access = Access::of(target);
         Ok(Some(Publisher {
             target: target.clone(),
             layers: LayerTarget {

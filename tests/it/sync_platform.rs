@@ -301,3 +301,39 @@ fn a_target_without_a_datastore_reading_its_database_is_refused_at_validate() {
         run.stderr
     );
 }
+
+/// The sync sets its workspace's read rule itself: a `[[geoserver.acl]]`
+/// giving the same rule other roles would be rewritten by one and then the
+/// other at every run, so the layers' audience would flip.
+#[test]
+fn a_geoserver_acl_contradicting_a_targets_read_rule_is_refused_at_validate() {
+    let ws = Workspace::new();
+    let manifest = |visibility: &str, acl_roles: &str| {
+        format!(
+            "[postgres]\nhost = \"127.0.0.1\"\n\n\
+             [geoserver]\nurl = \"http://127.0.0.1:1/geoserver\"\n\n\
+             [[geoserver.workspace]]\nname = \"lab\"\n\n\
+             [[geoserver.datastore]]\nworkspace = \"lab\"\nname = \"store\"\nhost = \"db\"\ndatabase = \"gis\"\nschema = \"data\"\nuser = \"reader\"\n\n\
+             [[geoserver.acl]]\nrule = \"lab.*.r\"\nroles = {acl_roles}\n\n\
+             [[sync.target]]\nname = \"t\"\nsource = {{ path = \"share\" }}\ndatabase = \"gis\"\nschema = \"data\"\nworkspace = \"lab\"\nvisibility = \"{visibility}\"\n"
+        )
+    };
+    ws.write(
+        "geosync.toml",
+        &manifest("restricted", "[\"ROLE_AUTHENTICATED\"]"),
+    );
+    ws.geosync(&["validate"]).assert_code(0);
+    ws.write("geosync.toml", &manifest("public", "[\"*\"]"));
+    ws.geosync(&["validate"]).assert_code(0);
+    ws.write("geosync.toml", &manifest("restricted", "[\"*\"]"));
+    let run = ws.geosync(&["validate"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains(
+            "geoserver.acl:lab.*.r: sync.target:t sets this rule to ROLE_AUTHENTICATED (its restricted visibility)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("geosync.toml:18:1: "), "{}", run.stderr);
+}

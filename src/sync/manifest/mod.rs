@@ -214,3 +214,39 @@ pub fn resolve_datastores(
         }
     }
 }
+
+/// The sync sets the read rule of each publishing target's workspace
+/// (`<workspace>.*.r`: its roles when restricted, `*` when public). A
+/// `[[geoserver.acl]]` for the same rule with other roles would be
+/// rewritten by the geoserver system and the sync in turn, at every run,
+/// and the layers' audience would depend on which ran last: refused.
+pub fn check_access_rules(
+    sync: &Sync,
+    geoserver: &crate::systems::geoserver::manifest::GeoServer,
+    errors: &mut Vec<ManifestError>,
+) {
+    for target in &sync.targets {
+        let Some(workspace) = &target.workspace else {
+            continue;
+        };
+        let rule = format!("{workspace}.*.r");
+        let wanted = crate::sync::publish::layer::Access::of(target).rule_roles();
+        for acl in geoserver.acl.iter().filter(|a| a.present && a.rule == rule) {
+            if acl.roles != wanted {
+                errors.push(ManifestError::Invalid {
+                    at: acl.at.clone(),
+                    subject: format!("geoserver.acl:{rule}"),
+                    message: format!(
+                        "{} sets this rule to {} (its {} visibility): declare the same roles here, or leave the rule to the sync",
+                        target.address(),
+                        wanted.iter().cloned().collect::<Vec<_>>().join(","),
+                        match target.visibility {
+                            Visibility::Public => "public",
+                            Visibility::Restricted => "restricted",
+                        }
+                    ),
+                });
+            }
+        }
+    }
+}

@@ -44,6 +44,31 @@ use crate::systems::geoserver::GeoServerError;
 /// restricted target.
 pub const AUTHENTICATED: &str = "ROLE_AUTHENTICATED";
 
+impl Access {
+    /// Who reads a target's layers: everyone when public; its roles when
+    /// restricted, every logged-in user when it names none.
+    pub fn of(target: &crate::sync::manifest::SyncTarget) -> Access {
+        use crate::sync::manifest::Visibility;
+        match target.visibility {
+            Visibility::Public => Access::Public,
+            Visibility::Restricted if target.roles.is_empty() => Access::Restricted {
+                roles: vec![AUTHENTICATED.into()],
+            },
+            Visibility::Restricted => Access::Restricted {
+                roles: target.roles.clone(),
+            },
+        }
+    }
+
+    /// The roles of the workspace read rule this access sets.
+    pub fn rule_roles(&self) -> std::collections::BTreeSet<String> {
+        match self {
+            Access::Public => ["*".to_string()].into(),
+            Access::Restricted { roles } => roles.iter().cloned().collect(),
+        }
+    }
+}
+
 /// The metadata link of a layer to its catalogue record: GeoServer's
 /// value for ISO 19139 records.
 const METADATA_TYPE: &str = "ISO19115:2003";
