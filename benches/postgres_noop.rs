@@ -10,8 +10,14 @@
 //! since PostgreSQL's catalogs are per database and each needs a backend.
 //!
 //! Reported: wall time (median of the runs), the server's CPU time for that
-//! run (its ended backends' time, read from the postmaster), and the most
-//! connections the tool held at once, sampled from pg_stat_activity.
+//! run (its ended backends' time, read from the postmaster), the tool's own
+//! CPU time (its processes' user + system time), and the most connections
+//! the tool held at once, sampled from pg_stat_activity.
+
+// Its measure() and run() are for single commands; this bench samples
+// connections around them.
+#[allow(dead_code)]
+mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -19,17 +25,18 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+use common::pg::{children_cpu, Cluster};
+
 /// Database counts measured; GEOSYNC_BENCH_SIZES=100 measures only those.
 const SIZES: &str = "100,1000";
 const RUNS: usize = 3;
 
 fn main() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start(&["fsync=off", "synchronous_commit=off"]);
     println!("no-op plan, median of {RUNS} runs; connections: most held at once (pool default 4, server max_connections 100)");
     println!(
-        "{:<44} {:>10} {:>12} {:>12}",
-        "tool", "time", "server CPU", "connections"
+        "{:<44} {:>10} {:>12} {:>10} {:>12}",
+        "tool", "time", "server CPU", "tool CPU", "connections"
     );
     let mut times = Vec::new();
     let sizes = std::env::var("GEOSYNC_BENCH_SIZES").unwrap_or_else(|_| SIZES.to_string());
@@ -45,8 +52,9 @@ fn main() {
             run(&[geosync, "apply", "--auto-approve", "-q"], dir.path(), 0)
         });
         println!(
-            "{:<44} {:>10} {:>12} {:>12}",
+            "{:<44} {:>10} {:>12} {:>10} {:>12}",
             format!("geosync apply (setup, {size} databases)"),
+            "-",
             "-",
             "-",
             setup
@@ -78,21 +86,29 @@ fn ms(time: Duration) -> f64 {
     time.as_secs_f64() * 1000.0
 }
 
-/// One tool's measurement: median wall time, the server CPU of that run,
-/// and the most connections held at once over all runs.
+/// One tool's measurement: median wall time, the server CPU and the
+/// tool's own CPU of that run, and the most connections held at once over
+/// all runs.
 struct Measured {
     time: Duration,
     server_cpu: Duration,
+    /// User + system time of the tool's processes (zero for the floor,
+    /// which runs inside this bench).
+    tool_cpu: Duration,
     connections: i64,
 }
 
 impl Measured {
     fn print(&self, label: &str) {
         println!(
-            "{:<44} {:>8.0}ms {:>10.0}ms {:>12}",
+            "{:<44} {:>8.0}ms {:>10.0}ms {:>10} {:>12}",
             label,
             ms(self.time),
             ms(self.server_cpu),
+            match self.tool_cpu.is_zero() {
+                true => "-".to_string(),
+                false => format!("{:.0}ms", ms(self.tool_cpu)),
+            },
             self.connections
         );
     }
@@ -195,53 +211,8 @@ fn run(command: &[&str], dir: &Path, code: i32) -> Duration {
     elapsed
 }
 
-/// A throwaway PostgreSQL 15 cluster on loopback, stopped when dropped.
-struct Cluster {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
+/// Measuring a tool against the bench's cluster.
 impl Cluster {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        as_postgres(&["chown", "-R", "postgres:postgres"], dir.path(), true);
-        let data = dir.path().join("data");
-        as_postgres(
-            &[&format!("{PG_BIN}/initdb"), "-A", "trust", "-U", "postgres", "-D"],
-            &data,
-            false,
-        );
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off",
-            dir.path().display()
-        );
-        let log = dir.path().join("log");
-        let status = Command::new("runuser")
-            .args([
-                "-u",
-                "postgres",
-                "--",
-                &format!("{PG_BIN}/pg_ctl"),
-                "-w",
-                "-t",
-                "60",
-                "-D",
-            ])
-            .arg(&data)
-            .arg("-l")
-            .arg(&log)
-            .args(["-o", &options, "start"])
-            .stdout(Stdio::null())
-            .status()
-            .expect("pg_ctl runs");
-        assert!(status.success(), "pg_ctl start failed: see {}", log.display());
-        Cluster { dir, port }
-    }
-
     /// The median of RUNS runs of `work` (which returns its wall time),
     /// with that run's server CPU, and the most connections one run held at
     /// once. Each run starts once the server has ended the previous run's
@@ -251,35 +222,21 @@ impl Cluster {
         let mut most = 0;
         for _ in 0..RUNS {
             self.wait_idle(application);
-            let before = self.server_cpu();
+            let (server_before, tool_before) = (self.server_cpu(), children_cpu("self"));
             let (time, held) = self.sample(application, &mut work);
+            let tool_cpu = children_cpu("self") - tool_before;
             self.wait_idle(application);
-            runs.push((time, self.server_cpu() - before));
+            runs.push((time, self.server_cpu() - server_before, tool_cpu));
             most = most.max(held);
         }
         runs.sort();
-        let (time, server_cpu) = runs[RUNS / 2];
+        let (time, server_cpu, tool_cpu) = runs[RUNS / 2];
         Measured {
             time,
             server_cpu,
+            tool_cpu,
             connections: most,
         }
-    }
-
-    /// CPU time of the server's ended backends (the postmaster's reaped
-    /// children), from /proc.
-    fn server_cpu(&self) -> Duration {
-        let pid = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid")).unwrap();
-        let pid = pid.lines().next().unwrap().trim();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        // Fields after the command name (which may hold spaces): cutime and
-        // cstime are fields 16 and 17 of the whole line.
-        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks: u64 = fields[13].parse::<u64>().unwrap() + fields[14].parse::<u64>().unwrap();
-        // SAFETY: sysconf only reads a configuration value.
-        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
-        Duration::from_millis(ticks * 1000 / per_second)
     }
 
     fn wait_idle(&self, application: &str) {
@@ -352,41 +309,4 @@ fn sample_connections(port: u16, application: &str, done: &AtomicBool, peak: &At
             peak.fetch_max(count, Ordering::SeqCst);
         }
     });
-}
-
-fn as_postgres(command: &[&str], path: &Path, as_root: bool) {
-    let mut cmd = if as_root {
-        Command::new(command[0])
-    } else {
-        let mut cmd = Command::new("runuser");
-        cmd.args(["-u", "postgres", "--", command[0]]);
-        cmd
-    };
-    let status = cmd
-        .args(&command[1..])
-        .arg(path)
-        .stdout(Stdio::null())
-        .status()
-        .expect("runs");
-    assert!(status.success(), "{command:?} failed");
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new("runuser")
-            .args([
-                "-u",
-                "postgres",
-                "--",
-                &format!("{PG_BIN}/pg_ctl"),
-                "-m",
-                "immediate",
-                "-w",
-                "-D",
-            ])
-            .arg(self.dir.path().join("data"))
-            .arg("stop")
-            .stdout(Stdio::null())
-            .status();
-    }
 }

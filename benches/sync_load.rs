@@ -7,7 +7,9 @@
 //! quick run, `GEOSYNC_BENCH_RUNS` (default 3) runs per tool.
 //!
 //! Each tool runs as a whole process, measured by benches/common: wall
-//! time (median of the runs) and peak RSS (wait4). geosync's loader is a
+//! time (median of the runs), peak RSS and the CPU of the tool's processes
+//! (wait4), and the server's CPU for that run (its ended backends' time,
+//! read from the postmaster). geosync's loader is a
 //! library inside the binary, so this bench compiles the loader's own
 //! source files (`#[path]` below) and re-runs itself as the loading
 //! process (`--load`); it loads through the same `load_vector` the sync
@@ -22,10 +24,10 @@ mod common;
 mod sync;
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+use common::pg::Cluster;
+
 const L93: &str = r#"PROJCS["RGF93_Lambert_93",GEOGCS["GCS_RGF93",DATUM["D_RGF_1993",SPHEROID["GRS_1980",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Lambert_Conformal_Conic"],PARAMETER["False_Easting",700000.0],PARAMETER["False_Northing",6600000.0],PARAMETER["Central_Meridian",3.0],PARAMETER["Standard_Parallel_1",44.0],PARAMETER["Standard_Parallel_2",49.0],PARAMETER["Latitude_Of_Origin",46.5],UNIT["Meter",1.0]]"#;
 
 fn main() {
@@ -40,7 +42,7 @@ fn main() {
     let small = dir.path().join("parcels_small.shp");
     write_shapefile(&shp, polygons);
     write_shapefile(&small, (polygons / 10).max(1));
-    let cluster = Cluster::start();
+    let cluster = Cluster::start(&["fsync=off", "synchronous_commit=off", "max_wal_size=4GB"]);
     let db = "bench";
     cluster.psql("postgres", &format!("CREATE DATABASE {db}"));
     cluster.psql(
@@ -94,19 +96,31 @@ fn main() {
     ];
     println!("load of a {polygons}-polygon shapefile with its spatial index, median of {runs} runs");
     println!(
-        "{:<28} {:>10} {:>14} {:>12}",
-        "tool", "time", "features/s", "peak RSS"
+        "{:<28} {:>10} {:>14} {:>12} {:>11} {:>11}",
+        "tool", "time", "features/s", "peak RSS", "tool CPU", "server CPU"
     );
     for (name, command, table) in &tools {
         let command: Vec<&str> = command.iter().map(String::as_str).collect();
-        let (time, rss) = common::measure(&command, dir.path(), runs);
-        let count = cluster.value(db, &format!("SELECT count(*) FROM {table}"));
+        let mut measured = Vec::new();
+        for _ in 0..runs {
+            let before = cluster.server_cpu();
+            let usage = common::run_usage(&command, dir.path());
+            // The server's backend is reaped once the tool has disconnected.
+            let server = server_cpu_after(&cluster, before);
+            measured.push((usage.time, usage.cpu, server, usage.max_rss));
+        }
+        let rss = measured.iter().map(|m| m.3).max().unwrap_or(0);
+        measured.sort();
+        let (time, cpu, server, _) = measured[runs / 2];
+        let count = cluster.psql(db, &format!("SELECT count(*) FROM {table}"));
         assert_eq!(count, polygons.to_string(), "{name} loaded {count} rows");
         println!(
-            "{name:<28} {:>8.2} s {:>14.0} {:>8.1} MiB",
+            "{name:<28} {:>8.2} s {:>14.0} {:>8.1} MiB {:>9.2} s {:>9.2} s",
             time.as_secs_f64(),
             polygons as f64 / time.as_secs_f64(),
-            rss as f64 / 1024.0
+            rss as f64 / 1024.0,
+            cpu.as_secs_f64(),
+            server.as_secs_f64()
         );
     }
     let small_s = small.to_str().unwrap();
@@ -122,6 +136,22 @@ fn main() {
         "",
         rss_small as f64 / 1024.0
     );
+}
+
+/// The server CPU since `before`, once the tool's backends have ended
+/// (the postmaster counts a backend's CPU when it reaps it).
+fn server_cpu_after(cluster: &Cluster, before: std::time::Duration) -> std::time::Duration {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let others = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' \
+                  AND pid <> pg_backend_pid() AND application_name <> 'bench_admin'";
+    while cluster.psql("postgres", others) != "0" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tool's connections never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    cluster.server_cpu() - before
 }
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -264,121 +294,4 @@ fn dbf_header(w: &mut impl Write, n: usize) {
     }
     h.push(0x0D);
     w.write_all(&h).unwrap();
-}
-
-/// A private cluster, as in benches/postgres_noop.rs.
-struct Cluster {
-    _dir: tempfile::TempDir,
-    data: PathBuf,
-    port: u16,
-}
-
-impl Cluster {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        run_ok(
-            Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path()),
-        );
-        let data = dir.path().join("data");
-        run_ok(
-            Command::new("runuser")
-                .args([
-                    "-u",
-                    "postgres",
-                    "--",
-                    &format!("{PG_BIN}/initdb"),
-                    "-A",
-                    "trust",
-                    "-U",
-                    "postgres",
-                    "-D",
-                ])
-                .arg(&data),
-        );
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_wal_size=4GB",
-            dir.path().display()
-        );
-        run_ok(
-            Command::new("runuser")
-                .args([
-                    "-u",
-                    "postgres",
-                    "--",
-                    &format!("{PG_BIN}/pg_ctl"),
-                    "-w",
-                    "-t",
-                    "60",
-                    "-D",
-                ])
-                .arg(&data)
-                .arg("-l")
-                .arg(dir.path().join("log"))
-                .args(["-o", &options, "start"]),
-        );
-        Cluster {
-            _dir: dir,
-            data,
-            port,
-        }
-    }
-
-    fn psql(&self, db: &str, sql: &str) -> String {
-        let output = Command::new("psql")
-            .args([
-                "-X",
-                "-q",
-                "-At",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-            ])
-            .args(["-p", &self.port.to_string(), "-d", db, "-c", sql])
-            .output()
-            .expect("psql runs");
-        assert!(
-            output.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_string()
-    }
-
-    fn value(&self, db: &str, sql: &str) -> String {
-        self.psql(db, sql)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new("runuser")
-            .args([
-                "-u",
-                "postgres",
-                "--",
-                &format!("{PG_BIN}/pg_ctl"),
-                "-m",
-                "immediate",
-                "-w",
-                "-D",
-            ])
-            .arg(&self.data)
-            .arg("stop")
-            .stdout(Stdio::null())
-            .status();
-    }
-}
-
-fn run_ok(command: &mut Command) {
-    let status = command.stdout(Stdio::null()).status().expect("the command runs");
-    assert!(status.success(), "{command:?} failed");
 }

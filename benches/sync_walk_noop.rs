@@ -22,9 +22,10 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+
+use common::pg::Cluster;
 use std::time::Duration;
 
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 const RUNS: usize = 5;
 const USER: &str = "georchestra-ouvert";
 const PASSWORD: &str = "bench-password-7c1";
@@ -33,7 +34,9 @@ const DATASETS: usize = 50;
 const FILES: usize = 10_000;
 
 fn main() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start(&["fsync=off"]);
+    cluster.psql("postgres", "CREATE DATABASE bench");
+    cluster.psql("bench", "CREATE EXTENSION postgis");
     let share = tempfile::tempdir().expect("a temporary directory");
     let files = fill_share(share.path());
     let server = owncloud::OwnCloud::start(share.path(), USER, PASSWORD);
@@ -210,78 +213,4 @@ fn write_manifest(dir: &Path, port: u16, url: &str) {
     )
     .unwrap();
     std::env::set_var("OC_PASSWORD", PASSWORD);
-}
-
-/// A private PostgreSQL 15 cluster with a `bench` database (PostGIS).
-struct Cluster {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Cluster {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        sh(Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(dir.path()));
-        let data = dir.path().join("data");
-        sh(as_postgres(&format!("{PG_BIN}/initdb"))
-            .args(["-A", "trust", "-U", "postgres", "-D"])
-            .arg(&data));
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            dir.path().display()
-        );
-        sh(as_postgres(&format!("{PG_BIN}/pg_ctl"))
-            .args(["-w", "-t", "60", "-D"])
-            .arg(&data)
-            .arg("-l")
-            .arg(dir.path().join("log"))
-            .args(["-o", &options, "start"]));
-        let psql = |db: &str, sql: &str| {
-            sh(Command::new("psql").args([
-                "-X",
-                "-q",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                db,
-                "-c",
-                sql,
-            ]));
-        };
-        psql("postgres", "CREATE DATABASE bench");
-        psql("bench", "CREATE EXTENSION postgis");
-        Cluster { dir, port }
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = as_postgres(&format!("{PG_BIN}/pg_ctl"))
-            .args(["-m", "immediate", "-w", "-D"])
-            .arg(self.dir.path().join("data"))
-            .arg("stop")
-            .stdout(Stdio::null())
-            .status();
-    }
-}
-
-fn as_postgres(program: &str) -> Command {
-    let mut cmd = Command::new("runuser");
-    cmd.args(["-u", "postgres", "--", program]);
-    cmd
-}
-
-fn sh(cmd: &mut Command) {
-    let status = cmd.stdout(Stdio::null()).status().expect("runs");
-    assert!(status.success(), "{cmd:?} failed");
 }

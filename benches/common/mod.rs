@@ -1,6 +1,10 @@
 //! What every benchmark needs: run a command as a whole process and read
 //! its wall time and peak memory, as a user would experience them.
 
+// Only the benches that need a PostgreSQL server use it.
+#[allow(dead_code)]
+pub mod pg;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -19,9 +23,26 @@ pub fn measure(command: &[&str], dir: &Path, runs: usize) -> (Duration, i64) {
 }
 
 /// Runs a command to completion; its wall time and max RSS (KiB, wait4).
-// wait4 reaps the child itself: std's wait() could not report its RSS.
-#[allow(clippy::zombie_processes)]
 pub fn run(command: &[&str], dir: &Path) -> (Duration, i64) {
+    let usage = run_usage(command, dir);
+    (usage.time, usage.max_rss)
+}
+
+/// What one run of a command cost.
+pub struct Usage {
+    pub time: Duration,
+    /// User + system CPU of the process and the descendants it waited for.
+    // Read by the benches that report CPU, not by every bench.
+    #[allow(dead_code)]
+    pub cpu: Duration,
+    /// KiB.
+    pub max_rss: i64,
+}
+
+/// Runs a command to completion; its wall time, CPU and max RSS (wait4).
+// wait4 reaps the child itself: std's wait() could not report its usage.
+#[allow(clippy::zombie_processes)]
+pub fn run_usage(command: &[&str], dir: &Path) -> Usage {
     let started = Instant::now();
     let child = Command::new(command[0])
         .args(&command[1..])
@@ -42,5 +63,10 @@ pub fn run(command: &[&str], dir: &Path) -> (Duration, i64) {
         -1
     };
     assert!(code == 0, "{command:?} exited with {code}");
-    (started.elapsed(), usage.ru_maxrss)
+    let seconds = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Usage {
+        time: started.elapsed(),
+        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        max_rss: usage.ru_maxrss,
+    }
 }

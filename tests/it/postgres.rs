@@ -271,6 +271,61 @@ fn grants_are_converged_exactly_for_managed_roles() {
     ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
 }
 
+/// Each database is read with one narrow statement (its declared schemas
+/// and `public`, its declared extensions): drift in anything declared is
+/// still seen, and what the manifest does not declare is left alone.
+#[test]
+fn drift_anywhere_declared_is_seen_and_undeclared_schemas_are_left_alone() {
+    let n = names();
+    let ws = workspace(&full_manifest(&n), "Owner-pw-1");
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    let (owner, reader) = (ident(&n.owner), ident(&n.reader));
+    query(
+        port(),
+        &n.database,
+        &format!(
+            "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA data REVOKE SELECT ON TABLES FROM {reader};
+             ALTER SCHEMA data OWNER TO postgres;
+             DROP EXTENSION postgis;
+             CREATE TABLE public.notes (id int);
+             GRANT UPDATE ON public.notes TO {reader};
+             CREATE SCHEMA undeclared;
+             CREATE TABLE undeclared.t (id int);
+             GRANT USAGE ON SCHEMA undeclared TO {reader};
+             GRANT SELECT ON undeclared.t TO {reader};"
+        ),
+    );
+
+    let plan = ws.geosync(&["plan", "--detailed-exitcode"]);
+    plan.assert_code(2);
+    let out = &plan.stdout;
+    let db = &n.database;
+    for line in [
+        format!("~ postgres.schema:{db}/data (update:"),
+        format!("+ postgres.extension:{db}/postgis (create:"),
+        // Nothing held any more: no table yet, the default revoked.
+        format!("+ postgres.grant:{}@{db}/data/tables (create:", n.reader),
+        format!("- postgres.grant:{}@{db}/public/tables (delete:", n.reader),
+    ] {
+        assert!(out.contains(&line), "{line}\n{out}");
+    }
+    assert!(!out.contains("undeclared"), "{out}");
+
+    ws.geosync(&["apply", "--auto-approve"]).assert_code(0);
+    ws.geosync(&["plan", "--detailed-exitcode"]).assert_code(0);
+    let has = |sql: String| value(port(), db, &sql) == Some("t".into());
+    let r = lit(&n.reader);
+    assert!(!has(format!(
+        "SELECT has_table_privilege({r}, 'public.notes', 'UPDATE')"
+    )));
+    assert!(has(format!(
+        "SELECT has_schema_privilege({r}, 'undeclared', 'USAGE')"
+    )));
+    assert!(has(format!(
+        "SELECT has_table_privilege({r}, 'undeclared.t', 'SELECT')"
+    )));
+}
+
 #[test]
 fn hostile_names_are_quoted_not_executed() {
     let n = Names {

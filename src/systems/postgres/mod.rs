@@ -1,10 +1,12 @@
 //! PostgreSQL/PostGIS: roles (with write-only passwords), databases,
 //! extensions, schemas, exact grants, and the managed block of pg_hba.conf.
 
+mod acl;
 pub mod client;
 mod diff;
 mod hba;
 mod hba_file;
+mod inside;
 mod lock;
 pub mod manifest;
 mod observed;
@@ -50,6 +52,8 @@ pub enum PostgresError {
         #[source]
         source: tokio_postgres::Error,
     },
+    #[error("reading {what}: {message}")]
+    Unreadable { what: String, message: String },
     #[error("standard_conforming_strings is off on the server: geosync refuses to quote values for it")]
     NonStandardStrings,
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
@@ -137,17 +141,17 @@ impl Postgres {
     /// Reads inside every declared database that exists, as many at once
     /// as the pool allows, each connection closed once its database is read.
     async fn observe_databases(&self, observed: &mut observed::Observed) -> Result<(), PostgresError> {
-        let names: Vec<String> = self
+        let names: Vec<(String, inside::Scope)> = self
             .desired
             .databases
             .iter()
-            .map(|d| d.name.clone())
-            .filter(|name| observed.databases.contains_key(name))
+            .filter(|d| observed.databases.contains_key(&d.name))
+            .map(|d| (d.name.clone(), inside::Scope::of(d)))
             .collect();
         let role_names = &observed.role_names;
         let reads: Vec<_> = names
             .into_iter()
-            .map(|name| self.observe_database(name, role_names))
+            .map(|(name, scope)| self.observe_database(name, scope, role_names))
             .collect();
         let mut reads = futures::stream::iter(reads).buffer_unordered(self.pool.size().await);
         while let Some(read) = reads.next().await {
@@ -162,12 +166,22 @@ impl Postgres {
     async fn observe_database(
         &self,
         name: String,
+        scope: inside::Scope,
         role_names: &observed::RoleNames,
     ) -> Result<(String, observed::Inside), PostgresError> {
         let conn = self.pool.get(Some(&name)).await?;
-        let inside = observed::inside(&conn, role_names)
-            .await
-            .map_err(query_error(format!("reading database {name}")))?;
+        let inside = match inside::read(&conn, role_names, &scope).await {
+            Ok(inside) => inside,
+            Err(inside::InsideError::Query(e)) => {
+                return Err(query_error(format!("reading database {name}"))(e))
+            }
+            Err(inside::InsideError::Acl(message)) => {
+                return Err(PostgresError::Unreadable {
+                    what: format!("database {name}"),
+                    message,
+                })
+            }
+        };
         Ok((name, inside))
     }
 

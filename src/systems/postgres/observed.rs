@@ -14,7 +14,7 @@ pub struct Observed {
     /// Versions the server can install, for the extensions the manifest names.
     pub available_extensions: BTreeMap<String, BTreeSet<String>>,
     pub hba: Option<ObservedHba>,
-    /// Every role by oid, to name the owners and grantees read inside databases.
+    /// Every role by oid, to name the owners read inside databases.
     pub role_names: RoleNames,
 }
 
@@ -37,7 +37,8 @@ pub struct ObservedDatabase {
     pub lc_ctype: String,
     /// Explicit database privileges by role.
     pub acl: BTreeMap<String, BTreeSet<String>>,
-    /// What is inside; read only for the databases the manifest names.
+    /// What is inside; read only for the databases the manifest names,
+    /// and only what their plan compares (see `inside::Scope`).
     pub inside: Option<Inside>,
 }
 
@@ -60,6 +61,7 @@ pub struct ObservedTable {
     pub name: String,
     pub owner: String,
     /// Part of an extension (PostGIS's spatial_ref_sys): not user data.
+    /// Read only for a database declared absent, the one place it counts.
     pub from_extension: bool,
     /// role -> explicit privileges
     pub acl: BTreeMap<String, BTreeSet<String>>,
@@ -202,6 +204,11 @@ async fn available_extensions(
     names: &[String],
 ) -> Result<BTreeMap<String, BTreeSet<String>>, tokio_postgres::Error> {
     let mut available: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // The view reads every extension's control and script files (about
+    // 20 ms of server CPU): not for a manifest that names none.
+    if names.is_empty() {
+        return Ok(available);
+    }
     for row in client
         .query(
             "SELECT name, version FROM pg_available_extension_versions WHERE name = ANY($1)",
@@ -214,8 +221,8 @@ async fn available_extensions(
     Ok(available)
 }
 
-/// Role names by oid, to name the owners and grantees inside databases
-/// without joining the role catalog in each of them.
+/// Role names by oid, to name the owners inside databases without
+/// joining the role catalog in each of them.
 pub type RoleNames = BTreeMap<u32, String>;
 
 /// Server-wide role oids, read with the roles.
@@ -224,107 +231,16 @@ pub async fn role_names(client: &Client) -> Result<RoleNames, tokio_postgres::Er
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
-const USER_SCHEMAS: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'";
-
-/// What is inside one database, read over a connection to it in ONE
-/// simple-protocol statement: a new backend pays for every catalog it
-/// opens and every statement it plans, and a plan of many databases pays
-/// that once per database. Each row is tagged with what it describes;
-/// owners and grantees come back as oids, named from `roles`.
-fn inside_sql() -> String {
-    format!(
-        "SELECT 'e', e.extname::text, e.extversion, n.nspname::text, NULL \
-           FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
-         UNION ALL SELECT 's', n.nspname::text, n.nspowner::text, NULL, NULL \
-           FROM pg_namespace n WHERE {USER_SCHEMAS} \
-         UNION ALL SELECT 'a', n.nspname::text, a.grantee::text, a.privilege_type, NULL \
-           FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a WHERE {USER_SCHEMAS} \
-         UNION ALL SELECT 't', c.oid::text, n.nspname::text, c.relname::text, c.relowner::text \
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-           WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {USER_SCHEMAS} \
-         UNION ALL SELECT 'T', c.oid::text, a.grantee::text, a.privilege_type, NULL \
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-           CROSS JOIN LATERAL aclexplode(c.relacl) a \
-           WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {USER_SCHEMAS} \
-         UNION ALL SELECT 'x', d.objid::text, NULL, NULL, NULL FROM pg_depend d \
-           WHERE d.classid = 'pg_class'::regclass AND d.deptype = 'e' \
-         UNION ALL SELECT 'd', d.defaclrole::text, n.nspname::text, a.grantee::text, a.privilege_type \
-           FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace \
-           CROSS JOIN LATERAL aclexplode(d.defaclacl) a WHERE d.defaclobjtype = 'r'"
-    )
-}
-
-pub async fn inside(client: &Client, roles: &RoleNames) -> Result<Inside, tokio_postgres::Error> {
-    let mut rows = Vec::new();
-    for message in client.simple_query(&inside_sql()).await? {
-        if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
-            let text = |i: usize| row.get(i).unwrap_or_default().to_string();
-            rows.push([text(0), text(1), text(2), text(3), text(4)]);
-        }
-    }
-    Ok(Inside::from_rows(rows, roles))
-}
-
 impl Inside {
-    /// Builds what was read from the tagged rows of [`inside_sql`].
-    fn from_rows(rows: Vec<[String; 5]>, roles: &RoleNames) -> Inside {
-        let role = |oid: &str| -> Option<String> { roles.get(&oid.parse().ok()?).cloned() };
-        let owner = |oid: &str| role(oid).unwrap_or_else(|| format!("unknown (OID={oid})"));
-        let mut inside = Inside::default();
-        let mut tables: BTreeMap<String, ObservedTable> = BTreeMap::new();
-        let mut table_acl = Vec::new();
-        let mut from_extension = BTreeSet::new();
-        for [tag, a, b, c, d] in rows {
-            match tag.as_str() {
-                "e" => {
-                    inside.extensions.insert(a, (b, c));
-                }
-                "s" => {
-                    inside.schemas.insert(a, owner(&b));
-                }
-                // Grants to PUBLIC (oid 0) and to dropped roles name no role.
-                "a" => {
-                    if let Some(grantee) = role(&b) {
-                        inside.schema_acl.entry((a, grantee)).or_default().insert(c);
-                    }
-                }
-                "t" => {
-                    tables.insert(a, ObservedTable::new(b, c, owner(&d)));
-                }
-                "T" => table_acl.push((a, b, c)),
-                "x" => {
-                    from_extension.insert(a);
-                }
-                "d" => {
-                    if let Some(grantee) = role(&c) {
-                        let key = (owner(&a), b, grantee);
-                        inside.default_acl.entry(key).or_default().insert(d);
-                    }
-                }
-                _ => {}
-            }
-        }
-        for (oid, grantee, privilege) in table_acl {
-            if let (Some(table), Some(grantee)) = (tables.get_mut(&oid), role(&grantee)) {
-                table.acl.entry(grantee).or_default().insert(privilege);
-            }
-        }
-        inside.tables = tables
-            .into_iter()
-            .map(|(oid, mut table)| {
-                table.from_extension = from_extension.contains(&oid);
-                table
-            })
-            .collect();
-        inside
-            .tables
+    /// By schema, then name, as the plan lists them.
+    pub(super) fn sort_tables(&mut self) {
+        self.tables
             .sort_by(|x, y| (&x.schema, &x.name).cmp(&(&y.schema, &y.name)));
-        inside
     }
 }
 
 impl ObservedTable {
-    fn new(schema: String, name: String, owner: String) -> Self {
+    pub(super) fn new(schema: String, name: String, owner: String) -> Self {
         ObservedTable {
             schema,
             name,
@@ -332,47 +248,5 @@ impl ObservedTable {
             from_extension: false,
             acl: BTreeMap::new(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(fields: [&str; 5]) -> [String; 5] {
-        fields.map(str::to_string)
-    }
-
-    #[test]
-    fn tagged_rows_name_owners_and_grantees_and_drop_public_grants() {
-        let roles: RoleNames = [(10, "postgres".to_string()), (20, "reader".to_string())].into();
-        let rows = vec![
-            row(["e", "postgis", "3.3.2", "public", ""]),
-            row(["s", "data", "10", "", ""]),
-            row(["s", "orphan", "99", "", ""]),
-            row(["a", "data", "20", "USAGE", ""]),
-            row(["a", "data", "0", "USAGE", ""]),
-            row(["t", "500", "public", "spatial_ref_sys", "10"]),
-            row(["t", "600", "data", "roads", "10"]),
-            row(["T", "600", "20", "SELECT", ""]),
-            row(["T", "600", "0", "SELECT", ""]),
-            row(["x", "500", "", "", ""]),
-            row(["d", "10", "data", "20", "SELECT"]),
-        ];
-        let inside = Inside::from_rows(rows, &roles);
-        assert_eq!(inside.extensions["postgis"], ("3.3.2".into(), "public".into()));
-        assert_eq!(inside.schemas["data"], "postgres");
-        assert_eq!(inside.schemas["orphan"], "unknown (OID=99)");
-        assert_eq!(inside.schema_acl.len(), 1, "the PUBLIC grant names no role");
-        assert!(inside.schema_acl[&("data".into(), "reader".into())].contains("USAGE"));
-        let names: Vec<&str> = inside.tables.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["roads", "spatial_ref_sys"], "sorted by schema, then name");
-        let roads = &inside.tables[0];
-        assert!(!roads.from_extension);
-        assert_eq!(roads.acl.keys().collect::<Vec<_>>(), ["reader"]);
-        assert!(inside.tables[1].from_extension);
-        assert_eq!(inside.user_tables(), 1);
-        let key = ("postgres".to_string(), "data".to_string(), "reader".to_string());
-        assert!(inside.default_acl[&key].contains("SELECT"));
     }
 }

@@ -115,6 +115,11 @@ async fn attempt(
     let prepared_at = started.elapsed();
     let stats = copy_rows(&tx, &prepared, &names, srid, progress).await?;
     let copied_at = started.elapsed();
+    if let Some(kb) = index_memory(&tx, stats.features).await.map_err(db)? {
+        tx.batch_execute(&format!("SET LOCAL maintenance_work_mem = '{kb}kB'"))
+            .await
+            .map_err(db)?;
+    }
     tx.batch_execute(&format!(
         "CREATE INDEX {gix} ON geosync.{stage} USING gist (geom);
          ALTER TABLE geosync.{stage} ADD CONSTRAINT {pkey} PRIMARY KEY (ogc_fid);
@@ -168,6 +173,38 @@ async fn attempt(
         duration: started.elapsed(),
         warnings,
     })
+}
+
+/// Memory the GiST build needs to sort all its entries at once (about 80
+/// bytes each; it spills to disk otherwise, 11 MB for a million polygons
+/// under PostgreSQL's default of 64 MB), and enough for the primary key to
+/// be built by parallel workers (PostgreSQL gives each at least 32 MB).
+const INDEX_BYTES_PER_FEATURE: u64 = 96;
+const INDEX_MEMORY_MIN_KB: i64 = 96 * 1024;
+/// A careful bound for one session on a shared server.
+const INDEX_MEMORY_MAX_KB: i64 = 256 * 1024;
+
+/// The `maintenance_work_mem` this load's index builds should have, for
+/// this transaction only: None when the server's setting is enough (a
+/// larger setting is never lowered).
+async fn index_memory(
+    tx: &tokio_postgres::Transaction<'_>,
+    features: u64,
+) -> Result<Option<i64>, tokio_postgres::Error> {
+    let row = tx
+        .query_one(
+            "SELECT setting::bigint FROM pg_settings WHERE name = 'maintenance_work_mem'",
+            &[],
+        )
+        .await?;
+    Ok(index_memory_kb(features, row.get(0)))
+}
+
+/// See [`index_memory`]; sizes in kB.
+fn index_memory_kb(features: u64, current_kb: i64) -> Option<i64> {
+    let needed = i64::try_from(features.saturating_mul(INDEX_BYTES_PER_FEATURE) / 1024).unwrap_or(i64::MAX);
+    let wanted = needed.clamp(INDEX_MEMORY_MIN_KB, INDEX_MEMORY_MAX_KB);
+    (needed > current_kb && wanted > current_kb).then_some(wanted)
 }
 
 /// Identifiers of one load, all derived from the target so that a retry
@@ -410,4 +447,27 @@ async fn custom_srid(
     })?;
     tx.commit().await.map_err(db)?;
     Ok(srid)
+}
+
+#[cfg(test)]
+mod index_memory_tests {
+    use super::*;
+
+    #[test]
+    fn index_memory_grows_with_the_features_within_bounds_and_never_lowers() {
+        let default = 64 * 1024;
+        assert_eq!(
+            index_memory_kb(1_000, default),
+            None,
+            "small: the default is enough"
+        );
+        assert_eq!(index_memory_kb(1_000_000, default), Some(INDEX_MEMORY_MIN_KB));
+        assert_eq!(index_memory_kb(2_000_000, default), Some(187_500));
+        assert_eq!(index_memory_kb(50_000_000, default), Some(INDEX_MEMORY_MAX_KB));
+        assert_eq!(
+            index_memory_kb(50_000_000, 1024 * 1024),
+            None,
+            "a larger setting is kept"
+        );
+    }
 }
