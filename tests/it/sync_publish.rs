@@ -935,3 +935,75 @@ fn each_layer_of_a_geopackage_is_a_layer_with_a_record_of_its_own() {
     run.assert_code(0);
     assert!(sdi.layers().is_empty() && sdi.records().is_empty() && sdi.ledger().is_empty());
 }
+
+/// Lines of a child's stderr, as they come.
+fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, wanted: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(wanted) => return,
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("never saw {wanted:?}; stderr:\n{}", seen.join("\n")),
+        }
+    }
+}
+
+#[test]
+fn a_second_signal_stops_the_loop_at_once_and_the_next_run_converges() {
+    let sdi = Sdi::local("interval = \"1s\"\n");
+    sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
+    sdi.add_case("valid/050_xmlmissing", "plain");
+    let mut child = sdi
+        .ws
+        .spawn(&["sync"], &[("GEOSYNC_TEST_PAUSE_AT", "sync-layer-published")]);
+    let lines = stderr_lines(&mut child);
+    wait_for_line(&lines, "geosync: paused at sync-layer-published");
+    let pid = child.id().to_string();
+    let kill = |signal: &str| {
+        assert!(Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+            .success())
+    };
+    // The first signal waits for the dataset in hand (held at the pause).
+    kill("-TERM");
+    wait_for_line(&lines, "stopping after the dataset in hand");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it left its dataset half done"
+    );
+    kill("-INT");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit after a second signal"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(sdi.records().is_empty());
+    let (run, _) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(sdi.layers().len(), 1);
+    assert_eq!(sdi.records().len(), 1);
+    sdi.assert_nothing_orphaned();
+}
