@@ -1007,3 +1007,26 @@ fn a_second_signal_stops_the_loop_at_once_and_the_next_run_converges() {
     assert_eq!(sdi.records().len(), 1);
     sdi.assert_nothing_orphaned();
 }
+
+#[test]
+fn a_raster_whose_prepared_copy_was_lost_is_prepared_again_when_republished() {
+    let sdi = Sdi::local("");
+    sdi.add_case("valid/040_raster_tif", "dem");
+    sdi.apply().assert_code(0);
+    let path = "dem/040_test_raster_tif.tif";
+    let layer = sdi.ledger()[path].0.clone();
+    assert!(sdi.gs.with(|s| s.layers[&(WS.to_string(), layer.clone())].raster));
+    std::fs::remove_dir_all(sdi.ws.join(".geosync/sync/ouvert/rasters")).unwrap();
+    // Only its metadata changes (a QGIS .qmd appears): it must be prepared again.
+    sdi.ws.write(
+        "share/dem/040_test_raster_tif.qmd",
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"3.28\"><identifier>dem</identifier><title>Elevation model</title><abstract>A DEM.</abstract></qgis>\n",
+    );
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(datasets[path]["status"], "changed", "{:#?}", datasets[path]);
+    assert!(sdi.ws.exists(&format!(".geosync/sync/ouvert/rasters/{layer}")));
+    let uuid = sdi.ledger()[path].2.clone().unwrap();
+    assert!(sdi.records()[&uuid].contains("Elevation model"));
+    sdi.assert_nothing_orphaned();
+}
