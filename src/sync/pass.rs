@@ -710,6 +710,17 @@ impl Runner<'_> {
         let Some(dataset) = &change.dataset else {
             return Ok(outcome(change, tables, Status::Unchanged));
         };
+        // A raster's prepared GeoTIFF lives in the state directory: lost
+        // with it, it is prepared again (a load) rather than failing.
+        let prepared_raster = |table: &String| {
+            std::fs::read_dir(self.raster_dir(table)).is_ok_and(|mut entries| {
+                entries.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "tif")))
+            })
+        };
+        if dataset.format.is_raster() && !tables.iter().all(prepared_raster) {
+            let loaded = self.load(change, &LoadReason::ContentChanged).await?;
+            return Ok(self.publish_after_load(change, loaded).await);
+        }
         let dir = self.staging_dir(&dataset.path);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|source| PassError::Staging {

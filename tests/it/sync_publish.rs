@@ -935,3 +935,98 @@ fn each_layer_of_a_geopackage_is_a_layer_with_a_record_of_its_own() {
     run.assert_code(0);
     assert!(sdi.layers().is_empty() && sdi.records().is_empty() && sdi.ledger().is_empty());
 }
+
+/// Lines of a child's stderr, as they come.
+fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, wanted: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(wanted) => return,
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("never saw {wanted:?}; stderr:\n{}", seen.join("\n")),
+        }
+    }
+}
+
+#[test]
+fn a_second_signal_stops_the_loop_at_once_and_the_next_run_converges() {
+    let sdi = Sdi::local("interval = \"1s\"\n");
+    sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
+    sdi.add_case("valid/050_xmlmissing", "plain");
+    let mut child = sdi
+        .ws
+        .spawn(&["sync"], &[("GEOSYNC_TEST_PAUSE_AT", "sync-layer-published")]);
+    let lines = stderr_lines(&mut child);
+    wait_for_line(&lines, "geosync: paused at sync-layer-published");
+    let pid = child.id().to_string();
+    let kill = |signal: &str| {
+        assert!(Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+            .success())
+    };
+    // The first signal waits for the dataset in hand (held at the pause).
+    kill("-TERM");
+    wait_for_line(&lines, "stopping after the dataset in hand");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it left its dataset half done"
+    );
+    kill("-INT");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit after a second signal"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(sdi.records().is_empty());
+    let (run, _) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(sdi.layers().len(), 1);
+    assert_eq!(sdi.records().len(), 1);
+    sdi.assert_nothing_orphaned();
+}
+
+#[test]
+fn a_raster_whose_prepared_copy_was_lost_is_prepared_again_when_republished() {
+    let sdi = Sdi::local("");
+    sdi.add_case("valid/040_raster_tif", "dem");
+    sdi.apply().assert_code(0);
+    let path = "dem/040_test_raster_tif.tif";
+    let layer = sdi.ledger()[path].0.clone();
+    assert!(sdi.gs.with(|s| s.layers[&(WS.to_string(), layer.clone())].raster));
+    std::fs::remove_dir_all(sdi.ws.join(".geosync/sync/ouvert/rasters")).unwrap();
+    // Only its metadata changes (a QGIS .qmd appears): it must be prepared again.
+    sdi.ws.write(
+        "share/dem/040_test_raster_tif.qmd",
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"3.28\"><identifier>dem</identifier><title>Elevation model</title><abstract>A DEM.</abstract></qgis>\n",
+    );
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(datasets[path]["status"], "changed", "{:#?}", datasets[path]);
+    assert!(sdi.ws.exists(&format!(".geosync/sync/ouvert/rasters/{layer}")));
+    let uuid = sdi.ledger()[path].2.clone().unwrap();
+    assert!(sdi.records()[&uuid].contains("Elevation model"));
+    sdi.assert_nothing_orphaned();
+}

@@ -390,3 +390,20 @@ fn schema_problem(schema: &str) -> Option<&'static str> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_interval;
+    use std::time::Duration;
+
+    #[test]
+    fn intervals_are_seconds_minutes_and_hours() {
+        assert_eq!(parse_interval("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_interval("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_interval("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_interval("90"), Some(Duration::from_secs(90)));
+        for bad in ["", "0", "0s", "m", "5x", "5m3"] {
+            assert_eq!(parse_interval(bad), None, "{bad}");
+        }
+    }
+}
