@@ -222,7 +222,7 @@ impl Publisher {
             source_path: entry.key.source_path.clone(),
             layer: (!entry.key.layer.is_empty()).then(|| entry.key.layer.clone()),
             facts,
-            sidecars: sidecars(job.dataset, job.files),
+            sidecars: sidecars(&dataset, job.dataset, job.files)?,
             publication: metadata::Publication {
                 workspace: self.layers.workspace.clone(),
                 layer: layer_name.clone(),
@@ -350,16 +350,20 @@ fn is_raster_path(path: &str) -> bool {
 }
 
 /// The dataset's metadata sidecars, as fetched.
-fn sidecars(dataset: &Dataset, dir: &Path) -> Vec<Sidecar> {
+/// The metadata sidecars fetched with the dataset. One that was fetched
+/// but cannot be read fails the publication (retried with backoff): a
+/// record generated without it would silently replace the author's.
+fn sidecars(label: &str, dataset: &Dataset, dir: &Path) -> Result<Vec<Sidecar>, PublishError> {
     dataset
         .members
         .iter()
         .filter(|(ext, _)| {
             super::plan::is_publication_sidecar(ext) && ext.as_str() != "sld" && ext.as_str() != "qml"
         })
-        .filter_map(|(_, file)| {
-            let bytes = std::fs::read(dir.join(file.name())).ok()?;
-            Some(Sidecar {
+        .map(|(_, file)| {
+            let bytes = std::fs::read(dir.join(file.name()))
+                .map_err(|e| PublishError(format!("{label}: reading its metadata {}: {e}", file.name())))?;
+            Ok(Sidecar {
                 file_name: file.name().to_string(),
                 bytes,
             })
