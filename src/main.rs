@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod compose;
 mod engine;
+mod error_chain;
 mod escape;
 mod failure;
 mod manifest;

@@ -173,7 +173,7 @@ async fn execute(
     if let Some((error, lost)) = journal.failure() {
         printer.error(&format!(
             "{}: {lost} record{} of this run {} missing; the apply report above is complete",
-            engine::executor::error_chain(error),
+            crate::error_chain::error_chain(error),
             if lost == 1 { "" } else { "s" },
             if lost == 1 { "is" } else { "are" }
         ));

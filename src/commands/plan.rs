@@ -57,7 +57,7 @@ fn fingerprint_key(state: &Path, saving: bool, printer: &Printer) -> anyhow::Res
         Err(error) => {
             printer.note(&format!(
                 "note: {}; fingerprints in this plan are for this run only",
-                engine::executor::error_chain(&error)
+                crate::error_chain::error_chain(&error)
             ));
             Ok(FingerprintKey::ephemeral().context("cannot read random bytes for a fingerprint key")?)
         }

@@ -13,6 +13,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 use super::journal::Journal;
+use crate::error_chain::error_chain;
 use crate::manifest::secret::Redactor;
 use crate::plan::{Address, Change, Plan};
 use crate::systems::System;
@@ -248,18 +249,6 @@ async fn interruption() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
-}
-
-/// "a: b: c" from an error and its sources, the way people read causes.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

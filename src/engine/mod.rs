@@ -279,7 +279,7 @@ fn unneeded_preflight(
 }
 
 fn describe(error: BoxError, redactor: &Redactor) -> String {
-    redactor.redact(&executor::error_chain(error.as_ref()))
+    redactor.redact(&crate::error_chain::error_chain(error.as_ref()))
 }
 
 /// Where the lock and journal live when not told otherwise: beside the

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use futures::future::BoxFuture;
 
+use crate::error_chain::error_chain as chain;
 use crate::plan::{Address, Change, PlanOptions, Selector, Warning};
 use crate::sync::manifest::{Sync, SyncTarget};
 use crate::sync::pass::{self, PassOptions, Status};
@@ -193,15 +194,4 @@ impl System for SyncStep {
             self.outcome(target, path).await.map_err(BoxError::from)
         })
     }
-}
-
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -14,6 +14,7 @@ use super::manifest::{Settings, SyncTarget};
 use super::pass::{self, PassOptions, PassReport, Status};
 use super::publishing::PublishContext;
 use super::shutdown;
+use crate::error_chain::error_chain as chain;
 use crate::systems::postgres::manifest::PgConnection;
 
 pub struct Service<'a> {
@@ -132,15 +133,4 @@ impl Service<'_> {
             summary.join(", ")
         );
     }
-}
-
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ledger::{self, Entry, Ledger, PublishStatus};
 use super::manifest::SyncTarget;
+use crate::error_chain::error_chain as chain;
 use crate::systems::postgres::client as pg;
 use crate::systems::postgres::manifest::PgConnection;
 
@@ -214,15 +215,4 @@ fn dataset_status(entry: &Entry, target: &SyncTarget, publishes: bool) -> Datase
             .map(|_| entry.table_name.clone()),
         state,
     }
-}
-
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
