@@ -3,7 +3,6 @@
 
 use std::fmt::Write;
 
-use anyhow::bail;
 use futures::future::join_all;
 
 use super::{manifests_or_default, run_spec, Exit};
@@ -21,12 +20,7 @@ pub async fn run(args: &StatusArgs, printer: &Printer, redactor: &Redactor) -> a
     let spec = run_spec(&args.manifest, None);
     let loaded = engine::load(&spec, redactor)?;
     let manifest = &loaded.manifest;
-    let Some(sync) = manifest.sync.as_ref().filter(|s| !s.targets.is_empty()) else {
-        bail!("the manifests declare no [[sync.target]]");
-    };
-    let Some(postgres) = manifest.systems.postgres.as_ref() else {
-        bail!("[[sync.target]] loads into PostgreSQL: the manifests declare no [postgres] server");
-    };
+    let (sync, postgres) = super::sync::sync_and_postgres(manifest)?;
     let targets = super::sync::selected(&sync.targets, &args.target)?;
     let state_dir = args
         .state_dir

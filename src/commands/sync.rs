@@ -29,12 +29,7 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
     let spec = run_spec(&args.manifest, None);
     let loaded = engine::load(&spec, redactor)?;
     let manifest = &loaded.manifest;
-    let Some(sync) = manifest.sync.as_ref().filter(|s| !s.targets.is_empty()) else {
-        bail!("the manifests declare no [[sync.target]]");
-    };
-    let Some(postgres) = manifest.systems.postgres.as_ref() else {
-        bail!("[[sync.target]] loads into PostgreSQL: the manifests declare no [postgres] server");
-    };
+    let (sync, postgres) = sync_and_postgres(manifest)?;
     let run = Run {
         targets: selected(&sync.targets, &args.target)?,
         connection: &postgres.connection,
@@ -288,4 +283,21 @@ fn facts(loaded: &crate::sync::pass::Loaded) -> String {
         format!("{} features", loaded.features)
     };
     format!("{what}, {srid}, {:.1} s", loaded.seconds)
+}
+
+/// The `[sync]` section and the PostgreSQL server it loads into, or why a
+/// sync verb cannot run with these manifests.
+pub(super) fn sync_and_postgres(
+    manifest: &crate::platform::manifest::Manifest,
+) -> anyhow::Result<(
+    &crate::sync::manifest::Sync,
+    &crate::systems::postgres::manifest::Postgres,
+)> {
+    let Some(sync) = manifest.sync.as_ref().filter(|s| !s.targets.is_empty()) else {
+        bail!("the manifests declare no [[sync.target]]");
+    };
+    let Some(postgres) = manifest.systems.postgres.as_ref() else {
+        bail!("[[sync.target]] loads into PostgreSQL: the manifests declare no [postgres] server");
+    };
+    Ok((sync, postgres))
 }

@@ -210,4 +210,4 @@ fn stem_lower(path: &Path) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -15,14 +15,16 @@ use std::process::Command;
 use super::*;
 use crate::sync::ledger::{Ledger, Status};
 
-fn pg_port() -> u16 {
+pub(crate) fn pg_port() -> u16 {
     std::env::var("GEOSYNC_TEST_PG_PORT")
         .expect("GEOSYNC_TEST_PG_PORT is not set: run these tests through tests/run (it starts PostgreSQL)")
         .parse()
         .expect("GEOSYNC_TEST_PG_PORT is a port")
 }
 
-async fn connect(db: &str) -> tokio_postgres::Client {
+/// A connection as the test cluster's superuser (also used by the
+/// publishing tests).
+pub(crate) async fn connect(db: &str) -> tokio_postgres::Client {
     let mut config = tokio_postgres::Config::new();
     config
         .host("127.0.0.1")

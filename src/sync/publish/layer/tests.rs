@@ -5,6 +5,7 @@
 //! They live here, as unit tests of the binary, because the sync is a
 //! library inside it.
 
+use crate::sync::load::tests::connect;
 use std::path::{Path, PathBuf};
 
 use super::*;
@@ -63,25 +64,6 @@ fn metadata() -> LayerMetadata {
         keywords: vec!["lidar".into(), "Salins".into()],
         record_url: Some("http://127.0.0.1:8080/geonetwork/srv/api/records/3f0c/formatters/xml".into()),
     }
-}
-
-fn pg_port() -> u16 {
-    std::env::var("GEOSYNC_TEST_PG_PORT")
-        .expect("GEOSYNC_TEST_PG_PORT is not set: run these tests through tests/run (it starts PostgreSQL)")
-        .parse()
-        .expect("GEOSYNC_TEST_PG_PORT is a port")
-}
-
-async fn connect(db: &str) -> tokio_postgres::Client {
-    let mut config = tokio_postgres::Config::new();
-    config
-        .host("127.0.0.1")
-        .port(pg_port())
-        .user("postgres")
-        .dbname(db);
-    let (client, connection) = config.connect(tokio_postgres::NoTls).await.expect("connect");
-    tokio::spawn(connection);
-    client
 }
 
 /// A database of its own with PostGIS and schema `data`.
