@@ -53,6 +53,11 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
             .service(sync, printer, &|text| manifest.systems.redactor.redact(text))
             .await;
     }
+    if !args.dry_run {
+        // A pass run by cron or by hand stops as the loop does: the dataset
+        // in hand is finished, the rest is left for the next run.
+        shutdown::install_signal_handlers().context("cannot listen for SIGTERM/SIGINT")?;
+    }
     let (plans, reports) = run.passes(printer).await?;
     if args.dry_run {
         let plan = as_plan(
@@ -78,7 +83,18 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
         }
     }
     let failed: usize = reports.iter().map(PassReport::failed).sum();
-    Ok(if failed > 0 { Exit::Failure } else { Exit::Success })
+    let left: usize = reports.iter().map(PassReport::interrupted).sum();
+    if shutdown::requested() {
+        printer.note(&format!(
+            "Stopped by a signal: {left} dataset(s) and {} target(s) left for the next run.",
+            run.targets.len() - reports.len()
+        ));
+    }
+    Ok(if failed > 0 || shutdown::requested() {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
 }
 
 /// What a `geosync sync` run works on.
@@ -126,6 +142,9 @@ impl Run<'_> {
         let mut plans = Vec::new();
         let mut reports = Vec::new();
         for target in &self.targets {
+            if shutdown::requested() {
+                break;
+            }
             let spinner = printer.spinner(&format!("Reading the share of {}", target.address()));
             let progress = |step: &str| spinner.set_message(format!("{}: {step}", target.address()));
             let result = pass::run(

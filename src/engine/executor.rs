@@ -209,6 +209,9 @@ impl Executor<'_> {
                 _ = &mut signal, if !interrupted => {
                     // Let running changes finish: each is atomic on its own.
                     interrupted = true;
+                    for system in systems.values() {
+                        system.interrupt();
+                    }
                 }
             }
         }

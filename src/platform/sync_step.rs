@@ -170,6 +170,10 @@ impl System for SyncStep {
         true
     }
 
+    fn interrupt(&self) {
+        crate::sync::shutdown::request();
+    }
+
     fn plan(&self, _options: PlanOptions) -> BoxFuture<'_, Result<SystemPlan, BoxError>> {
         Box::pin(async move {
             let mut plan = SystemPlan {

@@ -194,6 +194,14 @@ impl PassReport {
             .filter(|o| matches!(o.status, Status::Failed { .. }))
             .count()
     }
+
+    /// Datasets a stop request left for the next run.
+    pub fn interrupted(&self) -> usize {
+        self.datasets
+            .iter()
+            .filter(|o| matches!(o.status, Status::Interrupted))
+            .count()
+    }
 }
 
 /// The result of a pass: its plan, and what was done (None on a dry run).
@@ -664,12 +672,12 @@ impl Runner<'_> {
                 .remove_layer(&record.path, layer, &record.table)
                 .await
                 .map_err(|e| format!("removing layer {layer}: {e}"))?;
-            pause_point("sync-layer-removed");
+            pause_point("sync-layer-removed").await;
         }
         Ledger::drop_table(self.client, &key)
             .await
             .map_err(|e| pg("dropping its table", e))?;
-        pause_point("sync-table-dropped");
+        pause_point("sync-table-dropped").await;
         if let Some(uuid) = &p.record_uuid {
             publisher
                 .remove_record(&record.path, uuid)
@@ -818,13 +826,13 @@ impl Runner<'_> {
         )
         .await
         .map_err(|e| format!("recording its names: {}", load::pg_message(&e)))?;
-        pause_point("sync-publish-names");
+        pause_point("sync-publish-names").await;
         let warnings = publisher
             .publish_layer(&prepared)
             .await
             .map_err(|e| e.to_string())?;
         self.warnings.extend(warnings);
-        pause_point("sync-layer-published");
+        pause_point("sync-layer-published").await;
         publisher.put_record(&prepared).await.map_err(|e| e.to_string())?;
         Ok(PublishedAs {
             layer: format!("{}:{}", publisher.workspace(), names.layer),
@@ -857,7 +865,7 @@ impl Runner<'_> {
         })?;
         let result = match self.fetch_all(dataset, &dir).await {
             Ok(input) => {
-                pause_point("sync-fetched");
+                pause_point("sync-fetched").await;
                 self.load_fetched(change, dataset, input).await
             }
             Err(e) => Err(Status::Failed { error: e.to_string() }),
@@ -1156,12 +1164,20 @@ fn short_hash(text: &str) -> String {
 
 /// For tests that kill geosync between a download and its load: with
 /// GEOSYNC_TEST_PAUSE_AT=STEP, geosync says so on stderr and waits there
-/// to be killed. Without it, nothing happens.
-fn pause_point(step: &str) {
+/// to be killed, or, with GEOSYNC_TEST_RESUME_ON_STOP set too, until a
+/// signal asks it to stop (to show the dataset in hand is then finished).
+/// Without them, nothing happens.
+async fn pause_point(step: &str) {
     if std::env::var("GEOSYNC_TEST_PAUSE_AT").is_ok_and(|at| at == step) {
         eprintln!("geosync: paused at {step}");
+        let resume_on_stop = std::env::var_os("GEOSYNC_TEST_RESUME_ON_STOP").is_some();
+        // Asleep without holding the thread: the signal handling that
+        // shares the task (apply's) must go on.
         loop {
-            std::thread::sleep(std::time::Duration::from_secs(3600));
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            if resume_on_stop && super::shutdown::requested() {
+                return;
+            }
         }
     }
 }

@@ -65,6 +65,12 @@ pub trait System: Send + Sync {
         false
     }
 
+    /// Told once when the run is interrupted (Ctrl-C, SIGTERM): a change
+    /// that does many things in one (the data sync's pass over a share)
+    /// finishes the thing in hand and leaves the rest, as the executor
+    /// does with changes.
+    fn interrupt(&self) {}
+
     /// Takes the system's platform-wide apply lock, if it has one, so that
     /// applies from two machines never run at once; `break_held` ends the
     /// holder's claim first. `holder` says who is applying, for the

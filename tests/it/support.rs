@@ -104,21 +104,18 @@ impl Workspace {
     /// Starts geosync in the workspace with `extra` environment, stderr
     /// piped, for tests that kill it midway.
     pub fn spawn(&self, args: &[&str], extra: &[(&str, &str)]) -> std::process::Child {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_geosync"));
-        command
-            .args(args)
-            .current_dir(self.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .env_remove("RUST_LOG");
-        for (name, value) in &self.env {
-            command.env(name, value);
-        }
-        for (name, value) in extra {
-            command.env(name, value);
-        }
+        let mut command = self.command_with(args, extra);
+        command.stdout(Stdio::null());
         command.spawn().expect("geosync starts")
+    }
+
+    /// geosync in the workspace, stdin closed and stderr captured, with
+    /// `extra` environment variables.
+    fn command_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
+        let mut command = self.command(args);
+        command.stdin(Stdio::null()).stderr(Stdio::piped());
+        command.envs(extra.iter().copied());
+        command
     }
 
     /// Runs geosync until it reports reaching `step` (GEOSYNC_TEST_PAUSE_AT),
@@ -197,17 +194,13 @@ impl Workspace {
     /// Starts geosync in the workspace without waiting for it, stdout and
     /// stderr captured: for tests that kill it midway.
     pub fn spawn_geosync(&self, args: &[&str]) -> std::process::Child {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_geosync"));
-        command
-            .args(args)
-            .current_dir(self.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .env_remove("RUST_LOG");
-        for (name, value) in &self.env {
-            command.env(name, value);
-        }
+        self.spawn_with_stdout(args, &[])
+    }
+
+    /// Like [`Workspace::spawn`], with stdout captured too.
+    pub fn spawn_with_stdout(&self, args: &[&str], extra: &[(&str, &str)]) -> std::process::Child {
+        let mut command = self.command_with(args, extra);
+        command.stdout(Stdio::piped());
         command.spawn().expect("geosync starts")
     }
 }

@@ -949,6 +949,26 @@ fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<St
     rx
 }
 
+/// Waits for `child` to exit, killing it and failing after `seconds`;
+/// its exit status and what it printed on stdout.
+fn exit_within(mut child: std::process::Child, seconds: u64) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("geosync did not exit within {seconds}s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    (status, stdout)
+}
+
 fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, wanted: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut seen = Vec::new();
@@ -1005,6 +1025,81 @@ fn a_second_signal_stops_the_loop_at_once_and_the_next_run_converges() {
     run.assert_code(0);
     assert_eq!(sdi.layers().len(), 1);
     assert_eq!(sdi.records().len(), 1);
+    sdi.assert_nothing_orphaned();
+}
+
+#[test]
+fn sync_once_stopped_by_sigterm_finishes_the_dataset_in_hand_and_leaves_the_rest() {
+    let sdi = Sdi::local("");
+    sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
+    sdi.add_case("valid/050_xmlmissing", "a_first");
+    sdi.add_case("valid/220_sld_shp_point", "b_second");
+    let mut child = sdi.ws.spawn_with_stdout(
+        &["sync", "--once", "--json"],
+        &[
+            ("GEOSYNC_TEST_PAUSE_AT", "sync-layer-published"),
+            ("GEOSYNC_TEST_RESUME_ON_STOP", "1"),
+        ],
+    );
+    let lines = stderr_lines(&mut child);
+    wait_for_line(&lines, "geosync: paused at sync-layer-published");
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let (status, stdout) = exit_within(child, 60);
+    // A cron job must see that the pass did not complete.
+    assert_eq!(status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let statuses: BTreeMap<String, String> = report["targets"][0]["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["path"].as_str().unwrap().to_string(), d["status"].to_string()))
+        .collect();
+    let first = "a_first/050_test_nyc_shape_noxml.shp";
+    let second = "b_second/220_test_sld_shp_point.shp";
+    assert!(statuses[second].contains("interrupted"), "{statuses:?}");
+    // The dataset in hand was finished: its record is in the catalogue.
+    assert_eq!(sdi.records().len(), 1, "{statuses:?}");
+    assert_eq!(sdi.ledger()[first].3.as_deref(), Some("published"));
+    assert!(!sdi.ledger().contains_key(second));
+    let (run, _) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_eq!(sdi.layers().len(), 2);
+    assert_eq!(sdi.records().len(), 2);
+    sdi.assert_nothing_orphaned();
+}
+
+#[test]
+fn apply_stopped_by_sigterm_during_its_sync_finishes_the_dataset_in_hand_only() {
+    let sdi = Sdi::local("");
+    sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
+    sdi.add_case("valid/050_xmlmissing", "a_first");
+    sdi.add_case("valid/220_sld_shp_point", "b_second");
+    let mut child = sdi.ws.spawn_with_stdout(
+        &["apply", "--auto-approve"],
+        &[
+            ("GEOSYNC_TEST_PAUSE_AT", "sync-layer-published"),
+            ("GEOSYNC_TEST_RESUME_ON_STOP", "1"),
+        ],
+    );
+    let lines = stderr_lines(&mut child);
+    wait_for_line(&lines, "geosync: paused at sync-layer-published");
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let (status, report) = exit_within(child, 60);
+    assert_eq!(status.code(), Some(1), "{report}");
+    // The sync did not go on with the share after the signal.
+    assert_eq!(sdi.records().len(), 1, "{report}");
+    assert_eq!(sdi.layers().len(), 1, "{report}");
+    sdi.apply().assert_code(0);
+    assert_eq!(sdi.layers().len(), 2);
+    assert_eq!(sdi.records().len(), 2);
     sdi.assert_nothing_orphaned();
 }
 
