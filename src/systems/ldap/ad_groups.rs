@@ -79,7 +79,8 @@ impl GroupReader {
         // keeps `memberOf` on each group nested in this one.
         let filter = format!("(&(objectClass=group)(memberOf={}))", ldap_escape(group));
         let base = dn::domain(group);
-        let found = client::paged_search(ldap, &base, Scope::Subtree, &filter, &["1.1"], self.page_size).await?;
+        let found =
+            client::paged_search(ldap, &base, Scope::Subtree, &filter, &["1.1"], self.page_size).await?;
         let subgroups = found.into_iter().map(|entry| entry.dn).collect();
         Ok(Group { members, subgroups })
     }

@@ -138,10 +138,9 @@ fn certificate_error(connection: &Connection, problem: rustls::CertificateError)
             "it does not name the URL's host".to_string(),
             "use a host name or address the certificate names in the URL",
         ),
-        E::Expired | E::ExpiredContext { .. } => (
-            "it has expired".to_string(),
-            "renew the server's certificate",
-        ),
+        E::Expired | E::ExpiredContext { .. } => {
+            ("it has expired".to_string(), "renew the server's certificate")
+        }
         other => (format!("{other:?}"), signer_fix),
     };
     ClientError::Certificate {
@@ -165,15 +164,21 @@ pub async fn bind(
         .simple_bind(dn, password)
         .await
         .map_err(|source| ClientError::Bind {
-            url: connection.url.clone(),
+            url: server(connection),
             dn: dn.to_string(),
             source: Box::new(source),
         })?;
     if result.rc != 0 {
+        let mut message = describe_rc(result.rc, &result.text);
+        // 8, 13: AD's answer to a simple bind on a plain connection.
+        let plain = connection.url.starts_with("ldap://") && !connection.starttls;
+        if plain && (result.rc == 8 || result.rc == 13) {
+            message.push_str("; the server wants TLS: starttls = true, or an ldaps:// URL");
+        }
         return Err(ClientError::BindRefused {
-            url: connection.url.clone(),
+            url: server(connection),
             dn: dn.to_string(),
-            message: describe_rc(result.rc, &result.text),
+            message,
         });
     }
     Ok(())
@@ -189,7 +194,7 @@ pub async fn can_bind(connection: &Connection, dn: &str, password: &str) -> Resu
         .simple_bind(dn, password)
         .await
         .map_err(|source| ClientError::Bind {
-            url: connection.url.clone(),
+            url: server(connection),
             dn: dn.to_string(),
             source: Box::new(source),
         })?;
