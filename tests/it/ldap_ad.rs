@@ -553,6 +553,10 @@ fn an_import_over_starttls_checks_the_certificate_and_says_what_to_fix() {
     ws.write("m.toml", &good.replace(&ca, &wrong));
     let against = format!("does not verify against the CA file {wrong}");
     refused(&ws, &[&server, &against, "ca_file must hold the CA certificate"]);
+    ws.write("m.toml", &good.replace(&ca, "no-such-ca.pem"));
+    // The path as geosync opened it: relative to the manifest's folder.
+    let unreadable = "cannot read the CA certificates no-such-ca.pem (ca_file)";
+    refused(&ws, &[&server, unreadable]);
     let no_ca = good.replace(&format!("ca_file = \"{ca}\"\n"), "");
     ws.write("m.toml", &no_ca);
     refused(&ws, &[&server, "the system's CA certificates", "set ca_file"]);
