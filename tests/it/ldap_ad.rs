@@ -560,6 +560,16 @@ fn an_import_over_starttls_checks_the_certificate_and_says_what_to_fix() {
     let no_ca = good.replace(&format!("ca_file = \"{ca}\"\n"), "");
     ws.write("m.toml", &no_ca);
     refused(&ws, &[&server, "the system's CA certificates", "set ca_file"]);
+    // A server without TLS (the test slapd) answers StartTLS with a refusal.
+    let slapd = peer_env("GEOSYNC_TEST_LDAP_URL");
+    ws.write("m.toml", &good.replace(&starttls, &url(&slapd)));
+    refused(
+        &ws,
+        &[
+            &format!("{slapd} (StartTLS) refused StartTLS"),
+            "use its ldaps:// URL",
+        ],
+    );
     ws.write("m.toml", &good.replace("starttls = true\n", ""));
     refused(&ws, &["strong(er) authentication required", "starttls = true"]);
     ws.write("m.toml", &good);

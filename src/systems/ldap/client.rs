@@ -34,6 +34,8 @@ pub enum ClientError {
         reason: String,
         fix: String,
     },
+    #[error("{server} refused StartTLS: {message}; enable TLS on the server, or use its ldaps:// URL")]
+    StartTlsRefused { server: String, message: String },
     #[error("cannot connect to {url}")]
     Connect {
         url: String,
@@ -81,9 +83,14 @@ pub async fn open(connection: &Connection) -> Result<Ldap, ClientError> {
         .set_config(tls_config(connection)?);
     let (conn, ldap) = LdapConnAsync::with_settings(settings, &connection.url)
         .await
-        .map_err(|source| match certificate_problem(&source) {
-            Some(problem) => certificate_error(connection, problem),
-            None => ClientError::Connect {
+        .map_err(|source| match (certificate_problem(&source), source) {
+            (Some(problem), _) => certificate_error(connection, problem),
+            // The only LDAP operation before the connection is up.
+            (None, LdapError::LdapResult { result }) if connection.starttls => ClientError::StartTlsRefused {
+                server: server(connection),
+                message: describe_rc(result.rc, &result.text),
+            },
+            (None, source) => ClientError::Connect {
                 url: server(connection),
                 source: Box::new(source),
             },
@@ -173,7 +180,10 @@ pub async fn bind(
         // 8, 13: AD's answer to a simple bind on a plain connection.
         let plain = connection.url.starts_with("ldap://") && !connection.starttls;
         if plain && (result.rc == 8 || result.rc == 13) {
-            message.push_str("; the server wants TLS: starttls = true, or an ldaps:// URL");
+            message = format!(
+                "{}; the server wants TLS: starttls = true, or an ldaps:// URL",
+                message.trim_end_matches('.')
+            );
         }
         return Err(ClientError::BindRefused {
             url: server(connection),
@@ -210,6 +220,8 @@ pub fn describe_rc(rc: u32, text: &str) -> String {
         50 => "insufficient access rights",
         8 => "strong(er) authentication required",
         13 => "confidentiality required",
+        52 => "unavailable",
+        2 => "protocol error",
         _ => "",
     };
     let text = text.trim();
