@@ -420,6 +420,8 @@ fn an_unreachable_ad_or_a_refused_bind_is_a_clear_error_and_changes_nothing() {
     let run = apply(&ws, &[]);
     run.assert_code(1);
     assert!(run.stderr.contains("Active Directory"), "{}", run.stderr);
+    let refused = "ldaps://127.0.0.1:636: its TLS certificate does not verify against the system's CA";
+    assert!(run.stderr.contains(refused), "{}", run.stderr);
     // Nothing happened in the directory: not even the declared org and role.
     assert!(!dit.exists(&format!("cn=LAB,ou=orgs,{}", dit.base)));
     assert!(!dit.exists(&dit.user_dn(&x1)));
@@ -434,6 +436,156 @@ fn an_unreachable_ad_or_a_refused_bind_is_a_clear_error_and_changes_nothing() {
         run.all()
     );
     assert!(dit.exists(&dit.user_dn(&x1)));
+}
+
+/// The line of the plan that removes members from a role, if any.
+fn member_removal(plan: &str) -> Option<&str> {
+    plan.lines().find(|l| l.contains("member -"))
+}
+
+/// AD's effective membership: G-LabGIS holds `direct` and the group
+/// G-Inner, G-Inner holds `inner` and G-Deeper, G-Deeper holds `deep` and,
+/// closing a cycle, G-LabGIS. A group holding G-LabGIS (not held by it)
+/// gives nothing.
+#[test]
+fn members_of_nested_ad_groups_get_the_role_and_lose_it_when_they_leave() {
+    let (dit, ad) = (Dit::new(), Ad::new());
+    let [d, i, deep, o] = ["direct", "inner", "deep", "other"].map(|u| ad.sam(u));
+    let users: Vec<String> = [&d, &i, &deep, &o]
+        .iter()
+        .map(|u| ad.user(u, &format!("mail: {u}@geo.test\n")))
+        .collect();
+    let deeper = ad.group("G-Deeper", &[&users[2]]);
+    let inner = ad.group("G-Inner", &[&users[1], &deeper]);
+    let lab = ad.group("G-LabGIS", &[&users[0], &inner]);
+    ad.modify(&deeper, &format!("add: member\nmember: {lab}"));
+    ad.group("G-Parent", &[&users[3], &lab]);
+    let mapped = format!("\"{lab}\" = \"GN_EDITOR\"");
+    let ws = workspace(&dit, &manifest(&dit, &ad, "", &mapped));
+
+    apply(&ws, &[]).assert_code(0);
+    let role = format!("cn=GN_EDITOR,ou=roles,{}", dit.base);
+    let has_role = |uid: &str| dit.values(&dit.user_dn(uid), "memberOf").contains(&role);
+    assert!(has_role(&d) && has_role(&i) && has_role(&deep), "nested members");
+    assert!(
+        dit.exists(&dit.user_dn(&o)) && !has_role(&o),
+        "a parent group's member"
+    );
+    assert_eq!(
+        sorted(dit.values(&role, "member")),
+        sorted([&d, &i, &deep].iter().map(|u| dit.user_dn(u)).collect())
+    );
+    no_op(&ws);
+
+    // Leaving the inner group takes the role away at the next apply.
+    ad.modify(&inner, &format!("delete: member\nmember: {}", users[1]));
+    let plan = ws.geosync(&["plan", "-f", "m.toml"]);
+    plan.assert_code(0);
+    assert!(plan.stdout.contains("~ ldap.role:GN_EDITOR"), "{}", plan.stdout);
+    let removal = member_removal(&plan.stdout).unwrap_or_default();
+    assert!(
+        removal.contains(&i) && !removal.contains(&deep),
+        "{}",
+        plan.stdout
+    );
+    apply(&ws, &[]).assert_code(0);
+    assert!(!has_role(&i) && has_role(&deep) && has_role(&d));
+    no_op(&ws);
+
+    // nested_groups = false: direct members only.
+    ws.write("m.toml", &manifest(&dit, &ad, "nested_groups = false\n", &mapped));
+    let plan = ws.geosync(&["plan", "-f", "m.toml"]);
+    let removal = member_removal(&plan.stdout).unwrap_or_default();
+    assert!(
+        removal.contains(&deep) && !removal.contains(&d),
+        "{}",
+        plan.stdout
+    );
+    apply(&ws, &[]).assert_code(0);
+    assert!(has_role(&d) && !has_role(&deep));
+    no_op(&ws);
+}
+
+/// An other CA than the one that signed AD's certificate, made here.
+fn other_ca(ws: &Workspace) -> String {
+    let path = ws.join("other-ca.pem");
+    let status = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=not the AD CA", "-keyout"])
+        .arg(ws.join("other-ca.key"))
+        .arg("-out")
+        .arg(&path)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(status.success());
+    path.display().to_string()
+}
+
+/// ldap:// on 389 with StartTLS: the peer refuses a simple bind without
+/// TLS, so an import that works went through StartTLS.
+#[test]
+fn an_import_over_starttls_checks_the_certificate_and_says_what_to_fix() {
+    let (dit, ad) = (Dit::new(), Ad::new());
+    let s = ad.sam("tls");
+    ad.user(&s, &format!("mail: {s}@geo.test\n"));
+    let url = |u: &str| format!("url = \"{u}\"");
+    let ldaps = url(&peer_env("GEOSYNC_TEST_AD_URL"));
+    let starttls = url(&peer_env("GEOSYNC_TEST_AD_STARTTLS_URL"));
+    let server = format!("{} (StartTLS)", peer_env("GEOSYNC_TEST_AD_STARTTLS_URL"));
+    let good = manifest(&dit, &ad, "starttls = true\n", "").replace(&ldaps, &starttls);
+    let ca = peer_env("GEOSYNC_TEST_AD_CA");
+    let mut ws = workspace(&dit, &good);
+    let refused = |ws: &Workspace, expected: &[&str]| {
+        let run = apply(ws, &[]);
+        run.assert_code(1);
+        for text in expected {
+            assert!(run.stderr.contains(text), "{text}: {}", run.stderr);
+        }
+        assert!(
+            !dit.exists(&format!("cn=LAB,ou=orgs,{}", dit.base)),
+            "nothing changed"
+        );
+        assert!(!dit.exists(&dit.user_dn(&s)));
+    };
+
+    let wrong = other_ca(&ws);
+    ws.write("m.toml", &good.replace(&ca, &wrong));
+    let against = format!("does not verify against the CA file {wrong}");
+    refused(&ws, &[&server, &against, "ca_file must hold the CA certificate"]);
+    ws.write("m.toml", &good.replace(&ca, "no-such-ca.pem"));
+    // The path as geosync opened it: relative to the manifest's folder.
+    let unreadable = "cannot read the CA certificates no-such-ca.pem (ca_file)";
+    refused(&ws, &[&server, unreadable]);
+    let no_ca = good.replace(&format!("ca_file = \"{ca}\"\n"), "");
+    ws.write("m.toml", &no_ca);
+    refused(&ws, &[&server, "the system's CA certificates", "set ca_file"]);
+    // A server without TLS (the test slapd) answers StartTLS with a refusal.
+    let slapd = peer_env("GEOSYNC_TEST_LDAP_URL");
+    ws.write("m.toml", &good.replace(&starttls, &url(&slapd)));
+    refused(
+        &ws,
+        &[
+            &format!("{slapd} (StartTLS) refused StartTLS"),
+            "use its ldaps:// URL",
+        ],
+    );
+    ws.write("m.toml", &good.replace("starttls = true\n", ""));
+    refused(&ws, &["strong(er) authentication required", "starttls = true"]);
+    ws.write("m.toml", &good);
+    ws.set_env("AD_ADMIN_PW", "not-the-password");
+    let run = apply(&ws, &[]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("invalid credentials"), "{}", run.stderr);
+    assert!(!run.all().contains("not-the-password"));
+
+    ws.set_env("AD_ADMIN_PW", &peer_env("GEOSYNC_TEST_AD_ADMIN_PASSWORD"));
+    apply(&ws, &[]).assert_code(0);
+    assert_eq!(
+        dit.values(&dit.user_dn(&s), "userPassword"),
+        vec![format!("{{SASL}}{s}@GEO.TEST")]
+    );
+    no_op(&ws);
 }
 
 /// A saslauthd started by a test, stopped when dropped.

@@ -5,7 +5,8 @@
 # (389, 636, 88...), so only one run at a time can have it: a samba left
 # by an earlier run of these scripts is stopped first; anything else on
 # those ports stops the start with a message.
-# Exports GEOSYNC_TEST_AD_URL, GEOSYNC_TEST_AD_BASE, GEOSYNC_TEST_AD_ADMIN
+# Plain ldap:// on 389 accepts StartTLS with the same certificate.
+# Exports GEOSYNC_TEST_AD_URL, GEOSYNC_TEST_AD_STARTTLS_URL, GEOSYNC_TEST_AD_BASE, GEOSYNC_TEST_AD_ADMIN
 # (Administrator's DN), GEOSYNC_TEST_AD_ADMIN_PASSWORD, GEOSYNC_TEST_AD_CA,
 # GEOSYNC_TEST_AD_SMB_CONF (for samba-tool -s) and GEOSYNC_TEST_AD_REALM.
 
@@ -67,6 +68,7 @@ samba_start() {
   echo $! >"$dir/samba.pid"
   export GEOSYNC_TEST_AD_CA="$tls/ca.pem"
   export GEOSYNC_TEST_AD_URL="ldaps://127.0.0.1:636"
+  export GEOSYNC_TEST_AD_STARTTLS_URL="ldap://127.0.0.1:389"
   export GEOSYNC_TEST_AD_BASE="DC=geo,DC=test"
   export GEOSYNC_TEST_AD_ADMIN="CN=Administrator,CN=Users,DC=geo,DC=test"
   export GEOSYNC_TEST_AD_ADMIN_PASSWORD="$password"

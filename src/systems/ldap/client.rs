@@ -16,16 +16,26 @@ use super::manifest::Connection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot read the CA certificates {path}")]
+    #[error("{server}: cannot read the CA certificates {path} (ca_file)")]
     CaFile {
+        server: String,
         path: PathBuf,
         #[source]
         source: rustls::pki_types::pem::Error,
     },
-    #[error("no usable CA certificate in {0}")]
-    NoCa(PathBuf),
+    #[error("{server}: no PEM certificate in the CA file {path} (ca_file)")]
+    NoCa { server: String, path: PathBuf },
     #[error("TLS setup")]
     Tls(#[source] rustls::Error),
+    #[error("{server}: its TLS certificate does not verify against {against}: {reason}; {fix}")]
+    Certificate {
+        server: String,
+        against: String,
+        reason: String,
+        fix: String,
+    },
+    #[error("{server} refused StartTLS: {message}; enable TLS on the server, or use its ldaps:// URL")]
+    StartTlsRefused { server: String, message: String },
     #[error("cannot connect to {url}")]
     Connect {
         url: String,
@@ -73,12 +83,79 @@ pub async fn open(connection: &Connection) -> Result<Ldap, ClientError> {
         .set_config(tls_config(connection)?);
     let (conn, ldap) = LdapConnAsync::with_settings(settings, &connection.url)
         .await
-        .map_err(|source| ClientError::Connect {
-            url: connection.url.clone(),
-            source: Box::new(source),
+        .map_err(|source| match (certificate_problem(&source), source) {
+            (Some(problem), _) => certificate_error(connection, problem),
+            // The only LDAP operation before the connection is up.
+            (None, LdapError::LdapResult { result }) if connection.starttls => ClientError::StartTlsRefused {
+                server: server(connection),
+                message: describe_rc(result.rc, &result.text),
+            },
+            (None, source) => ClientError::Connect {
+                url: server(connection),
+                source: Box::new(source),
+            },
         })?;
     ldap3::drive!(conn);
     Ok(ldap)
+}
+
+/// The server as errors name it: its URL, and how TLS starts on it.
+fn server(connection: &Connection) -> String {
+    if connection.starttls {
+        format!("{} (StartTLS)", connection.url)
+    } else {
+        connection.url.clone()
+    }
+}
+
+/// The certificate check that failed a TLS handshake, if that is what
+/// failed it: tokio-rustls hands it over inside an I/O error.
+fn certificate_problem(error: &LdapError) -> Option<rustls::CertificateError> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = current {
+        let tls = error.downcast_ref::<rustls::Error>().or_else(|| {
+            error
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(problem)) = tls {
+            return Some(problem.clone());
+        }
+        current = error.source();
+    }
+    None
+}
+
+/// A refused certificate, said with what it was checked against and what
+/// the manifest should change.
+fn certificate_error(connection: &Connection, problem: rustls::CertificateError) -> ClientError {
+    use rustls::CertificateError as E;
+    let against = match &connection.ca_file {
+        Some(path) => format!("the CA file {}", path.display()),
+        None => "the system's CA certificates (no ca_file)".to_string(),
+    };
+    let signer_fix = match &connection.ca_file {
+        Some(_) => "ca_file must hold the CA certificate (PEM) that signed the server's certificate",
+        None => "set ca_file to the CA certificate (PEM) that signed the server's certificate",
+    };
+    let (reason, fix) = match problem {
+        E::UnknownIssuer | E::BadSignature => ("it is signed by a CA not among them".to_string(), signer_fix),
+        E::NotValidForName | E::NotValidForNameContext { .. } => (
+            "it does not name the URL's host".to_string(),
+            "use a host name or address the certificate names in the URL",
+        ),
+        E::Expired | E::ExpiredContext { .. } => {
+            ("it has expired".to_string(), "renew the server's certificate")
+        }
+        other => (format!("{other:?}"), signer_fix),
+    };
+    ClientError::Certificate {
+        server: server(connection),
+        against,
+        reason,
+        fix: fix.to_string(),
+    }
 }
 
 /// A simple bind; a refusal (bad password, strong auth required) is a
@@ -94,15 +171,24 @@ pub async fn bind(
         .simple_bind(dn, password)
         .await
         .map_err(|source| ClientError::Bind {
-            url: connection.url.clone(),
+            url: server(connection),
             dn: dn.to_string(),
             source: Box::new(source),
         })?;
     if result.rc != 0 {
+        let mut message = describe_rc(result.rc, &result.text);
+        // 8, 13: AD's answer to a simple bind on a plain connection.
+        let plain = connection.url.starts_with("ldap://") && !connection.starttls;
+        if plain && (result.rc == 8 || result.rc == 13) {
+            message = format!(
+                "{}; the server wants TLS: starttls = true, or an ldaps:// URL",
+                message.trim_end_matches('.')
+            );
+        }
         return Err(ClientError::BindRefused {
-            url: connection.url.clone(),
+            url: server(connection),
             dn: dn.to_string(),
-            message: describe_rc(result.rc, &result.text),
+            message,
         });
     }
     Ok(())
@@ -118,7 +204,7 @@ pub async fn can_bind(connection: &Connection, dn: &str, password: &str) -> Resu
         .simple_bind(dn, password)
         .await
         .map_err(|source| ClientError::Bind {
-            url: connection.url.clone(),
+            url: server(connection),
             dn: dn.to_string(),
             source: Box::new(source),
         })?;
@@ -134,6 +220,8 @@ pub fn describe_rc(rc: u32, text: &str) -> String {
         50 => "insufficient access rights",
         8 => "strong(er) authentication required",
         13 => "confidentiality required",
+        52 => "unavailable",
+        2 => "protocol error",
         _ => "",
     };
     let text = text.trim();
@@ -157,7 +245,7 @@ fn tls_config(connection: &Connection) -> Result<Arc<ClientConfig>, ClientError>
             .with_no_client_auth()
     } else {
         let roots = match &connection.ca_file {
-            Some(path) => roots(path)?,
+            Some(path) => roots(path, connection)?,
             None => system_roots(),
         };
         builder.with_root_certificates(roots).with_no_client_auth()
@@ -165,21 +253,21 @@ fn tls_config(connection: &Connection) -> Result<Arc<ClientConfig>, ClientError>
     Ok(Arc::new(config))
 }
 
-fn roots(path: &Path) -> Result<RootCertStore, ClientError> {
+fn roots(path: &Path, connection: &Connection) -> Result<RootCertStore, ClientError> {
     let mut store = RootCertStore::empty();
-    let certificates = CertificateDer::pem_file_iter(path).map_err(|source| ClientError::CaFile {
+    let unreadable = |source| ClientError::CaFile {
+        server: server(connection),
         path: path.to_path_buf(),
         source,
-    })?;
-    for certificate in certificates {
-        let certificate = certificate.map_err(|source| ClientError::CaFile {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let _ = store.add(certificate);
+    };
+    for certificate in CertificateDer::pem_file_iter(path).map_err(unreadable)? {
+        let _ = store.add(certificate.map_err(unreadable)?);
     }
     if store.is_empty() {
-        return Err(ClientError::NoCa(path.to_path_buf()));
+        return Err(ClientError::NoCa {
+            server: server(connection),
+            path: path.to_path_buf(),
+        });
     }
     Ok(store)
 }

@@ -108,6 +108,28 @@ pub fn parent(dn: &str) -> String {
     out
 }
 
+/// The trailing `DC=` RDNs: the naming context of an AD domain
+/// (`CN=g,OU=x,DC=lab,DC=example` -> `DC=lab,DC=example`); the parent DN
+/// when there is none.
+pub fn domain(dn: &str) -> String {
+    let parts = split(dn);
+    let start = parts
+        .iter()
+        .rposition(|(rdn, _)| !rdn.trim().to_ascii_lowercase().starts_with("dc="))
+        .map_or(0, |last| last + 1);
+    if start >= parts.len() {
+        return parent(dn);
+    }
+    let mut out = String::new();
+    for (i, (rdn, _)) in parts.into_iter().enumerate().skip(start) {
+        if i > start {
+            out.push(',');
+        }
+        out.push_str(rdn.trim());
+    }
+    out
+}
+
 /// The value of the first RDN (`uid=jdoe,ou=users,...` -> `jdoe`).
 pub fn first_value(dn: &str) -> Option<String> {
     let (rdn, _) = split(dn).into_iter().next()?;
@@ -144,5 +166,12 @@ mod tests {
         );
         assert_ne!(normalize("uid=a,ou=users"), normalize("uid=b,ou=users"));
         assert_eq!(normalize("cn=a+sn=b,dc=x"), "cn=a+sn=b,dc=x");
+    }
+
+    #[test]
+    fn the_domain_of_a_dn_is_its_trailing_dc_rdns() {
+        assert_eq!(domain("CN=g\\, x,OU=G,DC=lab, DC=example"), "DC=lab,DC=example");
+        assert_eq!(domain("DC=lab,DC=example"), "DC=lab,DC=example");
+        assert_eq!(domain("cn=g,ou=groups,o=lab"), "ou=groups,o=lab");
     }
 }

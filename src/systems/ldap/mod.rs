@@ -8,6 +8,7 @@
 //! cn=geosync`), and in any role or org only the member values of users it
 //! manages, so what the geOrchestra console creates is left alone.
 
+mod ad_groups;
 mod client;
 mod diff;
 pub mod dn;

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ldap3::{Ldap, Scope, SearchEntry};
 
+use super::ad_groups::GroupReader;
 use super::client::{self, ClientError};
 use super::dn;
 use super::manifest::{ActiveDirectory, Ldap as Desired};
@@ -103,7 +104,8 @@ impl AdUser {
 #[derive(Debug, Default)]
 pub struct ObservedAd {
     pub users: Vec<AdUser>,
-    /// AD group DN (as in the manifest) -> normalized member DNs.
+    /// AD group DN (as in the manifest) -> normalized member DNs, nested
+    /// groups' members included unless `nested_groups = false`.
     pub group_members: BTreeMap<String, BTreeSet<String>>,
 }
 
@@ -219,11 +221,10 @@ pub async fn active_directory(ad: &ActiveDirectory) -> Result<ObservedAd, Client
             client::paged_search(&mut ldap, base, Scope::Subtree, &ad.filter, &attrs, ad.page_size).await?;
         observed.users.extend(entries.into_iter().filter_map(ad_user));
     }
+    let mut groups = GroupReader::new(ad.nested_groups, ad.page_size);
     for (group, _) in &ad.groups {
-        let members = client::all_values(&mut ldap, group, "member").await?;
-        observed
-            .group_members
-            .insert(group.clone(), members.iter().map(|m| dn::normalize(m)).collect());
+        let members = groups.members(&mut ldap, group).await?;
+        observed.group_members.insert(group.clone(), members);
     }
     let _ = ldap.unbind().await;
     Ok(observed)

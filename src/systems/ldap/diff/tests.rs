@@ -55,6 +55,7 @@ fn ad(on_removed: Removal, percent: u8) -> ActiveDirectory {
         org: "LAB".into(),
         default_roles: BTreeSet::from(["USER".to_string()]),
         groups: Vec::new(),
+        nested_groups: true,
         attributes: DEFAULT_ATTRIBUTES
             .iter()
             .map(|(t, s)| AttributeMap {

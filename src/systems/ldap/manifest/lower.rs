@@ -254,6 +254,7 @@ impl Lowerer<'_> {
                 .iter()
                 .map(|(group, role)| (group.clone(), self.text(role)))
                 .collect(),
+            nested_groups: raw.nested_groups.unwrap_or(true),
             attributes: self.attribute_maps(&raw.attributes),
             on_removed: self.removal(&raw.on_removed, "on_removed"),
             on_disabled: self.removal(&raw.on_disabled, "on_disabled"),

@@ -125,6 +125,8 @@ pub struct ActiveDirectory {
     pub default_roles: BTreeSet<String>,
     /// (AD group DN, role), in the manifest's order.
     pub groups: Vec<(String, String)>,
+    /// Whether members of nested groups count (AD's effective membership).
+    pub nested_groups: bool,
     pub attributes: Vec<AttributeMap>,
     pub on_removed: Removal,
     pub on_disabled: Removal,

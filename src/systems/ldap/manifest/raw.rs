@@ -164,10 +164,13 @@ pub struct RawActiveDirectory {
     /// Roles every imported user has (default ["USER"]).
     #[schemars(with = "Option<Vec<String>>")]
     pub default_roles: Option<Vec<Text>>,
-    /// AD group DN -> geOrchestra role, for the group's direct members.
+    /// AD group DN -> geOrchestra role, for the group's members (nested groups' members too unless `nested_groups = false`).
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub groups: BTreeMap<String, Text>,
+    /// Members of groups nested in a mapped group (at any depth) get its role, as AD's effective membership counts them (default true); false: direct members only.
+    #[schemars(extend("default" = true))]
+    pub nested_groups: Option<bool>,
     /// Attribute map: geOrchestra attribute -> { from = AD attribute, policy }.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, RawAttribute>")]
