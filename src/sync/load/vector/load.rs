@@ -6,9 +6,11 @@
 //! kills us (a crash, kill -9, a lost connection), so there is no
 //! half-loaded table to find or clean later, readers keep the old table
 //! until the commit, and the ledger changes in that same commit. The
-//! staging table lives in the `geosync` schema under a name derived from
-//! the target, so it can never meet a user's table, and an advisory lock on
-//! that name keeps two loads of one table from running at once.
+//! staging table is made in the target schema (see [`Names`]) under a name
+//! derived from the target (`load_<64-bit hash>`; a table of that name
+//! already there makes the load fail, it is never dropped), and
+//! an advisory lock on that name keeps two loads of one table from running
+//! at once.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -490,7 +492,7 @@ async fn may_add_crs(tx: &tokio_postgres::Transaction<'_>, dataset: &str) -> Res
             "its CRS has no EPSG code, and role {role} may not add it to spatial_ref_sys: \
              give the dataset a CRS with an EPSG code, or, as a superuser, in database {database}, run: \
              GRANT INSERT ON spatial_ref_sys TO {};",
-            crate::systems::postgres::client::ident(&role)
+            quote_ident(&role)
         ),
     })
 }
