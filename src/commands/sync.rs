@@ -310,8 +310,8 @@ pub(super) fn sync_and_postgres(
         crate::sync::manifest::unavailable_secrets(sync, &connection, &manifest.systems, publishing);
     if !missing.is_empty() {
         bail!(
-            "the sync cannot run without these secrets:\n  {}",
-            missing.join("\n  ")
+            "the sync cannot run without these secrets: {}",
+            missing.join("; ")
         );
     }
     Ok((sync, connection))
