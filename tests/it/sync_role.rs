@@ -195,6 +195,13 @@ fn the_sync_loads_as_its_role_and_the_reader_reads_the_table_at_once() {
         Some(role.clone())
     );
     case.run(&["status"]).assert_code(0);
+    // Taking a dataset down drops its table: the role owns it.
+    std::fs::remove_dir_all(case.ws.join("share/050_xmlmissing")).unwrap();
+    case.run(&["sync", "--once"]).assert_code(0);
+    assert_eq!(
+        case.table_owners("data"),
+        vec![("l_220_test_sld_shp_point".to_string(), role.clone())]
+    );
     // Without the role's password it says which secret it needs.
     case.ws.remove_env("GEOSYNC_TEST_SYNC_PW");
     let run = case.run(&["sync", "--once"]);
