@@ -244,15 +244,43 @@ fn a_ledger_left_by_the_superuser_is_named_with_its_owner_and_fix() {
     }
     // The statements it gives, run as the superuser, are the whole fix.
     let stderr = case.runs[case.runs.len() - 2].stderr.clone();
-    let fixes = stderr
-        .split_once("run: ")
-        .map(|(_, f)| f.lines().next().unwrap().to_string())
-        .unwrap();
-    pg::query(pg::port(), &case.db, &fixes);
+    pg::query(pg::port(), &case.db, fixes_in(&stderr));
     case.add_case("050_xmlmissing");
     case.run(&["sync", "--once"]).assert_code(0);
     assert!(case.table_owners("data").iter().all(|(_, owner)| owner == &role));
+
+    // A readable ledger: the tables it lists are named one by one, and so
+    // is a target schema the role may not create in.
+    pg::query(
+        pg::port(),
+        &case.db,
+        "ALTER TABLE data.l_220_test_sld_shp_point OWNER TO postgres; ALTER SCHEMA data OWNER TO postgres",
+    );
+    let run = case.run(&["sync", "--once"]);
+    run.assert_code(1);
+    for needle in [
+        "1 table(s) the sync loaded in schema data are owned by postgres".to_string(),
+        "it may not create tables in schema data (owned by postgres)".to_string(),
+        format!("ALTER TABLE \"data\".\"l_220_test_sld_shp_point\" OWNER TO \"{role}\";"),
+        format!("GRANT USAGE, CREATE ON SCHEMA \"data\" TO \"{role}\";"),
+    ] {
+        assert!(run.stderr.contains(&needle), "no `{needle}` in:\n{}", run.stderr);
+    }
+    let stderr = run.stderr.clone();
+    pg::query(pg::port(), &case.db, fixes_in(&stderr));
+    std::fs::remove_dir_all(case.ws.join("share/220_sld_shp_point")).unwrap();
+    case.run(&["sync", "--once"]).assert_code(0);
+    assert_eq!(
+        case.table_owners("data"),
+        vec![("l_050_test_nyc_shape_noxml".to_string(), role.clone())]
+    );
     case.assert_no_secret_in_output();
+}
+
+/// The statements an error says to run.
+fn fixes_in(stderr: &str) -> &str {
+    let (_, fixes) = stderr.split_once("run: ").expect("the error gives its fix");
+    fixes.lines().next().unwrap()
 }
 
 #[test]
