@@ -17,10 +17,11 @@ use crate::sync::status::{self, State, TargetStatus};
 const FORMAT: u32 = 1;
 
 pub async fn run(args: &StatusArgs, printer: &Printer, redactor: &Redactor) -> anyhow::Result<Exit> {
-    let spec = run_spec(&args.manifest, None);
+    let mut spec = run_spec(&args.manifest, None);
+    spec.secrets = crate::manifest::secret::SecretMode::Placeholder;
     let loaded = engine::load(&spec, redactor)?;
     let manifest = &loaded.manifest;
-    let (sync, postgres) = super::sync::sync_and_postgres(manifest)?;
+    let (sync, connection) = super::sync::sync_and_postgres(manifest, false)?;
     let targets = super::sync::selected(&sync.targets, &args.target)?;
     let state_dir = args
         .state_dir
@@ -32,7 +33,7 @@ pub async fn run(args: &StatusArgs, printer: &Printer, redactor: &Redactor) -> a
     let statuses: Vec<TargetStatus> = join_all(
         targets
             .iter()
-            .map(|t| status::of_target(t, &postgres.connection, &state_dir, publishes(t))),
+            .map(|t| status::of_target(t, &connection, &state_dir, publishes(t))),
     )
     .await;
     let unreadable = statuses.iter().any(|s| s.error.is_some());

@@ -15,7 +15,7 @@ use super::{manifests_or_default, run_spec, Exit};
 use crate::cli::SyncArgs;
 use crate::engine;
 use crate::escape::escape;
-use crate::manifest::secret::Redactor;
+use crate::manifest::secret::{Redactor, SecretMode};
 use crate::output::Printer;
 use crate::plan::{render, Plan, PlannedManifest};
 use crate::sync::manifest::SyncTarget;
@@ -26,13 +26,14 @@ use crate::sync::plan::PassPlan;
 const REPORT_FORMAT: u32 = 1;
 
 pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> anyhow::Result<Exit> {
-    let spec = run_spec(&args.manifest, None);
+    let mut spec = run_spec(&args.manifest, None);
+    spec.secrets = SecretMode::Placeholder;
     let loaded = engine::load(&spec, redactor)?;
     let manifest = &loaded.manifest;
-    let (sync, postgres) = sync_and_postgres(manifest)?;
+    let (sync, connection) = sync_and_postgres(manifest, true)?;
     let run = Run {
         targets: selected(&sync.targets, &args.target)?,
-        connection: &postgres.connection,
+        connection: &connection,
         state_dir: args
             .state_dir
             .clone()
@@ -304,13 +305,18 @@ fn facts(loaded: &crate::sync::pass::Loaded) -> String {
     format!("{what}, {srid}, {:.1} s", loaded.seconds)
 }
 
-/// The `[sync]` section and the PostgreSQL server it loads into, or why a
-/// sync verb cannot run with these manifests.
+/// The `[sync]` section and how the sync reaches the PostgreSQL server it
+/// loads into (as `[sync] postgres_role` when set), or why a sync verb
+/// cannot run with these manifests. The manifests were read without
+/// requiring every secret (the sync's host holds only its own): those the
+/// sync uses must be there (the shares' and the publishers' too when
+/// `publishing`).
 pub(super) fn sync_and_postgres(
     manifest: &crate::platform::manifest::Manifest,
+    publishing: bool,
 ) -> anyhow::Result<(
     &crate::sync::manifest::Sync,
-    &crate::systems::postgres::manifest::Postgres,
+    crate::systems::postgres::manifest::PgConnection,
 )> {
     let Some(sync) = manifest.sync.as_ref().filter(|s| !s.targets.is_empty()) else {
         bail!("the manifests declare no [[sync.target]]");
@@ -318,5 +324,14 @@ pub(super) fn sync_and_postgres(
     let Some(postgres) = manifest.systems.postgres.as_ref() else {
         bail!("[[sync.target]] loads into PostgreSQL: the manifests declare no [postgres] server");
     };
-    Ok((sync, postgres))
+    let connection = sync.connection(&postgres.connection);
+    let missing =
+        crate::sync::manifest::unavailable_secrets(sync, &connection, &manifest.systems, publishing);
+    if !missing.is_empty() {
+        bail!(
+            "the sync cannot run without these secrets: {}",
+            missing.join("; ")
+        );
+    }
+    Ok((sync, connection))
 }

@@ -194,6 +194,11 @@ impl Secret {
     pub fn placeholder() -> Secret {
         Secret(PLACEHOLDER.to_string())
     }
+
+    /// Whether this stands for a secret that could not be read.
+    pub fn is_placeholder(&self) -> bool {
+        self.0 == PLACEHOLDER
+    }
 }
 
 /// A secret file is read whole into memory: refuse anything that is not a

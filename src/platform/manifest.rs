@@ -52,8 +52,10 @@ pub fn load(
     let vars = manifest::collect_vars(&documents, overrides, &mut errors);
     let mut systems = systems::manifest::lower(&documents, vars, &resolver, &mut errors);
     let mut sync = sync::manifest::lower(&documents, &systems.vars, &resolver, &mut errors);
-    if let (Some(sync), None) = (&sync, &systems.postgres) {
-        sync::manifest::require_postgres(sync, &mut errors);
+    match (&mut sync, &systems.postgres) {
+        (Some(sync), None) => sync::manifest::require_postgres(sync, &mut errors),
+        (Some(sync), Some(postgres)) => sync::manifest::resolve_role(sync, postgres, &mut errors),
+        (None, _) => {}
     }
     if let (Some(sync), Some(geoserver)) = (&mut sync, &systems.geoserver) {
         sync::manifest::resolve_datastores(sync, geoserver, &mut errors);

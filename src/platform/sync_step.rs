@@ -62,7 +62,7 @@ impl SyncStep {
         }
         Some(SyncStep {
             targets: sync.targets.clone(),
-            connection: postgres.connection.clone(),
+            connection: sync.connection(&postgres.connection),
             state_dir: scope.state_dir.clone(),
             scope,
             publishing: PublishContext::new(manifest, sync),

@@ -24,7 +24,6 @@ const BACKOFF_BASE: Duration = Duration::from_secs(60);
 const BACKOFF_MAX: Duration = Duration::from_secs(6 * 3600);
 
 const DDL: &str = "
-CREATE SCHEMA IF NOT EXISTS geosync;
 CREATE TABLE IF NOT EXISTS geosync.ledger (
     source_path        text        NOT NULL,
     layer              text        NOT NULL DEFAULT '',
@@ -177,6 +176,15 @@ impl Ledger {
         let tx = client.transaction().await?;
         tx.batch_execute("SELECT pg_advisory_xact_lock(7468053, 1)")
             .await?;
+        // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even
+        // when the schema exists; its owner needs nothing more.
+        let exists = tx
+            .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&SCHEMA])
+            .await?
+            .is_some();
+        if !exists {
+            tx.batch_execute("CREATE SCHEMA geosync").await?;
+        }
         tx.batch_execute(DDL).await?;
         tx.commit().await
     }

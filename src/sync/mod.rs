@@ -29,6 +29,7 @@ pub mod metadata;
 pub mod naming;
 pub mod pass;
 pub mod plan;
+pub mod privileges;
 pub mod publish;
 pub mod publishing;
 pub mod shutdown;

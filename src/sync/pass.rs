@@ -22,6 +22,7 @@ use super::load::{self, LoadError};
 use super::manifest::{SourceSpec, SyncTarget};
 use super::naming;
 use super::plan::{self, DatasetAction, DatasetChange, LoadReason, PassPlan, Recorded};
+use super::privileges;
 use super::publishing::{Job, PublishContext, Publisher};
 use super::source::local::LocalShare;
 use super::source::webdav::WebDavShare;
@@ -99,6 +100,8 @@ pub enum PassError {
         removals: usize,
         recorded: usize,
     },
+    #[error("sync.target:{target}: {message}")]
+    Privileges { target: String, message: String },
     #[error("sync.target:{target}: cannot publish: {message}")]
     Publisher { target: String, message: String },
     #[error("sync.target:{target}: the staging folder {}", path.display())]
@@ -420,8 +423,17 @@ async fn connect(
             })
         }
     };
+    let fail = |e| ledger_error(target, &e);
+    let shortfall = privileges::check(&client, &target.database, &target.schema)
+        .await
+        .map_err(fail)?;
+    if let Some(shortfall) = shortfall {
+        return Err(PassError::Privileges {
+            target: target.name.clone(),
+            message: shortfall.message(&target.database),
+        });
+    }
     if !options.dry_run {
-        let fail = |e| ledger_error(target, &e);
         Ledger::ensure_schema(&mut client).await.map_err(fail)?;
         ensure_target_schema(&client, &target.schema)
             .await
@@ -561,6 +573,15 @@ async fn ensure_target_schema(
     client: &tokio_postgres::Client,
     schema: &str,
 ) -> Result<(), tokio_postgres::Error> {
+    // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when
+    // the schema exists: a role given only the schema must not need it.
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+        .await?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
     client
         .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", pg::ident(schema)))
         .await

@@ -139,6 +139,12 @@ async fn entries(target: &SyncTarget, connection: &PgConnection) -> Result<Vec<E
         Err(e) if super::pass::database_missing(&e) => return Ok(Vec::new()),
         Err(e) => return Err(chain(&e)),
     };
+    let shortfall = super::privileges::check(&client, &target.database, &target.schema)
+        .await
+        .map_err(|e| super::load::pg_message(&e))?;
+    if let Some(shortfall) = shortfall {
+        return Err(shortfall.message(&target.database));
+    }
     let exists: Option<String> = client
         .query_one(
             &format!("SELECT to_regclass('{}.ledger')::text", ledger::SCHEMA),

@@ -48,5 +48,6 @@ mod sync;
 mod sync_owncloud;
 mod sync_platform;
 mod sync_publish;
+mod sync_role;
 mod terraform_cli;
 mod validate;

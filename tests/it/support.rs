@@ -77,6 +77,10 @@ impl Workspace {
         self.env.push((name.to_string(), value.to_string()));
     }
 
+    pub fn remove_env(&mut self, name: &str) {
+        self.env.retain(|(n, _)| n != name);
+    }
+
     /// Runs geosync in the workspace, stdin closed (not a terminal).
     pub fn geosync(&self, args: &[&str]) -> Run {
         let mut command = self.command(args);

@@ -683,7 +683,7 @@ async fn a_load_killed_between_copy_and_swap_leaves_table_and_ledger_true() {
     );
     let leftovers = value(
         &client,
-        "SELECT count(*) FROM pg_tables WHERE schemaname = 'geosync' AND tablename LIKE 'load_%'",
+        "SELECT count(*) FROM pg_tables WHERE schemaname IN ('geosync', 'data') AND tablename LIKE 'load_%'",
     )
     .await;
     assert_eq!(leftovers.as_deref(), Some("0"));

@@ -180,6 +180,13 @@ impl Lowerer<'_> {
                 ),
             }
         }
+        if let Some(text) = &raw.postgres_role {
+            settings.postgres_role = Some(super::SyncRole {
+                name: self.text(text),
+                at: self.at(&text.span()),
+                password: None,
+            });
+        }
         if let Some(catalogue) = self.catalogue(raw, resolver) {
             settings.catalogue = catalogue;
         }

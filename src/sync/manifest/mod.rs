@@ -3,6 +3,11 @@
 
 mod lower;
 pub mod raw;
+mod role;
+mod secrets;
+
+pub use role::{resolve_role, SyncRole};
+pub use secrets::unavailable as unavailable_secrets;
 
 use std::path::PathBuf;
 
@@ -36,6 +41,8 @@ pub struct Settings {
     /// The public GeoServer base URL for the records' OWS links.
     pub public_url: Option<String>,
     pub catalogue: CatalogueSpec,
+    /// The role the sync connects as (`postgres_role`); None: the `[postgres]` user.
+    pub postgres_role: Option<SyncRole>,
 }
 
 impl Default for Settings {
@@ -48,6 +55,7 @@ impl Default for Settings {
             min_removals: 10,
             public_url: None,
             catalogue: CatalogueSpec::Default,
+            postgres_role: None,
         }
     }
 }

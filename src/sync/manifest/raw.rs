@@ -41,6 +41,11 @@ pub struct RawSync {
     /// [default: csw when `csw` is given, else geonetwork when declared, else none].
     #[schemars(with = "Option<CatalogueKind>")]
     pub catalogue: Option<Text>,
+    /// The [[postgres.role]] the sync connects as (declared with `login = true` and a password):
+    /// the tables it loads are then that role's, and the `default_for` grants of that role apply
+    /// to them [default: the [postgres] user, often the superuser].
+    #[schemars(with = "Option<String>")]
+    pub postgres_role: Option<Text>,
     /// The CSW-T catalogue records go to with `catalogue = "csw"`.
     #[schemars(with = "Option<RawCsw>")]
     pub csw: Option<Spanned<RawCsw>>,

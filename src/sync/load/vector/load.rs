@@ -6,9 +6,11 @@
 //! kills us (a crash, kill -9, a lost connection), so there is no
 //! half-loaded table to find or clean later, readers keep the old table
 //! until the commit, and the ledger changes in that same commit. The
-//! staging table lives in the `geosync` schema under a name derived from
-//! the target, so it can never meet a user's table, and an advisory lock on
-//! that name keeps two loads of one table from running at once.
+//! staging table is made in the target schema (see [`Names`]) under a name
+//! derived from the target (`load_<64-bit hash>`; a table of that name
+//! already there makes the load fail, it is never dropped), and
+//! an advisory lock on that name keeps two loads of one table from running
+//! at once.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -121,12 +123,12 @@ async fn attempt(
             .map_err(db)?;
     }
     tx.batch_execute(&format!(
-        "CREATE INDEX {gix} ON geosync.{stage} USING gist (geom);
-         ALTER TABLE geosync.{stage} ADD CONSTRAINT {pkey} PRIMARY KEY (ogc_fid);
-         ANALYZE geosync.{stage};",
+        "CREATE INDEX {gix} ON {stage} USING gist (geom);
+         ALTER TABLE {stage} ADD CONSTRAINT {pkey} PRIMARY KEY (ogc_fid);
+         ANALYZE {stage};",
         stage = names.stage,
-        gix = names.index,
-        pkey = names.pkey
+        gix = names.stage_index,
+        pkey = names.stage_pkey
     ))
     .await
     .map_err(db)?;
@@ -209,9 +211,19 @@ fn index_memory_kb(features: u64, current_kb: i64) -> Option<i64> {
 
 /// Identifiers of one load, all derived from the target so that a retry
 /// uses the same ones.
+///
+/// The staging table is made in the target schema, inside the load's one
+/// transaction: no one sees it before the swap commits, and a crash leaves
+/// nothing. Made there, it gets the default privileges its owner declared
+/// for that schema (`ALTER DEFAULT PRIVILEGES ... IN SCHEMA`, the readers'
+/// SELECT); made in another schema and moved, it would get none. Its index
+/// and key have staging names while the old table keeps the final ones,
+/// and take the final ones after the old table is dropped.
 struct Names {
-    /// The staging table, in schema geosync (quoted).
+    /// The staging table, schema-qualified (quoted).
     stage: String,
+    stage_index: String,
+    stage_pkey: String,
     index: String,
     pkey: String,
     lock: i64,
@@ -222,8 +234,11 @@ impl Names {
         let digest = Sha256::digest(format!("{}\0{}", target.schema, target.table));
         let hex = hex::encode(&digest[..8]);
         let short = super::truncate(&target.table, 40);
+        let stage_table = quote_ident(&format!("load_{hex}"));
         Names {
-            stage: quote_ident(&format!("load_{hex}")),
+            stage: format!("{}.{stage_table}", quote_ident(&target.schema)),
+            stage_index: quote_ident(&format!("load_{hex}_geom")),
+            stage_pkey: quote_ident(&format!("load_{hex}_pkey")),
             index: quote_ident(&format!("{short}_{}_geom", &hex[..8])),
             pkey: quote_ident(&format!("{short}_{}_pkey", &hex[..8])),
             lock: i64::from_be_bytes(digest[..8].try_into().expect("8 bytes")),
@@ -240,8 +255,7 @@ fn create_staging(prepared: &Prepared, names: &Names, srid: i32) -> String {
         columns.push(format!("{} {}", quote_ident(&c.name), c.ty.sql()));
     }
     format!(
-        "DROP TABLE IF EXISTS geosync.{stage};
-         CREATE TABLE geosync.{stage} ({columns});",
+        "CREATE TABLE {stage} ({columns});",
         stage = names.stage,
         columns = columns.join(", ")
     )
@@ -262,7 +276,7 @@ async fn copy_rows(
     column_list.extend(prepared.columns.iter().map(|c| quote_ident(&c.name)));
     let sink = tx
         .copy_in::<_, Cursor<Vec<u8>>>(&format!(
-            "COPY geosync.{} ({}) FROM STDIN (FORMAT binary, FREEZE)",
+            "COPY {} ({}) FROM STDIN (FORMAT binary, FREEZE)",
             names.stage,
             column_list.join(", ")
         ))
@@ -290,7 +304,7 @@ async fn copy_rows(
     Ok(stats)
 }
 
-/// Drops the old table, moves the staging table in its place.
+/// Drops the old table, puts the staging table in its place.
 async fn swap(
     tx: &tokio_postgres::Transaction<'_>,
     target: &Target,
@@ -298,11 +312,16 @@ async fn swap(
 ) -> Result<(), tokio_postgres::Error> {
     let schema = quote_ident(&target.schema);
     let table = quote_ident(&target.table);
-    let temp = names.stage.clone();
     tx.batch_execute(&format!(
         "DROP TABLE IF EXISTS {schema}.{table};
-         ALTER TABLE geosync.{temp} SET SCHEMA {schema};
-         ALTER TABLE {schema}.{temp} RENAME TO {table};"
+         ALTER TABLE {stage} RENAME TO {table};
+         ALTER INDEX {schema}.{stage_index} RENAME TO {index};
+         ALTER TABLE {schema}.{table} RENAME CONSTRAINT {stage_pkey} TO {pkey};",
+        stage = names.stage,
+        stage_index = names.stage_index,
+        index = names.index,
+        stage_pkey = names.stage_pkey,
+        pkey = names.pkey
     ))
     .await
 }
@@ -432,6 +451,7 @@ async fn custom_srid(
             "no geosync SRID is left for a custom CRS",
         ));
     }
+    may_add_crs(&tx, dataset).await?;
     tx.execute(
         "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext, proj4text)
          VALUES ($1, 'geosync', $1, $2, $3)",
@@ -447,6 +467,34 @@ async fn custom_srid(
     })?;
     tx.commit().await.map_err(db)?;
     Ok(srid)
+}
+
+/// PostGIS lets everyone read spatial_ref_sys but only its owner (the
+/// superuser who created the extension) write it: a role the sync runs as
+/// needs INSERT granted. Said here, with the grant, instead of PostgreSQL's
+/// bare "permission denied"; a failure, so the retry after the grant loads.
+async fn may_add_crs(tx: &tokio_postgres::Transaction<'_>, dataset: &str) -> Result<(), LoadError> {
+    let row = tx
+        .query_one(
+            "SELECT current_user::text, current_database()::text,
+                    has_table_privilege('spatial_ref_sys', 'INSERT')",
+            &[],
+        )
+        .await
+        .map_err(|e| LoadError::database(dataset, &e))?;
+    if row.get(2) {
+        return Ok(());
+    }
+    let (role, database): (String, String) = (row.get(0), row.get(1));
+    Err(LoadError::Database {
+        dataset: dataset.to_string(),
+        message: format!(
+            "its CRS has no EPSG code, and role {role} may not add it to spatial_ref_sys: \
+             give the dataset a CRS with an EPSG code, or, as a superuser, in database {database}, run: \
+             GRANT INSERT ON spatial_ref_sys TO {};",
+            quote_ident(&role)
+        ),
+    })
 }
 
 #[cfg(test)]
