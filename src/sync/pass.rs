@@ -16,13 +16,14 @@ use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::claims::Claims;
 use super::dataset::{self, Dataset, Format};
 use super::ledger::{self, Ledger};
 use super::load::{self, LoadError};
 use super::manifest::{SourceSpec, SyncTarget};
 use super::naming;
 use super::plan::{self, DatasetAction, DatasetChange, LoadReason, PassPlan, Recorded};
-use super::publishing::{Job, PublishContext, Publisher};
+use super::publishing::{Job, Prepared, PublishContext, Publisher};
 use super::source::local::LocalShare;
 use super::source::webdav::WebDavShare;
 use super::source::{FetchError, Source, SourceError, WalkState, WalkStats};
@@ -310,6 +311,7 @@ pub async fn run_in_scope(
         progress,
         live_progress: options.live_progress,
         publisher: publisher.as_ref(),
+        claims: publisher.as_ref().and_then(|p| p.claims(connection)),
         in_scope,
     };
     let datasets = runner.carry_out(&plan).await?;
@@ -573,6 +575,8 @@ struct Runner<'a> {
     live_progress: bool,
     /// Publishes into GeoServer and the catalogue, when the target does.
     publisher: Option<&'a Publisher>,
+    /// Who holds which record uuid, in every target's ledger (with a catalogue).
+    claims: Option<Claims<'a>>,
     /// The datasets (by path) this run may act on.
     in_scope: &'a (dyn Fn(&str) -> bool + Sync),
 }
@@ -670,11 +674,19 @@ impl Runner<'_> {
             .await
             .map_err(|e| pg("dropping its table", e))?;
         pause_point("sync-table-dropped");
-        if let Some(uuid) = &p.record_uuid {
-            publisher
-                .remove_record(&record.path, uuid)
-                .await
-                .map_err(|e| format!("removing record {uuid}: {e}"))?;
+        if let Some(uuid) = p.record_uuid.as_deref().filter(|u| !u.is_empty()) {
+            if let Some(holder) = self.other_holder(&key, uuid).await? {
+                self.warnings.push(format!(
+                    "{}: its record {uuid} stays in the catalogue: it is the record of {}",
+                    record.path,
+                    holder.describe()
+                ));
+            } else {
+                publisher
+                    .remove_record(&record.path, uuid)
+                    .await
+                    .map_err(|e| format!("removing record {uuid}: {e}"))?;
+            }
         }
         Ledger::forget(self.client, &key)
             .await
@@ -692,7 +704,7 @@ impl Runner<'_> {
         if self.publisher.is_some() && matches!(loaded.status, Status::New { .. } | Status::Changed { .. }) {
             match self.publish_dataset(change, &dir).await {
                 Ok(published) => loaded.published = published,
-                Err(error) => loaded.status = Status::Failed { error },
+                Err(error) => loaded.status = publish_failure(error),
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
@@ -752,7 +764,7 @@ impl Runner<'_> {
                     },
                 )
             },
-            Err(error) => outcome(change, tables, Status::Failed { error }),
+            Err(error) => outcome(change, tables, publish_failure(error)),
         })
     }
 
@@ -776,7 +788,9 @@ impl Runner<'_> {
             let result = self.publish_entry(publisher, dataset, entry, dir).await;
             let recorded = match &result {
                 Ok(_) => Ledger::record_published(self.client, &entry.key, &fingerprint, &loaded).await,
-                Err(error) => Ledger::record_publish_failed(self.client, &entry.key, error).await,
+                Err(error) => {
+                    Ledger::record_publish_failed(self.client, &entry.key, &fingerprint, error).await
+                }
             };
             recorded.map_err(|e| format!("recording its publication: {}", load::pg_message(&e)))?;
             published.push(result?);
@@ -801,11 +815,12 @@ impl Runner<'_> {
             files: dir,
             raster: raster.as_deref(),
         };
-        let prepared = publisher
+        let mut prepared = publisher
             .prepare(&job, self.client)
             .await
             .map_err(|e| e.to_string())?;
         self.warnings.extend(prepared.warnings().iter().cloned());
+        let turn = self.claim(entry, &mut prepared).await?;
         let names = prepared.names();
         Ledger::record_publishing(
             self.client,
@@ -818,6 +833,7 @@ impl Runner<'_> {
         )
         .await
         .map_err(|e| format!("recording its names: {}", load::pg_message(&e)))?;
+        drop(turn);
         pause_point("sync-publish-names");
         let warnings = publisher
             .publish_layer(&prepared)
@@ -831,6 +847,65 @@ impl Runner<'_> {
             style: names.style.clone(),
             record_uuid: names.record_uuid.clone(),
         })
+    }
+
+    /// Checks the record's uuid against every target's ledger (`claims`):
+    /// one another dataset holds rejects this dataset, nothing of it is
+    /// published; an earlier record of this dataset another one holds
+    /// stays in the catalogue. Returns the turn to keep until the uuid is
+    /// recorded.
+    async fn claim(
+        &mut self,
+        entry: &ledger::Entry,
+        prepared: &mut Prepared,
+    ) -> Result<Option<tokio::sync::OwnedMutexGuard<()>>, String> {
+        let (Some(claims), Some(uuid)) = (self.claims.as_mut(), prepared.names().record_uuid.clone()) else {
+            return Ok(None);
+        };
+        let turn = claims.turn().await;
+        let label = dataset_label(&entry.key);
+        let p = &entry.publication;
+        let holds = (p.record_uuid.as_deref() == Some(uuid.as_str())).then_some(p.record_claimed_at);
+        if let Some(keeper) = claims.keeper(self.client, &entry.key, &uuid, holds).await? {
+            if holds.is_some() {
+                Ledger::release_record(&*self.client, &entry.key, &uuid)
+                    .await
+                    .map_err(|e| format!("{label}: giving up record {uuid}: {}", load::pg_message(&e)))?;
+            }
+            let what = if prepared.uuid_from_sidecar(&self.target.name, &entry.key) {
+                "its metadata fileIdentifier"
+            } else {
+                "its record uuid"
+            };
+            return Err(format!(
+                "{label}: rejected: {what} {uuid} is already the record of {}; \
+                 give its metadata a fileIdentifier of its own (or remove it) to publish it",
+                keeper.describe()
+            ));
+        }
+        if let Some(old) = prepared.replaced_uuid().map(str::to_string) {
+            if let Some(holder) = claims.holders(self.client, &entry.key, &old).await?.first() {
+                prepared.keep_replaced_record();
+                self.warnings.push(format!(
+                    "{label}: its earlier record {old} stays in the catalogue: it is the record of {}",
+                    holder.describe()
+                ));
+            }
+        }
+        Ok(Some(turn))
+    }
+
+    /// Another dataset, of any target, whose ledger entry holds `uuid`.
+    async fn other_holder(
+        &mut self,
+        key: &ledger::Key,
+        uuid: &str,
+    ) -> Result<Option<super::claims::Holder>, String> {
+        let Some(claims) = self.claims.as_mut() else {
+            return Ok(None);
+        };
+        let holders = claims.holders(self.client, key, uuid).await?;
+        Ok(holders.into_iter().next())
     }
 
     /// Where a raster's prepared GeoTIFF is kept, one folder per table (two
@@ -1113,6 +1188,24 @@ fn status_of(error: &LoadError) -> Status {
         Status::Failed {
             error: error.to_string(),
         }
+    }
+}
+
+/// A publication that failed; one refused for what the researcher gave (a
+/// record uuid another dataset holds) is a rejection, as the loader's are.
+fn publish_failure(error: String) -> Status {
+    if error.contains(": rejected: ") {
+        Status::Rejected { reason: error }
+    } else {
+        Status::Failed { error }
+    }
+}
+
+/// A dataset as its messages name it: its path, and its layer in the file.
+fn dataset_label(key: &ledger::Key) -> String {
+    match key.layer.as_str() {
+        "" => key.source_path.clone(),
+        layer => format!("{} (layer {layer})", key.source_path),
     }
 }
 
