@@ -464,7 +464,7 @@ fn a_pass_killed_between_download_and_load_converges_next_time() {
 }
 
 /// The sorted ACL entries of `data.<table>` (and of its column `id`), its
-/// owner and comments: what a DBA set on it.
+/// owner, comments and row security: what a DBA set on it.
 fn admin_settings(case: &SyncCase, table: &str) -> Vec<Option<String>> {
     let relation = pg::lit(&format!("data.{}", pg::ident(table)));
     pg::query(
@@ -475,7 +475,10 @@ fn admin_settings(case: &SyncCase, table: &str) -> Vec<Option<String>> {
                     (SELECT attacl::text FROM pg_attribute WHERE attrelid = c.oid AND attname = 'id'),
                     pg_get_userbyid(c.relowner)::text,
                     obj_description(c.oid, 'pg_class'),
-                    col_description(c.oid, (SELECT attnum FROM pg_attribute WHERE attrelid = c.oid AND attname = 'id'))
+                    col_description(c.oid, (SELECT attnum FROM pg_attribute WHERE attrelid = c.oid AND attname = 'id')),
+                    c.relrowsecurity::text,
+                    (SELECT string_agg(policyname || ' ' || cmd || ' ' || roles::text || ' ' || qual, '; ')
+                     FROM pg_policies WHERE schemaname = 'data' AND tablename = c.relname)
              FROM pg_class c WHERE c.oid = {relation}::regclass"
         ),
     )
@@ -494,8 +497,9 @@ fn a_reload_keeps_the_grants_owner_and_comments_an_administrator_set() {
     let qualified = format!("data.{}", pg::ident(&table));
 
     // Names that need quoting, PUBLIC, a column privilege, another owner,
-    // comments with quotes; and a role the loading role's default
-    // privileges would give the next table, which the old one never had.
+    // comments with quotes, a row security policy; and a role the loading
+    // role's default privileges would give the next table, which the old
+    // one never had.
     let reader = format!("qgis \"lab\" {}", unique("reader"));
     let snoop = unique("snoop");
     let owner = format!("lab owner {}", unique("o"));
@@ -510,7 +514,9 @@ fn a_reload_keeps_the_grants_owner_and_comments_an_administrator_set() {
          GRANT UPDATE (id) ON {qualified} TO {reader};
          GRANT REFERENCES ON {qualified} TO PUBLIC;
          COMMENT ON TABLE {qualified} IS {comment};
-         COMMENT ON COLUMN {qualified}.id IS 'the parcel''s number';",
+         COMMENT ON COLUMN {qualified}.id IS 'the parcel''s number';
+         ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY \"not parcel 0\" ON {qualified} FOR SELECT TO {reader} USING (id <> 0);",
         reader = pg::ident(&reader),
         snoop = pg::ident(&snoop),
         owner = pg::ident(&owner),
@@ -541,11 +547,12 @@ fn a_reload_keeps_the_grants_owner_and_comments_an_administrator_set() {
     assert_eq!(before[3].as_deref(), Some(comment));
     assert_eq!(before[2].as_deref(), Some(owner.as_str()));
 
-    // As the lab's QGIS users: they still read it; the snooper, whom
-    // default privileges gave the staging table, still cannot.
+    // As the lab's QGIS users: they still read it, the rows their policy
+    // lets through (all but parcel 0); the snooper, whom default
+    // privileges gave the staging table, still cannot.
     let select = format!("SELECT count(*) FROM {qualified}");
     let rows = pg::try_query(pg::port(), &case.db, &reader, None, &select).unwrap();
-    assert_eq!(rows[0][0].as_deref(), Some("3"));
+    assert_eq!(rows[0][0].as_deref(), Some("2"));
     let denied = pg::try_query(pg::port(), &case.db, &snoop, None, &select).unwrap_err();
     assert_eq!(
         denied.code(),

@@ -2,9 +2,13 @@
 //! the table that replaces it at a reload: its privileges (every grantee's,
 //! PUBLIC included, with their grant option; the columns' too, for the
 //! columns that are still there), its comment and its columns' comments,
-//! and its owner. A reload is the same dataset with new rows: to whoever
-//! granted `SELECT` to the lab's QGIS users, the table never changed, so
-//! neither may what they can do with it.
+//! its row security (policies, enabled, forced) and its owner. A reload is
+//! the same dataset with new rows: to whoever granted `SELECT` to the
+//! lab's QGIS users, the table never changed, so neither may what they can
+//! do with it. Row security goes with the grants: keeping a grant without
+//! the policy that narrowed it would show its grantees every row. A policy
+//! the new rows cannot take (it names a column that is gone) fails the
+//! reload, and the old table stays.
 //!
 //! The old table is locked first, so a GRANT cannot slip in between the
 //! reading and the drop; the statements are written by the server
@@ -25,8 +29,9 @@ const GRANTEE: &str =
     "CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(x.grantee)::text) END";
 
 /// What to do on the staging table (`$3`, in schema geosync) so it carries
-/// the old table's (`$1`) privileges and comments, in order: revoke what
-/// the new table (`$2`) got by default, grant the old privileges, comment.
+/// the old table's (`$1`) privileges, comments and row security, in
+/// order: revoke what the new table (`$2`) got by default, grant the old
+/// privileges, comment, make the policies, enable row security.
 fn statements_sql() -> String {
     let option = "CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END";
     let still_there = "EXISTS (SELECT 1 FROM pg_attribute n WHERE n.attrelid = $2
@@ -52,6 +57,21 @@ fn statements_sql() -> String {
            FROM pg_attribute a JOIN pg_description d
              ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
            WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND {still_there}
+         UNION ALL
+         SELECT 6, format('CREATE POLICY %I ON geosync.%I AS %s FOR %s TO %s%s%s', p.polname, $3::text,
+                          CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+                          CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                        WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+                          (SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC'
+                                             ELSE quote_ident(pg_get_userbyid(r)::text) END, ', ')
+                           FROM unnest(p.polroles) r),
+                          ' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')',
+                          ' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')')
+           FROM pg_policy p WHERE p.polrelid = $1
+         UNION ALL
+         SELECT 7, format('ALTER TABLE geosync.%I %s ROW LEVEL SECURITY', $3::text, what)
+           FROM pg_class c, LATERAL (VALUES (c.relrowsecurity, 'ENABLE'), (c.relforcerowsecurity, 'FORCE')) f(flag, what)
+           WHERE c.oid = $1 AND f.flag
          ORDER BY 1, 2"
     )
 }
