@@ -1233,20 +1233,28 @@ fn a_copied_metadata_file_never_takes_over_nor_removes_another_datasets_record()
 }
 
 /// A ledger written before uuids were checked: another target's dataset
-/// recorded the first one's uuid too. Taking it down leaves the record;
-/// the first dataset's own removal takes it.
+/// recorded the first one's uuid too, later. Published again, it is
+/// rejected and gives the uuid up; taken down while holding it, it leaves
+/// the record; the first dataset's own removal takes it.
 fn legacy_double_claims_are_settled_by_the_ledger(sdi: &Sdi, db2: &str, uuid: &str, table: &str) {
     copy_with_copied_sidecar(&sdi.ws.join("share2/copy"));
     let (run, _, _) = pass_both(sdi, &[]);
     run.assert_code(0);
-    pg::query(
-        pg::port(),
-        db2,
-        &format!(
-            "UPDATE geosync.ledger SET record_uuid = {}, record_claimed_at = now(), publish_status = 'published'",
-            pg::lit(uuid)
-        ),
+    let claim_it = format!(
+        "UPDATE geosync.ledger SET record_uuid = {}, record_claimed_at = now(),
+             publish_status = 'published', publish_fingerprint = NULL",
+        pg::lit(uuid)
     );
+    pg::query(pg::port(), db2, &claim_it);
+    let (run, datasets, _) = pass_both(sdi, &[]);
+    run.assert_code(0);
+    let copy = &datasets[&("second".to_string(), COPY.to_string())];
+    assert_eq!(copy["status"], "rejected", "{copy:#}");
+    assert_first_record(sdi, uuid, table);
+    let held = pg::value(pg::port(), db2, "SELECT record_uuid FROM geosync.ledger");
+    assert_eq!(held, None, "the later claim was given up");
+
+    pg::query(pg::port(), db2, &claim_it);
     std::fs::remove_dir_all(sdi.ws.join("share2/copy")).unwrap();
     let (run, datasets, warnings) = pass_both(sdi, &["--force-removals"]);
     run.assert_code(0);
