@@ -11,11 +11,11 @@
 //! the same fileIdentifier (an `.xml` copied with the data, the usual way
 //! this happens) is rejected until its sidecar gets an identifier of its
 //! own, and nothing of it is published. Datasets that meet in one pass
-//! claim in the pass's order (targets as declared, paths in order); the
-//! loop's passes side by side take turns on one lock. Two entries holding
-//! one uuid (a ledger written before this check, or two processes at the
-//! same instant) are settled by the claim's time, then by target, path and
-//! layer: the same answer in every pass.
+//! claim in the pass's order (targets as declared, paths in order); passes
+//! side by side (the loop's, or another geosync process's) take turns.
+//! Two entries holding one uuid (a ledger written before this check) are
+//! settled by the claim's time, then by target, path and layer: the same
+//! answer in every pass.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,6 +26,16 @@ use super::ledger::{Key, Ledger};
 use crate::error_chain::error_chain as chain;
 use crate::systems::postgres::client as pg;
 use crate::systems::postgres::manifest::PgConnection;
+
+/// The advisory lock claims take turns on (geosync's key, then its use).
+const CLAIM_LOCK: (i32, i32) = (7468053, 3);
+
+/// A claim's turn (see [`Claims::turn`]).
+pub struct Turn {
+    _local: tokio::sync::OwnedMutexGuard<()>,
+    /// Where the advisory lock is held (None: that database is not there yet).
+    database: Option<String>,
+}
 
 /// Where a target's ledger rows are: its database, its schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,10 +99,66 @@ impl<'a> Claims<'a> {
         }
     }
 
-    /// Held from the check of a uuid to its record in the ledger: the
-    /// process's passes claim one at a time.
-    pub async fn turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
-        self.lock.clone().lock_owned().await
+    /// Taken before a uuid is checked, given back once it is recorded
+    /// ([`Claims::release`]): claims are made one at a time, by this
+    /// process's passes (a lock in memory) and by every geosync process
+    /// (an advisory lock in the first of the targets' databases: every
+    /// process reads the same manifests, so they pick the same; a lock
+    /// left by a lost connection goes with it).
+    pub async fn turn(&mut self, own: &tokio_postgres::Client) -> Result<Turn, String> {
+        let local = self.lock.clone().lock_owned().await;
+        let database = self.lock_database();
+        let locked = match self.session(own, &database).await? {
+            Some(client) => {
+                client
+                    .batch_execute(&format!(
+                        "SELECT pg_advisory_lock({}, {})",
+                        CLAIM_LOCK.0, CLAIM_LOCK.1
+                    ))
+                    .await
+                    .map_err(|e| format!("waiting for the claims lock in database {database}: {e}"))?;
+                true
+            }
+            None => false,
+        };
+        Ok(Turn {
+            _local: local,
+            database: locked.then_some(database),
+        })
+    }
+
+    /// Gives the turn back.
+    pub async fn release(&mut self, own: &tokio_postgres::Client, turn: Turn) {
+        if let Some(database) = &turn.database {
+            if let Ok(Some(client)) = self.session(own, database).await {
+                // Failing, the connection is gone, and the lock with it.
+                let unlock = format!("SELECT pg_advisory_unlock({}, {})", CLAIM_LOCK.0, CLAIM_LOCK.1);
+                let _ = client.batch_execute(&unlock).await;
+            }
+        }
+    }
+
+    fn lock_database(&self) -> String {
+        self.sites
+            .iter()
+            .map(|s| &s.database)
+            .chain([&self.own.database])
+            .min()
+            .expect("the own database at least")
+            .clone()
+    }
+
+    /// A connection to `database`: this target's, or another's.
+    async fn session<'c>(
+        &'c mut self,
+        own: &'c tokio_postgres::Client,
+        database: &str,
+    ) -> Result<Option<&'c tokio_postgres::Client>, String> {
+        if database == self.own.database {
+            Ok(Some(own))
+        } else {
+            self.client(database).await
+        }
     }
 
     /// The dataset that keeps `uuid` from `key` (this target's, reached

@@ -16,7 +16,7 @@ use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::claims::Claims;
+use super::claims::{Claims, Turn};
 use super::dataset::{self, Dataset, Format};
 use super::ledger::{self, Ledger};
 use super::load::{self, LoadError};
@@ -822,7 +822,7 @@ impl Runner<'_> {
         self.warnings.extend(prepared.warnings().iter().cloned());
         let turn = self.claim(entry, &mut prepared).await?;
         let names = prepared.names();
-        Ledger::record_publishing(
+        let recorded = Ledger::record_publishing(
             self.client,
             &ledger::PublishNames {
                 key: &entry.key,
@@ -831,9 +831,11 @@ impl Runner<'_> {
                 record_uuid: names.record_uuid.as_deref().unwrap_or(""),
             },
         )
-        .await
-        .map_err(|e| format!("recording its names: {}", load::pg_message(&e)))?;
-        drop(turn);
+        .await;
+        if let (Some(claims), Some(turn)) = (self.claims.as_mut(), turn) {
+            claims.release(self.client, turn).await;
+        }
+        recorded.map_err(|e| format!("recording its names: {}", load::pg_message(&e)))?;
         pause_point("sync-publish-names");
         let warnings = publisher
             .publish_layer(&prepared)
@@ -849,50 +851,28 @@ impl Runner<'_> {
         })
     }
 
-    /// Checks the record's uuid against every target's ledger (`claims`):
-    /// one another dataset holds rejects this dataset, nothing of it is
-    /// published; an earlier record of this dataset another one holds
-    /// stays in the catalogue. Returns the turn to keep until the uuid is
-    /// recorded.
+    /// Checks the record's uuid against every target's ledger (`claims`),
+    /// in a turn of its own, given back here on a refusal and by the
+    /// caller once the uuid is recorded.
     async fn claim(
         &mut self,
         entry: &ledger::Entry,
         prepared: &mut Prepared,
-    ) -> Result<Option<tokio::sync::OwnedMutexGuard<()>>, String> {
-        let (Some(claims), Some(uuid)) = (self.claims.as_mut(), prepared.names().record_uuid.clone()) else {
+    ) -> Result<Option<Turn>, String> {
+        let Some(claims) = self.claims.as_mut() else {
             return Ok(None);
         };
-        let turn = claims.turn().await;
-        let label = dataset_label(&entry.key);
-        let p = &entry.publication;
-        let holds = (p.record_uuid.as_deref() == Some(uuid.as_str())).then_some(p.record_claimed_at);
-        if let Some(keeper) = claims.keeper(self.client, &entry.key, &uuid, holds).await? {
-            if holds.is_some() {
-                Ledger::release_record(&*self.client, &entry.key, &uuid)
-                    .await
-                    .map_err(|e| format!("{label}: giving up record {uuid}: {}", load::pg_message(&e)))?;
+        let turn = claims.turn(self.client).await?;
+        match check_claim(claims, self.client, &self.target.name, entry, prepared).await {
+            Ok(warnings) => {
+                self.warnings.extend(warnings);
+                Ok(Some(turn))
             }
-            let what = if prepared.uuid_from_sidecar(&self.target.name, &entry.key) {
-                "its metadata fileIdentifier"
-            } else {
-                "its record uuid"
-            };
-            return Err(format!(
-                "{label}: rejected: {what} {uuid} is already the record of {}; \
-                 give its metadata a fileIdentifier of its own (or remove it) to publish it",
-                keeper.describe()
-            ));
-        }
-        if let Some(old) = prepared.replaced_uuid().map(str::to_string) {
-            if let Some(holder) = claims.holders(self.client, &entry.key, &old).await?.first() {
-                prepared.keep_replaced_record();
-                self.warnings.push(format!(
-                    "{label}: its earlier record {old} stays in the catalogue: it is the record of {}",
-                    holder.describe()
-                ));
+            Err(error) => {
+                claims.release(self.client, turn).await;
+                Err(error)
             }
         }
-        Ok(Some(turn))
     }
 
     /// Another dataset, of any target, whose ledger entry holds `uuid`.
@@ -1189,6 +1169,53 @@ fn status_of(error: &LoadError) -> Status {
             error: error.to_string(),
         }
     }
+}
+
+/// A uuid another dataset holds rejects this one, nothing of it is
+/// published (and a later claim this entry holds is given up); an earlier
+/// record of this dataset that another one holds stays in the catalogue.
+/// Returns warnings for the data manager.
+async fn check_claim(
+    claims: &mut Claims<'_>,
+    client: &tokio_postgres::Client,
+    target: &str,
+    entry: &ledger::Entry,
+    prepared: &mut Prepared,
+) -> Result<Vec<String>, String> {
+    let Some(uuid) = prepared.names().record_uuid.clone() else {
+        return Ok(Vec::new());
+    };
+    let label = dataset_label(&entry.key);
+    let p = &entry.publication;
+    let holds = (p.record_uuid.as_deref() == Some(uuid.as_str())).then_some(p.record_claimed_at);
+    if let Some(keeper) = claims.keeper(client, &entry.key, &uuid, holds).await? {
+        if holds.is_some() {
+            Ledger::release_record(client, &entry.key, &uuid)
+                .await
+                .map_err(|e| format!("{label}: giving up record {uuid}: {}", load::pg_message(&e)))?;
+        }
+        let what = if prepared.uuid_from_sidecar(target, &entry.key) {
+            "its metadata fileIdentifier"
+        } else {
+            "its record uuid"
+        };
+        return Err(format!(
+            "{label}: rejected: {what} {uuid} is already the record of {}; \
+             give its metadata a fileIdentifier of its own (or remove it) to publish it",
+            keeper.describe()
+        ));
+    }
+    let mut warnings = Vec::new();
+    if let Some(old) = prepared.replaced_uuid().map(str::to_string) {
+        if let Some(holder) = claims.holders(client, &entry.key, &old).await?.first() {
+            prepared.keep_replaced_record();
+            warnings.push(format!(
+                "{label}: its earlier record {old} stays in the catalogue: it is the record of {}",
+                holder.describe()
+            ));
+        }
+    }
+    Ok(warnings)
 }
 
 /// A publication that failed; one refused for what the researcher gave (a

@@ -1275,3 +1275,54 @@ fn legacy_double_claims_are_settled_by_the_ledger(sdi: &Sdi, db2: &str, uuid: &s
     );
     assert!(sdi.records().is_empty(), "its own record left with it");
 }
+
+/// The advisory locks waiting on the claims' key (geosync's 7468053, 3).
+fn claim_lock_waiters(db: &str) -> String {
+    pg::value(
+        pg::port(),
+        db,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+           AND classid = 7468053 AND objid = 3 AND objsubid = 2 AND NOT granted",
+    )
+    .unwrap()
+}
+
+#[test]
+fn two_geosync_processes_claim_record_uuids_one_at_a_time() {
+    use std::io::Write;
+    let sdi = Sdi::local("");
+    sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
+    sdi.add_case("valid/200_metadata_xml_QGIS_gmd", "first");
+    // Another process holds the claims' turn (psql standing for it).
+    let mut other = Command::new("psql")
+        .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres"])
+        .args(["-p", &pg::port().to_string(), "-d", &sdi.db])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql runs");
+    let mut input = other.stdin.take().unwrap();
+    writeln!(input, "SELECT pg_advisory_lock(7468053, 3);").unwrap();
+    crate::sync_platform::eventually(std::time::Duration::from_secs(30), "psql's lock", || {
+        pg::value(
+            pg::port(),
+            &sdi.db,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 3 AND granted",
+        )
+        .as_deref()
+            == Some("1")
+    });
+    let mut child = sdi.ws.spawn(&["sync", "--once"], &[]);
+    crate::sync_platform::eventually(std::time::Duration::from_secs(60), "geosync waiting", || {
+        claim_lock_waiters(&sdi.db) == "1"
+    });
+    assert!(sdi.records().is_empty(), "a claim made out of turn");
+    assert!(child.try_wait().unwrap().is_none());
+
+    writeln!(input, "SELECT pg_advisory_unlock(7468053, 3);").unwrap();
+    drop(input);
+    assert!(other.wait().unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(sdi.records().len(), 1, "published in its turn");
+    assert_eq!(claim_lock_waiters(&sdi.db), "0");
+}
