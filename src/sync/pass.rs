@@ -675,18 +675,7 @@ impl Runner<'_> {
             .map_err(|e| pg("dropping its table", e))?;
         pause_point("sync-table-dropped");
         if let Some(uuid) = p.record_uuid.as_deref().filter(|u| !u.is_empty()) {
-            if let Some(holder) = self.other_holder(&key, uuid).await? {
-                self.warnings.push(format!(
-                    "{}: its record {uuid} stays in the catalogue: it is the record of {}",
-                    record.path,
-                    holder.describe()
-                ));
-            } else {
-                publisher
-                    .remove_record(&record.path, uuid)
-                    .await
-                    .map_err(|e| format!("removing record {uuid}: {e}"))?;
-            }
+            self.remove_record(publisher, &key, uuid).await?;
         }
         Ledger::forget(self.client, &key)
             .await
@@ -875,17 +864,42 @@ impl Runner<'_> {
         }
     }
 
-    /// Another dataset, of any target, whose ledger entry holds `uuid`.
-    async fn other_holder(
+    /// Removes a dataset's record, unless another dataset's ledger entry
+    /// (of any target) holds its uuid: then it stays, with a warning. In a
+    /// turn, so no dataset claims the uuid between the check and the removal.
+    async fn remove_record(
         &mut self,
+        publisher: &Publisher,
         key: &ledger::Key,
         uuid: &str,
-    ) -> Result<Option<super::claims::Holder>, String> {
+    ) -> Result<(), String> {
+        let removing = |e| format!("removing record {uuid}: {e}");
         let Some(claims) = self.claims.as_mut() else {
-            return Ok(None);
+            return publisher
+                .remove_record(&key.source_path, uuid)
+                .await
+                .map_err(removing);
         };
-        let holders = claims.holders(self.client, key, uuid).await?;
-        Ok(holders.into_iter().next())
+        let turn = claims.turn(self.client).await?;
+        let result = match claims.holders(self.client, key, uuid).await {
+            Ok(holders) => match holders.first() {
+                Some(holder) => {
+                    self.warnings.push(format!(
+                        "{}: its record {uuid} stays in the catalogue: it is the record of {}",
+                        dataset_label(key),
+                        holder.describe()
+                    ));
+                    Ok(())
+                }
+                None => publisher
+                    .remove_record(&key.source_path, uuid)
+                    .await
+                    .map_err(removing),
+            },
+            Err(e) => Err(e),
+        };
+        claims.release(self.client, turn).await;
+        result
     }
 
     /// Where a raster's prepared GeoTIFF is kept, one folder per table (two
