@@ -51,7 +51,11 @@ ALTER TABLE geosync.ledger
     ADD COLUMN IF NOT EXISTS publish_status        text,
     ADD COLUMN IF NOT EXISTS publish_error         text,
     ADD COLUMN IF NOT EXISTS publish_attempts      integer NOT NULL DEFAULT 0,
-    ADD COLUMN IF NOT EXISTS publish_next_retry_at timestamptz;";
+    ADD COLUMN IF NOT EXISTS publish_next_retry_at timestamptz,
+    ADD COLUMN IF NOT EXISTS record_claimed_at     timestamptz,
+    ADD COLUMN IF NOT EXISTS publish_failed_fingerprint text;
+UPDATE geosync.ledger SET record_claimed_at = coalesce(published_at, updated_at)
+    WHERE record_claimed_at IS NULL AND coalesce(record_uuid, '') <> '';";
 
 /// The columns `entry_of` reads, in its order.
 const COLUMNS: &str = "source_path, layer, table_schema, table_name, status,
@@ -60,7 +64,8 @@ const COLUMNS: &str = "source_path, layer, table_schema, table_name, status,
     (extract(epoch FROM loaded_at) * 1e6)::bigint,
     layer_name, style_name, record_uuid, (extract(epoch FROM published_at) * 1e6)::bigint,
     publish_fingerprint, publish_status, publish_error, publish_attempts,
-    (extract(epoch FROM publish_next_retry_at) * 1e6)::bigint";
+    (extract(epoch FROM publish_next_retry_at) * 1e6)::bigint,
+    (extract(epoch FROM record_claimed_at) * 1e6)::bigint, publish_failed_fingerprint";
 
 /// A dataset's key in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -108,11 +113,18 @@ pub struct Publication {
     /// The workspace style geosync made for it, if any.
     pub style_name: Option<String>,
     pub record_uuid: Option<String>,
+    /// When this entry first recorded `record_uuid`: of two datasets
+    /// holding one uuid (ledgers written before uuids were checked), the
+    /// earlier keeps it.
+    pub record_claimed_at: Option<DateTime<Utc>>,
     pub published_at: Option<DateTime<Utc>>,
     /// What was published: data, metadata, style and target settings.
     pub fingerprint: Option<String>,
     pub status: Option<PublishStatus>,
     pub error: Option<String>,
+    /// What the last failed publication was made from (its fingerprint),
+    /// so a fixed sidecar is tried at once rather than after the backoff.
+    pub failed_fingerprint: Option<String>,
     pub attempts: i32,
     pub next_retry_at: Option<DateTime<Utc>>,
 }
@@ -347,7 +359,8 @@ pub struct PublishNames<'a> {
 }
 
 impl Ledger {
-    /// Records the names a publication is about to use.
+    /// Records the names a publication is about to use; a record uuid new
+    /// to this entry is claimed now.
     pub async fn record_publishing(
         client: &impl GenericClient,
         names: &PublishNames<'_>,
@@ -355,6 +368,8 @@ impl Ledger {
         client
             .execute(
                 "UPDATE geosync.ledger SET layer_name = $3, style_name = $4, record_uuid = $5,
+                     record_claimed_at = CASE WHEN record_uuid IS DISTINCT FROM $5 THEN now()
+                                              ELSE record_claimed_at END,
                      updated_at = now()
                  WHERE source_path = $1 AND layer = $2",
                 &[
@@ -397,14 +412,16 @@ impl Ledger {
     pub async fn record_publish_failed(
         client: &impl GenericClient,
         key: &Key,
+        fingerprint: &str,
         error: &str,
     ) -> Result<(), tokio_postgres::Error> {
         let row = client
             .query_one(
                 "UPDATE geosync.ledger SET publish_status = 'failed', publish_error = $3,
+                     publish_failed_fingerprint = $4,
                      publish_attempts = publish_attempts + 1, updated_at = now()
                  WHERE source_path = $1 AND layer = $2 RETURNING publish_attempts",
-                &[&key.source_path, &key.layer, &error],
+                &[&key.source_path, &key.layer, &error, &fingerprint],
             )
             .await?;
         let delay = backoff(row.get(0)).as_secs() as f64;
@@ -442,6 +459,61 @@ impl Ledger {
                     .await?;
             }
         }
+        Ok(())
+    }
+
+    /// The entries of this database holding record `uuid`: (key, schema of
+    /// its table, when it claimed the uuid).
+    /// `claim_times`: whether the ledger has them yet (upgraded by its
+    /// target's pass, which may come later).
+    pub async fn holders_of(
+        client: &impl GenericClient,
+        uuid: &str,
+        claim_times: bool,
+    ) -> Result<Vec<(Key, String, Option<DateTime<Utc>>)>, tokio_postgres::Error> {
+        let claimed = if claim_times {
+            "(extract(epoch FROM record_claimed_at) * 1e6)::bigint"
+        } else {
+            "NULL::bigint"
+        };
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT source_path, layer, table_schema, {claimed}
+                     FROM geosync.ledger WHERE record_uuid = $1"
+                ),
+                &[&uuid],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let key = Key {
+                    source_path: r.get(0),
+                    layer: r.get(1),
+                };
+                let claimed = r
+                    .get::<_, Option<i64>>(3)
+                    .and_then(DateTime::from_timestamp_micros);
+                (key, r.get(2), claimed)
+            })
+            .collect())
+    }
+
+    /// Gives up a record uuid another dataset holds since earlier (a ledger
+    /// written before uuids were checked): its record is that dataset's.
+    pub async fn release_record(
+        client: &impl GenericClient,
+        key: &Key,
+        uuid: &str,
+    ) -> Result<(), tokio_postgres::Error> {
+        client
+            .execute(
+                "UPDATE geosync.ledger SET record_uuid = NULL, record_claimed_at = NULL, updated_at = now()
+                 WHERE source_path = $1 AND layer = $2 AND record_uuid = $3",
+                &[&key.source_path, &key.layer, &uuid],
+            )
+            .await?;
         Ok(())
     }
 
@@ -501,6 +573,10 @@ fn entry_of(row: &tokio_postgres::Row) -> Entry {
             next_retry_at: row
                 .get::<_, Option<i64>>(21)
                 .and_then(DateTime::from_timestamp_micros),
+            record_claimed_at: row
+                .get::<_, Option<i64>>(22)
+                .and_then(DateTime::from_timestamp_micros),
+            failed_fingerprint: row.get(23),
         },
     }
 }

@@ -17,6 +17,7 @@
 //!
 //! The `[sync]` manifest section is `manifest/`.
 
+pub mod claims;
 pub mod daemon;
 pub mod dataset;
 pub mod ledger;

@@ -16,6 +16,7 @@ use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::claims::{Claims, Turn};
 use super::dataset::{self, Dataset, Format};
 use super::ledger::{self, Ledger};
 use super::load::{self, LoadError};
@@ -23,7 +24,7 @@ use super::manifest::{SourceSpec, SyncTarget};
 use super::naming;
 use super::plan::{self, DatasetAction, DatasetChange, LoadReason, PassPlan, Recorded};
 use super::privileges;
-use super::publishing::{Job, PublishContext, Publisher};
+use super::publishing::{Job, Prepared, PublishContext, Publisher};
 use super::source::local::LocalShare;
 use super::source::webdav::WebDavShare;
 use super::source::{FetchError, Source, SourceError, WalkState, WalkStats};
@@ -321,6 +322,7 @@ pub async fn run_in_scope(
         progress,
         live_progress: options.live_progress,
         publisher: publisher.as_ref(),
+        claims: publisher.as_ref().and_then(|p| p.claims(connection)),
         in_scope,
     };
     let datasets = runner.carry_out(&plan).await?;
@@ -602,6 +604,8 @@ struct Runner<'a> {
     live_progress: bool,
     /// Publishes into GeoServer and the catalogue, when the target does.
     publisher: Option<&'a Publisher>,
+    /// Who holds which record uuid, in every target's ledger (with a catalogue).
+    claims: Option<Claims<'a>>,
     /// The datasets (by path) this run may act on.
     in_scope: &'a (dyn Fn(&str) -> bool + Sync),
 }
@@ -699,11 +703,8 @@ impl Runner<'_> {
             .await
             .map_err(|e| pg("dropping its table", e))?;
         pause_point("sync-table-dropped").await;
-        if let Some(uuid) = &p.record_uuid {
-            publisher
-                .remove_record(&record.path, uuid)
-                .await
-                .map_err(|e| format!("removing record {uuid}: {e}"))?;
+        if let Some(uuid) = p.record_uuid.as_deref().filter(|u| !u.is_empty()) {
+            self.remove_record(publisher, &key, uuid).await?;
         }
         Ledger::forget(self.client, &key)
             .await
@@ -721,7 +722,7 @@ impl Runner<'_> {
         if self.publisher.is_some() && matches!(loaded.status, Status::New { .. } | Status::Changed { .. }) {
             match self.publish_dataset(change, &dir).await {
                 Ok(published) => loaded.published = published,
-                Err(error) => loaded.status = Status::Failed { error },
+                Err(error) => loaded.status = publish_failure(error),
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
@@ -781,7 +782,7 @@ impl Runner<'_> {
                     },
                 )
             },
-            Err(error) => outcome(change, tables, Status::Failed { error }),
+            Err(error) => outcome(change, tables, publish_failure(error)),
         })
     }
 
@@ -805,7 +806,9 @@ impl Runner<'_> {
             let result = self.publish_entry(publisher, dataset, entry, dir).await;
             let recorded = match &result {
                 Ok(_) => Ledger::record_published(self.client, &entry.key, &fingerprint, &loaded).await,
-                Err(error) => Ledger::record_publish_failed(self.client, &entry.key, error).await,
+                Err(error) => {
+                    Ledger::record_publish_failed(self.client, &entry.key, &fingerprint, error).await
+                }
             };
             recorded.map_err(|e| format!("recording its publication: {}", load::pg_message(&e)))?;
             published.push(result?);
@@ -830,13 +833,14 @@ impl Runner<'_> {
             files: dir,
             raster: raster.as_deref(),
         };
-        let prepared = publisher
+        let mut prepared = publisher
             .prepare(&job, self.client)
             .await
             .map_err(|e| e.to_string())?;
         self.warnings.extend(prepared.warnings().iter().cloned());
+        let turn = self.claim(entry, &mut prepared).await?;
         let names = prepared.names();
-        Ledger::record_publishing(
+        let recorded = Ledger::record_publishing(
             self.client,
             &ledger::PublishNames {
                 key: &entry.key,
@@ -845,8 +849,11 @@ impl Runner<'_> {
                 record_uuid: names.record_uuid.as_deref().unwrap_or(""),
             },
         )
-        .await
-        .map_err(|e| format!("recording its names: {}", load::pg_message(&e)))?;
+        .await;
+        if let (Some(claims), Some(turn)) = (self.claims.as_mut(), turn) {
+            claims.release(self.client, turn).await;
+        }
+        recorded.map_err(|e| format!("recording its names: {}", load::pg_message(&e)))?;
         pause_point("sync-publish-names").await;
         let warnings = publisher
             .publish_layer(&prepared)
@@ -860,6 +867,68 @@ impl Runner<'_> {
             style: names.style.clone(),
             record_uuid: names.record_uuid.clone(),
         })
+    }
+
+    /// Checks the record's uuid against every target's ledger (`claims`),
+    /// in a turn of its own, given back here on a refusal and by the
+    /// caller once the uuid is recorded.
+    async fn claim(
+        &mut self,
+        entry: &ledger::Entry,
+        prepared: &mut Prepared,
+    ) -> Result<Option<Turn>, String> {
+        let Some(claims) = self.claims.as_mut() else {
+            return Ok(None);
+        };
+        let turn = claims.turn(self.client).await?;
+        match check_claim(claims, self.client, &self.target.name, entry, prepared).await {
+            Ok(warnings) => {
+                self.warnings.extend(warnings);
+                Ok(Some(turn))
+            }
+            Err(error) => {
+                claims.release(self.client, turn).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Removes a dataset's record, unless another dataset's ledger entry
+    /// (of any target) holds its uuid: then it stays, with a warning. In a
+    /// turn, so no dataset claims the uuid between the check and the removal.
+    async fn remove_record(
+        &mut self,
+        publisher: &Publisher,
+        key: &ledger::Key,
+        uuid: &str,
+    ) -> Result<(), String> {
+        let removing = |e| format!("removing record {uuid}: {e}");
+        let Some(claims) = self.claims.as_mut() else {
+            return publisher
+                .remove_record(&key.source_path, uuid)
+                .await
+                .map_err(removing);
+        };
+        let turn = claims.turn(self.client).await?;
+        let result = match claims.holders(self.client, key, uuid).await {
+            Ok(holders) => match holders.first() {
+                Some(holder) => {
+                    self.warnings.push(format!(
+                        "{}: its record {uuid} stays in the catalogue: it is the record of {}",
+                        dataset_label(key),
+                        holder.describe()
+                    ));
+                    Ok(())
+                }
+                None => publisher
+                    .remove_record(&key.source_path, uuid)
+                    .await
+                    .map_err(removing),
+            },
+            Err(e) => Err(e),
+        };
+        claims.release(self.client, turn).await;
+        result
     }
 
     /// Where a raster's prepared GeoTIFF is kept, one folder per table (two
@@ -1142,6 +1211,71 @@ fn status_of(error: &LoadError) -> Status {
         Status::Failed {
             error: error.to_string(),
         }
+    }
+}
+
+/// A uuid another dataset holds rejects this one, nothing of it is
+/// published (and a later claim this entry holds is given up); an earlier
+/// record of this dataset that another one holds stays in the catalogue.
+/// Returns warnings for the data manager.
+async fn check_claim(
+    claims: &mut Claims<'_>,
+    client: &tokio_postgres::Client,
+    target: &str,
+    entry: &ledger::Entry,
+    prepared: &mut Prepared,
+) -> Result<Vec<String>, String> {
+    let Some(uuid) = prepared.names().record_uuid.clone() else {
+        return Ok(Vec::new());
+    };
+    let label = dataset_label(&entry.key);
+    let p = &entry.publication;
+    let holds = (p.record_uuid.as_deref() == Some(uuid.as_str())).then_some(p.record_claimed_at);
+    if let Some(keeper) = claims.keeper(client, &entry.key, &uuid, holds).await? {
+        if holds.is_some() {
+            Ledger::release_record(client, &entry.key, &uuid)
+                .await
+                .map_err(|e| format!("{label}: giving up record {uuid}: {}", load::pg_message(&e)))?;
+        }
+        let what = if prepared.uuid_from_sidecar(target, &entry.key) {
+            "its metadata fileIdentifier"
+        } else {
+            "its record uuid"
+        };
+        return Err(format!(
+            "{label}: rejected: {what} {uuid} is already the record of {}; \
+             give its metadata a fileIdentifier of its own (or remove it) to publish it",
+            keeper.describe()
+        ));
+    }
+    let mut warnings = Vec::new();
+    if let Some(old) = prepared.replaced_uuid().map(str::to_string) {
+        if let Some(holder) = claims.holders(client, &entry.key, &old).await?.first() {
+            prepared.keep_replaced_record();
+            warnings.push(format!(
+                "{label}: its earlier record {old} stays in the catalogue: it is the record of {}",
+                holder.describe()
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+/// A publication that failed; one refused for what the researcher gave (a
+/// record uuid another dataset holds) is a rejection, as the loader's are.
+fn publish_failure(error: String) -> Status {
+    if error.contains(": rejected: ") {
+        Status::Rejected { reason: error }
+    } else {
+        Status::Failed { error }
+    }
+}
+
+/// A dataset as its messages name it: its path, and its layer in the file.
+fn dataset_label(key: &ledger::Key) -> String {
+    match key.layer.as_str() {
+        "" => key.source_path.clone(),
+        layer => format!("{} (layer {layer})", key.source_path),
     }
 }
 

@@ -336,6 +336,11 @@ fn publish_action(dataset: &Dataset, records: &[&Recorded], settings: &str) -> D
     for record in records {
         let p = &record.publication;
         if p.status == Some(PublishStatus::Failed) {
+            // What failed was made from other files (a fixed sidecar): now.
+            let attempted = p.failed_fingerprint.as_deref().and_then(Parts::parse);
+            if let Some(reason) = attempted.and_then(|(old, s)| what_changed(&old, s, &current, settings)) {
+                return DatasetAction::Publish(reason);
+            }
             let last_error = p.error.clone().unwrap_or_default();
             if !record.publish_retry_due {
                 return DatasetAction::Waiting {
@@ -352,17 +357,25 @@ fn publish_action(dataset: &Dataset, records: &[&Recorded], settings: &str) -> D
         let Some((old, old_settings)) = p.fingerprint.as_deref().and_then(Parts::parse) else {
             return DatasetAction::Publish(PublishReason::NotPublished);
         };
-        if old.metadata != current.metadata {
-            return DatasetAction::Publish(PublishReason::MetadataChanged);
-        }
-        if old.style != current.style {
-            return DatasetAction::Publish(PublishReason::StyleChanged);
-        }
-        if old_settings != settings {
-            return DatasetAction::Publish(PublishReason::SettingsChanged);
+        if let Some(reason) = what_changed(&old, old_settings, &current, settings) {
+            return DatasetAction::Publish(reason);
         }
     }
     DatasetAction::Unchanged
+}
+
+/// What a publication depends on that changed since `old` was published
+/// (or tried): the metadata, the style or the target's settings.
+fn what_changed(old: &Parts, old_settings: &str, current: &Parts, settings: &str) -> Option<PublishReason> {
+    if old.metadata != current.metadata {
+        Some(PublishReason::MetadataChanged)
+    } else if old.style != current.style {
+        Some(PublishReason::StyleChanged)
+    } else if old_settings != settings {
+        Some(PublishReason::SettingsChanged)
+    } else {
+        None
+    }
 }
 
 /// With publishing, a changed sidecar that is metadata or a style does not

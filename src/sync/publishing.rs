@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use super::claims::{Claims, LedgerSite};
 use super::dataset::Dataset;
 use super::ledger;
 use super::manifest::{CatalogueSpec, Settings, Sync, SyncTarget};
@@ -21,6 +22,7 @@ use super::publish::layer::{
 };
 use crate::systems;
 use crate::systems::geoserver::client::Client as GsClient;
+use crate::systems::postgres::manifest::PgConnection;
 
 /// What every target's publisher shares: the services and the lock around
 /// GeoServer's REST API.
@@ -29,6 +31,11 @@ pub struct PublishContext {
     pub geonetwork: Option<systems::geonetwork::manifest::GnConnection>,
     pub settings: Settings,
     rest: Arc<tokio::sync::Mutex<()>>,
+    /// Every target's ledger: records share one catalogue, so a record's
+    /// uuid is checked against all of them (`claims`).
+    ledgers: Arc<[LedgerSite]>,
+    /// Taken while a dataset claims a record uuid.
+    claims: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl PublishContext {
@@ -40,7 +47,18 @@ impl PublishContext {
             geonetwork: manifest.geonetwork.as_ref().map(|g| g.connection.clone()),
             settings: sync.settings.clone(),
             rest: Arc::new(tokio::sync::Mutex::new(())),
+            ledgers: sync.targets.iter().map(site_of).collect(),
+            claims: Arc::new(tokio::sync::Mutex::new(())),
         })
+    }
+}
+
+/// Where a target's ledger rows are.
+pub fn site_of(target: &SyncTarget) -> LedgerSite {
+    LedgerSite {
+        target: target.name.clone(),
+        database: target.database.clone(),
+        schema: target.schema.clone(),
     }
 }
 
@@ -70,6 +88,8 @@ pub struct Publisher {
     geonetwork_url: Option<String>,
     gs: GsClient,
     rest: Arc<tokio::sync::Mutex<()>>,
+    ledgers: Arc<[LedgerSite]>,
+    claims: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A dataset (one table of it) to publish.
@@ -107,6 +127,24 @@ impl Prepared {
     /// Facts for the data manager (a sidecar ignored, an encoding guessed).
     pub fn warnings(&self) -> &[String] {
         &self.record.warnings
+    }
+
+    /// The record uuid this dataset published before, when its sidecar
+    /// changed it: `put_record` removes that record.
+    pub fn replaced_uuid(&self) -> Option<&str> {
+        self.replaced_uuid.as_deref()
+    }
+
+    /// Leaves the earlier record in the catalogue: another dataset holds it.
+    pub fn keep_replaced_record(&mut self) {
+        self.replaced_uuid = None;
+    }
+
+    /// Whether the uuid is the author's (a sidecar's fileIdentifier) rather
+    /// than the one geosync derives from the dataset's place.
+    pub fn uuid_from_sidecar(&self, target: &str, key: &ledger::Key) -> bool {
+        let layer = (!key.layer.is_empty()).then_some(key.layer.as_str());
+        self.record.uuid != metadata::stable_uuid(target, &key.source_path, layer)
     }
 }
 
@@ -173,7 +211,21 @@ impl Publisher {
                 .map(|g| g.url.trim_end_matches('/').to_string()),
             gs: GsClient::new(&context.geoserver).map_err(fail)?,
             rest: context.rest.clone(),
+            ledgers: context.ledgers.clone(),
+            claims: context.claims.clone(),
         }))
+    }
+
+    /// The check of record uuids against every target's ledger, for one
+    /// pass of this target; None when it sends no record.
+    pub fn claims<'a>(&'a self, connection: &'a PgConnection) -> Option<Claims<'a>> {
+        self.catalogue.as_ref()?;
+        Some(Claims::new(
+            site_of(&self.target),
+            &self.ledgers,
+            connection,
+            self.claims.clone(),
+        ))
     }
 
     pub fn workspace(&self) -> &str {

@@ -178,7 +178,7 @@ fn dataset_status(entry: &Entry, target: &SyncTarget, publishes: bool) -> Datase
     let p = &entry.publication;
     let state = if entry.status == ledger::Status::Failed {
         let error = entry.last_error.clone().unwrap_or_default();
-        if error.contains(": rejected: ") {
+        if is_rejection(Some(&error)) {
             State::Rejected { reason: error }
         } else {
             State::Failed {
@@ -187,6 +187,10 @@ fn dataset_status(entry: &Entry, target: &SyncTarget, publishes: bool) -> Datase
                 attempts: entry.attempts,
                 next_retry_at: entry.next_retry_at,
             }
+        }
+    } else if p.status == Some(PublishStatus::Failed) && is_rejection(p.error.as_deref()) {
+        State::Rejected {
+            reason: p.error.clone().unwrap_or_default(),
         }
     } else if p.status == Some(PublishStatus::Failed) {
         State::Failed {
@@ -221,4 +225,11 @@ fn dataset_status(entry: &Entry, target: &SyncTarget, publishes: bool) -> Datase
             .map(|_| entry.table_name.clone()),
         state,
     }
+}
+
+/// A failure that is a rejection: what the researcher gave cannot be
+/// loaded or published as it is (the loader's, or a record uuid another
+/// dataset holds); it stays so until they change it.
+fn is_rejection(error: Option<&str>) -> bool {
+    error.is_some_and(|e| e.contains(": rejected: "))
 }

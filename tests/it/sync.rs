@@ -462,3 +462,114 @@ fn a_pass_killed_between_download_and_load_converges_next_time() {
         "staging cleaned"
     );
 }
+
+/// The sorted ACL entries of `data.<table>` (and of its column `id`), its
+/// owner, comments and row security: what a DBA set on it.
+fn admin_settings(case: &SyncCase, table: &str) -> Vec<Option<String>> {
+    let relation = pg::lit(&format!("data.{}", pg::ident(table)));
+    pg::query(
+        pg::port(),
+        &case.db,
+        &format!(
+            "SELECT (SELECT string_agg(x::text, ' ' ORDER BY x::text) FROM unnest(c.relacl) x),
+                    (SELECT attacl::text FROM pg_attribute WHERE attrelid = c.oid AND attname = 'id'),
+                    pg_get_userbyid(c.relowner)::text,
+                    obj_description(c.oid, 'pg_class'),
+                    col_description(c.oid, (SELECT attnum FROM pg_attribute WHERE attrelid = c.oid AND attname = 'id')),
+                    c.relrowsecurity::text,
+                    (SELECT string_agg(policyname || ' ' || cmd || ' ' || roles::text || ' ' || qual, '; ')
+                     FROM pg_policies WHERE schemaname = 'data' AND tablename = c.relname)
+             FROM pg_class c WHERE c.oid = {relation}::regclass"
+        ),
+    )
+    .remove(0)
+}
+
+#[test]
+fn a_reload_keeps_the_grants_owner_and_comments_an_administrator_set() {
+    let case = SyncCase::new("{ path = \"share\" }");
+    let share = case.ws.join("share");
+    std::fs::create_dir_all(&share).unwrap();
+    let parcels = share.join("parcels.geojson");
+    std::fs::write(&parcels, points_geojson(2)).unwrap();
+    case.sync(&[]).assert_code(0);
+    let table = pg::value(pg::port(), &case.db, "SELECT table_name FROM geosync.ledger").unwrap();
+    let qualified = format!("data.{}", pg::ident(&table));
+
+    // Names that need quoting, PUBLIC, a column privilege, another owner,
+    // comments with quotes, a row security policy; and a role the loading
+    // role's default privileges would give the next table, which the old
+    // one never had.
+    let reader = format!("qgis \"lab\" {}", unique("reader"));
+    let snoop = unique("snoop");
+    let owner = format!("lab owner {}", unique("o"));
+    let comment = "Parcels 'cadastre' \\ \"2024\";\nDROP TABLE x; --";
+    let admin = format!(
+        "CREATE ROLE {reader} LOGIN; CREATE ROLE {snoop} LOGIN; CREATE ROLE {owner};
+         GRANT CREATE ON SCHEMA data TO {owner};
+         GRANT USAGE ON SCHEMA data TO {reader}, {snoop};
+         ALTER DEFAULT PRIVILEGES IN SCHEMA geosync GRANT SELECT ON TABLES TO {snoop};
+         ALTER TABLE {qualified} OWNER TO {owner};
+         GRANT SELECT ON {qualified} TO {reader} WITH GRANT OPTION;
+         GRANT UPDATE (id) ON {qualified} TO {reader};
+         GRANT REFERENCES ON {qualified} TO PUBLIC;
+         COMMENT ON TABLE {qualified} IS {comment};
+         COMMENT ON COLUMN {qualified}.id IS 'the parcel''s number';
+         ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY \"not parcel 0\" ON {qualified} FOR SELECT TO {reader} USING (id <> 0);",
+        reader = pg::ident(&reader),
+        snoop = pg::ident(&snoop),
+        owner = pg::ident(&owner),
+        comment = pg::lit(comment),
+    );
+    pg::query(pg::port(), &case.db, &admin);
+    let before = admin_settings(&case, &table);
+    assert!(before[0].as_deref().unwrap().contains("=r*/"), "{before:?}");
+
+    std::fs::write(&parcels, points_geojson(3)).unwrap();
+    let (run, datasets) = case.sync_json(&[]);
+    run.assert_code(0);
+    assert_eq!(
+        status_of(&datasets, "parcels.geojson")["status"],
+        "changed",
+        "{datasets:#?}"
+    );
+    assert_eq!(
+        case.count(&format!("SELECT count(*) FROM {qualified}")),
+        3,
+        "the new data"
+    );
+    assert_eq!(
+        admin_settings(&case, &table),
+        before,
+        "what the administrator set"
+    );
+    assert_eq!(before[3].as_deref(), Some(comment));
+    assert_eq!(before[2].as_deref(), Some(owner.as_str()));
+
+    // As the lab's QGIS users: they still read it, the rows their policy
+    // lets through (all but parcel 0); the snooper, whom default
+    // privileges gave the staging table, still cannot.
+    let select = format!("SELECT count(*) FROM {qualified}");
+    let rows = pg::try_query(pg::port(), &case.db, &reader, None, &select).unwrap();
+    assert_eq!(rows[0][0].as_deref(), Some("2"));
+    let denied = pg::try_query(pg::port(), &case.db, &snoop, None, &select).unwrap_err();
+    assert_eq!(
+        denied.code(),
+        Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+    );
+}
+
+fn points_geojson(features: usize) -> String {
+    let features: Vec<String> = (0..features)
+        .map(|i| {
+            format!(
+                r#"{{"type":"Feature","properties":{{"id":{i}}},"geometry":{{"type":"Point","coordinates":[2.{i},45.5]}}}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        features.join(",")
+    )
+}

@@ -184,7 +184,8 @@ fn a_part_one_ledger_is_upgraded_in_place_and_keeps_its_rows() {
     .unwrap();
     assert_eq!(
         columns,
-        "publish_attempts,publish_error,publish_fingerprint,publish_next_retry_at,publish_status,published_at"
+        "publish_attempts,publish_error,publish_failed_fingerprint,publish_fingerprint,\
+         publish_next_retry_at,publish_status,published_at"
     );
     assert_eq!(
         pg::value(pg::port(), &db, "SELECT count(*) FROM geosync.ledger").unwrap(),

@@ -1125,3 +1125,299 @@ fn a_raster_whose_prepared_copy_was_lost_is_prepared_again_when_republished() {
     assert!(sdi.records()[&uuid].contains("Elevation model"));
     sdi.assert_nothing_orphaned();
 }
+
+const WS2: &str = "geosync-second";
+const COPIED_TITLE: &str = "Census blocks copied for the 2025 survey";
+const FIRST: &str = "first/200_metadata_xml_QGIS_gmd.shp";
+const COPY: &str = "copy/050_test_nyc_shape_noxml.shp";
+
+/// A second target, `second`, reading `share2` into a database of its own
+/// (so a ledger of its own) and its own workspace; both targets' records
+/// go to the one catalogue. Returns its database.
+fn add_second_target(sdi: &Sdi) -> String {
+    let db2 = unique("syncpub2");
+    let port = pg::port();
+    let mut manifest = sdi.ws.read("geosync.toml");
+    manifest.push_str(&format!(
+        r#"
+[[postgres.database]]
+name = "{db2}"
+extensions = ["postgis"]
+
+[[geoserver.workspace]]
+name = "{WS2}"
+
+[[geoserver.datastore]]
+workspace = "{WS2}"
+name = "data_second"
+host = "127.0.0.1"
+port = {port}
+database = "{db2}"
+schema = "data"
+user = "postgres"
+password = {{ env = "GS_STORE_PASSWORD" }}
+
+[[sync.target]]
+name = "second"
+source = {{ path = "share2" }}
+database = "{db2}"
+schema = "data"
+workspace = "{WS2}"
+visibility = "public"
+"#
+    ));
+    sdi.ws.write("geosync.toml", &manifest);
+    std::fs::create_dir_all(sdi.ws.join("share2")).unwrap();
+    db2
+}
+
+/// What a researcher does: new data, with the `.xml` of another dataset
+/// copied beside it and only its title edited.
+fn copy_with_copied_sidecar(dir: &Path) {
+    copy_dir(&Path::new(CORPUS).join("valid/050_xmlmissing"), dir);
+    let xml = std::fs::read_to_string(
+        Path::new(CORPUS).join("valid/200_metadata_xml_QGIS_gmd/200_metadata_xml_QGIS_gmd.xml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("050_test_nyc_shape_noxml.xml"),
+        xml.replace("200 metadata xml QGIS gmd", COPIED_TITLE),
+    )
+    .unwrap();
+}
+
+/// One pass over both targets: the run, datasets by (target, path), and
+/// each target's warnings.
+fn pass_both(sdi: &Sdi, extra: &[&str]) -> (Run, BTreeMap<(String, String), Value>, Vec<String>) {
+    let mut args = vec!["sync", "--once", "--json"];
+    args.extend_from_slice(extra);
+    let run = sdi.run(&args);
+    let document: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+    let mut datasets = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for target in document["targets"].as_array().unwrap() {
+        let name = target["target"].as_str().unwrap().to_string();
+        for d in target["datasets"].as_array().unwrap() {
+            datasets.insert((name.clone(), d["path"].as_str().unwrap().to_string()), d.clone());
+        }
+        for w in target["warnings"].as_array().into_iter().flatten() {
+            warnings.push(w.as_str().unwrap().to_string());
+        }
+    }
+    (run, datasets, warnings)
+}
+
+/// `geosync status --json`: the state of `path` in `target`.
+fn status_in(sdi: &Sdi, target: &str, path: &str) -> Value {
+    let status = sdi.run(&["status", "--json"]);
+    status.assert_code(0);
+    let document: Value = serde_json::from_str(&status.stdout).unwrap();
+    document["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["target"] == target)
+        .and_then(|t| {
+            t["datasets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["path"] == path)
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no {target}/{path} in {document:#}"))
+}
+
+/// The catalogue still holds the first dataset's record, as its author
+/// wrote it, pointing at its layer.
+fn assert_first_record(sdi: &Sdi, uuid: &str, table: &str) {
+    let records = sdi.records();
+    let xml = records.get(uuid).expect("the first dataset's record is there");
+    assert!(xml.contains("200 metadata xml QGIS gmd"), "{xml}");
+    assert!(
+        !xml.contains(COPIED_TITLE),
+        "the copy's title took the record over"
+    );
+    assert!(xml.contains(&format!("{WS}:{table}")), "{xml}");
+}
+
+#[test]
+fn a_copied_metadata_file_never_takes_over_nor_removes_another_datasets_record() {
+    let sdi = Sdi::local("");
+    let db2 = add_second_target(&sdi);
+    sdi.add_case("valid/200_metadata_xml_QGIS_gmd", "first");
+    sdi.apply().assert_code(0);
+    let (table, _, uuid, _) = sdi.ledger()[FIRST].clone();
+    let uuid = uuid.unwrap();
+    assert_eq!(
+        uuid, "be81d9fe-8abf-40f7-8de1-139d067ec215",
+        "the author's fileIdentifier"
+    );
+    assert_first_record(&sdi, &uuid, &table);
+    let why = format!(
+        "rejected: its metadata fileIdentifier {uuid} is already the record of dataset {FIRST} in target ouvert"
+    );
+
+    // In the same target, under a path that sorts first: the ledger, not
+    // the order of paths, says who came first.
+    copy_with_copied_sidecar(&sdi.share().join("copy"));
+    let (run, datasets, _) = pass_both(&sdi, &[]);
+    run.assert_code(0);
+    let copy = &datasets[&("ouvert".to_string(), COPY.to_string())];
+    assert_eq!(copy["status"], "rejected", "{copy:#}");
+    assert!(copy["reason"].as_str().unwrap().contains(&why), "{copy:#}");
+    assert_first_record(&sdi, &uuid, &table);
+    assert_eq!(sdi.records().len(), 1);
+    assert_eq!(
+        sdi.layers(),
+        vec![table.clone()],
+        "nothing of the copy is published"
+    );
+    let status = status_in(&sdi, "ouvert", COPY);
+    assert_eq!(status["state"], "rejected", "{status:#}");
+    assert!(status["reason"].as_str().unwrap().contains(&why), "{status:#}");
+
+    // In another target, whose ledger is in another database.
+    copy_with_copied_sidecar(&sdi.ws.join("share2/copy"));
+    let (run, datasets, _) = pass_both(&sdi, &[]);
+    run.assert_code(0);
+    let copy = &datasets[&("second".to_string(), COPY.to_string())];
+    assert_eq!(copy["status"], "rejected", "{copy:#}");
+    assert!(copy["reason"].as_str().unwrap().contains(&why), "{copy:#}");
+    assert_first_record(&sdi, &uuid, &table);
+    let status = status_in(&sdi, "second", COPY);
+    assert_eq!(status["state"], "rejected", "{status:#}");
+    assert!(status["reason"].as_str().unwrap().contains(&why), "{status:#}");
+
+    // The researcher gives the copy's metadata an identifier of its own:
+    // published at once (no backoff) under it, the first record untouched.
+    let own = "6f1d3c0e-2b7a-4c55-9d3e-0a1b2c3d4e5f";
+    let sidecar = sdi.share().join("copy/050_test_nyc_shape_noxml.xml");
+    let fixed = std::fs::read_to_string(&sidecar)
+        .unwrap()
+        .replace(uuid.as_str(), own)
+        .replace(COPIED_TITLE, &format!("{COPIED_TITLE}, fixed"));
+    std::fs::write(&sidecar, fixed).unwrap();
+    let (run, datasets, _) = pass_both(&sdi, &[]);
+    run.assert_code(0);
+    let copy = &datasets[&("ouvert".to_string(), COPY.to_string())];
+    assert_eq!(copy["published"][0]["record_uuid"], own, "{copy:#}");
+    assert!(sdi.records()[own].contains(&format!("{COPIED_TITLE}, fixed")));
+    assert_first_record(&sdi, &uuid, &table);
+    assert_eq!(status_in(&sdi, "ouvert", COPY)["state"], "published");
+
+    // Both copies deleted: taken down, the first's record stays.
+    std::fs::remove_dir_all(sdi.share().join("copy")).unwrap();
+    std::fs::remove_dir_all(sdi.ws.join("share2/copy")).unwrap();
+    let (run, datasets, _) = pass_both(&sdi, &["--force-removals"]);
+    run.assert_code(0);
+    for target in ["ouvert", "second"] {
+        assert_eq!(
+            datasets[&(target.to_string(), COPY.to_string())]["status"],
+            "removed"
+        );
+    }
+    assert_first_record(&sdi, &uuid, &table);
+    assert!(
+        !sdi.records().contains_key(own),
+        "the copy's own record left with it"
+    );
+
+    legacy_double_claims_are_settled_by_the_ledger(&sdi, &db2, &uuid, &table);
+}
+
+/// A ledger written before uuids were checked: another target's dataset
+/// recorded the first one's uuid too, later. Published again, it is
+/// rejected and gives the uuid up; taken down while holding it, it leaves
+/// the record; the first dataset's own removal takes it.
+fn legacy_double_claims_are_settled_by_the_ledger(sdi: &Sdi, db2: &str, uuid: &str, table: &str) {
+    copy_with_copied_sidecar(&sdi.ws.join("share2/copy"));
+    let (run, _, _) = pass_both(sdi, &[]);
+    run.assert_code(0);
+    let claim_it = format!(
+        "UPDATE geosync.ledger SET record_uuid = {}, record_claimed_at = now(),
+             publish_status = 'published', publish_fingerprint = NULL",
+        pg::lit(uuid)
+    );
+    pg::query(pg::port(), db2, &claim_it);
+    let (run, datasets, _) = pass_both(sdi, &[]);
+    run.assert_code(0);
+    let copy = &datasets[&("second".to_string(), COPY.to_string())];
+    assert_eq!(copy["status"], "rejected", "{copy:#}");
+    assert_first_record(sdi, uuid, table);
+    let held = pg::value(pg::port(), db2, "SELECT record_uuid FROM geosync.ledger");
+    assert_eq!(held, None, "the later claim was given up");
+
+    pg::query(pg::port(), db2, &claim_it);
+    std::fs::remove_dir_all(sdi.ws.join("share2/copy")).unwrap();
+    let (run, datasets, warnings) = pass_both(sdi, &["--force-removals"]);
+    run.assert_code(0);
+    assert_eq!(
+        datasets[&("second".to_string(), COPY.to_string())]["status"],
+        "removed"
+    );
+    assert_first_record(sdi, uuid, table);
+    let kept = format!("{COPY}: its record {uuid} stays in the catalogue: it is the record of dataset {FIRST} in target ouvert");
+    assert!(warnings.contains(&kept), "{warnings:#?}");
+
+    std::fs::remove_dir_all(sdi.share().join("first")).unwrap();
+    let (run, datasets, _) = pass_both(sdi, &["--force-removals"]);
+    run.assert_code(0);
+    assert_eq!(
+        datasets[&("ouvert".to_string(), FIRST.to_string())]["status"],
+        "removed"
+    );
+    assert!(sdi.records().is_empty(), "its own record left with it");
+}
+
+/// The advisory locks waiting on the claims' key (geosync's 7468053, 3).
+fn claim_lock_waiters(db: &str) -> String {
+    pg::value(
+        pg::port(),
+        db,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+           AND classid = 7468053 AND objid = 3 AND objsubid = 2 AND NOT granted",
+    )
+    .unwrap()
+}
+
+#[test]
+fn two_geosync_processes_claim_record_uuids_one_at_a_time() {
+    use std::io::Write;
+    let sdi = Sdi::local("");
+    sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
+    sdi.add_case("valid/200_metadata_xml_QGIS_gmd", "first");
+    // Another process holds the claims' turn (psql standing for it).
+    let mut other = Command::new("psql")
+        .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres"])
+        .args(["-p", &pg::port().to_string(), "-d", &sdi.db])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql runs");
+    let mut input = other.stdin.take().unwrap();
+    writeln!(input, "SELECT pg_advisory_lock(7468053, 3);").unwrap();
+    crate::sync_platform::eventually(std::time::Duration::from_secs(30), "psql's lock", || {
+        pg::value(
+            pg::port(),
+            &sdi.db,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 3 AND granted",
+        )
+        .as_deref()
+            == Some("1")
+    });
+    let mut child = sdi.ws.spawn(&["sync", "--once"], &[]);
+    crate::sync_platform::eventually(std::time::Duration::from_secs(60), "geosync waiting", || {
+        claim_lock_waiters(&sdi.db) == "1"
+    });
+    assert!(sdi.records().is_empty(), "a claim made out of turn");
+    assert!(child.try_wait().unwrap().is_none());
+
+    writeln!(input, "SELECT pg_advisory_unlock(7468053, 3);").unwrap();
+    drop(input);
+    assert!(other.wait().unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(sdi.records().len(), 1, "published in its turn");
+    assert_eq!(claim_lock_waiters(&sdi.db), "0");
+}

@@ -18,6 +18,7 @@ use super::crs::{self, Crs};
 use super::encoding;
 use super::{Input, LoadError, Target};
 
+mod kept;
 pub(super) mod load;
 pub use load::load_vector;
 

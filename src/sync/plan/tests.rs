@@ -329,3 +329,43 @@ fn loaded_but_unpublished_or_failed_publications_are_planned_with_their_backoff(
     assert_eq!(changes[0].action, Action::Update);
     assert_eq!(changes[0].reason.code, "retry_publish_after_failure");
 }
+
+#[test]
+fn a_failed_publication_whose_sidecar_was_fixed_is_published_again_at_once() {
+    let v1 = [file("a.shp", "1"), file("a.shx", "1"), file("a.xml", "1")];
+    let g1 = group(&v1);
+    // Published once; then tried with a copied .xml (etag 2), rejected.
+    let mut v2 = v1.clone();
+    v2[2].etag = Some("2".into());
+    let g2 = group(&v2);
+    let mut rejected = published(&g1.datasets[0], "a", "s");
+    rejected.publication.status = Some(PublishStatus::Failed);
+    rejected.publication.error = Some("a.shp: rejected: its metadata fileIdentifier x ...".into());
+    rejected.publication.failed_fingerprint = Some(Parts::of(&g2.datasets[0]).publish_fingerprint("s"));
+    rejected.publish_retry_due = false;
+    let action = |files: &[ShareFile]| {
+        plan(
+            "t",
+            Some(2154),
+            &group(files),
+            &[],
+            &[rejected.clone()],
+            &BTreeSet::new(),
+            Some("s"),
+        )
+        .changes[0]
+            .action
+            .clone()
+    };
+    assert!(
+        matches!(action(&v2), DatasetAction::Waiting { .. }),
+        "the same files wait for the backoff"
+    );
+    let mut v3 = v2.clone();
+    v3[2].etag = Some("3".into());
+    assert_eq!(
+        action(&v3),
+        DatasetAction::Publish(PublishReason::MetadataChanged),
+        "a fixed sidecar is tried at once"
+    );
+}

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::super::crs::{Crs, CUSTOM_SRID_FIRST, CUSTOM_SRID_LAST};
 use super::super::{pg_message, Input, LoadError, LoadReport, Progress, Target};
-use super::{prepare, read_rows, Prepared};
+use super::{kept, prepare, read_rows, Prepared};
 use crate::sync::ledger::{self, quote_ident, Ledger};
 
 /// Chunks in flight between the reader thread and the COPY writer: enough
@@ -224,6 +224,8 @@ struct Names {
     stage: String,
     stage_index: String,
     stage_pkey: String,
+    /// The staging table's name, unquoted.
+    stage_name: String,
     index: String,
     pkey: String,
     lock: i64,
@@ -234,11 +236,12 @@ impl Names {
         let digest = Sha256::digest(format!("{}\0{}", target.schema, target.table));
         let hex = hex::encode(&digest[..8]);
         let short = super::truncate(&target.table, 40);
-        let stage_table = quote_ident(&format!("load_{hex}"));
+        let stage_name = format!("load_{hex}");
         Names {
-            stage: format!("{}.{stage_table}", quote_ident(&target.schema)),
+            stage: format!("{}.{}", quote_ident(&target.schema), quote_ident(&stage_name)),
             stage_index: quote_ident(&format!("load_{hex}_geom")),
             stage_pkey: quote_ident(&format!("load_{hex}_pkey")),
+            stage_name,
             index: quote_ident(&format!("{short}_{}_geom", &hex[..8])),
             pkey: quote_ident(&format!("{short}_{}_pkey", &hex[..8])),
             lock: i64::from_be_bytes(digest[..8].try_into().expect("8 bytes")),
@@ -304,12 +307,15 @@ async fn copy_rows(
     Ok(stats)
 }
 
-/// Drops the old table, puts the staging table in its place.
+/// Drops the old table, puts the staging table in its place, with what
+/// an administrator set on the old one (`kept`: privileges, comments,
+/// owner).
 async fn swap(
     tx: &tokio_postgres::Transaction<'_>,
     target: &Target,
     names: &Names,
 ) -> Result<(), tokio_postgres::Error> {
+    let kept = kept::carry_over(tx, &target.schema, &target.table, &names.stage_name).await?;
     let schema = quote_ident(&target.schema);
     let table = quote_ident(&target.table);
     tx.batch_execute(&format!(
@@ -323,7 +329,8 @@ async fn swap(
         stage_pkey = names.stage_pkey,
         pkey = names.pkey
     ))
-    .await
+    .await?;
+    kept.finish(tx).await
 }
 
 /// The target schema must exist, and the target table, if there, must be
