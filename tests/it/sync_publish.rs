@@ -1028,14 +1028,16 @@ fn a_second_signal_stops_the_loop_at_once_and_the_next_run_converges() {
     sdi.assert_nothing_orphaned();
 }
 
-#[test]
-fn sync_once_stopped_by_sigterm_finishes_the_dataset_in_hand_and_leaves_the_rest() {
+/// Two datasets to publish; geosync `args` held once the first one's layer
+/// is published, then sent SIGTERM (the hold ends on the stop request).
+/// The SDI, the exit status and stdout.
+fn sigterm_while_the_first_of_two_is_published(args: &[&str]) -> (Sdi, std::process::ExitStatus, String) {
     let sdi = Sdi::local("");
     sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
     sdi.add_case("valid/050_xmlmissing", "a_first");
     sdi.add_case("valid/220_sld_shp_point", "b_second");
     let mut child = sdi.ws.spawn_with_stdout(
-        &["sync", "--once", "--json"],
+        args,
         &[
             ("GEOSYNC_TEST_PAUSE_AT", "sync-layer-published"),
             ("GEOSYNC_TEST_RESUME_ON_STOP", "1"),
@@ -1049,6 +1051,12 @@ fn sync_once_stopped_by_sigterm_finishes_the_dataset_in_hand_and_leaves_the_rest
         .unwrap()
         .success());
     let (status, stdout) = exit_within(child, 60);
+    (sdi, status, stdout)
+}
+
+#[test]
+fn sync_once_stopped_by_sigterm_finishes_the_dataset_in_hand_and_leaves_the_rest() {
+    let (sdi, status, stdout) = sigterm_while_the_first_of_two_is_published(&["sync", "--once", "--json"]);
     // A cron job must see that the pass did not complete.
     assert_eq!(status.code(), Some(1));
     let report: Value = serde_json::from_str(&stdout).unwrap();
@@ -1074,25 +1082,7 @@ fn sync_once_stopped_by_sigterm_finishes_the_dataset_in_hand_and_leaves_the_rest
 
 #[test]
 fn apply_stopped_by_sigterm_during_its_sync_finishes_the_dataset_in_hand_only() {
-    let sdi = Sdi::local("");
-    sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
-    sdi.add_case("valid/050_xmlmissing", "a_first");
-    sdi.add_case("valid/220_sld_shp_point", "b_second");
-    let mut child = sdi.ws.spawn_with_stdout(
-        &["apply", "--auto-approve"],
-        &[
-            ("GEOSYNC_TEST_PAUSE_AT", "sync-layer-published"),
-            ("GEOSYNC_TEST_RESUME_ON_STOP", "1"),
-        ],
-    );
-    let lines = stderr_lines(&mut child);
-    wait_for_line(&lines, "geosync: paused at sync-layer-published");
-    assert!(Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let (status, report) = exit_within(child, 60);
+    let (sdi, status, report) = sigterm_while_the_first_of_two_is_published(&["apply", "--auto-approve"]);
     assert_eq!(status.code(), Some(1), "{report}");
     // The sync did not go on with the share after the signal.
     assert_eq!(sdi.records().len(), 1, "{report}");
