@@ -81,6 +81,9 @@ pub struct Claims<'a> {
     connection: &'a PgConnection,
     lock: Arc<tokio::sync::Mutex<()>>,
     others: BTreeMap<String, Option<tokio_postgres::Client>>,
+    /// Databases whose ledger has both claim columns: a ledger only gains
+    /// them, so each database is asked once per pass, not once per claim.
+    upgraded: std::collections::BTreeSet<String>,
 }
 
 impl<'a> Claims<'a> {
@@ -96,6 +99,7 @@ impl<'a> Claims<'a> {
             connection,
             lock,
             others: BTreeMap::new(),
+            upgraded: Default::default(),
         }
     }
 
@@ -197,15 +201,20 @@ impl<'a> Claims<'a> {
         databases.dedup();
         let mut holders = Vec::new();
         for database in databases {
+            let upgraded = self.upgraded.contains(&database);
             let rows = if database == self.own.database {
-                rows_of(own, uuid).await
+                rows_of(own, uuid, upgraded).await
             } else {
                 match self.client(&database).await? {
-                    Some(client) => rows_of(client, uuid).await,
-                    None => Ok(Vec::new()),
+                    Some(client) => rows_of(client, uuid, upgraded).await,
+                    None => Ok((Vec::new(), false)),
                 }
             }
             .map_err(|e| format!("reading the ledger of database {database}: {e}"))?;
+            let (rows, upgraded) = rows;
+            if upgraded {
+                self.upgraded.insert(database.clone());
+            }
             for (row_key, schema, claimed_at) in rows {
                 if database == self.own.database && row_key == *key {
                     continue;
@@ -246,26 +255,35 @@ impl<'a> Claims<'a> {
 }
 
 /// The entries of one database holding `uuid`; none without a ledger. A
-/// ledger another target's pass has not upgraded yet is read as it is.
+/// ledger another target's pass has not upgraded yet is read as it is;
+/// `upgraded`: it is known to have both claim columns. Also says whether it
+/// has them.
 async fn rows_of(
     client: &tokio_postgres::Client,
     uuid: &str,
-) -> Result<Vec<(Key, String, Option<DateTime<Utc>>)>, String> {
+    upgraded: bool,
+) -> Result<(Vec<(Key, String, Option<DateTime<Utc>>)>, bool), String> {
     let message = |e: tokio_postgres::Error| super::load::pg_message(&e);
-    let row = client
-        .query_one(
-            "SELECT count(*) FILTER (WHERE column_name = 'record_uuid'),
-                    count(*) FILTER (WHERE column_name = 'record_claimed_at')
-             FROM information_schema.columns WHERE table_schema = 'geosync' AND table_name = 'ledger'",
-            &[],
-        )
+    let (uuids, claim_times) = if upgraded {
+        (1, 1)
+    } else {
+        let row = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE attname = 'record_uuid'),
+                        count(*) FILTER (WHERE attname = 'record_claimed_at')
+                 FROM pg_attribute
+                 WHERE attrelid = to_regclass('geosync.ledger') AND NOT attisdropped",
+                &[],
+            )
+            .await
+            .map_err(message)?;
+        (row.get::<_, i64>(0), row.get::<_, i64>(1))
+    };
+    if uuids == 0 {
+        return Ok((Vec::new(), false));
+    }
+    let rows = Ledger::holders_of(client, uuid, claim_times > 0)
         .await
         .map_err(message)?;
-    let (uuids, claim_times): (i64, i64) = (row.get(0), row.get(1));
-    if uuids == 0 {
-        return Ok(Vec::new());
-    }
-    Ledger::holders_of(client, uuid, claim_times > 0)
-        .await
-        .map_err(message)
+    Ok((rows, claim_times > 0))
 }

@@ -54,6 +54,7 @@ ALTER TABLE geosync.ledger
     ADD COLUMN IF NOT EXISTS publish_next_retry_at timestamptz,
     ADD COLUMN IF NOT EXISTS record_claimed_at     timestamptz,
     ADD COLUMN IF NOT EXISTS publish_failed_fingerprint text;
+CREATE INDEX IF NOT EXISTS ledger_record_uuid ON geosync.ledger (record_uuid);
 UPDATE geosync.ledger SET record_claimed_at = coalesce(published_at, updated_at)
     WHERE record_claimed_at IS NULL AND coalesce(record_uuid, '') <> '';";
 
