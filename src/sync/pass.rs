@@ -802,8 +802,12 @@ impl Runner<'_> {
         let fingerprint = plan::Parts::of(dataset).publish_fingerprint(&publisher.settings_digest());
         let loaded = dataset.fingerprint().to_string();
         let mut published = Vec::new();
+        // The file's layers as last loaded (a vanished one's entry is gone).
+        let several_layers = entries.iter().filter(|e| !e.key.layer.is_empty()).count() > 1;
         for entry in entries.iter().filter(|e| e.loaded_fingerprint.is_some()) {
-            let result = self.publish_entry(publisher, dataset, entry, dir).await;
+            let result = self
+                .publish_entry(publisher, dataset, entry, dir, several_layers)
+                .await;
             let recorded = match &result {
                 Ok(_) => Ledger::record_published(self.client, &entry.key, &fingerprint, &loaded).await,
                 Err(error) => {
@@ -822,6 +826,7 @@ impl Runner<'_> {
         dataset: &Dataset,
         entry: &ledger::Entry,
         dir: &Path,
+        several_layers: bool,
     ) -> Result<PublishedAs, String> {
         let raster = dataset
             .format
@@ -832,6 +837,7 @@ impl Runner<'_> {
             entry,
             files: dir,
             raster: raster.as_deref(),
+            several_layers,
         };
         let mut prepared = publisher
             .prepare(&job, self.client)
@@ -1237,10 +1243,12 @@ async fn check_claim(
                 .await
                 .map_err(|e| format!("{label}: giving up record {uuid}: {}", load::pg_message(&e)))?;
         }
-        let what = if prepared.uuid_from_sidecar(target, &entry.key) {
-            "its metadata fileIdentifier"
-        } else {
-            "its record uuid"
+        let what = match prepared.derived_from() {
+            Some(author) => {
+                format!("its record uuid (derived from its metadata fileIdentifier {author} and its layer)")
+            }
+            None if prepared.uuid_from_sidecar(target, &entry.key) => "its metadata fileIdentifier".into(),
+            None => "its record uuid".into(),
         };
         return Err(format!(
             "{label}: rejected: {what} {uuid} is already the record of {}; \
