@@ -45,7 +45,7 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
             full_rescan: args.full_rescan,
             max_removal_share: sync.settings.max_removal_share,
             min_removals: sync.settings.min_removals,
-            planning_platform: false,
+            database_absent: false,
         },
         publishing: PublishContext::new(&manifest.systems, sync),
     };

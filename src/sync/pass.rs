@@ -46,9 +46,12 @@ pub struct PassOptions {
     pub live_progress: bool,
     /// List the whole share again, whatever the folder etags say.
     pub full_rescan: bool,
-    /// Part of a platform plan (with `dry_run`): a database server that
-    /// cannot be reached yet (a host not built) means every dataset is new.
-    pub planning_platform: bool,
+    /// Part of a platform plan (with `dry_run`) that found the target's
+    /// database absent while `[postgres]` declares it: the apply creates it
+    /// before the sync runs, so every dataset is new and nothing is
+    /// connected. Any other failure to connect stops the plan: a wrong
+    /// password or a refused connection is not an empty database.
+    pub database_absent: bool,
 }
 
 impl Default for PassOptions {
@@ -61,7 +64,7 @@ impl Default for PassOptions {
             force_removals: false,
             live_progress: false,
             full_rescan: false,
-            planning_platform: false,
+            database_absent: false,
         }
     }
 }
@@ -267,8 +270,7 @@ pub async fn run_in_scope(
     let grouping = dataset::group(&files);
 
     let Some(mut client) = connect(target, connection, options).await? else {
-        // Planning on a host not yet built (`geosync plan` before the first
-        // apply): no database, so every dataset is new.
+        // A platform plan that creates the database: every dataset is new.
         return Ok(plan_without_database(
             target,
             &grouping,
@@ -409,15 +411,18 @@ fn ledger_error(target: &SyncTarget, e: &tokio_postgres::Error) -> PassError {
 }
 
 /// The target database, its ledger and schema ready unless this is a dry
-/// run; None when a dry run finds no database to plan against.
+/// run; None when a platform plan creates the database (see
+/// [`PassOptions::database_absent`]).
 async fn connect(
     target: &SyncTarget,
     connection: &PgConnection,
     options: PassOptions,
 ) -> Result<Option<tokio_postgres::Client>, PassError> {
+    if options.dry_run && options.database_absent {
+        return Ok(None);
+    }
     let mut client = match pg::connect(connection, &target.database).await {
         Ok(client) => client,
-        Err(e) if options.dry_run && (database_missing(&e) || options.planning_platform) => return Ok(None),
         Err(source) => {
             return Err(PassError::Connect {
                 target: target.name.clone(),
