@@ -173,7 +173,7 @@ impl SyncStep {
             .map(|o| {
                 let result = match o.status {
                     Status::Failed { error } => Err(error),
-                    Status::Rejected { reason } => Err(format!("rejected: {reason}")),
+                    Status::Rejected { reason, .. } => Err(format!("rejected: {reason}")),
                     Status::Interrupted => Err("interrupted".into()),
                     _ => Ok(()),
                 };

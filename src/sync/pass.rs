@@ -161,6 +161,9 @@ pub enum Status {
     Removed,
     Rejected {
         reason: String,
+        /// Which step refused it: `group` (its files), `load`, `publish`.
+        #[serde(skip)]
+        step: &'static str,
     },
     Failed {
         error: String,
@@ -655,12 +658,15 @@ impl Runner<'_> {
                 DatasetAction::Unchanged => {
                     outcome(change, change.table.iter().cloned().collect(), Status::Unchanged)
                 }
-                DatasetAction::Waiting { last_error, .. } => outcome(change, Vec::new(), waiting(last_error)),
+                DatasetAction::Waiting { last_error, step, .. } => {
+                    outcome(change, Vec::new(), waiting(last_error, step))
+                }
                 DatasetAction::Rejected { reason } => outcome(
                     change,
                     Vec::new(),
                     Status::Rejected {
                         reason: reason.clone(),
+                        step: "group",
                     },
                 ),
             };
@@ -1217,6 +1223,7 @@ fn status_of(error: &LoadError) -> Status {
     if error.is_rejection() {
         Status::Rejected {
             reason: error.to_string(),
+            step: "load",
         }
     } else {
         Status::Failed {
@@ -1278,7 +1285,10 @@ async fn check_claim(
 /// record uuid another dataset holds) is a rejection, as the loader's are.
 fn publish_failure(error: String) -> Status {
     if error.contains(": rejected: ") {
-        Status::Rejected { reason: error }
+        Status::Rejected {
+            reason: error,
+            step: "publish",
+        }
     } else {
         Status::Failed { error }
     }
@@ -1294,10 +1304,11 @@ fn dataset_label(key: &ledger::Key) -> String {
 
 /// A failed dataset whose next try is not due. The loader's rejections
 /// (the data cannot load as it is) stay rejections until the data changes.
-fn waiting(last_error: &str) -> Status {
+fn waiting(last_error: &str, step: &'static str) -> Status {
     if last_error.contains(": rejected: ") {
         Status::Rejected {
             reason: last_error.to_string(),
+            step,
         }
     } else {
         Status::Failed {

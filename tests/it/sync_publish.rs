@@ -827,9 +827,24 @@ fn the_loop_publishes_a_file_added_while_it_runs_and_exits_on_sigterm() {
     let sdi = Sdi::local("interval = \"1s\"\nmax_in_flight = 2\n");
     sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
     let mut child = sdi.ws.spawn(&["sync"], &[]);
-    sdi.add_case("valid/220_sld_shp_point", "points");
-    crate::sync_platform::eventually(std::time::Duration::from_secs(60), "the layer", || {
-        sdi.layers().len() == 1 && sdi.records().len() == 1
+    // Each dataset whole as it appears (a rename): a file refused with
+    // its files (no .shx), a copied metadata file refused at publication
+    // (b's is a's), the copy arriving last.
+    for (case, to) in [
+        ("valid/220_sld_shp_point", "points"),
+        ("invalid/970_shx_missing", "broken"),
+        ("valid/200_metadata_xml_QGIS_gmd", "a"),
+        ("valid/200_metadata_xml_QGIS_gmd", "b"),
+    ] {
+        let staged = sdi.ws.join("staged").join(to);
+        copy_dir(&Path::new(CORPUS).join(case), &staged);
+        std::fs::rename(&staged, sdi.share().join(to)).unwrap();
+    }
+    let copy = "b/200_metadata_xml_QGIS_gmd.shp";
+    crate::sync_platform::eventually(std::time::Duration::from_secs(60), "the layers", || {
+        sdi.layers().len() == 2
+            && sdi.records().len() == 2
+            && sdi.ledger().get(copy).is_some_and(|e| e.3.is_some())
     });
     let sent = std::time::Instant::now();
     assert!(Command::new("kill")
@@ -855,6 +870,13 @@ fn the_loop_publishes_a_file_added_while_it_runs_and_exits_on_sigterm() {
             .contains("sync.target:ouvert dataset=points/220_test_sld_shp_point.shp step=load+publish: new"),
         "{stderr}"
     );
+    // Each rejection labelled with the step that refused it.
+    for line in [
+        "dataset=broken/970_test_invalid_nyccensusblocks_shxmissing.shp step=group: rejected",
+        &format!("dataset={copy} step=publish: rejected"),
+    ] {
+        assert!(stderr.contains(line), "no {line:?} in {stderr}");
+    }
     for secret in [GN_PASSWORD, STORE_PASSWORD] {
         assert!(!stderr.contains(secret));
     }
