@@ -408,5 +408,23 @@ fn a_plan_that_cannot_connect_to_a_target_stops_instead_of_showing_it_empty() {
     case.run(&["apply", "--auto-approve", "--exclude", "sync"])
         .assert_code(0);
     case.run(&["plan", "--detailed-exitcode"]).assert_code(0);
+
+    // A second target's database nothing creates: not planned empty either.
+    let nowhere = unique("nowhere");
+    let second = format!(
+        "\n[[sync.target]]\nname = \"u\"\nsource = {{ path = \"share\" }}\ndatabase = \"{nowhere}\"\nschema = \"data\"\n"
+    );
+    let sync = format!("postgres_role = \"{role}\"");
+    case.ws.write("geosync.toml", &(manifest(&case, &sync) + &second));
+    for args in [&["plan"][..], &["sync", "--dry-run"][..]] {
+        let run = case.run(args);
+        run.assert_code(1);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            all.contains("sync.target:u") && all.contains(&format!("/{nowhere} as {role}")),
+            "{args:?}: {all}"
+        );
+        assert!(all.contains("does not exist"), "{args:?}: {all}");
+    }
     case.assert_no_secret_in_output();
 }
