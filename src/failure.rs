@@ -14,9 +14,11 @@ use crate::manifest::ManifestErrors;
 /// Bumped when the error document's meaning changes.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// `outer: inner: cause`, as anyhow's `{:#}` writes it, each cause escaped
-/// to one line except the lists laid out one problem a line on purpose
-/// (those escape each problem themselves).
+/// `outer: inner: cause`, as anyhow's `{:#}` writes it. A cause of several
+/// lines (a server's message with its detail) is shown as lines, each
+/// continuation indented; every other control character is escaped, so a
+/// message cannot drive the terminal. The lists laid out one problem a
+/// line on purpose escape each problem themselves.
 pub fn text(error: &anyhow::Error) -> String {
     error
         .chain()
@@ -29,11 +31,21 @@ pub fn text(error: &anyhow::Error) -> String {
             if laid_out {
                 cause.to_string().trim_end().to_string()
             } else {
-                escape(&cause.to_string()).into_owned()
+                as_lines(&cause.to_string())
             }
         })
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+/// Each line escaped, continuation lines indented; blank lines at the end
+/// dropped.
+fn as_lines(text: &str) -> String {
+    text.trim_end_matches(['\n', '\r'])
+        .split('\n')
+        .map(|line| escape(line.strip_suffix('\r').unwrap_or(line)).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n  ")
 }
 
 /// The error document: every problem of a manifest, or each system that
@@ -84,4 +96,21 @@ fn problem(at: Option<Location>, message: String) -> Value {
         "column": place.as_ref().map(|at| at.column),
         "message": message,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_multi_line_cause_prints_as_indented_lines_with_control_characters_escaped() {
+        let error =
+            anyhow::anyhow!("db error: ERROR: bad\r\nDETAIL: \u{1b}[2Jrow\tone\n").context("sync.target:t");
+        assert_eq!(
+            text(&error),
+            "sync.target:t: db error: ERROR: bad\n  DETAIL: \\u{1b}[2Jrow\\tone"
+        );
+        let one_line = anyhow::anyhow!("plain \u{7f}message");
+        assert_eq!(text(&one_line), "plain \\u{7f}message");
+    }
 }

@@ -45,7 +45,7 @@ pub async fn run(args: &SyncArgs, printer: &Printer, redactor: &Redactor) -> any
             full_rescan: args.full_rescan,
             max_removal_share: sync.settings.max_removal_share,
             min_removals: sync.settings.min_removals,
-            planning_platform: false,
+            database_absent: false,
         },
         publishing: PublishContext::new(&manifest.systems, sync),
     };
@@ -283,7 +283,7 @@ fn line_of(outcome: &Outcome) -> (usize, String) {
         ),
         Status::Unchanged => (2, format!("  unchanged  {path}{tables}")),
         Status::Removed => (3, format!("  removed    {path}{tables}")),
-        Status::Rejected { reason } => (4, format!("  rejected   {path}: {}", escape(reason))),
+        Status::Rejected { reason, .. } => (4, format!("  rejected   {path}: {}", escape(reason))),
         Status::Failed { error } => (5, format!("  failed     {path}: {}", escape(error))),
         Status::Republished { reason } => (6, format!("  republished {path}{tables} ({reason})")),
         Status::Interrupted => (7, format!("  not done   {path} (stopped before it)")),

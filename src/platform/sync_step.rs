@@ -4,11 +4,15 @@
 //! every other change of the run (the engine makes them depend on all of
 //! them: the database, workspaces and data stores they need come first).
 //!
-//! Planning is a dry-run pass per target (a host not built yet: every
-//! dataset is new). Applying runs one real pass per target, at its first
-//! dataset change; each change then reports its dataset's outcome.
+//! Planning is a dry-run pass per target. A target database that does not
+//! exist yet while `[postgres]` declares it (the apply creates it first)
+//! is planned with every dataset new; any other failure to reach it (a
+//! wrong password, a refused connection, a server down) blocks the plan:
+//! showing every dataset as new would be a lie. Applying runs one real
+//! pass per target, at its first dataset change; each change then reports
+//! its dataset's outcome.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use futures::future::BoxFuture;
@@ -19,6 +23,7 @@ use crate::sync::manifest::{Sync, SyncTarget};
 use crate::sync::pass::{self, PassOptions, Status};
 use crate::sync::plan::DATASET_KIND;
 use crate::sync::publishing::PublishContext;
+use crate::systems::postgres::client as pg;
 use crate::systems::postgres::manifest::PgConnection;
 use crate::systems::{Blocker, BoxError, System, SystemPlan};
 
@@ -47,6 +52,10 @@ impl Scope {
 pub struct SyncStep {
     targets: Vec<SyncTarget>,
     connection: PgConnection,
+    /// The `[postgres]` connection (its user may see every database).
+    server: PgConnection,
+    /// The databases `[postgres]` declares present: the apply creates them.
+    declared: BTreeSet<String>,
     state_dir: PathBuf,
     scope: Scope,
     publishing: Option<PublishContext>,
@@ -63,6 +72,13 @@ impl SyncStep {
         Some(SyncStep {
             targets: sync.targets.clone(),
             connection: sync.connection(&postgres.connection),
+            server: postgres.connection.clone(),
+            declared: postgres
+                .databases
+                .iter()
+                .filter(|d| d.present)
+                .map(|d| d.name.clone())
+                .collect(),
             state_dir: scope.state_dir.clone(),
             scope,
             publishing: PublishContext::new(manifest, sync),
@@ -78,7 +94,8 @@ impl SyncStep {
     async fn plan_target(&self, target: &SyncTarget, plan: &mut SystemPlan) {
         let options = PassOptions {
             dry_run: true,
-            planning_platform: true,
+            database_absent: self.declared.contains(&target.database)
+                && database_absent(&self.server, &target.database).await,
             ..self.options
         };
         let quiet = |_: &str| {};
@@ -101,10 +118,19 @@ impl SyncStep {
                     message: format!("refused: {}", r.reason),
                 }));
             }
-            Err(error) => plan.blockers.push(Blocker {
-                addresses: vec![Address::new(DATASET_KIND, &format!("{}/*", target.name))],
-                message: chain(&error),
-            }),
+            Err(error) => {
+                let mut message = chain(&error);
+                if matches!(error, pass::PassError::Connect { .. }) {
+                    message.push_str(
+                        " (what is loaded cannot be read, so nothing of the target is planned; \
+                         if this plan creates that role or sets its password, apply the rest first: --exclude sync)",
+                    );
+                }
+                plan.blockers.push(Blocker {
+                    addresses: vec![Address::new(DATASET_KIND, &format!("{}/*", target.name))],
+                    message,
+                })
+            }
         }
     }
 
@@ -147,7 +173,7 @@ impl SyncStep {
             .map(|o| {
                 let result = match o.status {
                     Status::Failed { error } => Err(error),
-                    Status::Rejected { reason } => Err(format!("rejected: {reason}")),
+                    Status::Rejected { reason, .. } => Err(format!("rejected: {reason}")),
                     Status::Interrupted => Err("interrupted".into()),
                     _ => Ok(()),
                 };
@@ -155,6 +181,22 @@ impl SyncStep {
             })
             .collect())
     }
+}
+
+/// Whether the server, asked as the `[postgres]` user, has no such
+/// database. Not knowing (the server down, that user refused) is no: the
+/// target's pass then reports why it cannot connect.
+async fn database_absent(server: &PgConnection, database: &str) -> bool {
+    let Ok(client) = pg::connect(server, &server.maintenance_db).await else {
+        return false;
+    };
+    client
+        .query_one(
+            "SELECT NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            &[&database],
+        )
+        .await
+        .is_ok_and(|row| row.get::<_, bool>(0))
 }
 
 impl System for SyncStep {

@@ -94,7 +94,7 @@ impl Service<'_> {
                 Status::Republished { .. } => ("republished", "publish"),
                 Status::Removed => ("removed", "unpublish"),
                 Status::Failed { .. } => ("failed", "reconcile"),
-                Status::Rejected { .. } => ("rejected", "group"),
+                Status::Rejected { step, .. } => ("rejected", *step),
                 Status::Unchanged => ("unchanged", ""),
                 Status::Interrupted => ("interrupted", ""),
             };
@@ -104,7 +104,7 @@ impl Service<'_> {
             }
             let detail = match &outcome.status {
                 Status::Failed { error } => error.clone(),
-                Status::Rejected { reason } => reason.clone(),
+                Status::Rejected { reason, .. } => reason.clone(),
                 _ => outcome
                     .published
                     .iter()

@@ -46,9 +46,12 @@ pub struct PassOptions {
     pub live_progress: bool,
     /// List the whole share again, whatever the folder etags say.
     pub full_rescan: bool,
-    /// Part of a platform plan (with `dry_run`): a database server that
-    /// cannot be reached yet (a host not built) means every dataset is new.
-    pub planning_platform: bool,
+    /// Part of a platform plan (with `dry_run`) that found the target's
+    /// database absent while `[postgres]` declares it: the apply creates it
+    /// before the sync runs, so every dataset is new and nothing is
+    /// connected. Any other failure to connect stops the plan: a wrong
+    /// password or a refused connection is not an empty database.
+    pub database_absent: bool,
 }
 
 impl Default for PassOptions {
@@ -61,7 +64,7 @@ impl Default for PassOptions {
             force_removals: false,
             live_progress: false,
             full_rescan: false,
-            planning_platform: false,
+            database_absent: false,
         }
     }
 }
@@ -158,6 +161,9 @@ pub enum Status {
     Removed,
     Rejected {
         reason: String,
+        /// Which step refused it: `group` (its files), `load`, `publish`.
+        #[serde(skip)]
+        step: &'static str,
     },
     Failed {
         error: String,
@@ -267,8 +273,7 @@ pub async fn run_in_scope(
     let grouping = dataset::group(&files);
 
     let Some(mut client) = connect(target, connection, options).await? else {
-        // Planning on a host not yet built (`geosync plan` before the first
-        // apply): no database, so every dataset is new.
+        // A platform plan that creates the database: every dataset is new.
         return Ok(plan_without_database(
             target,
             &grouping,
@@ -409,15 +414,18 @@ fn ledger_error(target: &SyncTarget, e: &tokio_postgres::Error) -> PassError {
 }
 
 /// The target database, its ledger and schema ready unless this is a dry
-/// run; None when a dry run finds no database to plan against.
+/// run; None when a platform plan creates the database (see
+/// [`PassOptions::database_absent`]).
 async fn connect(
     target: &SyncTarget,
     connection: &PgConnection,
     options: PassOptions,
 ) -> Result<Option<tokio_postgres::Client>, PassError> {
+    if options.dry_run && options.database_absent {
+        return Ok(None);
+    }
     let mut client = match pg::connect(connection, &target.database).await {
         Ok(client) => client,
-        Err(e) if options.dry_run && (database_missing(&e) || options.planning_platform) => return Ok(None),
         Err(source) => {
             return Err(PassError::Connect {
                 target: target.name.clone(),
@@ -650,12 +658,15 @@ impl Runner<'_> {
                 DatasetAction::Unchanged => {
                     outcome(change, change.table.iter().cloned().collect(), Status::Unchanged)
                 }
-                DatasetAction::Waiting { last_error, .. } => outcome(change, Vec::new(), waiting(last_error)),
+                DatasetAction::Waiting { last_error, step, .. } => {
+                    outcome(change, Vec::new(), waiting(last_error, step))
+                }
                 DatasetAction::Rejected { reason } => outcome(
                     change,
                     Vec::new(),
                     Status::Rejected {
                         reason: reason.clone(),
+                        step: "group",
                     },
                 ),
             };
@@ -802,8 +813,12 @@ impl Runner<'_> {
         let fingerprint = plan::Parts::of(dataset).publish_fingerprint(&publisher.settings_digest());
         let loaded = dataset.fingerprint().to_string();
         let mut published = Vec::new();
+        // The file's layers as last loaded (a vanished one's entry is gone).
+        let several_layers = entries.iter().filter(|e| !e.key.layer.is_empty()).count() > 1;
         for entry in entries.iter().filter(|e| e.loaded_fingerprint.is_some()) {
-            let result = self.publish_entry(publisher, dataset, entry, dir).await;
+            let result = self
+                .publish_entry(publisher, dataset, entry, dir, several_layers)
+                .await;
             let recorded = match &result {
                 Ok(_) => Ledger::record_published(self.client, &entry.key, &fingerprint, &loaded).await,
                 Err(error) => {
@@ -822,6 +837,7 @@ impl Runner<'_> {
         dataset: &Dataset,
         entry: &ledger::Entry,
         dir: &Path,
+        several_layers: bool,
     ) -> Result<PublishedAs, String> {
         let raster = dataset
             .format
@@ -832,6 +848,7 @@ impl Runner<'_> {
             entry,
             files: dir,
             raster: raster.as_deref(),
+            several_layers,
         };
         let mut prepared = publisher
             .prepare(&job, self.client)
@@ -1206,6 +1223,7 @@ fn status_of(error: &LoadError) -> Status {
     if error.is_rejection() {
         Status::Rejected {
             reason: error.to_string(),
+            step: "load",
         }
     } else {
         Status::Failed {
@@ -1237,10 +1255,12 @@ async fn check_claim(
                 .await
                 .map_err(|e| format!("{label}: giving up record {uuid}: {}", load::pg_message(&e)))?;
         }
-        let what = if prepared.uuid_from_sidecar(target, &entry.key) {
-            "its metadata fileIdentifier"
-        } else {
-            "its record uuid"
+        let what = match prepared.derived_from() {
+            Some(author) => {
+                format!("its record uuid (derived from its metadata fileIdentifier {author} and its layer)")
+            }
+            None if prepared.uuid_from_sidecar(target, &entry.key) => "its metadata fileIdentifier".into(),
+            None => "its record uuid".into(),
         };
         return Err(format!(
             "{label}: rejected: {what} {uuid} is already the record of {}; \
@@ -1265,7 +1285,10 @@ async fn check_claim(
 /// record uuid another dataset holds) is a rejection, as the loader's are.
 fn publish_failure(error: String) -> Status {
     if error.contains(": rejected: ") {
-        Status::Rejected { reason: error }
+        Status::Rejected {
+            reason: error,
+            step: "publish",
+        }
     } else {
         Status::Failed { error }
     }
@@ -1281,10 +1304,11 @@ fn dataset_label(key: &ledger::Key) -> String {
 
 /// A failed dataset whose next try is not due. The loader's rejections
 /// (the data cannot load as it is) stay rejections until the data changes.
-fn waiting(last_error: &str) -> Status {
+fn waiting(last_error: &str, step: &'static str) -> Status {
     if last_error.contains(": rejected: ") {
         Status::Rejected {
             reason: last_error.to_string(),
+            step,
         }
     } else {
         Status::Failed {

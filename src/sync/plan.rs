@@ -85,6 +85,9 @@ pub enum DatasetAction {
         attempts: i32,
         last_error: String,
         next_retry_at: Option<DateTime<Utc>>,
+        /// The step that failed: `load` or `publish`.
+        #[serde(skip)]
+        step: &'static str,
     },
     Rejected {
         reason: String,
@@ -254,6 +257,7 @@ fn action_for(records: &[&Recorded], current: &Fingerprint) -> DatasetAction {
             attempts: failed.attempts,
             last_error,
             next_retry_at: failed.next_retry_at,
+            step: "load",
         };
     }
     match records
@@ -347,6 +351,7 @@ fn publish_action(dataset: &Dataset, records: &[&Recorded], settings: &str) -> D
                     attempts: p.attempts,
                     last_error,
                     next_retry_at: p.next_retry_at,
+                    step: "publish",
                 };
             }
             return DatasetAction::Publish(PublishReason::RetryAfterFailure {

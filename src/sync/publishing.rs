@@ -100,6 +100,8 @@ pub struct Job<'a> {
     pub files: &'a Path,
     /// A raster's prepared GeoTIFF folder.
     pub raster: Option<&'a Path>,
+    /// The GeoPackage holds several layers (they share its sidecars).
+    pub several_layers: bool,
 }
 
 /// The names a publication uses.
@@ -145,6 +147,12 @@ impl Prepared {
     pub fn uuid_from_sidecar(&self, target: &str, key: &ledger::Key) -> bool {
         let layer = (!key.layer.is_empty()).then_some(key.layer.as_str());
         self.record.uuid != metadata::stable_uuid(target, &key.source_path, layer)
+    }
+
+    /// The sidecar's fileIdentifier the record's uuid was derived from (a
+    /// layer of a GeoPackage holding several).
+    pub fn derived_from(&self) -> Option<&str> {
+        self.record.parent.as_deref()
     }
 }
 
@@ -273,6 +281,7 @@ impl Publisher {
             target: self.target.name.clone(),
             source_path: entry.key.source_path.clone(),
             layer: (!entry.key.layer.is_empty()).then(|| entry.key.layer.clone()),
+            several_layers: job.several_layers,
             facts,
             sidecars: sidecars(&dataset, job.dataset, job.files)?,
             publication: metadata::Publication {

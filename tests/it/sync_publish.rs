@@ -827,9 +827,24 @@ fn the_loop_publishes_a_file_added_while_it_runs_and_exits_on_sigterm() {
     let sdi = Sdi::local("interval = \"1s\"\nmax_in_flight = 2\n");
     sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
     let mut child = sdi.ws.spawn(&["sync"], &[]);
-    sdi.add_case("valid/220_sld_shp_point", "points");
-    crate::sync_platform::eventually(std::time::Duration::from_secs(60), "the layer", || {
-        sdi.layers().len() == 1 && sdi.records().len() == 1
+    // Each dataset whole as it appears (a rename): a file refused with
+    // its files (no .shx), a copied metadata file refused at publication
+    // (b's is a's), the copy arriving last.
+    for (case, to) in [
+        ("valid/220_sld_shp_point", "points"),
+        ("invalid/970_shx_missing", "broken"),
+        ("valid/200_metadata_xml_QGIS_gmd", "a"),
+        ("valid/200_metadata_xml_QGIS_gmd", "b"),
+    ] {
+        let staged = sdi.ws.join("staged").join(to);
+        copy_dir(&Path::new(CORPUS).join(case), &staged);
+        std::fs::rename(&staged, sdi.share().join(to)).unwrap();
+    }
+    let copy = "b/200_metadata_xml_QGIS_gmd.shp";
+    crate::sync_platform::eventually(std::time::Duration::from_secs(60), "the layers", || {
+        sdi.layers().len() == 2
+            && sdi.records().len() == 2
+            && sdi.ledger().get(copy).is_some_and(|e| e.3.is_some())
     });
     let sent = std::time::Instant::now();
     assert!(Command::new("kill")
@@ -855,6 +870,13 @@ fn the_loop_publishes_a_file_added_while_it_runs_and_exits_on_sigterm() {
             .contains("sync.target:ouvert dataset=points/220_test_sld_shp_point.shp step=load+publish: new"),
         "{stderr}"
     );
+    // Each rejection labelled with the step that refused it.
+    for line in [
+        "dataset=broken/970_test_invalid_nyccensusblocks_shxmissing.shp step=group: rejected",
+        &format!("dataset={copy} step=publish: rejected"),
+    ] {
+        assert!(stderr.contains(line), "no {line:?} in {stderr}");
+    }
     for secret in [GN_PASSWORD, STORE_PASSWORD] {
         assert!(!stderr.contains(secret));
     }
@@ -890,21 +912,8 @@ fn a_restricted_target_is_read_by_its_roles_and_its_records_never_by_all() {
 #[test]
 fn each_layer_of_a_geopackage_is_a_layer_with_a_record_of_its_own() {
     let sdi = Sdi::local("");
-    std::fs::create_dir_all(sdi.share().join("gpkg")).unwrap();
     let gpkg = sdi.share().join("gpkg/two.gpkg");
-    for (shp, layer) in [
-        ("valid/130_epsg_2154/130_test_nyc_epsg_2154.shp", "blocks"),
-        ("valid/220_sld_shp_point/220_test_sld_shp_point.shp", "points"),
-    ] {
-        let status = Command::new("ogr2ogr")
-            .args(["-f", "GPKG", "-update", "-append"])
-            .arg(&gpkg)
-            .arg(Path::new(CORPUS).join(shp))
-            .args(["-nln", layer, "-a_srs", "EPSG:2154"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
+    two_layer_geopackage(&gpkg);
     // Published, killed before its record: `status` says pending.
     sdi.run(&["apply", "--auto-approve", "--no-sync"]).assert_code(0);
     sdi.ws.kill_at(&["sync", "--once"], "sync-layer-published");
@@ -934,6 +943,118 @@ fn each_layer_of_a_geopackage_is_a_layer_with_a_record_of_its_own() {
     let (run, _) = sdi.pass(&["--force-removals"]);
     run.assert_code(0);
     assert!(sdi.layers().is_empty() && sdi.records().is_empty() && sdi.ledger().is_empty());
+}
+
+/// A GeoPackage of two layers, `blocks` and `points`, from the corpus.
+fn two_layer_geopackage(gpkg: &Path) {
+    std::fs::create_dir_all(gpkg.parent().unwrap()).unwrap();
+    for (shp, layer) in [
+        ("valid/130_epsg_2154/130_test_nyc_epsg_2154.shp", "blocks"),
+        ("valid/220_sld_shp_point/220_test_sld_shp_point.shp", "points"),
+    ] {
+        let status = Command::new("ogr2ogr")
+            .args(["-f", "GPKG", "-update", "-append"])
+            .arg(gpkg)
+            .arg(Path::new(CORPUS).join(shp))
+            .args(["-nln", layer, "-a_srs", "EPSG:2154"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+/// The text of the first `<gmd:{element}>` of a record (its CharacterString).
+fn gmd_value(xml: &str, element: &str) -> Option<String> {
+    let start = xml.find(&format!("<gmd:{element}"))?;
+    let rest = &xml[start..];
+    let value = &rest[rest.find("<gco:CharacterString>")? + "<gco:CharacterString>".len()..];
+    Some(value[..value.find("</gco:CharacterString>")?].to_string())
+}
+
+/// The ISO sidecar the GeoPackage's layers share: the corpus's 211.
+const GPKG_SIDECAR: &str = "valid/211_us-ascii/211_us-ascii.xml";
+const GPKG_AUTHOR_ID: &str = "0249cb98-6f01-4875-aa83-b87233906b10";
+const GPKG_TITLE: &str = "211 test unknown-8bit";
+
+/// Each layer's record uuid, from the ledger (layer -> uuid), all published.
+fn layer_uuids(sdi: &Sdi, path: &str) -> BTreeMap<String, String> {
+    sdi.ledger()
+        .into_iter()
+        .filter_map(|(key, row)| {
+            let layer = key.strip_prefix(&format!("{path}#"))?.to_string();
+            assert_eq!(row.3.as_deref(), Some("published"), "{key}: {row:?}");
+            Some((layer, row.2.expect("a record uuid")))
+        })
+        .collect()
+}
+
+#[test]
+fn each_layer_of_a_geopackage_with_one_iso_sidecar_gets_its_own_valid_record() {
+    let sdi = Sdi::local("");
+    let gpkg = sdi.share().join("gpkg/two.gpkg");
+    two_layer_geopackage(&gpkg);
+    let sidecar = sdi.share().join("gpkg/two.xml");
+    std::fs::copy(Path::new(CORPUS).join(GPKG_SIDECAR), &sidecar).unwrap();
+    sdi.apply().assert_code(0);
+
+    let uuids = layer_uuids(&sdi, "gpkg/two.gpkg");
+    assert_eq!(
+        uuids.keys().collect::<Vec<_>>(),
+        ["blocks", "points"],
+        "{uuids:?}"
+    );
+    assert_ne!(uuids["blocks"], uuids["points"]);
+    assert!(!uuids.values().any(|u| u == GPKG_AUTHOR_ID), "{uuids:?}");
+    let records = sdi.records();
+    assert_eq!(records.len(), 2, "{:?}", records.keys());
+    let ledger = sdi.ledger();
+    for (layer, uuid) in &uuids {
+        let xml = &records[uuid];
+        assert_eq!(gmd_value(xml, "fileIdentifier").as_deref(), Some(uuid.as_str()));
+        assert_eq!(
+            gmd_value(xml, "parentIdentifier").as_deref(),
+            Some(GPKG_AUTHOR_ID)
+        );
+        let title = format!("{GPKG_TITLE} — {layer}");
+        assert!(xml.contains(&title), "{layer}: {xml}");
+        let table = ledger[&format!("gpkg/two.gpkg#{layer}")].1.clone().unwrap();
+        assert_eq!(sdi.featuretype(&table).title, title);
+        assert_valid_iso(xml, layer);
+    }
+    sdi.assert_nothing_orphaned();
+
+    // The sidecar edited: republished under the same identifiers.
+    let edited = std::fs::read_to_string(&sidecar)
+        .unwrap()
+        .replace(GPKG_TITLE, "211 test edited");
+    std::fs::write(&sidecar, edited).unwrap();
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    assert_ne!(datasets["gpkg/two.gpkg"]["status"], "unchanged", "{datasets:#?}");
+    assert_eq!(layer_uuids(&sdi, "gpkg/two.gpkg"), uuids);
+    let records = sdi.records();
+    assert_eq!(records.len(), 2);
+    assert!(records[&uuids["points"]].contains("211 test edited — points"));
+
+    // The same GeoPackage and sidecar copied elsewhere: the copy is
+    // rejected, nothing of it published, the first's records untouched.
+    let copy = sdi.share().join("copy/two.gpkg");
+    two_layer_geopackage(&copy);
+    std::fs::copy(&sidecar, sdi.share().join("copy/two.xml")).unwrap();
+    let (run, datasets) = sdi.pass(&[]);
+    run.assert_code(0);
+    let copied = &datasets["copy/two.gpkg"];
+    assert_eq!(copied["status"], "rejected", "{copied:#}");
+    let reason = copied["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!(
+            "derived from its metadata fileIdentifier {GPKG_AUTHOR_ID}"
+        )) && reason.contains("dataset gpkg/two.gpkg (layer"),
+        "{reason}"
+    );
+    let published: std::collections::BTreeSet<String> = sdi.records().into_keys().collect();
+    assert_eq!(published, uuids.into_values().collect());
+    assert_eq!(sdi.layers().len(), 2, "nothing of the copy is published");
 }
 
 /// Lines of a child's stderr, as they come.

@@ -361,3 +361,70 @@ fn a_custom_crs_needs_an_insert_grant_on_spatial_ref_sys_and_says_so() {
     );
     case.assert_no_secret_in_output();
 }
+
+/// A plan must not show a target's datasets as new because it cannot
+/// connect: only a database that does not exist yet, and that the plan
+/// creates, is planned empty.
+#[test]
+fn a_plan_that_cannot_connect_to_a_target_stops_instead_of_showing_it_empty() {
+    let mut case = Case::new(true);
+    let (role, db) = (case.role.clone(), case.db.clone());
+    case.add_case("220_sld_shp_point");
+    let dataset = "sync.dataset:t/220_sld_shp_point/220_test_sld_shp_point.shp";
+    // Nothing built yet (neither the role nor the database): planned new.
+    let run = case.run(&["plan"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(&format!("+ {dataset} (create")),
+        "{}",
+        run.stdout
+    );
+    case.run(&["apply", "--auto-approve"]).assert_code(0);
+
+    // The role's password in the manifest no longer the server's.
+    let wrong = unique("Wrong-Sync-Pw");
+    case.ws.set_env("GEOSYNC_TEST_SYNC_PW", &wrong);
+    let server = format!("127.0.0.1:{}/{db}", pg::port());
+    for args in [&["plan"][..], &["sync", "--dry-run"][..]] {
+        let run = case.run(args);
+        run.assert_code(1);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        for expected in [
+            "sync.target:t",
+            server.as_str(),
+            role.as_str(),
+            "password authentication failed",
+        ] {
+            assert!(all.contains(expected), "{args:?}: no {expected:?} in\n{all}");
+        }
+        assert!(
+            !all.contains(&format!("+ {dataset}")),
+            "{args:?} planned it new:\n{all}"
+        );
+        assert!(!all.contains(&wrong), "{args:?}: the password was printed");
+    }
+    // As the message says: the rest first (it sets the role's password),
+    // then the plan reads the ledger again: the dataset is loaded.
+    case.run(&["apply", "--auto-approve", "--exclude", "sync"])
+        .assert_code(0);
+    case.run(&["plan", "--detailed-exitcode"]).assert_code(0);
+
+    // A second target's database nothing creates: not planned empty either.
+    let nowhere = unique("nowhere");
+    let second = format!(
+        "\n[[sync.target]]\nname = \"u\"\nsource = {{ path = \"share\" }}\ndatabase = \"{nowhere}\"\nschema = \"data\"\n"
+    );
+    let sync = format!("postgres_role = \"{role}\"");
+    case.ws.write("geosync.toml", &(manifest(&case, &sync) + &second));
+    for args in [&["plan"][..], &["sync", "--dry-run"][..]] {
+        let run = case.run(args);
+        run.assert_code(1);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            all.contains("sync.target:u") && all.contains(&format!("/{nowhere} as {role}")),
+            "{args:?}: {all}"
+        );
+        assert!(all.contains("does not exist"), "{args:?}: {all}");
+    }
+    case.assert_no_secret_in_output();
+}

@@ -61,6 +61,7 @@ pub fn record(
         .as_deref()
         .map(clean_line)
         .and_then(non_empty)
+        .map(|t| super::layer_title(input, t))
         .unwrap_or_else(|| default_title(input));
     let abstract_text = described
         .abstract_text
@@ -116,6 +117,7 @@ pub fn record(
     };
     Record {
         uuid: uuid.to_string(),
+        parent: None,
         xml: tree::write(&fields.document(), true),
         title,
         abstract_text,

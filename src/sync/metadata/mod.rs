@@ -26,6 +26,13 @@
 //! The uuid of a dataset without fileIdentifier is [`stable_uuid`]: a UUID
 //! v5 of (target, share path, layer), so a platform rebuilt from nothing
 //! republishes under the same uuids.
+//!
+//! The layers of a GeoPackage holding several share its sidecar: each gets
+//! a record of its own, titled "<title> — <layer>". When the shared ISO
+//! sidecar names a fileIdentifier, each layer's is [`layer_uuid`] of it
+//! and the layer, and the author's identifier becomes the record's
+//! parentIdentifier (the GeoPackage as a whole); a GeoPackage of one layer
+//! keeps the author's fileIdentifier as it is.
 
 mod arcgis;
 mod decode;
@@ -43,7 +50,7 @@ mod validate;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-pub use self::uuid::stable_uuid;
+pub use self::uuid::{layer_uuid, stable_uuid};
 pub use validate::{validate, validate_blocking};
 
 /// A bounding box in WGS84 longitude/latitude degrees.
@@ -134,8 +141,11 @@ pub struct RecordInput {
     pub target: String,
     /// The dataset's path in the share (its identity in the ledger).
     pub source_path: String,
-    /// The GeoPackage layer, for a multi-layer file.
+    /// The GeoPackage layer (every layer of a GeoPackage has one).
     pub layer: Option<String>,
+    /// The GeoPackage holds several layers: they share its sidecars, so
+    /// each record tells its layer apart (title, identifier).
+    pub several_layers: bool,
     pub facts: DataFacts,
     pub sidecars: Vec<Sidecar>,
     pub publication: Publication,
@@ -180,6 +190,9 @@ pub enum Origin {
 pub struct Record {
     /// The record's fileIdentifier (GeoNetwork's uuid, CSW's identifier).
     pub uuid: String,
+    /// The record's parentIdentifier when geosync set it: the sidecar's own
+    /// fileIdentifier, which the layers of a GeoPackage share.
+    pub parent: Option<String>,
     /// The whole gmd:MD_Metadata document, UTF-8, with its declaration.
     pub xml: String,
     /// One line, never empty.
@@ -225,6 +238,15 @@ pub enum MetadataError {
     /// The shipped schemas could not be loaded (a broken build).
     #[error("the ISO 19139 schemas cannot be loaded: {0}")]
     Schemas(String),
+}
+
+/// A title taken from a sidecar the GeoPackage's layers share, told apart
+/// by the layer's name; any other title as it is.
+pub(crate) fn layer_title(input: &RecordInput, title: String) -> String {
+    match (&input.layer, input.several_layers) {
+        (Some(layer), true) => format!("{title} — {}", text::clean_line(layer)),
+        _ => title,
+    }
 }
 
 /// The first three schema errors, on one line.

@@ -1,6 +1,8 @@
 //! An ISO 19139 sidecar, passed through: the author's record is what the
 //! catalogue shows. geosync only sets the fileIdentifier when there is none
-//! (an existing one wins: the author may cite it elsewhere) and puts its
+//! (an existing one wins: the author may cite it elsewhere; the layers of
+//! a GeoPackage holding several each get their own, with the author's as
+//! parentIdentifier, and their layer's name in the title) and puts its
 //! online resources into distributionInfo, replacing those of an earlier
 //! run and keeping the author's other links. New elements declare their
 //! own namespaces, so the author's prefixes do not matter.
@@ -9,7 +11,8 @@ use super::iso::{distribution, transfer_options};
 use super::links::{is_ours, OnlineResource};
 use super::text::{clean_block, clean_line, non_empty};
 use super::tree::{self, Element, Node, GCO, GMD};
-use super::{BBox, Origin, Publication, Record, RecordInput};
+use super::uuid::layer_uuid;
+use super::{layer_title, BBox, Origin, Publication, Record, RecordInput};
 
 /// MD_Metadata's elements that come after distributionInfo in the schema.
 const AFTER_DISTRIBUTION: &[&str] = &[
@@ -32,12 +35,22 @@ pub fn record(
     uuid: &str,
     links: &[OnlineResource],
 ) -> Record {
-    let uuid = set_file_identifier(&mut root, uuid);
+    let mut warnings = Vec::new();
+    let (uuid, parent) = identify(&mut root, input, uuid, file, &mut warnings);
     replace_links(&mut root, &input.publication, links);
     let summary = summary(&root);
-    let title = summary.title.unwrap_or_else(|| super::iso::default_title(input));
+    let title = match summary.title {
+        Some(title) if input.several_layers => {
+            let title = layer_title(input, title);
+            set_title(&mut root, &title);
+            title
+        }
+        Some(title) => title,
+        None => super::iso::default_title(input),
+    };
     Record {
         uuid,
+        parent,
         xml: tree::write(&root, false),
         title,
         abstract_text: summary.abstract_text.unwrap_or_default(),
@@ -45,7 +58,41 @@ pub fn record(
         bbox: summary.bbox,
         origin: Origin::Iso19139(file.to_string()),
         dataset: String::new(),
-        warnings: Vec::new(),
+        warnings,
+    }
+}
+
+/// The record's fileIdentifier, and its parentIdentifier when geosync
+/// sets one. The author's fileIdentifier is kept, except by the layers of
+/// a GeoPackage holding several: one identifier cannot name them all, so
+/// each gets its own ([`layer_uuid`]) and the author's one, naming the
+/// GeoPackage as a whole, becomes their parent.
+fn identify(
+    root: &mut Element,
+    input: &RecordInput,
+    uuid: &str,
+    file: &str,
+    warnings: &mut Vec<String>,
+) -> (String, Option<String>) {
+    match (file_identifier(root), &input.layer, input.several_layers) {
+        (Some(author), Some(layer), true) => {
+            let own = layer_uuid(&author, layer);
+            set_file_identifier(root, &own);
+            if let Some(earlier) = set_parent(root, &author).filter(|p| *p != author) {
+                warnings.push(format!(
+                    "metadata file {file}: its parentIdentifier {} is replaced by its fileIdentifier {}, \
+                     which names the GeoPackage whose layer this record describes",
+                    clean_line(&earlier),
+                    clean_line(&author)
+                ));
+            }
+            (own, Some(author))
+        }
+        (Some(author), _, _) => (author, None),
+        (None, _, _) => {
+            set_file_identifier(root, uuid);
+            (uuid.to_string(), None)
+        }
     }
 }
 
@@ -61,25 +108,70 @@ fn gmd_children<'a>(element: &'a mut Element, local: &'a str) -> impl Iterator<I
     })
 }
 
-/// The record's fileIdentifier: the author's when it has one, else `uuid`
-/// (put first, where the schema wants it).
-fn set_file_identifier(root: &mut Element, uuid: &str) -> String {
-    let position = root
-        .children
-        .iter()
-        .position(|n| matches!(n, Node::Element(e) if e.is(GMD, "fileIdentifier")));
-    if let Some(i) = position {
-        if let Node::Element(e) = &root.children[i] {
-            let existing = e.text().trim().to_string();
-            if !existing.is_empty() {
-                return existing;
-            }
-        }
-        root.children.remove(i);
-    }
+/// The author's fileIdentifier, when it is not empty.
+fn file_identifier(root: &Element) -> Option<String> {
+    root.elements()
+        .find(|e| e.is(GMD, "fileIdentifier"))
+        .map(|e| e.text().trim().to_string())
+        .filter(|id| !id.is_empty())
+}
+
+/// Sets the fileIdentifier, first, where the schema wants it.
+fn set_file_identifier(root: &mut Element, uuid: &str) {
+    root.children
+        .retain(|n| !matches!(n, Node::Element(e) if e.is(GMD, "fileIdentifier")));
     let identifier = declared(Element::gmd("fileIdentifier").with(Element::gco("CharacterString", uuid)));
     root.children.insert(0, Node::Element(identifier));
-    uuid.to_string()
+}
+
+/// Sets the parentIdentifier, after fileIdentifier, language and
+/// characterSet (the schema's order); returns the one it replaced.
+fn set_parent(root: &mut Element, parent: &str) -> Option<String> {
+    let is = |n: &Node, local: &str| matches!(n, Node::Element(e) if e.is(GMD, local));
+    let earlier = root
+        .elements()
+        .find(|e| e.is(GMD, "parentIdentifier"))
+        .map(|e| e.text().trim().to_string());
+    root.children.retain(|n| !is(n, "parentIdentifier"));
+    let at = root
+        .children
+        .iter()
+        .rposition(|n| {
+            ["fileIdentifier", "language", "characterSet"]
+                .iter()
+                .any(|l| is(n, l))
+        })
+        .map_or(0, |i| i + 1);
+    let element = declared(Element::gmd("parentIdentifier").with(Element::gco("CharacterString", parent)));
+    root.children.insert(at, Node::Element(element));
+    earlier
+}
+
+/// Sets the citation title of the first identificationInfo (its
+/// CharacterString or Anchor), where [`summary`] read it.
+fn set_title(root: &mut Element, title: &str) {
+    let Some(info) = gmd_children(root, "identificationInfo").next() else {
+        return;
+    };
+    let Some(id) = info.children.iter_mut().find_map(|n| match n {
+        Node::Element(e) => Some(e),
+        _ => None,
+    }) else {
+        return;
+    };
+    let value = gmd_children(id, "citation")
+        .next()
+        .and_then(|c| gmd_children(c, "CI_Citation").next())
+        .and_then(|c| gmd_children(c, "title").next())
+        .and_then(|t| {
+            t.children.iter_mut().find_map(|n| match n {
+                Node::Element(e) => Some(e),
+                _ => None,
+            })
+        });
+    if let Some(value) = value {
+        value.children = vec![Node::Text(title.to_string())];
+    }
 }
 
 fn replace_links(root: &mut Element, publication: &Publication, links: &[OnlineResource]) {

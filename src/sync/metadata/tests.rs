@@ -813,3 +813,92 @@ fn a_title_is_never_empty() {
     assert_eq!(record.title, ".shp");
     assert_valid(&record);
 }
+
+/// The input of one layer of `d/base.gpkg` sharing the corpus's ISO
+/// sidecar 211 (fileIdentifier 0249cb98-...).
+fn gpkg_layer_with_iso(layer: &str, several_layers: bool, xml: &str) -> RecordInput {
+    RecordInput {
+        target: "ouvert".into(),
+        source_path: "d/base.gpkg".into(),
+        layer: Some(layer.into()),
+        several_layers,
+        sidecars: vec![Sidecar {
+            file_name: "base.xml".into(),
+            bytes: xml.as_bytes().to_vec(),
+        }],
+        publication: publication(layer),
+        modified: modified(),
+        ..RecordInput::default()
+    }
+}
+
+const AUTHOR_ID: &str = "0249cb98-6f01-4875-aa83-b87233906b10";
+
+#[test]
+fn the_layers_of_a_gpkg_sharing_an_iso_sidecar_each_get_a_record() {
+    let xml = std::fs::read_to_string(corpus().join("valid/211_us-ascii/211_us-ascii.xml")).unwrap();
+    let roads = build_record(&gpkg_layer_with_iso("roads", true, &xml)).unwrap();
+    let rivers = build_record(&gpkg_layer_with_iso("rivers", true, &xml)).unwrap();
+    assert_eq!(roads.uuid, layer_uuid(AUTHOR_ID, "roads"));
+    assert_eq!(rivers.uuid, layer_uuid(AUTHOR_ID, "rivers"));
+    assert_ne!(roads.uuid, rivers.uuid);
+    for (record, layer) in [(&roads, "roads"), (&rivers, "rivers")] {
+        assert_eq!(values(&record.xml, &["fileIdentifier"]), [record.uuid.as_str()]);
+        assert_eq!(values(&record.xml, &["parentIdentifier"]), [AUTHOR_ID]);
+        assert_eq!(record.parent.as_deref(), Some(AUTHOR_ID));
+        let title = format!("211 test unknown-8bit — {layer}");
+        assert_eq!(record.title, title);
+        assert_eq!(
+            id_values(&record.xml, &["citation", "CI_Citation", "title"]),
+            [title]
+        );
+        assert_valid(record);
+    }
+    let again = build_record(&gpkg_layer_with_iso("roads", true, &xml)).unwrap();
+    assert_eq!(again.xml, roads.xml, "the same record from one pass to the next");
+
+    // An author's parentIdentifier gives way to the GeoPackage's, with a warning.
+    let with_parent = xml.replacen(
+        "<gmd:hierarchyLevel>",
+        "<gmd:parentIdentifier><gco:CharacterString>series-1</gco:CharacterString></gmd:parentIdentifier><gmd:hierarchyLevel>",
+        1,
+    );
+    let record = build_record(&gpkg_layer_with_iso("roads", true, &with_parent)).unwrap();
+    assert_eq!(values(&record.xml, &["parentIdentifier"]), [AUTHOR_ID]);
+    assert!(
+        record.warnings.iter().any(|w| w.contains("series-1")),
+        "{:?}",
+        record.warnings
+    );
+    assert_valid(&record);
+}
+
+#[test]
+fn a_single_layer_gpkg_keeps_the_authors_file_identifier() {
+    let xml = std::fs::read_to_string(corpus().join("valid/211_us-ascii/211_us-ascii.xml")).unwrap();
+    let record = build_record(&gpkg_layer_with_iso("roads", false, &xml)).unwrap();
+    assert_eq!(record.uuid, AUTHOR_ID);
+    assert_eq!(record.parent, None);
+    assert!(values(&record.xml, &["parentIdentifier"]).is_empty());
+    assert_eq!(record.title, "211 test unknown-8bit");
+    assert_valid(&record);
+}
+
+#[test]
+fn converted_sidecars_shared_by_layers_tell_the_layers_apart_by_title() {
+    let qmd =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/metadata/routes_qgis.qmd"))
+            .unwrap();
+    let input = |layer: &str| RecordInput {
+        sidecars: vec![Sidecar {
+            file_name: "base.qmd".into(),
+            bytes: qmd.clone(),
+        }],
+        ..gpkg_layer_with_iso(layer, true, "")
+    };
+    let roads = build_record(&input("roads")).unwrap();
+    assert_eq!(roads.title, "Routes départementales du Doubs — roads");
+    assert_eq!(roads.uuid, stable_uuid("ouvert", "d/base.gpkg", Some("roads")));
+    assert_eq!(roads.parent, None);
+    assert_valid(&roads);
+}

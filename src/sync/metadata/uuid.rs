@@ -3,6 +3,13 @@
 //! the layer. Kept in the ledger too, but derivable without it: a platform
 //! rebuilt from nothing republishes each dataset under the same uuid, so
 //! links to its record keep working.
+//!
+//! A layer of a GeoPackage whose ISO sidecar names a fileIdentifier, when
+//! the file holds several layers, is [`layer_uuid`]: a UUID v5 of that
+//! identifier and the layer name, in a namespace of its own (no triple of
+//! [`stable_uuid`] can meet it). It follows the author's identifier, not
+//! the file's place: the same sidecar copied with the same GeoPackage
+//! elsewhere gives the same uuids, and the claims check rejects the copy.
 
 use sha1::{Digest, Sha1};
 
@@ -17,6 +24,20 @@ const NAMESPACE: [u8; 16] = [
 pub fn stable_uuid(target: &str, source_path: &str, layer: Option<&str>) -> String {
     let name = format!("{target}\0{source_path}\0{}", layer.unwrap_or(""));
     uuid_v5(&NAMESPACE, name.as_bytes())
+}
+
+/// geosync's namespace of layer records: the UUID v5 of
+/// `urn:geosync:metadata:layer` in the URL namespace
+/// (cc04be0d-f2ff-5c10-bdbd-ff3fd475d351).
+const LAYER_NAMESPACE: [u8; 16] = [
+    0xcc, 0x04, 0xbe, 0x0d, 0xf2, 0xff, 0x5c, 0x10, 0xbd, 0xbd, 0xff, 0x3f, 0xd4, 0x75, 0xd3, 0x51,
+];
+
+/// The uuid of one layer's record, from the fileIdentifier of the sidecar
+/// its GeoPackage's layers share (NUL separates, as above).
+pub fn layer_uuid(file_identifier: &str, layer: &str) -> String {
+    let name = format!("{file_identifier}\0{layer}");
+    uuid_v5(&LAYER_NAMESPACE, name.as_bytes())
 }
 
 fn uuid_v5(namespace: &[u8; 16], name: &[u8]) -> String {
@@ -61,6 +82,30 @@ mod tests {
             stable_uuid("ouvert", "d/b.gpkg", Some("roads")),
             "87db120c-2af3-52b3-afdd-ad935c43b879"
         );
+        let url = [
+            0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
+        ];
+        assert_eq!(
+            uuid_v5(&url, b"urn:geosync:metadata:layer"),
+            hex_uuid(&LAYER_NAMESPACE)
+        );
+        assert_eq!(uuid_v5(&url, b"urn:geosync:metadata"), hex_uuid(&NAMESPACE));
+        assert_eq!(
+            layer_uuid("b1c2d3e4-0000-4000-8000-00000000abcd", "roads"),
+            "cda553f8-a775-564d-b3aa-76686966f9bc"
+        );
+    }
+
+    fn hex_uuid(bytes: &[u8; 16]) -> String {
+        let h = hex::encode(bytes);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
     }
 
     #[test]
@@ -70,5 +115,9 @@ mod tests {
         assert_ne!(base, stable_uuid("u", "a/b.shp", None));
         assert_ne!(base, stable_uuid("t", "a/B.shp", None));
         assert_ne!(stable_uuid("t", "a", Some("b")), stable_uuid("t", "a\0b", None));
+        let layer = layer_uuid("id", "roads");
+        assert_eq!(layer, layer_uuid("id", "roads"));
+        assert_ne!(layer, layer_uuid("id", "rivers"));
+        assert_ne!(layer, layer_uuid("id2", "roads"));
     }
 }
