@@ -452,3 +452,42 @@ fn next_range(attrs: HashMap<String, Vec<String>>, attr: &str, values: &mut Vec<
     }
     next
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::next_range;
+
+    fn answer(name: &str, values: &[&str]) -> HashMap<String, Vec<String>> {
+        HashMap::from([(name.to_string(), values.iter().map(|v| v.to_string()).collect())])
+    }
+
+    #[test]
+    fn a_range_continues_after_its_end_until_it_ends_in_a_star() {
+        let mut values = Vec::new();
+        assert_eq!(
+            next_range(answer("member;range=0-1", &["a", "b"]), "member", &mut values),
+            Some(2)
+        );
+        // Servers spell the attribute as they like.
+        assert_eq!(
+            next_range(answer("Member;Range=2-3", &["c", "d"]), "member", &mut values),
+            Some(4)
+        );
+        assert_eq!(
+            next_range(answer("member;range=4-*", &["e"]), "member", &mut values),
+            None
+        );
+        assert_eq!(values, ["a", "b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn an_answer_without_a_range_or_without_the_attribute_is_the_last() {
+        let mut values = Vec::new();
+        assert_eq!(next_range(answer("member", &["a"]), "member", &mut values), None);
+        assert_eq!(next_range(HashMap::new(), "member", &mut values), None);
+        assert_eq!(next_range(answer("cn", &["g"]), "member", &mut values), None);
+        assert_eq!(values, ["a"]);
+    }
+}
