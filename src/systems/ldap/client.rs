@@ -60,7 +60,7 @@ pub enum ClientError {
     },
     #[error(
         "{at}: [ldap.active_directory] groups: {} is not in AD: {server} has no entry at that DN \
-         (read with base scope for its `member`); the group may have been renamed, moved or deleted. \
+         (read as the bind DN, with base scope, for its `member`); the group may have been renamed, moved or deleted. \
          Nothing was planned, so that the role's members keep it: map the group's DN as AD has it now, \
          or remove the mapping",
         missing_group(mapped, group)
