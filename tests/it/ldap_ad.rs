@@ -550,6 +550,12 @@ fn a_group_read_in_several_ranges_gives_every_member_the_role() {
     apply(&ws, &[]).assert_code(0);
     assert_eq!(dit.values(&role, "member").len(), 10);
     no_op(&ws);
+
+    ws.write("m.toml", &manifest(&dit, &ad, "member_range = 0\n", &mapped));
+    let run = ws.geosync(&["plan", "-f", "m.toml"]);
+    run.assert_code(1);
+    let bounds = "[ldap.active_directory]: `member_range` must be between 1 and 100000";
+    assert!(run.stderr.contains(bounds), "{}", run.stderr);
 }
 
 /// A mapped group that AD no longer has (renamed, moved, deleted) stops
