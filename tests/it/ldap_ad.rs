@@ -506,6 +506,95 @@ fn members_of_nested_ad_groups_get_the_role_and_lose_it_when_they_leave() {
     no_op(&ws);
 }
 
+/// A group bigger than `member_range` is read in several ranged reads
+/// (`member;range=0-4`, `5-9`, then `10-*`), as a group bigger than
+/// MaxValRange is on AD: every member gets the role, and a member leaving
+/// is seen wherever it was in the group.
+#[test]
+fn a_group_read_in_several_ranges_gives_every_member_the_role() {
+    let (dit, ad) = (Dit::new(), Ad::new());
+    let names: Vec<String> = (1..=12).map(|i| ad.sam(&format!("m{i:02}"))).collect();
+    let users: Vec<String> = names
+        .iter()
+        .map(|u| ad.user(u, &format!("mail: {u}@geo.test\n")))
+        .collect();
+    let big = ad.group("G-Big", &users.iter().map(String::as_str).collect::<Vec<_>>());
+    let mapped = format!("\"{big}\" = \"GN_EDITOR\"");
+    let ws = workspace(&dit, &manifest(&dit, &ad, "member_range = 5\n", &mapped));
+
+    apply(&ws, &[]).assert_code(0);
+    let role = format!("cn=GN_EDITOR,ou=roles,{}", dit.base);
+    let every = sorted(names.iter().map(|u| dit.user_dn(u)).collect());
+    assert_eq!(sorted(dit.values(&role, "member")), every);
+    no_op(&ws);
+
+    // Steps ending exactly on the last member (12 = 3 x 4), and one read
+    // for all: the same members, nothing to change.
+    for range in ["member_range = 4\n", "member_range = 1500\n"] {
+        ws.write("m.toml", &manifest(&dit, &ad, range, &mapped));
+        no_op(&ws);
+    }
+
+    // Each member leaving is seen, whichever range it was read in.
+    ws.write("m.toml", &manifest(&dit, &ad, "member_range = 5\n", &mapped));
+    for gone in [&users[1], &users[11]] {
+        ad.modify(&big, &format!("delete: member\nmember: {gone}"));
+    }
+    let plan = ws.geosync(&["plan", "-f", "m.toml"]);
+    let removal = member_removal(&plan.stdout).unwrap_or_default();
+    assert!(
+        removal.contains(&names[1]) && removal.contains(&names[11]) && !removal.contains(&names[5]),
+        "{}",
+        plan.stdout
+    );
+    apply(&ws, &[]).assert_code(0);
+    assert_eq!(dit.values(&role, "member").len(), 10);
+    no_op(&ws);
+
+    ws.write("m.toml", &manifest(&dit, &ad, "member_range = 0\n", &mapped));
+    let run = ws.geosync(&["plan", "-f", "m.toml"]);
+    run.assert_code(1);
+    let bounds = "[ldap.active_directory]: `member_range` must be between 1 and 100000";
+    assert!(run.stderr.contains(bounds), "{}", run.stderr);
+}
+
+/// A mapped group that AD no longer has (renamed, moved, deleted) stops
+/// the plan with the mapping's line: read as an empty group it would take
+/// the role from every member. An empty group that exists is no error.
+#[test]
+fn a_mapped_group_missing_from_ad_stops_the_plan_and_members_keep_the_role() {
+    let (dit, ad) = (Dit::new(), Ad::new());
+    let (a, b) = (ad.sam("ann"), ad.sam("ben"));
+    let users = [&a, &b].map(|u| ad.user(u, &format!("mail: {u}@geo.test\n")));
+    let editors = ad.group("Editors", &[&users[0], &users[1]]);
+    let empty = ad.group("Empty", &[]);
+    let mapped = format!("\"{empty}\" = \"GN_EDITOR\"\n\"{editors}\" = \"GN_EDITOR\"");
+    let text = manifest(&dit, &ad, "", &mapped);
+    let line = 1 + text
+        .lines()
+        .position(|l| l.starts_with(&format!("\"{editors}\"")))
+        .unwrap();
+    let ws = workspace(&dit, &text);
+    apply(&ws, &[]).assert_code(0);
+    let role = format!("cn=GN_EDITOR,ou=roles,{}", dit.base);
+    let both = sorted(vec![dit.user_dn(&a), dit.user_dn(&b)]);
+    assert_eq!(sorted(dit.values(&role, "member")), both);
+
+    ad.delete(&editors);
+    for run in [ws.geosync(&["plan", "-f", "m.toml"]), apply(&ws, &[])] {
+        run.assert_code(1);
+        for part in [
+            format!("m.toml:{line}:"),
+            format!("the AD group {editors} is not in AD"),
+            "ldaps://127.0.0.1:636 has no entry at that DN".to_string(),
+            "nothing was changed".to_string(),
+        ] {
+            assert!(run.stderr.contains(&part), "{part} in:\n{}", run.stderr);
+        }
+    }
+    assert_eq!(sorted(dit.values(&role, "member")), both);
+}
+
 /// An other CA than the one that signed AD's certificate, made here.
 fn other_ca(ws: &Workspace) -> String {
     let path = ws.join("other-ca.pem");

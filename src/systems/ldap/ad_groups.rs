@@ -28,22 +28,40 @@ struct Group {
 pub struct GroupReader {
     nested: bool,
     page_size: i32,
+    member_range: u32,
     read: BTreeMap<String, Group>,
 }
 
+/// Why a group's members could not be known.
+pub enum GroupError {
+    /// AD has no entry at the group's DN: renamed, moved or deleted.
+    Missing(String),
+    Client(ClientError),
+}
+
+impl From<ClientError> for GroupError {
+    fn from(error: ClientError) -> GroupError {
+        GroupError::Client(error)
+    }
+}
+
 impl GroupReader {
-    /// `nested = false` reads direct members only.
-    pub fn new(nested: bool, page_size: i32) -> GroupReader {
+    /// `nested = false` reads direct members only; `member_range` values
+    /// of `member` are asked for per read.
+    pub fn new(nested: bool, page_size: i32, member_range: u32) -> GroupReader {
         GroupReader {
             nested,
             page_size,
+            member_range,
             read: BTreeMap::new(),
         }
     }
 
     /// The normalized DNs of `group`'s members, nested ones included
     /// (users and groups alike: the caller matches them with its users).
-    pub async fn members(&mut self, ldap: &mut Ldap, group: &str) -> Result<BTreeSet<String>, ClientError> {
+    /// A group that is not there is an error, never an empty group: read
+    /// as empty, a renamed group would take the role from all its members.
+    pub async fn members(&mut self, ldap: &mut Ldap, group: &str) -> Result<BTreeSet<String>, GroupError> {
         let mut members = BTreeSet::new();
         let mut visited = BTreeSet::new();
         let mut pending = vec![group.to_string()];
@@ -63,9 +81,10 @@ impl GroupReader {
         Ok(members)
     }
 
-    async fn read_group(&self, ldap: &mut Ldap, group: &str) -> Result<Group, ClientError> {
-        let members: BTreeSet<String> = client::all_values(ldap, group, "member")
+    async fn read_group(&self, ldap: &mut Ldap, group: &str) -> Result<Group, GroupError> {
+        let members: BTreeSet<String> = client::all_values(ldap, group, "member", self.member_range)
             .await?
+            .ok_or_else(|| GroupError::Missing(group.to_string()))?
             .iter()
             .map(|m| dn::normalize(m))
             .collect();

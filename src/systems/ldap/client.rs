@@ -2,6 +2,7 @@
 //! the certificate checked against the manifest's CA file (or the
 //! system's), paged searches, and AD's range retrieval of big attributes.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +13,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
+use super::dn;
 use super::manifest::Connection;
+use crate::manifest::source::Location;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -55,6 +58,21 @@ pub enum ClientError {
         #[source]
         source: Box<LdapError>,
     },
+    #[error(
+        "{at}: [ldap.active_directory] groups: {} is not in AD: {server} has no entry at that DN \
+         (read as the bind DN, with base scope, for its `member`); the group may have been renamed, moved or deleted. \
+         Nothing was planned, so that the role's members keep it: map the group's DN as AD has it now, \
+         or remove the mapping",
+        missing_group(mapped, group)
+    )]
+    MissingGroup {
+        at: Location,
+        /// The DN the manifest maps.
+        mapped: String,
+        /// The group that was not found: the mapped one, or one nested in it.
+        group: String,
+        server: String,
+    },
     #[error("searching {base} ({filter})")]
     Search {
         base: String,
@@ -62,6 +80,16 @@ pub enum ClientError {
         #[source]
         source: Box<LdapError>,
     },
+}
+
+/// The group an error names, and the mapped group it was reached from
+/// when it is a nested one (gone between the two reads).
+fn missing_group(mapped: &str, group: &str) -> String {
+    if dn::normalize(mapped) == dn::normalize(group) {
+        format!("the AD group {group}")
+    } else {
+        format!("the AD group {group} (nested in {mapped})")
+    }
 }
 
 /// How long a server may take to accept a connection or answer a bind.
@@ -358,47 +386,108 @@ pub async fn paged_search(
     Ok(entries)
 }
 
-/// All values of a multi-valued attribute (AD's `member`), following range
-/// retrieval: AD returns at most MaxValRange values (1,500) as
-/// `member;range=0-1499` and the rest on request of `member;range=1500-*`.
-pub async fn all_values(ldap: &mut Ldap, dn: &str, attr: &str) -> Result<Vec<String>, ClientError> {
+/// All values of a multi-valued attribute (AD's `member`), read with range
+/// retrieval in steps of `step` values: `member;range=0-1499`, then from
+/// where the server's answer ended, until an answer ends in `*`. Asked for
+/// explicitly rather than on a plain read: AD cuts a plain read at its
+/// MaxValRange (1,500 values by default) and only then answers with a
+/// range, while Samba answers a plain read with every value (its
+/// ranged_results module ranges only when asked); asking for ranges runs
+/// the same loop against both.
+/// An AD with a smaller MaxValRange than `step` answers a shorter range,
+/// and the next step starts where it ended. `None`: there is no entry `dn`
+/// (or none the bound user may see).
+pub async fn all_values(
+    ldap: &mut Ldap,
+    dn: &str,
+    attr: &str,
+    step: u32,
+) -> Result<Option<Vec<String>>, ClientError> {
     let mut values = Vec::new();
-    let mut start = 0usize;
+    let mut start = 0u64;
     loop {
-        let wanted = if start == 0 {
-            attr.to_string()
-        } else {
-            format!("{attr};range={start}-*")
-        };
+        let wanted = format!("{attr};range={start}-{}", start + u64::from(step.max(1)) - 1);
         let error = |source| ClientError::Search {
             base: dn.to_string(),
             filter: format!("(objectClass=*) {wanted}"),
             source: Box::new(source),
         };
-        let (entries, _) = ldap
+        let result = ldap
             .search(dn, Scope::Base, "(objectClass=*)", vec![wanted.as_str()])
             .await
-            .and_then(|r| r.success())
             .map_err(error)?;
+        // 32: no such object, the caller says which entry and why it matters.
+        if result.1.rc == 32 {
+            return Ok(None);
+        }
+        let (entries, _) = result.success().map_err(error)?;
         let Some(entry) = entries.into_iter().next().map(SearchEntry::construct) else {
-            return Ok(values);
+            return Ok(None);
         };
-        let mut next = None;
-        for (name, got) in entry.attrs {
-            let lower = name.to_ascii_lowercase();
-            if lower == attr.to_ascii_lowercase() {
-                values.extend(got);
-            } else if let Some(range) = lower.strip_prefix(&format!("{};range=", attr.to_ascii_lowercase())) {
-                values.extend(got);
-                // "0-1499" continues at 1500; "1500-*" is the last part.
-                if let Some((_, end)) = range.split_once('-') {
-                    next = end.parse::<usize>().ok().map(|end| end + 1);
-                }
-            }
+        match next_range(entry.attrs, attr, &mut values) {
+            Some(next) if next > start => start = next,
+            _ => return Ok(Some(values)),
         }
-        match next {
-            Some(n) => start = n,
-            None => return Ok(values),
+    }
+}
+
+/// Takes the values of `attr` out of an answer; the start of the next
+/// range, or None when the answer was the last part (`;range=N-*`, the
+/// attribute without a range, or none at all: no more values).
+fn next_range(attrs: HashMap<String, Vec<String>>, attr: &str, values: &mut Vec<String>) -> Option<u64> {
+    let prefix = format!("{};range=", attr.to_ascii_lowercase());
+    let mut next = None;
+    for (name, got) in attrs {
+        let lower = name.to_ascii_lowercase();
+        if lower == attr.to_ascii_lowercase() {
+            values.extend(got);
+        } else if let Some(range) = lower.strip_prefix(&prefix) {
+            values.extend(got);
+            // "0-1499" continues at 1500; "1500-*" is the last part.
+            next = range
+                .split_once('-')
+                .and_then(|(_, end)| end.parse::<u64>().ok())
+                .map(|end| end + 1);
         }
+    }
+    next
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::next_range;
+
+    fn answer(name: &str, values: &[&str]) -> HashMap<String, Vec<String>> {
+        HashMap::from([(name.to_string(), values.iter().map(|v| v.to_string()).collect())])
+    }
+
+    #[test]
+    fn a_range_continues_after_its_end_until_it_ends_in_a_star() {
+        let mut values = Vec::new();
+        assert_eq!(
+            next_range(answer("member;range=0-1", &["a", "b"]), "member", &mut values),
+            Some(2)
+        );
+        // Servers spell the attribute as they like.
+        assert_eq!(
+            next_range(answer("Member;Range=2-3", &["c", "d"]), "member", &mut values),
+            Some(4)
+        );
+        assert_eq!(
+            next_range(answer("member;range=4-*", &["e"]), "member", &mut values),
+            None
+        );
+        assert_eq!(values, ["a", "b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn an_answer_without_a_range_or_without_the_attribute_is_the_last() {
+        let mut values = Vec::new();
+        assert_eq!(next_range(answer("member", &["a"]), "member", &mut values), None);
+        assert_eq!(next_range(HashMap::new(), "member", &mut values), None);
+        assert_eq!(next_range(answer("cn", &["g"]), "member", &mut values), None);
+        assert_eq!(values, ["a"]);
     }
 }

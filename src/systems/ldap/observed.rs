@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ldap3::{Ldap, Scope, SearchEntry};
 
-use super::ad_groups::GroupReader;
+use super::ad_groups::{GroupError, GroupReader};
 use super::client::{self, ClientError};
 use super::dn;
 use super::manifest::{ActiveDirectory, Ldap as Desired};
@@ -221,10 +221,21 @@ pub async fn active_directory(ad: &ActiveDirectory) -> Result<ObservedAd, Client
             client::paged_search(&mut ldap, base, Scope::Subtree, &ad.filter, &attrs, ad.page_size).await?;
         observed.users.extend(entries.into_iter().filter_map(ad_user));
     }
-    let mut groups = GroupReader::new(ad.nested_groups, ad.page_size);
-    for (group, _) in &ad.groups {
-        let members = groups.members(&mut ldap, group).await?;
-        observed.group_members.insert(group.clone(), members);
+    let mut groups = GroupReader::new(ad.nested_groups, ad.page_size, ad.member_range);
+    for mapping in &ad.groups {
+        let members = groups
+            .members(&mut ldap, &mapping.dn)
+            .await
+            .map_err(|error| match error {
+                GroupError::Client(error) => error,
+                GroupError::Missing(group) => ClientError::MissingGroup {
+                    at: mapping.at.clone(),
+                    mapped: mapping.dn.clone(),
+                    group,
+                    server: ad.connection.url.clone(),
+                },
+            })?;
+        observed.group_members.insert(mapping.dn.clone(), members);
     }
     let _ = ldap.unbind().await;
     Ok(observed)

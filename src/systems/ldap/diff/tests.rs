@@ -54,6 +54,7 @@ fn ad(on_removed: Removal, percent: u8) -> ActiveDirectory {
         realm: "AD.TEST".into(),
         org: "LAB".into(),
         default_roles: BTreeSet::from(["USER".to_string()]),
+        member_range: 1500,
         groups: Vec::new(),
         nested_groups: true,
         attributes: DEFAULT_ATTRIBUTES

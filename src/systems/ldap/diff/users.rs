@@ -587,13 +587,13 @@ fn ad_want<'a>(
     }
     let member_dn = dn::normalize(&user.dn);
     let mut roles: BTreeSet<String> = ad.default_roles.iter().map(|r| r.to_lowercase()).collect();
-    for (group, role) in &ad.groups {
+    for mapping in &ad.groups {
         if seen
             .group_members
-            .get(group)
+            .get(&mapping.dn)
             .is_some_and(|m| m.contains(&member_dn))
         {
-            roles.insert(role.to_lowercase());
+            roles.insert(mapping.role.to_lowercase());
         }
     }
     Ok(Want {

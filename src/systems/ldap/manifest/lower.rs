@@ -6,8 +6,8 @@ use std::ops::Range;
 
 use super::raw::{RawActiveDirectory, RawAttribute, RawLdap, RawLdapOrg, RawLdapRole, RawLdapUser};
 use super::{
-    ActiveDirectory, AttributeMap, Connection, Ldap, Org, Policy, Removal, Role, User, DEFAULT_ATTRIBUTES,
-    ORG_KIND, ROLE_KIND, USER_KIND,
+    ActiveDirectory, AttributeMap, Connection, GroupMapping, Ldap, Org, Policy, Removal, Role, User,
+    DEFAULT_ATTRIBUTES, ORG_KIND, ROLE_KIND, USER_KIND,
 };
 use crate::manifest::lower::Lowerer;
 use crate::manifest::raw::Text;
@@ -228,6 +228,10 @@ impl Lowerer<'_> {
             }
             None => 500,
         };
+        let member_range = match &raw.member_range {
+            Some(r) => self.bounded(r, subject, "member_range", 1, 100_000) as u32,
+            None => 1500,
+        };
         let max_removal_percent = match &raw.max_removal_percent {
             Some(p) => self.small_int(p, subject, "max_removal_percent", 100),
             None => 10,
@@ -243,6 +247,7 @@ impl Lowerer<'_> {
                 .as_ref()
                 .map_or_else(|| DEFAULT_FILTER.to_string(), |f| self.text(f)),
             page_size,
+            member_range,
             realm: self.text(&raw.realm),
             org: self.text(&raw.org),
             default_roles: match &raw.default_roles {
@@ -252,7 +257,11 @@ impl Lowerer<'_> {
             groups: raw
                 .groups
                 .iter()
-                .map(|(group, role)| (group.clone(), self.text(role)))
+                .map(|(group, role)| GroupMapping {
+                    dn: group.clone(),
+                    role: self.text(role),
+                    at: self.at(&role.span()),
+                })
                 .collect(),
             nested_groups: raw.nested_groups.unwrap_or(true),
             attributes: self.attribute_maps(&raw.attributes),

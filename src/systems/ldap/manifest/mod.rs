@@ -120,11 +120,13 @@ pub struct ActiveDirectory {
     pub base_dns: Vec<String>,
     pub filter: String,
     pub page_size: i32,
+    /// Values of a group's `member` asked for per read (range retrieval).
+    pub member_range: u32,
     pub realm: String,
     pub org: String,
     pub default_roles: BTreeSet<String>,
-    /// (AD group DN, role), in the manifest's order.
-    pub groups: Vec<(String, String)>,
+    /// The group mappings, in the manifest's order.
+    pub groups: Vec<GroupMapping>,
     /// Whether members of nested groups count (AD's effective membership).
     pub nested_groups: bool,
     pub attributes: Vec<AttributeMap>,
@@ -132,6 +134,16 @@ pub struct ActiveDirectory {
     pub on_disabled: Removal,
     pub max_removal_percent: u8,
     pub allow_missing_mail: bool,
+}
+
+/// An AD group whose members get a role.
+#[derive(Debug, Clone)]
+pub struct GroupMapping {
+    /// The group's DN, as the manifest writes it.
+    pub dn: String,
+    pub role: String,
+    /// The mapping's line: an error about the group points there.
+    pub at: Location,
 }
 
 /// The attributes imported unless the manifest says otherwise: target,

@@ -155,6 +155,10 @@ pub struct RawActiveDirectory {
     #[schemars(with = "Option<i64>")]
     #[schemars(extend("default" = 500))]
     pub page_size: Option<Spanned<i64>>,
+    /// Values of a group's `member` read at a time with range retrieval (AD serves at most its MaxValRange, 1500 by default, in one answer).
+    #[schemars(with = "Option<i64>")]
+    #[schemars(extend("default" = 1500))]
+    pub member_range: Option<Spanned<i64>>,
     /// The Kerberos realm in `{SASL}uid@REALM`, e.g. LAB.EXAMPLE.
     #[schemars(with = "String")]
     pub realm: Text,
