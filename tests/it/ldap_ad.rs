@@ -586,12 +586,25 @@ fn a_mapped_group_missing_from_ad_stops_the_plan_and_members_keep_the_role() {
         for part in [
             format!("m.toml:{line}:"),
             format!("the AD group {editors} is not in AD"),
-            "ldaps://127.0.0.1:636 has no entry at that DN".to_string(),
+            "ldaps://127.0.0.1:636 has no group at that DN".to_string(),
             "nothing was changed".to_string(),
         ] {
             assert!(run.stderr.contains(&part), "{part} in:\n{}", run.stderr);
         }
     }
+    assert_eq!(sorted(dit.values(&role, "member")), both);
+
+    // A user's DN mapped by mistake is no group either: it must not read
+    // as an empty one.
+    ws.write("m.toml", &text.replace(&editors, &users[0]));
+    let run = apply(&ws, &[]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains(&format!("the AD group {} is not in AD", users[0])),
+        "{}",
+        run.stderr
+    );
     assert_eq!(sorted(dit.values(&role, "member")), both);
 }
 

@@ -34,7 +34,8 @@ pub struct GroupReader {
 
 /// Why a group's members could not be known.
 pub enum GroupError {
-    /// AD has no entry at the group's DN: renamed, moved or deleted.
+    /// AD has no group at the group's DN: renamed, moved or deleted, or
+    /// the DN is another kind of entry.
     Missing(String),
     Client(ClientError),
 }
@@ -82,12 +83,15 @@ impl GroupReader {
     }
 
     async fn read_group(&self, ldap: &mut Ldap, group: &str) -> Result<Group, GroupError> {
-        let members: BTreeSet<String> = client::all_values(ldap, group, "member", self.member_range)
-            .await?
-            .ok_or_else(|| GroupError::Missing(group.to_string()))?
-            .iter()
-            .map(|m| dn::normalize(m))
-            .collect();
+        // Only a group: a user's or an OU's DN mapped by mistake would read
+        // as a group without members, and take the role from all of them.
+        let members: BTreeSet<String> =
+            client::all_values(ldap, group, "(objectClass=group)", "member", self.member_range)
+                .await?
+                .ok_or_else(|| GroupError::Missing(group.to_string()))?
+                .iter()
+                .map(|m| dn::normalize(m))
+                .collect();
         if !self.nested || members.is_empty() {
             return Ok(Group {
                 members,

@@ -59,8 +59,9 @@ pub enum ClientError {
         source: Box<LdapError>,
     },
     #[error(
-        "{at}: [ldap.active_directory] groups: {} is not in AD: {server} has no entry at that DN \
-         (read as the bind DN, with base scope, for its `member`); the group may have been renamed, moved or deleted. \
+        "{at}: [ldap.active_directory] groups: {} is not in AD: {server} has no group at that DN \
+         (read as the bind DN, with base scope and (objectClass=group), for its `member`); the group may have been \
+         renamed, moved or deleted, or the DN names an entry that is not a group. \
          Nothing was planned, so that the role's members keep it: map the group's DN as AD has it now, \
          or remove the mapping",
         missing_group(mapped, group)
@@ -396,10 +397,11 @@ pub async fn paged_search(
 /// the same loop against both.
 /// An AD with a smaller MaxValRange than `step` answers a shorter range,
 /// and the next step starts where it ended. `None`: there is no entry `dn`
-/// (or none the bound user may see).
+/// matching `filter` (or none the bound user may see).
 pub async fn all_values(
     ldap: &mut Ldap,
     dn: &str,
+    filter: &str,
     attr: &str,
     step: u32,
 ) -> Result<Option<Vec<String>>, ClientError> {
@@ -409,11 +411,11 @@ pub async fn all_values(
         let wanted = format!("{attr};range={start}-{}", start + u64::from(step.max(1)) - 1);
         let error = |source| ClientError::Search {
             base: dn.to_string(),
-            filter: format!("(objectClass=*) {wanted}"),
+            filter: format!("{filter} {wanted}"),
             source: Box::new(source),
         };
         let result = ldap
-            .search(dn, Scope::Base, "(objectClass=*)", vec![wanted.as_str()])
+            .search(dn, Scope::Base, filter, vec![wanted.as_str()])
             .await
             .map_err(error)?;
         // 32: no such object, the caller says which entry and why it matters.
