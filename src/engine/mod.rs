@@ -77,8 +77,29 @@ pub fn load(spec: &RunSpec, redactor: &Redactor) -> Result<Loaded, EngineError> 
         only: spec.only.clone(),
         exclude: spec.exclude.clone(),
     });
-    let systems = platform::systems(&manifest, sync)?;
+    let mut systems = platform::systems(&manifest, sync)?;
+    systems.retain(|system| system_in_scope(spec, system.name()));
     Ok(Loaded { manifest, systems })
+}
+
+/// Whether the run reads a system at all: not when `--exclude` names the
+/// whole system (`--exclude postgres`), not when `--only` names only other
+/// systems' kinds. Left out, it is neither observed nor locked: on a host
+/// being rebuilt, `apply --only docker` must not need the database server
+/// that the containers it creates will run.
+fn system_in_scope(spec: &RunSpec, system: &str) -> bool {
+    let of_system = |s: &Selector| {
+        s.kind() == system
+            || s.kind()
+                .strip_prefix(system)
+                .is_some_and(|rest| rest.starts_with('.'))
+    };
+    let excluded = spec
+        .exclude
+        .iter()
+        .any(|s| s.kind() == system && s.name().is_none());
+    let only_others = !spec.only.is_empty() && !spec.only.iter().any(of_system);
+    !excluded && !only_others
 }
 
 /// Whether the run includes the data sync: not when `--exclude` names its

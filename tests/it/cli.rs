@@ -56,6 +56,41 @@ fn only_and_exclude_limit_the_run() {
     );
 }
 
+/// A host being rebuilt: the database server is not there yet (its
+/// container is what the run creates), so a run that leaves PostgreSQL out
+/// must not need it.
+#[test]
+fn a_system_left_out_is_not_read() {
+    let ws = Workspace::new();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    ws.write(
+        "geosync.toml",
+        &format!(
+            "{}\n[postgres]\nhost = \"127.0.0.1\"\nport = {closed_port}\nsslmode = \"disable\"\n\n[[postgres.database]]\nname = \"data\"\n",
+            two_apps()
+        ),
+    );
+    let run = ws.geosync(&["plan"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("postgres: cannot connect"), "{}", run.stderr);
+    for scope in [
+        &["--only", "mviewer"][..],
+        &["--exclude", "postgres"],
+        &["--only", "mviewer.app:arc"],
+    ] {
+        let run = ws.geosync(&[&["plan", "--detailed-exitcode"][..], scope].concat());
+        run.assert_code(2);
+        assert!(!run.all().contains("postgres"), "{scope:?}: {}", run.all());
+    }
+    // Leaving out one kind of it still reads the system.
+    let run = ws.geosync(&["plan", "--exclude", "postgres.database"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("postgres: cannot connect"), "{}", run.stderr);
+}
+
 #[test]
 fn apply_without_a_terminal_needs_auto_approve() {
     let ws = Workspace::new();
