@@ -608,6 +608,45 @@ fn a_mapped_group_missing_from_ad_stops_the_plan_and_members_keep_the_role() {
     assert_eq!(sorted(dit.values(&role, "member")), both);
 }
 
+#[test]
+fn a_mapped_group_emptied_in_ad_stops_the_plan_unless_allow_drop() {
+    let (dit, ad) = (Dit::new(), Ad::new());
+    let sams: Vec<String> = (0..6).map(|i| ad.sam(&format!("m{i}"))).collect();
+    let users: Vec<String> = sams
+        .iter()
+        .map(|u| ad.user(u, &format!("mail: {u}@geo.test\n")))
+        .collect();
+    let members: Vec<&str> = users.iter().map(String::as_str).collect();
+    let editors = ad.group("Editors", &members);
+    let ws = workspace(
+        &dit,
+        &manifest(&dit, &ad, "", &format!("\"{editors}\" = \"GN_EDITOR\"")),
+    );
+    apply(&ws, &[]).assert_code(0);
+    let role = format!("cn=GN_EDITOR,ou=roles,{}", dit.base);
+    assert_eq!(dit.values(&role, "member").len(), 6);
+
+    // One member leaving is ordinary: it goes through.
+    ad.modify(&editors, &format!("delete: member\nmember: {}", users[0]));
+    apply(&ws, &[]).assert_code(0);
+    assert_eq!(dit.values(&role, "member").len(), 5);
+    // The group emptied (by mistake, in AD): all five would lose the role.
+    let rest: String = users[1..].iter().map(|u| format!("member: {u}\n")).collect();
+    ad.modify(&editors, &format!("delete: member\n{rest}"));
+    for run in [ws.geosync(&["plan", "-f", "m.toml"]), apply(&ws, &[])] {
+        run.assert_code(1);
+        assert!(
+            run.stderr
+                .contains("role GN_EDITOR would be taken from 5 of its 5 members that geosync manages"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(dit.values(&role, "member").len(), 5);
+    apply(&ws, &["--allow-drop"]).assert_code(0);
+    assert!(dit.values(&role, "member").is_empty());
+}
+
 /// An other CA than the one that signed AD's certificate, made here.
 fn other_ca(ws: &Workspace) -> String {
     let path = ws.join("other-ca.pem");

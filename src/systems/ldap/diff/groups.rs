@@ -39,6 +39,7 @@ pub(super) fn plan_groups(
     for wanted in membership.roles.values().flatten() {
         roles.entry(wanted.clone()).or_insert(None);
     }
+    let rail = RemovalRail::of(desired, options);
     for (key, declared) in &roles {
         let now = observed.roles.get(key);
         let group = Group {
@@ -49,6 +50,9 @@ pub(super) fn plan_groups(
             parent: desired.roles_dn(),
         };
         group.plan(options, membership, planned);
+        if let Some(now) = now {
+            rail.check(key, now, membership, planned);
+        }
     }
     let mut orgs: BTreeMap<String, Option<Declared>> = BTreeMap::new();
     for org in &desired.orgs {
@@ -88,6 +92,72 @@ pub(super) fn plan_groups(
         }
     }
     plan_unlisted(observed, &roles, &orgs, desired, options, planned);
+}
+
+/// The safety rail on roles mapped from AD groups: a group emptied or
+/// swapped by mistake in AD would otherwise take the role from all its
+/// members at once. Users that leave AD or are disabled there are the
+/// users' rail (`max_removal_percent` of the imported users); this counts
+/// the users who stay but lose a mapped role.
+struct RemovalRail {
+    /// Lower-cased names of the roles AD groups map to (none: no rail).
+    mapped: BTreeSet<String>,
+    percent: u8,
+}
+
+/// Fewer removals than this never stop a plan: a small group losing a
+/// member or two is daily life.
+const RAIL_MIN_REMOVALS: usize = 5;
+
+impl RemovalRail {
+    fn of(desired: &Ldap, options: PlanOptions) -> RemovalRail {
+        match desired.active_directory.as_ref().filter(|_| !options.allow_drop) {
+            Some(ad) => RemovalRail {
+                mapped: ad.groups.iter().map(|g| g.role.to_lowercase()).collect(),
+                percent: ad.max_removal_percent,
+            },
+            None => RemovalRail {
+                mapped: BTreeSet::new(),
+                percent: 100,
+            },
+        }
+    }
+
+    /// Stops the plan when `role` would lose more than `percent` of the
+    /// users geosync manages in it (and at least [`RAIL_MIN_REMOVALS`])
+    /// while they stay in the directory.
+    fn check(&self, role: &str, now: &ObservedGroup, m: &Membership, planned: &mut Planned) {
+        if !self.mapped.contains(role) {
+            return;
+        }
+        let managed: Vec<&Key> = now
+            .members
+            .keys()
+            .filter_map(|dn| m.observed_key.get(dn))
+            .collect();
+        let leaving = managed
+            .iter()
+            .filter(|key| {
+                let stays = m.desired_dn.get(**key).is_some_and(Option::is_some);
+                let keeps_role = m.roles.get(**key).is_some_and(|r| r.contains(role));
+                stays && !keeps_role
+            })
+            .count();
+        if leaving < RAIL_MIN_REMOVALS || leaving * 100 <= usize::from(self.percent) * managed.len() {
+            return;
+        }
+        let name = m.names.get(role).cloned().unwrap_or_else(|| now.name.clone());
+        planned.blockers.push(crate::systems::Blocker {
+            message: format!(
+                "[ldap.active_directory]: role {name} would be taken from {leaving} of its {} members that geosync manages, \
+                 above max_removal_percent = {}%: nothing was changed; check the AD groups mapped to it, \
+                 or run with --allow-drop if this is meant",
+                managed.len(),
+                self.percent
+            ),
+            addresses: vec![Address::new(ROLE_KIND, &name)],
+        });
+    }
 }
 
 struct Group<'a> {

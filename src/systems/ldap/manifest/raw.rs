@@ -185,7 +185,7 @@ pub struct RawActiveDirectory {
     /// Accounts disabled in AD: keep, disable or delete (default disable).
     #[schemars(with = "Option<RemovalPolicy>")]
     pub on_disabled: Option<Text>,
-    /// Largest share (percent) of imported users one run may disable or delete (default 10); --allow-drop goes beyond.
+    /// Largest share (percent) of imported users one run may disable or delete, and of a mapped role's members it may take the role from (from 5 on; default 10); --allow-drop goes beyond.
     #[schemars(with = "Option<i64>")]
     #[schemars(extend("default" = 10))]
     pub max_removal_percent: Option<Spanned<i64>>,
