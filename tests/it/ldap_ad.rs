@@ -96,6 +96,14 @@ impl Ad {
         dn
     }
 
+    /// Users with a mail address (what an import needs), one per
+    /// sAMAccountName; their DNs.
+    fn users_with_mail<S: AsRef<str>>(&self, sams: &[S]) -> Vec<String> {
+        sams.iter()
+            .map(|u| self.user(u.as_ref(), &format!("mail: {}@geo.test\n", u.as_ref())))
+            .collect()
+    }
+
     fn group(&self, name: &str, members: &[&str]) -> String {
         let dn = format!("CN={name},{}", self.ou);
         let mut ldif = format!(
@@ -283,10 +291,7 @@ fn ad_users_are_imported_then_follow_changes_renames_and_groups() {
 fn accounts_disabled_or_gone_from_ad_follow_the_policies_and_protected_ones_stay() {
     let (dit, ad) = (Dit::new(), Ad::new());
     let names: Vec<String> = ["u1", "u2", "u3", "keeper"].iter().map(|u| ad.sam(u)).collect();
-    let users: Vec<String> = names
-        .iter()
-        .map(|u| ad.user(u, &format!("mail: {u}@geo.test\n")))
-        .collect();
+    let users = ad.users_with_mail(&names);
     let uid = |i: usize| dit.user_dn(&names[i]);
     let with = |policy: &str| {
         manifest(
@@ -355,10 +360,7 @@ fn accounts_disabled_or_gone_from_ad_follow_the_policies_and_protected_ones_stay
 fn removals_above_the_threshold_are_refused_without_allow_drop() {
     let (dit, ad) = (Dit::new(), Ad::new());
     let names: Vec<String> = (1..=5).map(|i| ad.sam(&format!("t{i}"))).collect();
-    let users: Vec<String> = names
-        .iter()
-        .map(|n| ad.user(n, &format!("mail: {n}@geo.test\n")))
-        .collect();
+    let users = ad.users_with_mail(&names);
     let ws = workspace(
         &dit,
         &manifest(
@@ -451,10 +453,7 @@ fn member_removal(plan: &str) -> Option<&str> {
 fn members_of_nested_ad_groups_get_the_role_and_lose_it_when_they_leave() {
     let (dit, ad) = (Dit::new(), Ad::new());
     let [d, i, deep, o] = ["direct", "inner", "deep", "other"].map(|u| ad.sam(u));
-    let users: Vec<String> = [&d, &i, &deep, &o]
-        .iter()
-        .map(|u| ad.user(u, &format!("mail: {u}@geo.test\n")))
-        .collect();
+    let users = ad.users_with_mail(&[&d, &i, &deep, &o]);
     let deeper = ad.group("G-Deeper", &[&users[2]]);
     let inner = ad.group("G-Inner", &[&users[1], &deeper]);
     let lab = ad.group("G-LabGIS", &[&users[0], &inner]);
@@ -514,10 +513,7 @@ fn members_of_nested_ad_groups_get_the_role_and_lose_it_when_they_leave() {
 fn a_group_read_in_several_ranges_gives_every_member_the_role() {
     let (dit, ad) = (Dit::new(), Ad::new());
     let names: Vec<String> = (1..=12).map(|i| ad.sam(&format!("m{i:02}"))).collect();
-    let users: Vec<String> = names
-        .iter()
-        .map(|u| ad.user(u, &format!("mail: {u}@geo.test\n")))
-        .collect();
+    let users = ad.users_with_mail(&names);
     let big = ad.group("G-Big", &users.iter().map(String::as_str).collect::<Vec<_>>());
     let mapped = format!("\"{big}\" = \"GN_EDITOR\"");
     let ws = workspace(&dit, &manifest(&dit, &ad, "member_range = 5\n", &mapped));
@@ -565,7 +561,7 @@ fn a_group_read_in_several_ranges_gives_every_member_the_role() {
 fn a_mapped_group_missing_from_ad_stops_the_plan_and_members_keep_the_role() {
     let (dit, ad) = (Dit::new(), Ad::new());
     let (a, b) = (ad.sam("ann"), ad.sam("ben"));
-    let users = [&a, &b].map(|u| ad.user(u, &format!("mail: {u}@geo.test\n")));
+    let users = ad.users_with_mail(&[&a, &b]);
     let editors = ad.group("Editors", &[&users[0], &users[1]]);
     let empty = ad.group("Empty", &[]);
     let mapped = format!("\"{empty}\" = \"GN_EDITOR\"\n\"{editors}\" = \"GN_EDITOR\"");
@@ -612,10 +608,7 @@ fn a_mapped_group_missing_from_ad_stops_the_plan_and_members_keep_the_role() {
 fn a_mapped_group_emptied_in_ad_stops_the_plan_unless_allow_drop() {
     let (dit, ad) = (Dit::new(), Ad::new());
     let sams: Vec<String> = (0..6).map(|i| ad.sam(&format!("m{i}"))).collect();
-    let users: Vec<String> = sams
-        .iter()
-        .map(|u| ad.user(u, &format!("mail: {u}@geo.test\n")))
-        .collect();
+    let users = ad.users_with_mail(&sams);
     let members: Vec<&str> = users.iter().map(String::as_str).collect();
     let editors = ad.group("Editors", &members);
     let ws = workspace(
