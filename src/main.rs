@@ -46,6 +46,10 @@ fn main() -> std::process::ExitCode {
     // The sync loop is a service: its steps are logged (target, dataset, step).
     let service = matches!(&cli.command, Command::Sync(args) if !args.once && !args.dry_run);
     init_logs(cli.verbose, service);
+    // Before any thread: libxml2's first initialisation is not safe to run
+    // in two threads at once, and both GDAL's readers and the metadata
+    // validator's thread may be the first to use it.
+    sync::metadata::init_libxml2();
     let redactor = Redactor::default();
     let printer = Printer::new(verbosity, redactor.clone());
     let runtime = match tokio::runtime::Runtime::new() {

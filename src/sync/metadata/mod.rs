@@ -51,7 +51,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 pub use self::uuid::{layer_uuid, stable_uuid};
-pub use validate::{validate, validate_blocking};
+pub use validate::{init_libxml2, validate, validate_blocking};
 
 /// A bounding box in WGS84 longitude/latitude degrees.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -98,13 +98,22 @@ fn start() -> Result<mpsc::Sender<Job>, String> {
     Ok(jobs)
 }
 
-fn load_schemas() -> Result<SchemaValidationContext, String> {
-    // SAFETY: plain libxml2 initialisation calls, made before any parsing
-    // in this thread; the loader is libxml2's own no-network loader.
+/// Initialises libxml2 for the whole process, network access off: no
+/// schema, DTD or entity is ever fetched from outside, by the validator
+/// or by GDAL's XML-based drivers, which share the library. Called once by
+/// `main` before any other thread starts; again by the validator, in case
+/// it runs where `main` did not (tests): a second call changes nothing.
+pub fn init_libxml2() {
+    // SAFETY: plain libxml2 initialisation calls; xmlInitParser is
+    // idempotent, and the loader set is libxml2's own no-network loader.
     unsafe {
         libxml::bindings::xmlInitParser();
         libxml::bindings::xmlSetExternalEntityLoader(Some(libxml::bindings::xmlNoNetExternalEntityLoader));
     }
+}
+
+fn load_schemas() -> Result<SchemaValidationContext, String> {
+    init_libxml2();
     let dir = tempfile::Builder::new()
         .prefix("geosync-iso19139-")
         .tempdir()
