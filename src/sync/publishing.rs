@@ -67,15 +67,8 @@ pub fn site_of(target: &SyncTarget) -> LedgerSite {
 #[error("{0}")]
 pub struct PublishError(pub String);
 
-fn fail(error: impl std::error::Error) -> PublishError {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    PublishError(text)
+fn fail(error: impl std::error::Error + 'static) -> PublishError {
+    PublishError(crate::error_chain::error_chain(&error))
 }
 
 /// One target's publisher.

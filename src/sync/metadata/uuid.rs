@@ -49,6 +49,11 @@ fn uuid_v5(namespace: &[u8; 16], name: &[u8]) -> String {
     bytes.copy_from_slice(&hash[..16]);
     bytes[6] = (bytes[6] & 0x0f) | 0x50; // version 5
     bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+    hyphenated(&bytes)
+}
+
+/// The 8-4-4-4-12 text form of a UUID's bytes.
+fn hyphenated(bytes: &[u8; 16]) -> String {
     let hex = hex::encode(bytes);
     format!(
         "{}-{}-{}-{}-{}",
@@ -87,25 +92,13 @@ mod tests {
         ];
         assert_eq!(
             uuid_v5(&url, b"urn:geosync:metadata:layer"),
-            hex_uuid(&LAYER_NAMESPACE)
+            hyphenated(&LAYER_NAMESPACE)
         );
-        assert_eq!(uuid_v5(&url, b"urn:geosync:metadata"), hex_uuid(&NAMESPACE));
+        assert_eq!(uuid_v5(&url, b"urn:geosync:metadata"), hyphenated(&NAMESPACE));
         assert_eq!(
             layer_uuid("b1c2d3e4-0000-4000-8000-00000000abcd", "roads"),
             "cda553f8-a775-564d-b3aa-76686966f9bc"
         );
-    }
-
-    fn hex_uuid(bytes: &[u8; 16]) -> String {
-        let h = hex::encode(bytes);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
     }
 
     #[test]
